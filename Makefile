@@ -1,0 +1,118 @@
+# tpdiag - device diagnostics and after-sales system.
+#
+#   make            build everything into build/
+#   make test       unit + integration tests (installs missing deps first)
+#   make check      the same suite under ASan+UBSan (build-san/)
+#   make demo       local end-to-end demo: fan wears out -> claim
+#   make fuzz       build the libFuzzer targets and run each briefly (clang)
+#   make deps       install the Debian packages needed (no-op when present)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# CC, CFLAGS, LDFLAGS, BUILD are overridable.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+PKG_CONFIG ?= pkg-config
+
+PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
+DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
+	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
+	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
+# mbedTLS 2.28 ships no .pc file.
+MBED_LIBS  := -lmbedtls -lmbedx509 -lmbedcrypto
+LIBS       := $(PKG_LIBS) $(MBED_LIBS) -lm
+
+# The agent core and what the collector and tools share.
+LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
+	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c \
+	    src/mqtt.c src/cli.c
+# The collector's modules (its main is cloud/tpcollect.c).
+CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
+	      cloud/claims.c cloud/api.c cloud/collector.c
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
+PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpkey
+
+UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
+	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+FUZZ_TARGETS := fuzz_trace fuzz_product fuzz_ingest fuzz_jws
+
+.PHONY: all test check demo deps clean install fuzz unit integration
+
+all: deps-check $(PROGS)
+
+deps-check:
+	@$(PKG_CONFIG) --exists $(PKGS) && test -f /usr/include/mbedtls/pk.h \
+	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
+	  || $(MAKE) --no-print-directory deps
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libtpd.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libtpcloud.a: $(CLOUD_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tpdiagd: $(BUILD)/src/tpdiagd.o $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tpcollect: $(BUILD)/cloud/tpcollect.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+
+$(BUILD)/tpclaim: $(BUILD)/tools/tpclaim.o $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tpkey: $(BUILD)/tools/tpkey.o $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lcmocka -lpthread -o $@
+
+unit: all $(UNIT_BINS)
+
+test: all $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run.sh
+
+check:
+	$(MAKE) --no-print-directory test BUILD=build-san \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined"
+
+demo: all
+	@tools/demo.sh $(BUILD)
+
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

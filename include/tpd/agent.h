@@ -1,0 +1,79 @@
+/*
+ * tpd/agent.h - the diagnostics agent core, independent of board and transport.
+ *
+ * An agent is fed samples (values in the product's sensor order, NAN for a
+ * failed read) and emits SPEC §2 reports through a callback. It reads no
+ * clock and opens no socket: the caller owns time (a board or a virtual
+ * clock) and transport (MQTT, a test buffer, tpsim's shared connection). It
+ * holds no global state, so a process may run thousands of agents; a single
+ * agent is not thread-safe.
+ */
+#ifndef TPD_AGENT_H
+#define TPD_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpd/err.h"
+#include "tpd/product.h"
+#include "tpd/wire.h"
+
+struct tpd_agent;
+struct tpd_key;
+struct tpd_rng;
+
+/*
+ * Receives one report. kind says the topic (and so QoS/retain); payload is
+ * JSON (telemetry, status) or a JWS (fault, self-check). The payload is only
+ * valid during the call. A non-zero return is counted as an emit failure; the
+ * agent carries on (issue 4's spool will make this lossless).
+ */
+typedef enum tpd_err (*tpd_agent_emit_fn)(void *ctx, enum tpd_topic_kind kind,
+					  uint64_t seq, const char *payload, size_t len);
+
+struct tpd_agent_cfg {
+	const char *id;                    /* device id, SPEC §2 */
+	const struct tpd_product *product; /* borrowed; must outlive the agent */
+	const char *fw;                    /* NULL: the product's fw */
+	const char *state_dir;             /* NULL: seq and chain kept in memory */
+	const struct tpd_key *key;         /* borrowed; signs fault reports */
+	struct tpd_rng *rng;               /* borrowed; signing blinding */
+	tpd_agent_emit_fn emit;
+	void *emit_ctx;
+};
+
+struct tpd_agent_stats {
+	uint64_t samples;
+	uint64_t telemetry;       /* telemetry reports emitted */
+	uint64_t faults_raised;
+	uint64_t faults_cleared;
+	uint64_t emit_failures;
+	unsigned active_faults;
+};
+
+/*
+ * Creates an agent. On failure returns an error, writes one line into err,
+ * and leaves *out NULL. The state directory must exist.
+ */
+enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **out,
+			   char *err, size_t errlen);
+void tpd_agent_free(struct tpd_agent *agent);
+
+/* Feeds one sample taken at device time ts (Unix seconds). values has one
+ * entry per product sensor. Emits telemetry when a period ends and a fault
+ * report for each raise or clear. */
+enum tpd_err tpd_agent_sample(struct tpd_agent *agent, double ts, const double *values);
+
+/* Emits the telemetry of the period in progress (end of a trace, shutdown). */
+enum tpd_err tpd_agent_flush(struct tpd_agent *agent);
+
+/*
+ * Builds a status report ("online"/"offline") with a fresh seq. *out is
+ * malloc'ed (caller frees). Used for the retained status and the Last Will.
+ */
+enum tpd_err tpd_agent_status_json(struct tpd_agent *agent, const char *state,
+				   const char *boot_reason, double ts, char **out, size_t *len);
+
+void tpd_agent_stats(const struct tpd_agent *agent, struct tpd_agent_stats *out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * tpd/cli.h - table-driven command-line and config-file options (SPEC §1).
+ *
+ * Every long option of a program is also a key of its config file
+ * (`--config FILE`, INI syntax, keys at top level or in a [PROGRAM] section);
+ * the command line wins over the file. --help and --version are built in.
+ */
+#ifndef TPD_CLI_H
+#define TPD_CLI_H
+
+#include <stdbool.h>
+
+#define TPD_VERSION "0.1.0"
+
+enum tpd_cli_rc {
+	TPD_CLI_RUN = 0,    /* options parsed: run */
+	TPD_CLI_EXIT0 = 1,  /* --help or --version printed: exit 0 */
+	TPD_CLI_USAGE = 2,  /* bad usage printed: exit 2 */
+};
+
+struct tpd_cli_opt {
+	const char *name;       /* long option and config key */
+	const char *arg;        /* placeholder for --help; NULL = a flag */
+	const char *help;
+	const char **value;     /* set for options with an argument */
+	bool *flag;             /* set for flags */
+};
+
+struct tpd_cli {
+	const char *program;
+	const char *synopsis;      /* one line after "usage: PROGRAM " */
+	const char *description;   /* paragraph for --help */
+	struct tpd_cli_opt *opts;  /* terminated by an entry with name NULL */
+	char **owned;              /* strings read from the config file */
+	int nowned;
+};
+
+/*
+ * Parses argv (and --config FILE) into the option table. Positional arguments
+ * are left in argv[*optind_out..argc-1]. Messages go to stdout (help) or
+ * stderr (errors, as "PROGRAM: bad usage: why").
+ */
+enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out);
+
+/* Frees strings read from the config file. */
+void tpd_cli_free(struct tpd_cli *cli);
+
+/* Parses a decimal number in [lo, hi]; false on any trailing garbage. */
+bool tpd_cli_number(const char *s, double lo, double hi, double *out);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * tpd/mqtt.h - one MQTT connection over libmosquitto, driven by the caller's
+ * loop (no threads): the agent daemon, tpsim and the collector share it.
+ *
+ * It reconnects by itself with exponential backoff and jitter (1 s doubling
+ * to 60 s), resubscribes on every connect, and counts QoS 1 messages not yet
+ * acknowledged so a caller can wait for them before exit.
+ * mosquitto_lib_init() must have been called once, in main().
+ */
+#ifndef TPD_MQTT_H
+#define TPD_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tpd/err.h"
+
+struct tpd_mqtt;
+
+typedef void (*tpd_mqtt_message_fn)(void *ctx, const char *topic, const void *payload,
+				    size_t len);
+/* Called after each successful connect (first and re-connects). */
+typedef void (*tpd_mqtt_connect_fn)(void *ctx);
+
+struct tpd_mqtt_cfg {
+	const char *url;           /* mqtt://HOST:PORT or mqtts://HOST:PORT */
+	const char *client_id;
+	bool clean_session;        /* false: persistent session (collector) */
+	const char *will_topic;    /* optional Last Will, QoS 1, retained */
+	const char *will_payload;
+	size_t will_len;
+	const char *const *subscribe; /* NULL-terminated topic filters, QoS 1 */
+	tpd_mqtt_message_fn on_message;
+	tpd_mqtt_connect_fn on_connect;
+	void *ctx;
+	unsigned max_inflight;     /* 0: libmosquitto's default (20) */
+	const char *program;       /* for log lines */
+};
+
+/* Parses mqtt[s]://HOST:PORT. */
+enum tpd_err tpd_mqtt_parse_url(const char *url, char *host, size_t hostlen, int *port,
+				bool *tls);
+
+/* Creates the client and starts connecting (non-blocking). On failure writes
+ * one line to err. */
+enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
+			  char *err, size_t errlen);
+/* Disconnects cleanly (the Will is not sent) and frees. */
+void tpd_mqtt_free(struct tpd_mqtt *m);
+
+/* Runs network I/O for up to timeout_ms, reconnecting when due. */
+enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms);
+
+/* Queues a message. QoS 1 messages are kept by libmosquitto across a
+ * reconnect until acknowledged. */
+enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void *payload,
+			      size_t len, int qos, bool retain);
+
+bool tpd_mqtt_connected(const struct tpd_mqtt *m);
+/* QoS 1 messages published and not yet acknowledged by the broker. */
+size_t tpd_mqtt_unacked(const struct tpd_mqtt *m);
+/* Runs the loop until every QoS 1 message is acknowledged or timeout_ms
+ * passes; TPD_ERR_IO on timeout. */
+enum tpd_err tpd_mqtt_drain(struct tpd_mqtt *m, int timeout_ms);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * agent.c - the agent core: sample -> sanity -> telemetry + detectors ->
+ * signed fault reports.
+ *
+ * Layout: construction (detectors derived from the product description),
+ * report emission (telemetry, signed faults with the "prev" chain), the
+ * per-sample step, status reports.
+ *
+ * Design notes:
+ * 1. A reading that is missing or outside the sensor's physical plausibility
+ *    is fed to the power/thermal detectors as "no data" (NAN). A broken
+ *    sensor can therefore raise SENSOR_FAIL but never a power or thermal
+ *    fault, which would otherwise open a warranty claim for a healthy rail.
+ * 2. Telemetry for a finished period is emitted before the faults of the
+ *    sample that ends it, so seq order matches time order.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpd/agent.h"
+#include "tpd/jws.h"
+#include "detect.h"
+#include "report.h"
+#include "statefile.h"
+#include "telem.h"
+
+#define AGENT_RECENT 10    /* samples attached to a fault report */
+
+struct agent_recent {
+	double ts;
+	double v[TPD_PRODUCT_MAX_SENSORS];
+};
+
+struct tpd_agent {
+	char id[TPD_ID_MAX + 1];
+	char fw[32];
+	const struct tpd_product *product;
+	char *state_dir;
+	const struct tpd_key *key;
+	struct tpd_rng *rng;
+	tpd_agent_emit_fn emit;
+	void *emit_ctx;
+
+	struct tpd_seq seq;
+	char prev[TPD_HASH_B64_LEN + 1];  /* hash of the last signed report, "" first */
+
+	struct tpd_telem telem;
+	struct tpd_threshold *thr;        /* limit detectors */
+	size_t nthr;
+	struct tpd_threshold sfail[TPD_PRODUCT_MAX_SENSORS]; /* SENSOR_FAIL per sensor */
+	struct tpd_brownout brownout;
+	int has_brownout;
+
+	struct agent_recent recent[AGENT_RECENT];
+	unsigned nrecent, recent_head;
+
+	struct tpd_agent_stats stats;
+};
+
+static size_t agent_count_thresholds(const struct tpd_product *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nsensors; i++) {
+		const struct tpd_sensor_desc *s = &p->sensors[i];
+
+		n += !isnan(s->warn) + !isnan(s->crit) + !isnan(s->min) + !isnan(s->max) +
+		     !isnan(s->stall_rpm);
+	}
+	return n;
+}
+
+/* Derives the detectors from the description: SPEC §3 says which limit of
+ * which kind raises which code. */
+static void agent_build_detectors(struct tpd_agent *a)
+{
+	const struct tpd_product *p = a->product;
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nsensors; i++) {
+		const struct tpd_sensor_desc *s = &p->sensors[i];
+		int si = (int)i;
+
+		if (!isnan(s->warn))
+			tpd_threshold_init(&a->thr[k++], TPD_FAULT_TEMP_HIGH, TPD_SEV_WARNING, si,
+					   true, s->warn, s->hyst, s->debounce_s);
+		if (!isnan(s->crit))
+			tpd_threshold_init(&a->thr[k++], TPD_FAULT_TEMP_CRITICAL, TPD_SEV_CRITICAL,
+					   si, true, s->crit, s->hyst, s->debounce_s);
+		if (!isnan(s->min))
+			tpd_threshold_init(&a->thr[k++], TPD_FAULT_PWR_UNDERVOLT, TPD_SEV_CRITICAL,
+					   si, false, s->min, s->hyst, s->debounce_s);
+		if (!isnan(s->max))
+			tpd_threshold_init(&a->thr[k++],
+					   s->kind == TPD_KIND_VOLT ? TPD_FAULT_PWR_OVERVOLT
+								    : TPD_FAULT_PWR_OVERCURRENT,
+					   TPD_SEV_CRITICAL, si, true, s->max, s->hyst, s->debounce_s);
+		if (!isnan(s->stall_rpm))
+			tpd_threshold_init(&a->thr[k++], TPD_FAULT_FAN_STALL, TPD_SEV_CRITICAL, si,
+					   false, s->stall_rpm, s->hyst, s->debounce_s);
+		/* "bad reading" is fed as 1/0, so the limit sits between them. */
+		tpd_threshold_init(&a->sfail[i], TPD_FAULT_SENSOR_FAIL, TPD_SEV_WARNING, si,
+				   true, 0.5, 0.0, s->fail_after_s);
+		if (s->brownout_count && !a->has_brownout) {
+			tpd_brownout_init(&a->brownout, si, s->brownout_count, s->brownout_window_s);
+			a->has_brownout = 1;
+		}
+	}
+	a->nthr = k;
+}
+
+enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **out,
+			   char *err, size_t errlen)
+{
+	struct tpd_agent *a;
+	enum tpd_err rc;
+	const char *fw;
+
+	*out = NULL;
+	if (!tpd_id_valid(cfg->id)) {
+		snprintf(err, errlen, "device id \"%.80s\" must be 1-64 of [A-Za-z0-9_-]",
+			 cfg->id ? cfg->id : "");
+		return TPD_ERR_INVAL;
+	}
+	if (!cfg->product || !cfg->key || !cfg->rng || !cfg->emit) {
+		snprintf(err, errlen, "agent needs a product, a signing key, an RNG and an emitter");
+		return TPD_ERR_INVAL;
+	}
+	fw = cfg->fw ? cfg->fw : cfg->product->fw;
+	if (strlen(fw) >= sizeof(a->fw)) {
+		snprintf(err, errlen, "firmware version \"%.40s\" is too long", fw);
+		return TPD_ERR_INVAL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		goto nomem;
+	memcpy(a->id, cfg->id, strlen(cfg->id) + 1);
+	memcpy(a->fw, fw, strlen(fw) + 1);
+	a->product = cfg->product;
+	a->key = cfg->key;
+	a->rng = cfg->rng;
+	a->emit = cfg->emit;
+	a->emit_ctx = cfg->emit_ctx;
+	if (cfg->state_dir) {
+		a->state_dir = strdup(cfg->state_dir);
+		if (!a->state_dir)
+			goto nomem;
+	}
+	rc = tpd_seq_open(&a->seq, cfg->state_dir);
+	if (rc) {
+		snprintf(err, errlen, "%s/seq: %s", cfg->state_dir,
+			 rc == TPD_ERR_INVAL ? "corrupt sequence file (refusing to reuse seqs)"
+					     : tpd_strerror(rc));
+		tpd_agent_free(a);
+		return rc;
+	}
+	if (cfg->state_dir) {
+		rc = tpd_statefile_read(cfg->state_dir, "chain", a->prev, sizeof(a->prev));
+		if (rc == TPD_ERR_NOTFOUND) {
+			a->prev[0] = '\0';
+		} else if (rc || strlen(a->prev) != TPD_HASH_B64_LEN) {
+			snprintf(err, errlen, "%s/chain: unreadable or corrupt evidence chain link",
+				 cfg->state_dir);
+			tpd_agent_free(a);
+			return TPD_ERR_INVAL;
+		}
+	}
+	a->thr = calloc(agent_count_thresholds(a->product) + 1, sizeof(*a->thr));
+	if (!a->thr)
+		goto nomem;
+	agent_build_detectors(a);
+	tpd_telem_init(&a->telem, a->product);
+	*out = a;
+	return TPD_OK;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	tpd_agent_free(a);
+	return TPD_ERR_NOMEM;
+}
+
+void tpd_agent_free(struct tpd_agent *a)
+{
+	if (!a)
+		return;
+	tpd_seq_close(&a->seq);
+	free(a->thr);
+	free(a->state_dir);
+	free(a);
+}
+
+static cJSON *agent_report_new(struct tpd_agent *a, double ts, uint64_t *seq)
+{
+	struct tpd_report_ident ident = { a->id, a->product->model, a->fw };
+
+	if (tpd_seq_next(&a->seq, seq))
+		return NULL;
+	return tpd_report_new(&ident, *seq, ts);
+}
+
+/* Serializes obj, optionally signs it, and hands it to the emitter. Takes
+ * ownership of obj. */
+static enum tpd_err agent_emit(struct tpd_agent *a, enum tpd_topic_kind kind, uint64_t seq,
+			       cJSON *obj, int sign)
+{
+	char *json = NULL, *jws = NULL;
+	size_t len;
+	enum tpd_err rc;
+
+	if (sign && !cJSON_AddStringToObject(obj, "prev", a->prev)) {
+		rc = TPD_ERR_NOMEM;
+		goto out;
+	}
+	rc = tpd_report_print(obj, &json, &len);
+	if (rc)
+		goto out;
+	if (sign) {
+		rc = tpd_jws_sign(a->key, a->rng, a->id, json, len, &jws);
+		if (rc)
+			goto out;
+		/* Link first: a report that was built and signed is part of the
+		 * chain even if this emit fails, so a gap stays visible. */
+		tpd_hash_b64(jws, strlen(jws), a->prev);
+		if (a->state_dir)
+			tpd_statefile_write(a->state_dir, "chain", a->prev, strlen(a->prev));
+		rc = a->emit(a->emit_ctx, kind, seq, jws, strlen(jws));
+	} else {
+		rc = a->emit(a->emit_ctx, kind, seq, json, len);
+	}
+out:
+	if (rc)
+		a->stats.emit_failures++;
+	free(jws);
+	cJSON_free(json);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+static enum tpd_err agent_emit_telemetry(struct tpd_agent *a)
+{
+	uint64_t seq;
+	double end_s;
+	cJSON *obj;
+	enum tpd_err rc;
+
+	if (a->telem.samples == 0)
+		return TPD_OK;
+	obj = agent_report_new(a, a->telem.start_s + a->telem.period_s, &seq);
+	if (!obj) {
+		a->stats.emit_failures++;
+		return TPD_ERR_NOMEM;
+	}
+	rc = tpd_telem_to_json(&a->telem, obj, &end_s);
+	if (rc) {
+		cJSON_Delete(obj);
+		a->stats.emit_failures++;
+		return rc;
+	}
+	a->stats.telemetry++;
+	return agent_emit(a, TPD_TOPIC_TELEMETRY, seq, obj, 0);
+}
+
+static enum tpd_err agent_add_recent(const struct tpd_agent *a, cJSON *obj)
+{
+	cJSON *arr = cJSON_AddArrayToObject(obj, "recent");
+
+	if (!arr)
+		return TPD_ERR_NOMEM;
+	for (unsigned i = 0; i < a->nrecent; i++) {
+		unsigned idx = (a->recent_head + AGENT_RECENT - a->nrecent + i) % AGENT_RECENT;
+		const struct agent_recent *r = &a->recent[idx];
+		cJSON *row = cJSON_CreateObject();
+
+		if (!row || !cJSON_AddItemToArray(arr, row)) {
+			cJSON_Delete(row);
+			return TPD_ERR_NOMEM;
+		}
+		if (!tpd_json_add_num(row, "ts", r->ts, 3))
+			return TPD_ERR_NOMEM;
+		for (size_t s = 0; s < a->product->nsensors; s++) {
+			if (!tpd_json_add_num(row, a->product->sensors[s].id, r->v[s], 3))
+				return TPD_ERR_NOMEM;
+		}
+	}
+	return TPD_OK;
+}
+
+/* One fault report for a raise or a clear. value/limit NAN print as null. */
+static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fault_code code,
+				     enum tpd_severity sev, int raised, int sensor, double value,
+				     double limit, double since)
+{
+	uint64_t seq;
+	cJSON *obj, *f;
+
+	obj = agent_report_new(a, ts, &seq);
+	if (!obj)
+		goto fail;
+	f = cJSON_AddObjectToObject(obj, "fault");
+	if (!f || !cJSON_AddStringToObject(f, "code", tpd_fault_code_name(code)) ||
+	    !cJSON_AddStringToObject(f, "class",
+				     tpd_fault_class_name(tpd_fault_code_class(code))) ||
+	    !cJSON_AddStringToObject(f, "severity", tpd_severity_name(sev)) ||
+	    !cJSON_AddStringToObject(f, "state", raised ? "raised" : "cleared") ||
+	    !cJSON_AddStringToObject(f, "sensor", a->product->sensors[sensor].id) ||
+	    !tpd_json_add_num(f, "value", value, 3) || !tpd_json_add_num(f, "limit", limit, 3) ||
+	    !tpd_json_add_num(f, "since", since, 3) ||
+	    !cJSON_AddBoolToObject(f, "predictive", tpd_fault_code_predictive(code)) ||
+	    agent_add_recent(a, obj))
+		goto fail;
+	if (raised) {
+		a->stats.faults_raised++;
+		a->stats.active_faults++;
+	} else {
+		a->stats.faults_cleared++;
+		a->stats.active_faults--;
+	}
+	return agent_emit(a, TPD_TOPIC_FAULT, seq, obj, 1);
+fail:
+	cJSON_Delete(obj);
+	a->stats.emit_failures++;
+	return TPD_ERR_NOMEM;
+}
+
+static enum tpd_gate agent_gate(const struct tpd_agent *a, const struct tpd_threshold *d,
+				const double *clean)
+{
+	const struct tpd_sensor_desc *s = &a->product->sensors[d->sensor];
+
+	if (d->code != TPD_FAULT_FAN_STALL || s->spin_sensor < 0)
+		return TPD_GATE_ON;
+	if (isnan(clean[s->spin_sensor]))
+		return TPD_GATE_UNKNOWN;
+	return clean[s->spin_sensor] > s->spin_above ? TPD_GATE_ON : TPD_GATE_OFF;
+}
+
+enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *values)
+{
+	const struct tpd_product *p = a->product;
+	double clean[TPD_PRODUCT_MAX_SENSORS];
+	int good[TPD_PRODUCT_MAX_SENSORS];
+	struct agent_recent *r;
+	enum tpd_err rc = TPD_OK, rc2;
+
+	a->stats.samples++;
+	for (size_t i = 0; i < p->nsensors; i++) {
+		double v = values[i];
+
+		good[i] = !isnan(v) && v >= p->sensors[i].plaus_lo && v <= p->sensors[i].plaus_hi;
+		clean[i] = good[i] ? v : NAN;
+	}
+	r = &a->recent[a->recent_head];
+	r->ts = ts;
+	memcpy(r->v, values, p->nsensors * sizeof(double));
+	a->recent_head = (a->recent_head + 1) % AGENT_RECENT;
+	if (a->nrecent < AGENT_RECENT)
+		a->nrecent++;
+
+	if (tpd_telem_due(&a->telem, ts)) {
+		rc = agent_emit_telemetry(a);
+		tpd_telem_reset(&a->telem, ts);
+	}
+	tpd_telem_add(&a->telem, ts, values, good);
+
+	for (size_t i = 0; i < p->nsensors; i++) {
+		struct tpd_threshold *d = &a->sfail[i];
+		enum tpd_detect_event ev = tpd_threshold_step(d, ts, good[i] ? 0.0 : 1.0, TPD_GATE_ON);
+
+		if (ev != TPD_DETECT_NONE) {
+			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
+					       (int)i, values[i], NAN, d->since_s);
+			rc = rc ? rc : rc2;
+		}
+	}
+	for (size_t k = 0; k < a->nthr; k++) {
+		struct tpd_threshold *d = &a->thr[k];
+		enum tpd_detect_event ev = tpd_threshold_step(d, ts, clean[d->sensor],
+							      agent_gate(a, d, clean));
+
+		if (ev != TPD_DETECT_NONE) {
+			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
+					       d->sensor, clean[d->sensor], d->limit, d->since_s);
+			rc = rc ? rc : rc2;
+		}
+	}
+	if (a->has_brownout) {
+		struct tpd_brownout *b = &a->brownout;
+		enum tpd_detect_event ev = tpd_brownout_step(b, ts, clean[b->sensor]);
+
+		if (ev != TPD_DETECT_NONE) {
+			rc2 = agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING,
+					       ev == TPD_DETECT_RAISED, b->sensor,
+					       tpd_brownout_in_window(b, ts), b->count, b->since_s);
+			rc = rc ? rc : rc2;
+		}
+	}
+	return rc;
+}
+
+enum tpd_err tpd_agent_flush(struct tpd_agent *a)
+{
+	enum tpd_err rc = agent_emit_telemetry(a);
+
+	if (!isnan(a->telem.start_s))
+		tpd_telem_reset(&a->telem, a->telem.start_s);
+	return rc;
+}
+
+enum tpd_err tpd_agent_status_json(struct tpd_agent *a, const char *state,
+				   const char *boot_reason, double ts, char **out, size_t *len)
+{
+	uint64_t seq;
+	cJSON *obj = agent_report_new(a, ts, &seq);
+	enum tpd_err rc;
+
+	*out = NULL;
+	if (!obj)
+		return TPD_ERR_NOMEM;
+	if (!cJSON_AddStringToObject(obj, "state", state) ||
+	    !cJSON_AddStringToObject(obj, "boot_reason", boot_reason ? boot_reason : "unknown")) {
+		cJSON_Delete(obj);
+		return TPD_ERR_NOMEM;
+	}
+	rc = tpd_report_print(obj, out, len);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+void tpd_agent_stats(const struct tpd_agent *a, struct tpd_agent_stats *out)
+{
+	*out = a->stats;
+}

@@ -1,0 +1,189 @@
+/*
+ * cli.c - getopt_long over an option table, plus INI config files via libinih.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "tpd/cli.h"
+
+#define CLI_MAX_OPTS 48
+
+struct cli_ini_ctx {
+	struct tpd_cli *cli;
+	char bad[160];
+};
+
+static struct tpd_cli_opt *cli_find(struct tpd_cli *cli, const char *name)
+{
+	for (struct tpd_cli_opt *o = cli->opts; o->name; o++) {
+		if (strcmp(o->name, name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+static bool cli_truthy(const char *v, bool *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static int cli_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cli_ini_ctx *c = user;
+	struct tpd_cli_opt *o;
+	char **grown, *copy;
+
+	if (section[0] && strcmp(section, c->cli->program) != 0)
+		return 1; /* another program's section */
+	o = cli_find(c->cli, name);
+	if (!o || strcmp(name, "config") == 0) {
+		snprintf(c->bad, sizeof(c->bad), "unknown key \"%.60s\"", name);
+		return 0;
+	}
+	if (o->flag) {
+		if (!cli_truthy(value, o->flag)) {
+			snprintf(c->bad, sizeof(c->bad), "%.60s: expected true or false", name);
+			return 0;
+		}
+		return 1;
+	}
+	copy = strdup(value);
+	grown = copy ? realloc(c->cli->owned, (size_t)(c->cli->nowned + 1) * sizeof(char *)) : NULL;
+	if (!grown) {
+		free(copy);
+		snprintf(c->bad, sizeof(c->bad), "out of memory");
+		return 0;
+	}
+	c->cli->owned = grown;
+	c->cli->owned[c->cli->nowned++] = copy;
+	*o->value = copy;
+	return 1;
+}
+
+static void cli_help(const struct tpd_cli *cli)
+{
+	printf("usage: %s %s\n\n%s\n\noptions:\n", cli->program, cli->synopsis, cli->description);
+	for (const struct tpd_cli_opt *o = cli->opts; o->name; o++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		printf("  %-26s %s\n", left, o->help);
+	}
+	printf("  %-26s %s\n  %-26s %s\n  %-26s %s\n", "--config FILE",
+	       "read options from an INI file (command line wins)", "--help",
+	       "show this help", "--version", "show the version");
+}
+
+static enum tpd_cli_rc cli_load_config(struct tpd_cli *cli, const char *path)
+{
+	struct cli_ini_ctx c = { .cli = cli };
+	int rc = ini_parse(path, cli_ini_handler, &c);
+
+	if (rc == -1) {
+		fprintf(stderr, "%s: bad usage: cannot open config %s: %s\n", cli->program, path,
+			strerror(errno));
+		return TPD_CLI_USAGE;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s: bad usage: config %s:%d: %s\n", cli->program, path, rc,
+			c.bad[0] ? c.bad : "syntax error");
+		return TPD_CLI_USAGE;
+	}
+	return TPD_CLI_RUN;
+}
+
+enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
+{
+	struct option lopts[CLI_MAX_OPTS + 4];
+	const char *config = NULL;
+	int n = 0, c, idx;
+	enum tpd_cli_rc rc;
+
+	for (struct tpd_cli_opt *o = cli->opts; o->name && n < CLI_MAX_OPTS; o++, n++)
+		lopts[n] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, 0 };
+	lopts[n++] = (struct option){ "config", required_argument, NULL, 0 };
+	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[n] = (struct option){ 0 };
+
+	/* Pass 1 finds --config so the file can be applied first. */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", lopts, &idx)) != -1) {
+		if (c == 0 && strcmp(lopts[idx].name, "config") == 0)
+			config = optarg;
+		if (c == 'h') {
+			cli_help(cli);
+			return TPD_CLI_EXIT0;
+		}
+		if (c == 'V') {
+			printf("%s %s\n", cli->program, TPD_VERSION);
+			return TPD_CLI_EXIT0;
+		}
+		if (c == '?') {
+			if (optopt)
+				fprintf(stderr, "%s: bad usage: option needs a value (see --help)\n",
+					cli->program);
+			else
+				fprintf(stderr, "%s: bad usage: unknown option %s (see --help)\n",
+					cli->program, argv[optind - 1]);
+			return TPD_CLI_USAGE;
+		}
+	}
+	if (config) {
+		rc = cli_load_config(cli, config);
+		if (rc)
+			return rc;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", lopts, &idx)) != -1) {
+		struct tpd_cli_opt *o;
+
+		if (c != 0 || strcmp(lopts[idx].name, "config") == 0)
+			continue;
+		o = cli_find(cli, lopts[idx].name);
+		if (o->flag)
+			*o->flag = true;
+		else
+			*o->value = optarg;
+	}
+	*optind_out = optind;
+	return TPD_CLI_RUN;
+}
+
+void tpd_cli_free(struct tpd_cli *cli)
+{
+	for (int i = 0; i < cli->nowned; i++)
+		free(cli->owned[i]);
+	free(cli->owned);
+	cli->owned = NULL;
+	cli->nowned = 0;
+}
+
+bool tpd_cli_number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno || !isfinite(v) || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}

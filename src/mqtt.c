@@ -1,0 +1,309 @@
+/*
+ * mqtt.c - libmosquitto client driven by the caller's loop, with reconnect.
+ *
+ * Design notes:
+ * 1. No libmosquitto thread (mosquitto_loop_start): the agent is a single-
+ *    threaded event loop, and tpsim runs many clients in one thread. The
+ *    caller's tpd_mqtt_loop() is the only place I/O happens.
+ * 2. Reconnect backoff is 1 s doubling to 60 s, with +-25 % jitter so a
+ *    fleet that lost its broker does not come back in lockstep.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+
+#include "tpd/mqtt.h"
+
+#define MQTT_KEEPALIVE_S 30
+#define MQTT_BACKOFF_MIN_MS 1000
+#define MQTT_BACKOFF_MAX_MS 60000
+
+struct tpd_mqtt {
+	struct mosquitto *mosq;
+	struct tpd_mqtt_cfg cfg;
+	char **subs;               /* owned copy of cfg.subscribe */
+	char host[256];
+	int port;
+	bool connected;
+	bool ever_connected;
+	size_t unacked;
+	unsigned backoff_ms;
+	double next_attempt;       /* monotonic seconds */
+	unsigned jitter_seed;
+};
+
+static double mqtt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+enum tpd_err tpd_mqtt_parse_url(const char *url, char *host, size_t hostlen, int *port,
+				bool *tls)
+{
+	const char *p, *colon;
+	char *end;
+	long v;
+
+	if (strncmp(url, "mqtt://", 7) == 0) {
+		*tls = false;
+		p = url + 7;
+	} else if (strncmp(url, "mqtts://", 8) == 0) {
+		*tls = true;
+		p = url + 8;
+	} else {
+		return TPD_ERR_INVAL;
+	}
+	colon = strrchr(p, ':');
+	if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
+		return TPD_ERR_INVAL;
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || (*end != '\0' && strcmp(end, "/") != 0) || errno || v < 1 ||
+	    v > 65535)
+		return TPD_ERR_INVAL;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	*port = (int)v;
+	return TPD_OK;
+}
+
+static void mqtt_schedule_retry(struct tpd_mqtt *m)
+{
+	double jitter = 0.75 + (rand_r(&m->jitter_seed) % 501) / 1000.0;
+
+	m->next_attempt = mqtt_now() + m->backoff_ms * jitter / 1000.0;
+	m->backoff_ms = m->backoff_ms * 2 > MQTT_BACKOFF_MAX_MS ? MQTT_BACKOFF_MAX_MS
+								: m->backoff_ms * 2;
+}
+
+static void mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct tpd_mqtt *m = obj;
+
+	(void)mosq;
+	if (rc != 0) {
+		fprintf(stderr, "%s: broker %s:%d refused the connection: %s\n", m->cfg.program,
+			m->host, m->port, mosquitto_connack_string(rc));
+		return;
+	}
+	if (m->ever_connected)
+		fprintf(stderr, "%s: reconnected to %s:%d\n", m->cfg.program, m->host, m->port);
+	m->connected = true;
+	m->ever_connected = true;
+	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
+	for (char **s = m->subs; s && *s; s++)
+		mosquitto_subscribe(m->mosq, NULL, *s, 1);
+	if (m->cfg.on_connect)
+		m->cfg.on_connect(m->cfg.ctx);
+}
+
+static void mqtt_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct tpd_mqtt *m = obj;
+
+	(void)mosq;
+	if (m->connected && rc != 0)
+		fprintf(stderr, "%s: lost connection to %s:%d: %s; reconnecting\n", m->cfg.program,
+			m->host, m->port, mosquitto_strerror(rc));
+	m->connected = false;
+	mqtt_schedule_retry(m);
+}
+
+static void mqtt_on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct tpd_mqtt *m = obj;
+
+	(void)mosq;
+	(void)mid;
+	if (m->unacked > 0)
+		m->unacked--;
+}
+
+static void mqtt_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct tpd_mqtt *m = obj;
+
+	(void)mosq;
+	if (m->cfg.on_message)
+		m->cfg.on_message(m->cfg.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
+}
+
+static void mqtt_free_subs(char **subs)
+{
+	for (char **s = subs; s && *s; s++)
+		free(*s);
+	free(subs);
+}
+
+static char **mqtt_copy_subs(const char *const *subs)
+{
+	size_t n = 0;
+	char **out;
+
+	while (subs && subs[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(subs[i]);
+		if (!out[i]) {
+			mqtt_free_subs(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
+			  char *err, size_t errlen)
+{
+	struct tpd_mqtt *m;
+	bool tls;
+	int rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return TPD_ERR_NOMEM;
+	m->cfg = *cfg;
+	if (!m->cfg.program)
+		m->cfg.program = "tpdiag";
+	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
+	m->jitter_seed = (unsigned)getpid() ^ (unsigned)(mqtt_now() * 1000.0);
+	if (tpd_mqtt_parse_url(cfg->url, m->host, sizeof(m->host), &m->port, &tls)) {
+		snprintf(err, errlen, "broker URL \"%.200s\" is not mqtt://HOST:PORT or mqtts://HOST:PORT",
+			 cfg->url);
+		free(m);
+		return TPD_ERR_INVAL;
+	}
+	m->subs = mqtt_copy_subs(cfg->subscribe);
+	m->mosq = mosquitto_new(cfg->client_id, cfg->clean_session, m);
+	if (!m->subs || !m->mosq) {
+		snprintf(err, errlen, "cannot create MQTT client: %s",
+			 errno == EINVAL ? "invalid client id" : "out of memory");
+		tpd_mqtt_free(m);
+		return TPD_ERR_NOMEM;
+	}
+	mosquitto_connect_callback_set(m->mosq, mqtt_on_connect);
+	mosquitto_disconnect_callback_set(m->mosq, mqtt_on_disconnect);
+	mosquitto_publish_callback_set(m->mosq, mqtt_on_publish);
+	mosquitto_message_callback_set(m->mosq, mqtt_on_message);
+	if (cfg->max_inflight)
+		mosquitto_max_inflight_messages_set(m->mosq, cfg->max_inflight);
+	if (tls && mosquitto_tls_set(m->mosq, NULL, "/etc/ssl/certs", NULL, NULL, NULL) != 0) {
+		snprintf(err, errlen, "cannot set up TLS for %s", cfg->url);
+		tpd_mqtt_free(m);
+		return TPD_ERR_MQTT;
+	}
+	if (cfg->will_topic &&
+	    mosquitto_will_set(m->mosq, cfg->will_topic, (int)cfg->will_len, cfg->will_payload,
+			       1, true) != 0) {
+		snprintf(err, errlen, "cannot set the Last Will on %s", cfg->will_topic);
+		tpd_mqtt_free(m);
+		return TPD_ERR_MQTT;
+	}
+	rc = mosquitto_connect(m->mosq, m->host, m->port, MQTT_KEEPALIVE_S);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		fprintf(stderr, "%s: cannot connect to %s:%d: %s; retrying\n", m->cfg.program,
+			m->host, m->port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		mqtt_schedule_retry(m);
+	}
+	*out = m;
+	return TPD_OK;
+}
+
+void tpd_mqtt_free(struct tpd_mqtt *m)
+{
+	if (!m)
+		return;
+	if (m->mosq) {
+		if (m->connected) {
+			mosquitto_disconnect(m->mosq);
+			mosquitto_loop(m->mosq, 100, 1);
+		}
+		mosquitto_destroy(m->mosq);
+	}
+	mqtt_free_subs(m->subs);
+	free(m);
+}
+
+enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms)
+{
+	int rc;
+
+	if (!m->connected && m->next_attempt > 0) {
+		double now = mqtt_now();
+
+		if (now < m->next_attempt) {
+			double wait_ms = (m->next_attempt - now) * 1000.0;
+
+			if (wait_ms > timeout_ms)
+				wait_ms = timeout_ms;
+			if (wait_ms > 0)
+				usleep((useconds_t)(wait_ms * 1000.0));
+			return TPD_OK;
+		}
+		m->next_attempt = 0;
+		rc = mosquitto_reconnect(m->mosq);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			mqtt_schedule_retry(m);
+			return TPD_OK;
+		}
+	}
+	rc = mosquitto_loop(m->mosq, timeout_ms, 1);
+	if (rc != MOSQ_ERR_SUCCESS && m->next_attempt == 0) {
+		/* The socket died without a disconnect callback (e.g. refused). */
+		m->connected = false;
+		mqtt_schedule_retry(m);
+		if (timeout_ms > 0)
+			usleep((useconds_t)timeout_ms * 1000u);
+	}
+	return TPD_OK;
+}
+
+enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void *payload,
+			      size_t len, int qos, bool retain)
+{
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+
+	if (rc == MOSQ_ERR_NO_CONN && qos > 0) {
+		/* libmosquitto has queued it for the next connection. */
+		m->unacked++;
+		return TPD_OK;
+	}
+	if (rc != MOSQ_ERR_SUCCESS)
+		return rc == MOSQ_ERR_NOMEM ? TPD_ERR_NOMEM : TPD_ERR_MQTT;
+	m->unacked++;
+	return TPD_OK;
+}
+
+bool tpd_mqtt_connected(const struct tpd_mqtt *m)
+{
+	return m->connected;
+}
+
+size_t tpd_mqtt_unacked(const struct tpd_mqtt *m)
+{
+	return m->unacked;
+}
+
+enum tpd_err tpd_mqtt_drain(struct tpd_mqtt *m, int timeout_ms)
+{
+	double deadline = mqtt_now() + timeout_ms / 1000.0;
+
+	while (m->unacked > 0) {
+		if (mqtt_now() >= deadline)
+			return TPD_ERR_IO;
+		tpd_mqtt_loop(m, 50);
+	}
+	return TPD_OK;
+}
