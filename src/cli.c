@@ -109,6 +109,7 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 {
 	struct option lopts[CLI_MAX_OPTS + 4];
 	const char *config = NULL;
+	const char *optstring = cli->stop_at_command ? "+" : "";
 	int n = 0, c, idx;
 	enum tpd_cli_rc rc;
 
@@ -121,8 +122,8 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 
 	/* Pass 1 finds --config so the file can be applied first. */
 	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", lopts, &idx)) != -1) {
+	optind = 0;  /* 0, not 1: glibc then re-initialises its permutation state */
+	while ((c = getopt_long(argc, argv, optstring, lopts, &idx)) != -1) {
 		if (c == 0 && strcmp(lopts[idx].name, "config") == 0)
 			config = optarg;
 		if (c == 'h') {
@@ -148,8 +149,8 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 		if (rc)
 			return rc;
 	}
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", lopts, &idx)) != -1) {
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, lopts, &idx)) != -1) {
 		struct tpd_cli_opt *o;
 
 		if (c != 0 || strcmp(lopts[idx].name, "config") == 0)

@@ -30,6 +30,7 @@ struct tpd_mqtt {
 	char host[256];
 	int port;
 	bool connected;
+	unsigned subs_pending;     /* SUBACKs still awaited on this connection */
 	bool ever_connected;
 	size_t unacked;
 	unsigned backoff_ms;
@@ -99,8 +100,11 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->connected = true;
 	m->ever_connected = true;
 	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
-	for (char **s = m->subs; s && *s; s++)
-		mosquitto_subscribe(m->mosq, NULL, *s, 1);
+	m->subs_pending = 0;
+	for (char **s = m->subs; s && *s; s++) {
+		if (mosquitto_subscribe(m->mosq, NULL, *s, 1) == MOSQ_ERR_SUCCESS)
+			m->subs_pending++;
+	}
 	if (m->cfg.on_connect)
 		m->cfg.on_connect(m->cfg.ctx);
 }
@@ -125,6 +129,21 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *obj, int mid)
 	(void)mid;
 	if (m->unacked > 0)
 		m->unacked--;
+}
+
+static void mqtt_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+			      const int *granted_qos)
+{
+	struct tpd_mqtt *m = obj;
+
+	(void)mosq;
+	(void)mid;
+	for (int i = 0; i < qos_count; i++) {
+		if (granted_qos[i] > 2)
+			fprintf(stderr, "%s: broker refused a subscription\n", m->cfg.program);
+	}
+	if (m->subs_pending > 0)
+		m->subs_pending--;
 }
 
 static void mqtt_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
@@ -197,6 +216,7 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, mqtt_on_publish);
 	mosquitto_message_callback_set(m->mosq, mqtt_on_message);
+	mosquitto_subscribe_callback_set(m->mosq, mqtt_on_subscribe);
 	if (cfg->max_inflight)
 		mosquitto_max_inflight_messages_set(m->mosq, cfg->max_inflight);
 	if (tls && mosquitto_tls_set(m->mosq, NULL, "/etc/ssl/certs", NULL, NULL, NULL) != 0) {
@@ -289,6 +309,11 @@ enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void 
 bool tpd_mqtt_connected(const struct tpd_mqtt *m)
 {
 	return m->connected;
+}
+
+bool tpd_mqtt_subscribed(const struct tpd_mqtt *m)
+{
+	return m->connected && m->subs_pending == 0;
 }
 
 size_t tpd_mqtt_unacked(const struct tpd_mqtt *m)

@@ -31,6 +31,8 @@ struct tpd_cli {
 	const char *synopsis;      /* one line after "usage: PROGRAM " */
 	const char *description;   /* paragraph for --help */
 	struct tpd_cli_opt *opts;  /* terminated by an entry with name NULL */
+	bool stop_at_command;      /* options end at the first positional (the command
+	                              parses its own); else they may follow it */
 	char **owned;              /* strings read from the config file */
 	int nowned;
 };

@@ -57,6 +57,8 @@ enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void 
 			      size_t len, int qos, bool retain);
 
 bool tpd_mqtt_connected(const struct tpd_mqtt *m);
+/* True once the broker has acknowledged every subscription of this connection. */
+bool tpd_mqtt_subscribed(const struct tpd_mqtt *m);
 /* QoS 1 messages published and not yet acknowledged by the broker. */
 size_t tpd_mqtt_unacked(const struct tpd_mqtt *m);
 /* Runs the loop until every QoS 1 message is acknowledged or timeout_ms

@@ -1,0 +1,49 @@
+/*
+ * collector.h - one incoming message end to end: validate, store, apply to
+ * claims, count. Independent of MQTT so tests and benchmarks can feed it.
+ */
+#ifndef TPC_COLLECTOR_H
+#define TPC_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "tpd/err.h"
+#include "ingest.h"
+
+struct tpc_store;
+struct tpc_registry;
+struct tpc_collector;
+
+struct tpc_collector_stats {
+	uint64_t received;
+	uint64_t stored;
+	uint64_t duplicates;
+	uint64_t rejected;
+	uint64_t rejected_by[TPC_REJECT_COUNT];
+	uint64_t claims_opened;
+	uint64_t evidence_added;
+	uint64_t store_errors;
+};
+
+/* store and registry are borrowed (registry may be NULL). */
+enum tpd_err tpc_collector_new(struct tpc_store *store, const struct tpc_registry *registry,
+			       struct tpc_collector **out);
+void tpc_collector_free(struct tpc_collector *c);
+
+/*
+ * Handles one message. Logs one line to stderr for a rejection or a store
+ * error, and for each claim opened. Returns TPD_OK for stored, duplicate and
+ * rejected messages alike (all are final); TPD_ERR_DB when it could not be
+ * stored (the caller may retry).
+ */
+enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
+				  const void *payload, size_t len, double now);
+
+/* Thread-safe snapshot. */
+void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out);
+cJSON *tpc_collector_stats_json(struct tpc_collector *c);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * registry.c - loading the device registry CSV into a sorted array.
+ *
+ * Layout: CSV field splitting (quotes), row validation, loading, lookup.
+ * Lookups are a binary search: the collector asks once per signed report.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpd/jws.h"
+#include "registry.h"
+
+#define REG_LINE_MAX 8192
+#define REG_MAX_FIELDS 8
+
+struct tpc_registry {
+	struct tpc_device *dev;
+	size_t n, cap;
+};
+
+int tpc_date_valid(const char *s)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, leap;
+	char tail;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return 0;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+		return 0;
+	if (y < 1970 || y > 2999 || m < 1 || m > 12 || d < 1)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+/* Splits one CSV line in place; supports "quoted, fields" and "" escapes.
+ * Returns the number of fields, or -1 for an unterminated quote. */
+static int reg_split(char *line, char **f, int max)
+{
+	int n = 0;
+	char *r = line, *w;
+
+	for (;;) {
+		if (n == max)
+			return max + 1;
+		f[n++] = w = r;
+		if (*r == '"') {
+			r++;
+			for (;;) {
+				if (*r == '\0')
+					return -1;
+				if (*r == '"' && r[1] == '"') {
+					*w++ = '"';
+					r += 2;
+				} else if (*r == '"') {
+					r++;
+					break;
+				} else {
+					*w++ = *r++;
+				}
+			}
+			if (*r != ',' && *r != '\0')
+				return -1;
+		} else {
+			while (*r && *r != ',')
+				*w++ = *r++;
+		}
+		if (*r == '\0') {
+			*w = '\0';
+			return n;
+		}
+		*w = '\0';
+		r++;
+	}
+}
+
+static int reg_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tpc_device *)a)->id, ((const struct tpc_device *)b)->id);
+}
+
+static enum tpd_err reg_key(const char *csv_path, const char *spec, struct tpd_key **key)
+{
+	char path[4096];
+	const char *slash;
+
+	if (strstr(spec, "-----BEGIN"))
+		return tpd_key_parse_public(spec, key);
+	if (strchr(spec, '/') == NULL && strstr(spec, ".pem") == NULL)
+		return tpd_key_parse_public(spec, key);   /* inline base64 SPKI DER */
+	slash = strrchr(csv_path, '/');
+	if (spec[0] == '/' || !slash)
+		snprintf(path, sizeof(path), "%s", spec);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - csv_path), csv_path, spec);
+	return tpd_key_load_public(path, key);
+}
+
+static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char **f, int n,
+			    char *why, size_t whylen)
+{
+	struct tpc_device *d;
+
+	if (n < 4 || n > 6) {
+		snprintf(why, whylen, "%d fields, expected 4 to 6", n);
+		return TPD_ERR_INVAL;
+	}
+	if (!tpd_id_valid(f[0])) {
+		snprintf(why, whylen, "device_id \"%.70s\" is not 1-64 of [A-Za-z0-9_-]", f[0]);
+		return TPD_ERR_INVAL;
+	}
+	if (f[1][0] && !tpd_id_valid(f[1])) {
+		snprintf(why, whylen, "model \"%.70s\" is not 1-64 of [A-Za-z0-9_-]", f[1]);
+		return TPD_ERR_INVAL;
+	}
+	if (f[2][0] && !tpc_date_valid(f[2])) {
+		snprintf(why, whylen, "purchase_date \"%.20s\" is not a YYYY-MM-DD date", f[2]);
+		return TPD_ERR_INVAL;
+	}
+	if (n > 4 && strlen(f[4]) >= sizeof(d->owner_contact)) {
+		snprintf(why, whylen, "owner_contact longer than %zu characters",
+			 sizeof(d->owner_contact) - 1);
+		return TPD_ERR_INVAL;
+	}
+	if (n > 5 && strlen(f[5]) >= sizeof(d->channel)) {
+		snprintf(why, whylen, "channel longer than %zu characters", sizeof(d->channel) - 1);
+		return TPD_ERR_INVAL;
+	}
+	if (reg->n == reg->cap) {
+		size_t cap = reg->cap ? reg->cap * 2 : 64;
+		struct tpc_device *grown = realloc(reg->dev, cap * sizeof(*grown));
+
+		if (!grown)
+			return TPD_ERR_NOMEM;
+		reg->dev = grown;
+		reg->cap = cap;
+	}
+	d = &reg->dev[reg->n];
+	memset(d, 0, sizeof(*d));
+	if (reg_key(csv_path, f[3], &d->key)) {
+		snprintf(why, whylen, "public_key \"%.60s\" is not a readable PEM file or base64 "
+			 "SPKI of a P-256 key", f[3]);
+		return TPD_ERR_INVAL;
+	}
+	snprintf(d->id, sizeof(d->id), "%s", f[0]);
+	snprintf(d->model, sizeof(d->model), "%s", f[1]);
+	snprintf(d->purchase_date, sizeof(d->purchase_date), "%s", f[2]);
+	if (n > 4)
+		snprintf(d->owner_contact, sizeof(d->owner_contact), "%s", f[4]);
+	if (n > 5)
+		snprintf(d->channel, sizeof(d->channel), "%s", f[5]);
+	reg->n++;
+	return TPD_OK;
+}
+
+enum tpd_err tpc_registry_new(struct tpc_registry **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? TPD_OK : TPD_ERR_NOMEM;
+}
+
+enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
+			       char *err, size_t errlen)
+{
+	struct tpc_registry *reg = NULL;
+	char *line = NULL, *f[REG_MAX_FIELDS], why[256];
+	unsigned long lineno = 0;
+	bool header = false;
+	enum tpd_err rc;
+	FILE *fp;
+
+	*out = NULL;
+	fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return TPD_ERR_IO;
+	}
+	line = malloc(REG_LINE_MAX + 1);
+	rc = line ? tpc_registry_new(&reg) : TPD_ERR_NOMEM;
+	while (!rc && fgets(line, REG_LINE_MAX + 1, fp)) {
+		size_t len = strlen(line);
+		int n;
+
+		lineno++;
+		if (len == REG_LINE_MAX && line[len - 1] != '\n') {
+			snprintf(err, errlen, "%s:%lu: line longer than %d bytes", path, lineno, REG_LINE_MAX);
+			rc = TPD_ERR_INVAL;
+			break;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		n = reg_split(line, f, REG_MAX_FIELDS);
+		if (n < 0) {
+			snprintf(err, errlen, "%s:%lu: unterminated quote", path, lineno);
+			rc = TPD_ERR_INVAL;
+			break;
+		}
+		if (!header) {
+			if (n < 4 || strcmp(f[0], "device_id") || strcmp(f[1], "model") ||
+			    strcmp(f[2], "purchase_date") || strcmp(f[3], "public_key")) {
+				snprintf(err, errlen, "%s:%lu: header must be device_id,model,"
+					 "purchase_date,public_key[,owner_contact,channel]", path, lineno);
+				rc = TPD_ERR_INVAL;
+			}
+			header = true;
+			continue;
+		}
+		rc = reg_row(reg, path, f, n, why, sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+	}
+	if (!rc && !header) {
+		snprintf(err, errlen, "%s: empty (no header line)", path);
+		rc = TPD_ERR_INVAL;
+	}
+	fclose(fp);
+	free(line);
+	if (rc) {
+		tpc_registry_free(reg);
+		return rc;
+	}
+	qsort(reg->dev, reg->n, sizeof(*reg->dev), reg_cmp);
+	for (size_t i = 1; i < reg->n; i++) {
+		if (strcmp(reg->dev[i - 1].id, reg->dev[i].id) == 0) {
+			snprintf(err, errlen, "%s: device_id %s appears twice", path, reg->dev[i].id);
+			tpc_registry_free(reg);
+			return TPD_ERR_INVAL;
+		}
+	}
+	*out = reg;
+	return TPD_OK;
+}
+
+void tpc_registry_free(struct tpc_registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->n; i++)
+		tpd_key_free(reg->dev[i].key);
+	free(reg->dev);
+	free(reg);
+}
+
+const struct tpc_device *tpc_registry_find(const struct tpc_registry *reg, const char *id)
+{
+	struct tpc_device key;
+
+	if (!reg || !reg->n || strlen(id) > TPD_ID_MAX)
+		return NULL;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(&key, reg->dev, reg->n, sizeof(*reg->dev), reg_cmp);
+}
+
+size_t tpc_registry_count(const struct tpc_registry *reg)
+{
+	return reg ? reg->n : 0;
+}
+
+const struct tpc_device *tpc_registry_at(const struct tpc_registry *reg, size_t i)
+{
+	return reg && i < reg->n ? &reg->dev[i] : NULL;
+}

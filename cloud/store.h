@@ -1,0 +1,129 @@
+/*
+ * store.h - the collector's storage: reports, devices, claims.
+ *
+ * Backends (sqlite:PATH now; postgresql:// beside it later) export one const
+ * struct tpc_store_ops; tpc_store_open picks one by URL scheme. The handle is
+ * shared by the MQTT thread and the HTTP threads: every call takes the
+ * store's mutex, and tpc_store_begin..commit holds it for the transaction.
+ */
+#ifndef TPC_STORE_H
+#define TPC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "tpd/err.h"
+
+struct tpc_store;
+
+/* A report as stored. */
+struct tpc_report_row {
+	const char *dev;
+	uint64_t seq;
+	const char *kind;        /* telemetry|fault|selfcheck|status */
+	double ts;
+	const char *body;        /* the report JSON */
+	const char *jws;         /* signed text or NULL */
+	bool verified;
+};
+
+struct tpc_claim_new {
+	const char *device, *model, *category;
+	bool predictive;
+	double detected_ts;
+	const char *opened_at;            /* ISO 8601 UTC */
+	const char *purchase_date;        /* NULL: unknown */
+	const char *title, *description;
+	const char *selfcheck_verdict;    /* NULL: none */
+	const char *suggested_resolution;
+};
+
+struct tpc_claim_filter {
+	const char *state;    /* NULL: any */
+	const char *device;   /* NULL: any */
+	const char *since;    /* opened_at >= since (ISO 8601), NULL: any */
+	unsigned limit;       /* 0: 100 */
+};
+
+struct tpc_store_ops {
+	const char *scheme;   /* URL prefix, e.g. "sqlite:" */
+	enum tpd_err (*open)(const char *url, void **ctx, char *err, size_t errlen);
+	void (*close)(void *ctx);
+	enum tpd_err (*exec)(void *ctx, const char *sql);   /* BEGIN/COMMIT/ROLLBACK */
+	enum tpd_err (*insert_report)(void *ctx, const struct tpc_report_row *r, int64_t *id);
+	enum tpd_err (*device_seen)(void *ctx, const char *id, const char *model, const char *fw,
+				    double ts, const char *state);
+	enum tpd_err (*device_register)(void *ctx, const char *id, const char *model,
+					const char *purchase_date, const char *owner_contact,
+					const char *channel);
+	enum tpd_err (*device_purchase_date)(void *ctx, const char *id, char *buf, size_t len);
+	enum tpd_err (*claim_find_open)(void *ctx, const char *device, const char *category,
+					int64_t *id);
+	enum tpd_err (*claim_insert)(void *ctx, const struct tpc_claim_new *c, int64_t *id);
+	enum tpd_err (*claim_add_fault)(void *ctx, int64_t claim, const char *code, double ts,
+					bool *added);
+	enum tpd_err (*claim_add_evidence)(void *ctx, int64_t claim, int64_t report,
+					   const char *kind, uint64_t seq, bool verified,
+					   const char *code, const char *state);
+	enum tpd_err (*claim_add_timeline)(void *ctx, int64_t claim, const char *at,
+					   const char *event, const char *by, const char *note);
+	enum tpd_err (*claim_update_text)(void *ctx, int64_t claim, const char *description,
+					  const char *suggested_resolution);
+	enum tpd_err (*claim_get)(void *ctx, int64_t claim, cJSON **out);
+	enum tpd_err (*claim_list)(void *ctx, const struct tpc_claim_filter *f, cJSON **out);
+	enum tpd_err (*count_reports)(void *ctx, const char *dev, const char *kind, int64_t *n);
+};
+
+/* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
+enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, size_t errlen);
+void tpc_store_close(struct tpc_store *s);
+
+/* Transactions: begin takes the store's lock, commit/rollback release it. */
+enum tpd_err tpc_store_begin(struct tpc_store *s);
+enum tpd_err tpc_store_commit(struct tpc_store *s);
+void tpc_store_rollback(struct tpc_store *s);
+
+/* Inside a transaction (the lock is held): */
+enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_report_row *r,
+				     int64_t *id); /* TPD_ERR_DUPLICATE for a seen (dev, seq) */
+enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
+				   const char *fw, double ts, const char *state);
+enum tpd_err tpc_store_device_register(struct tpc_store *s, const char *id, const char *model,
+				       const char *purchase_date, const char *owner_contact,
+				       const char *channel);
+enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id, char *buf,
+					    size_t len); /* TPD_ERR_NOTFOUND when unknown */
+enum tpd_err tpc_store_claim_find_open(struct tpc_store *s, const char *device,
+				       const char *category, int64_t *id); /* NOTFOUND */
+enum tpd_err tpc_store_claim_insert(struct tpc_store *s, const struct tpc_claim_new *c,
+				    int64_t *id);
+enum tpd_err tpc_store_claim_add_fault(struct tpc_store *s, int64_t claim, const char *code,
+				       double ts, bool *added);
+enum tpd_err tpc_store_claim_add_evidence(struct tpc_store *s, int64_t claim, int64_t report,
+					  const char *kind, uint64_t seq, bool verified,
+					  const char *code, const char *state);
+enum tpd_err tpc_store_claim_add_timeline(struct tpc_store *s, int64_t claim, const char *at,
+					  const char *event, const char *by, const char *note);
+enum tpd_err tpc_store_claim_update_text(struct tpc_store *s, int64_t claim,
+					 const char *description, const char *suggested_resolution);
+
+/* The claim as SPEC §6 JSON, read inside a transaction. *out is the caller's. */
+enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSON **out);
+
+/* Self-locking reads (outside a transaction). *out is the caller's. */
+enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out);
+enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,
+				  cJSON **out);
+enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
+				     int64_t *n);
+
+/* "C-000123" <-> 123 */
+void tpc_claim_id_format(int64_t id, char *buf, size_t len);
+bool tpc_claim_id_parse(const char *s, int64_t *id);
+
+extern const struct tpc_store_ops tpc_store_sqlite;
+
+#endif

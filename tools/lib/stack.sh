@@ -1,0 +1,141 @@
+# stack.sh - start and stop a local tpdiag stack on loopback (sourced by the
+# demo and the integration tests; bash).
+#
+#   stack_init DIR            work folder for configs, logs, databases
+#   stack_broker              mosquitto on a free 127.0.0.1 port -> STACK_BROKER_PORT, STACK_BROKER_URL
+#   stack_stop_broker / stack_start_broker_again   stop and restart it on the same port
+#   stack_collector [ARGS]    tpcollect on sqlite + a free API port -> STACK_API (http://...)
+#   stack_register ID MODEL DATE   tpkey gen + registry row -> $STACK_DIR/keys/ID.key
+#   stack_wait_idle           until the collector's received count stops moving
+#   stack_cleanup             kills everything started here, by PID
+#
+# Every process is started by this file and killed by PID; nothing else on the
+# machine is touched. Needs BUILD (folder of the binaries).
+
+STACK_PIDS=()
+
+stack_init() {
+	STACK_DIR=$1
+	mkdir -p "$STACK_DIR/keys"
+	: "${BUILD:=build}"
+	STACK_BIN=$(cd "$BUILD" && pwd)
+	printf 'device_id,model,purchase_date,public_key\n' > "$STACK_DIR/registry.csv"
+}
+
+stack_cleanup() {
+	local pid
+	for pid in "${STACK_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${STACK_PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	STACK_PIDS=()
+}
+
+# A port in the dynamic range; the caller retries if it turns out taken.
+stack_random_port() {
+	echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+}
+
+stack_write_broker_conf() {
+	# Lossless for a subscriber that falls behind: no queue limit for QoS 1
+	# (mosquitto's default of 1000 queued messages drops the rest).
+	cat > "$STACK_DIR/mosquitto.conf" <<EOF
+listener $STACK_BROKER_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $STACK_DIR/
+autosave_interval 1
+max_queued_messages 0
+max_inflight_messages 0
+log_dest file $STACK_DIR/mosquitto.log
+log_type error
+log_type warning
+EOF
+}
+
+stack_launch_broker() {
+	mosquitto -c "$STACK_DIR/mosquitto.conf" > /dev/null 2>&1 &
+	STACK_BROKER_PID=$!
+	STACK_PIDS+=("$STACK_BROKER_PID")
+	local i
+	for i in $(seq 50); do
+		if ! kill -0 "$STACK_BROKER_PID" 2>/dev/null; then
+			return 1
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$STACK_BROKER_PORT") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+stack_broker() {
+	local try
+	for try in $(seq 20); do
+		STACK_BROKER_PORT=$(stack_random_port)
+		stack_write_broker_conf
+		if stack_launch_broker; then
+			STACK_BROKER_URL="mqtt://127.0.0.1:$STACK_BROKER_PORT"
+			return 0
+		fi
+	done
+	echo "stack: cannot start mosquitto (is it installed? see $STACK_DIR/mosquitto.log)" >&2
+	return 1
+}
+
+stack_stop_broker() {
+	kill "$STACK_BROKER_PID" 2>/dev/null
+	wait "$STACK_BROKER_PID" 2>/dev/null
+}
+
+stack_start_broker_again() {
+	stack_launch_broker
+}
+
+stack_collector() {
+	local log="$STACK_DIR/tpcollect.log" i
+	: > "$log"
+	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
+		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" "$@" 2>> "$log" &
+	STACK_COLLECTOR_PID=$!
+	STACK_PIDS+=("$STACK_COLLECTOR_PID")
+	for i in $(seq 100); do
+		if grep -q "listening on" "$log"; then
+			STACK_API="http://$(sed -n 's/.*listening on \(.*\)$/\1/p' "$log" | tail -n 1)"
+			return 0
+		fi
+		kill -0 "$STACK_COLLECTOR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "stack: tpcollect did not start:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+stack_register() {
+	local id=$1 model=$2 date=$3
+	"$STACK_BIN/tpkey" gen "$id" --out "$STACK_DIR/keys" --model "$model" \
+		--purchase-date "$date" >> "$STACK_DIR/registry.csv"
+}
+
+stack_stat() {
+	curl -sf "$STACK_API/api/v1/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# Waits until the collector has received nothing new for a second (max 60 s).
+stack_wait_idle() {
+	local last=-1 now i
+	for i in $(seq 120); do
+		now=$(stack_stat received)
+		if [ -n "$now" ] && [ "$now" = "$last" ]; then
+			return 0
+		fi
+		last=$now
+		sleep 0.5
+	done
+	return 1
+}
