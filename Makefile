@@ -70,6 +70,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# Tests reach into the collector's internal headers.
+$(BUILD)/tests/%.o: ALL_CFLAGS += -Icloud
+
 $(BUILD)/libtpd.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 

@@ -88,10 +88,11 @@ static enum tpd_err reg_key(const char *csv_path, const char *spec, struct tpd_k
 	char path[4096];
 	const char *slash;
 
-	if (strstr(spec, "-----BEGIN"))
+	/* Inline PEM, or inline base64 SPKI DER: the base64 alphabet has no '.',
+	 * while a key file path ("keys/TP1.pub.pem") does. */
+	if (strstr(spec, "-----BEGIN") ||
+	    spec[strspn(spec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")] == '\0')
 		return tpd_key_parse_public(spec, key);
-	if (strchr(spec, '/') == NULL && strstr(spec, ".pem") == NULL)
-		return tpd_key_parse_public(spec, key);   /* inline base64 SPKI DER */
 	slash = strrchr(csv_path, '/');
 	if (spec[0] == '/' || !slash)
 		snprintf(path, sizeof(path), "%s", spec);
