@@ -338,7 +338,9 @@ enum tpd_err tpd_product_parse(const char *json, size_t len, const char *name,
 			return prod_fail(&c, "not valid JSON");
 		prod_syntax_pos(json, end, &line, &col);
 		if (c.err && c.errlen)
-			snprintf(c.err, c.errlen, "%s:%u:%u: JSON syntax error", c.name, line, col);
+			snprintf(c.err, c.errlen, "%s:%u:%u: %s", c.name, line, col,
+				 end + 1 >= json + len ? "JSON ends early (an unclosed { or [?)"
+						       : "JSON syntax error");
 		return TPD_ERR_INVAL;
 	}
 	/* Build into a scratch copy so *out changes only on success. */

@@ -32,7 +32,8 @@
 #endif
 
 #define PROG "tpdiagd"
-#define DRAIN_TIMEOUT_MS 30000
+#define DRAIN_TIMEOUT_MS 30000        /* connected: wait this long for PUBACKs */
+#define DRAIN_OFFLINE_MS 2000         /* not connected: one short chance to reconnect */
 #define BACKPRESSURE_HIGH 2000   /* unacked messages before replay waits */
 
 static volatile sig_atomic_t tpdiagd_stop;
@@ -345,7 +346,10 @@ static int tpdiagd_run(struct tpdiagd *d)
 		n++;
 		if ((n & 63) == 0)
 			tpd_mqtt_loop(d->mqtt, 0);
-		/* Backpressure: never queue without bound in memory. */
+		/* Backpressure: never queue without bound in memory, never drop. */
+		if (tpd_mqtt_unacked(d->mqtt) > BACKPRESSURE_HIGH && !tpdiagd_stop)
+			fprintf(stderr, PROG ": %s: %zu reports await the broker; sampling paused\n",
+				d->id, tpd_mqtt_unacked(d->mqtt));
 		while (tpd_mqtt_unacked(d->mqtt) > BACKPRESSURE_HIGH && !tpdiagd_stop)
 			tpd_mqtt_loop(d->mqtt, 100);
 	}
@@ -368,7 +372,10 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 {
 	if (d->mqtt && d->agent) {
 		tpdiagd_publish_status(d, "offline");
-		if (tpd_mqtt_drain(d->mqtt, DRAIN_TIMEOUT_MS)) {
+		/* Unsent reports are lost at exit until the spool (issue 4) keeps
+		 * them; a daemon cut off from its broker must still stop promptly. */
+		if (tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
+									 : DRAIN_OFFLINE_MS)) {
 			fprintf(stderr, PROG ": %s: %zu reports not acknowledged by the broker at exit\n",
 				d->id, tpd_mqtt_unacked(d->mqtt));
 			if (!code)

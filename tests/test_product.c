@@ -70,7 +70,8 @@ static void test_refusals(void **state)
 {
 	(void)state;
 	expect_refusal("{\n  \"model\": \"a\",\n  \"sensors\": [ }", "x.json:3:");
-	expect_refusal("{\"model\":\"a\",\"sensors\":[]", "JSON syntax");
+	expect_refusal("{\"model\":\"a\",\"sensors\":[]", "JSON ends early");
+	expect_refusal("{\"model\":\"a\",,\"sensors\":[]}", "x.json:1:15: JSON syntax error");
 	expect_refusal("[]", "top level must be an object");
 	expect_refusal("{\"sensors\":[{\"id\":\"temp.cpu\"}]}", "model: required");
 	expect_refusal("{\"model\":\"a b\",\"sensors\":[{\"id\":\"temp.cpu\"}]}", "model");
