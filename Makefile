@@ -4,7 +4,6 @@
 #   make test       unit + integration tests (installs missing deps first)
 #   make check      the same suite under ASan+UBSan (build-san/)
 #   make demo       local end-to-end demo: fan wears out -> claim
-#   make fuzz       build the libFuzzer targets and run each briefly (clang)
 #   make deps       install the Debian packages needed (no-op when present)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -46,9 +45,8 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpke
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
-FUZZ_TARGETS := fuzz_trace fuzz_product fuzz_ingest fuzz_jws
 
-.PHONY: all test check demo deps clean install fuzz unit integration
+.PHONY: all test check demo deps deps-check clean install unit
 
 all: deps-check $(PROGS)
 
@@ -107,15 +105,12 @@ check:
 demo: all
 	@tools/demo.sh $(BUILD)
 
-fuzz:
-	@tests/fuzz/run.sh $(FUZZ_TARGETS)
-
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
