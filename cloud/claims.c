@@ -95,7 +95,7 @@ static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 		 (unsigned long long)r->seq, r->verified ? "verified" : "NOT verified");
 }
 
-static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_report *r, int64_t report_id,
+static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_report *r,
 				const char *now_iso, int64_t *claim)
 {
 	char title[256], desc[2048], sentence[1024], val[48], lim[48], purchase[16];
@@ -131,7 +131,6 @@ static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_report *r,
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "opened", "system",
 						  tpd_fault_code_name(r->code));
-	(void)report_id;
 	return rc;
 }
 
@@ -189,7 +188,7 @@ enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_report *r, i
 	if (rc == TPD_ERR_NOTFOUND) {
 		if (!r->raised)
 			return TPD_OK; /* a clear with no open claim is history, not a claim */
-		rc = claims_open(s, r, report_id, now_iso, &claim);
+		rc = claims_open(s, r, now_iso, &claim);
 		out->opened = rc == TPD_OK;
 	} else if (rc == TPD_OK && r->raised) {
 		rc = tpc_store_claim_add_fault(s, claim, tpd_fault_code_name(r->code), r->ts, &added);

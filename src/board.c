@@ -26,9 +26,14 @@ const struct tpd_board_ops *tpd_board_find(const char *name)
 	return NULL;
 }
 
-const char *tpd_board_names(void)
+void tpd_board_names(char *buf, size_t len)
 {
-	return "sim";
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(board_drivers) / sizeof(board_drivers[0]) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+					board_drivers[i]->name);
 }
 
 enum tpd_err tpd_board_open(const struct tpd_board_ops *ops, const struct tpd_board_cfg *cfg,

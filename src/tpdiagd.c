@@ -281,8 +281,11 @@ static int tpdiagd_setup(struct tpdiagd *d)
 
 	ops = tpd_board_find(d->board_arg);
 	if (!ops) {
+		char names[128];
+
+		tpd_board_names(names, sizeof(names));
 		snprintf(err, sizeof(err), "unknown board \"%s\" (this build has: %s)", d->board_arg,
-			 tpd_board_names());
+			 names);
 		return tpdiagd_usage(err);
 	}
 	rc = tpdiagd_default_id(d);

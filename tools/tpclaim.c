@@ -291,7 +291,7 @@ int main(int argc, char **argv)
 		code = tpclaim_api_error(what, status, body);
 	if (!code) {
 		if (json) {
-			char *text = cJSON_Print(!strcmp(cmd, "list") ? body : body);
+			char *text = cJSON_Print(body);
 
 			printf("%s\n", text ? text : "null");
 			cJSON_free(text);

@@ -42,8 +42,8 @@ struct tpd_board;
 
 /* The driver of that name, or NULL. */
 const struct tpd_board_ops *tpd_board_find(const char *name);
-/* Names of all drivers, comma-separated, for --help and errors. */
-const char *tpd_board_names(void);
+/* Names of all drivers, comma-separated, into buf (for --help and errors). */
+void tpd_board_names(char *buf, size_t len);
 
 enum tpd_err tpd_board_open(const struct tpd_board_ops *ops, const struct tpd_board_cfg *cfg,
 			    struct tpd_board **out, char *err, size_t errlen);
