@@ -1,11 +1,25 @@
 /*
  * api.h - the collector's HTTP API (libmicrohttpd, its own thread).
  *
- *   GET /api/v1/claims?state=&device=&since=&limit=   {"claims":[...],"count":N}
- *   GET /api/v1/claims/{id}                           the claim (SPEC §6)
- *   GET /api/v1/stats                                 ingest counters
- *   GET /healthz                                      {"status":"ok"}
- * Errors: 400/404/405 with {"error":"..."}.
+ *   GET   /healthz                                  {"status":"ok"} (no token)
+ *   GET   /api/v1/stats                             ingest counters
+ *   GET   /api/v1/claims?state=&device=&since=&after=&limit=
+ *                                                   {"claims":[...],"count","total","next"}
+ *   GET   /api/v1/claims/{id}                       the claim (SPEC §6)
+ *   GET   /api/v1/claims/{id}/evidence              signed evidence with JWS and key
+ *   POST  /api/v1/claims/{id}/transition            {"to":STATE,"note":"..."}
+ *   POST  /api/v1/claims/{id}/notes                 {"note":"..."}
+ *   POST  /api/v1/claims/{id}/feedback              {"rating":1..5,"comment":"..."}
+ *   GET   /api/v1/devices?after=&limit=             {"devices":[...],"count","next"}
+ *   POST  /api/v1/devices/import                    {"devices":[rows]} (devices.h)
+ *   GET   /api/v1/devices/{id}                      the device
+ *   PATCH /api/v1/devices/{id}                      {"purchase_date":...,...}
+ *   GET   /api/v1/devices/{id}/telemetry?since=&until=&after=&limit=
+ *
+ * Auth: "Authorization: Bearer TOKEN" checked against the tokens file
+ * (tokens.h); the token's name is who the timeline records. Without a
+ * tokens file reads are open and every write is refused.
+ * Errors: 400 401 404 405 409 413 with {"error":"..."}; nothing changes.
  */
 #ifndef TPC_API_H
 #define TPC_API_H
@@ -16,16 +30,31 @@
 
 struct tpc_store;
 struct tpc_collector;
+struct tpc_registry;
+struct tpc_policy;
+struct tpc_tokens;
 struct tpc_api;
 
-/* Listens on host:port (IPv4 address or "localhost"; port 0 = any free one).
- * *bound_port receives the port in use. On failure writes one line to err. */
-enum tpd_err tpc_api_start(const char *host, int port, struct tpc_store *store,
-			   struct tpc_collector *collector, struct tpc_api **out,
+struct tpc_api_cfg {
+	const char *host;                 /* IPv4 address or "localhost" */
+	int port;                         /* 0: any free one */
+	struct tpc_store *store;
+	struct tpc_collector *collector;
+	struct tpc_registry *registry;
+	const struct tpc_policy *policy;
+	const struct tpc_tokens *tokens;  /* NULL: read-only API */
+};
+
+/* Starts serving. *bound_port receives the port in use. On failure writes
+ * one line to err. */
+enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 			   int *bound_port, char *err, size_t errlen);
 void tpc_api_stop(struct tpc_api *api);
 
 /* Splits "HOST:PORT". */
 enum tpd_err tpc_api_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+#define TPC_API_BODY_MAX (64 * 1024)
+#define TPC_API_IMPORT_MAX (16 * 1024 * 1024)
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * claims.c - claim engine: dedup per (device, class), titles and descriptions,
- * suggested resolutions.
+ * claims.c - the claim engine: dedup per (device, class), titles and
+ * descriptions, warranty, priority, review deadline; support actions.
  *
- * Layout: per-code wording and resolution table, text helpers, apply().
+ * Layout: per-code wording and resolution table, text helpers, opening and
+ * extending claims from reports, the device notice, support actions.
  */
 #include <ctype.h>
 #include <math.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "tpd/wire.h"
 #include "claims.h"
+#include "lifecycle.h"
 
 /* What each code means to a customer, and what support should try first.
  * Ranked resolutions: a claim's suggestion is the strongest of its codes. */
@@ -38,6 +41,8 @@ static const struct claims_row {
 	[TPD_FAULT_BOOT_LOOP] = { "repeated reboots", "remote_guidance", 1 },
 };
 
+static const char *const claims_priorities[] = { "low", "normal", "high", NULL };
+
 const char *tpc_claims_resolution(enum tpd_fault_code code)
 {
 	return (unsigned)code < TPD_FAULT_CODE_COUNT ? claims_rows[code].resolution : "remote_guidance";
@@ -52,6 +57,28 @@ static int claims_rank(const char *resolution)
 	return 0;
 }
 
+static int claims_priority_rank(const char *p)
+{
+	for (int i = 0; p && claims_priorities[i]; i++) {
+		if (strcmp(p, claims_priorities[i]) == 0)
+			return i;
+	}
+	return 1;
+}
+
+const char *tpc_claims_priority(enum tpd_fault_code code, const char *severity,
+				bool predictive, double eta_s)
+{
+	/* A broken sensor's own severity says little: its readings are the fault. */
+	if (tpd_fault_code_class(code) == TPD_CLASS_SENSOR)
+		return "low";
+	if (predictive && isfinite(eta_s) && eta_s < 2 * 86400.0)
+		return "high";
+	if (!predictive && severity && strcmp(severity, "critical") == 0)
+		return "high";
+	return "normal";
+}
+
 void tpc_iso_time(double unix_s, char *buf, size_t len)
 {
 	time_t t = (time_t)floor(unix_s);
@@ -61,7 +88,7 @@ void tpc_iso_time(double unix_s, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* "475 rpm", "85.6 °C", "11.2 V"; "(none)" for NAN. */
+/* "475 rpm", "85.6 °C", "11.2 V"; "(no reading)" for NAN. */
 static void claims_quantity(const char *sensor, double v, char *buf, size_t len)
 {
 	enum tpd_sensor_kind kind;
@@ -75,85 +102,245 @@ static void claims_quantity(const char *sensor, double v, char *buf, size_t len)
 		snprintf(buf, len, "%g%s%s", v, unit[0] ? " " : "", unit);
 }
 
+static const cJSON *claims_fault(const struct tpc_report *r)
+{
+	return cJSON_GetObjectItemCaseSensitive(r->json, "fault");
+}
+
+static const char *claims_severity(const struct tpc_report *r)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims_fault(r), "severity"));
+}
+
+static double claims_eta(const struct tpc_report *r)
+{
+	const cJSON *eta = cJSON_GetObjectItemCaseSensitive(claims_fault(r), "eta_s");
+
+	return cJSON_IsNumber(eta) ? eta->valuedouble : NAN;
+}
+
+/* "3.2 days" / "5.0 hours" / "12 minutes" */
+static void claims_duration(double s, char *buf, size_t len)
+{
+	if (s >= 2 * 86400)
+		snprintf(buf, len, "%.1f days", s / 86400);
+	else if (s >= 2 * 3600)
+		snprintf(buf, len, "%.1f hours", s / 3600);
+	else
+		snprintf(buf, len, "%.0f minutes", s / 60);
+}
+
 /* One sentence about one fault report. */
 static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 {
-	const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(r->json, "fault"), "severity"));
-	char at[32], since[32], val[48], lim[48];
+	const char *sev = claims_severity(r);
+	double eta = claims_eta(r);
+	char at[32], since[32], val[48], lim[48], forecast[128] = "";
 
 	tpc_iso_time(r->ts, at, sizeof(at));
 	claims_quantity(r->sensor, r->value, val, sizeof(val));
 	claims_quantity(r->sensor, r->limit, lim, sizeof(lim));
 	if (!isnan(r->since))
 		tpc_iso_time(r->since, since, sizeof(since));
-	snprintf(buf, len, "%s (%s, %s) at %s: %s; %s read %s against a limit of %s%s%s. "
+	if (r->predictive && isfinite(eta)) {
+		char d[32];
+
+		claims_duration(eta, d, sizeof(d));
+		snprintf(forecast, sizeof(forecast), " Forecast: the limit is reached in about %s "
+			 "(eta_s %.0f) at the present trend.", d, eta);
+	}
+	snprintf(buf, len, "%s (%s, %s%s) at %s: %s; %s read %s against a limit of %s%s%s.%s "
 		 "Signed report seq %llu, signature %s.",
-		 tpd_fault_code_name(r->code), tpd_fault_class_name(r->cls), sev ? sev : "?", at,
-		 claims_rows[r->code].phrase, r->sensor, val, lim,
-		 isnan(r->since) ? "" : ", condition since ", isnan(r->since) ? "" : since,
-		 (unsigned long long)r->seq, r->verified ? "verified" : "NOT verified");
+		 tpd_fault_code_name(r->code), tpd_fault_class_name(r->cls), sev ? sev : "?",
+		 r->predictive ? ", predictive" : "", at, claims_rows[r->code].phrase, r->sensor,
+		 val, lim, isnan(r->since) ? "" : ", condition since ", isnan(r->since) ? "" : since,
+		 forecast, (unsigned long long)r->seq, r->verified ? "verified" : "NOT verified");
 }
 
-static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_report *r,
-				const char *now_iso, int64_t *claim)
+/* What the on-device self-check attached to the fault found: failed steps
+ * with their numbers, then how many passed. */
+static void claims_selfcheck(const struct tpc_report *r, char *buf, size_t len)
 {
-	char title[256], desc[2048], sentence[1024], val[48], lim[48], purchase[16];
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(r->json, "selfcheck");
+	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(sc, "steps"), *st;
+	size_t used;
+	int pass = 0, skip = 0;
+
+	if (!r->verdict || !cJSON_IsArray(steps)) {
+		snprintf(buf, len, "No on-device self-check result was attached.");
+		return;
+	}
+	used = (size_t)snprintf(buf, len, "On-device self-check: verdict %s.", r->verdict);
+	cJSON_ArrayForEach(st, steps) {
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "id"));
+		const char *res = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "result"));
+		const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "detail"));
+
+		if (res && strcmp(res, "pass") == 0) {
+			pass++;
+		} else if (res && strcmp(res, "skip") == 0) {
+			skip++;
+		} else if (used < len) {
+			int n = snprintf(buf + used, len - used, " Failed %s%s%.200s%s.", id ? id : "?",
+					 detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (used < len)
+		snprintf(buf + used, len - used, " %d step%s passed, %d skipped.", pass,
+			 pass == 1 ? "" : "s", skip);
+}
+
+/* Queues {"op":"claim","claim":ID,"state":STATE} for the device. */
+static enum tpd_err claims_notify(struct tpc_store *s, const char *dev, int64_t claim,
+				  const char *state)
+{
+	char topic[TPD_TOPIC_MAX], cid[32], payload[160];
+
+	if (tpd_topic_format(topic, sizeof(topic), dev, TPD_TOPIC_CMD))
+		return TPD_ERR_INVAL;
+	tpc_claim_id_format(claim, cid, sizeof(cid));
+	snprintf(payload, sizeof(payload), "{\"op\":\"claim\",\"claim\":\"%s\",\"state\":\"%s\"}",
+		 cid, state);
+	return tpc_store_outbox_add(s, topic, payload);
+}
+
+static void claims_warranty_row(const struct tpc_warranty *w, struct tpc_claim_warranty *row)
+{
+	row->status = w->status;
+	row->until = w->until[0] ? w->until : NULL;
+	row->policy = w->policy;
+	row->reason = w->reason[0] ? w->reason : NULL;
+}
+
+static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *policy,
+				const struct tpc_report *r, double now, int64_t *claim)
+{
+	char title[320], desc[4096], sentence[1024], sc[1024], val[48], lim[48], purchase[16];
+	char now_iso[32], due_iso[32];
 	const char *fw = r->fw ? r->fw : "?";
+	const char *code = tpd_fault_code_name(r->code);
 	struct tpc_claim_new c = { 0 };
+	struct tpc_warranty w;
 	bool added;
 	enum tpd_err rc;
 
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	tpc_iso_time((double)tpc_policy_review_due(policy, now), due_iso, sizeof(due_iso));
 	claims_quantity(r->sensor, r->value, val, sizeof(val));
 	claims_quantity(r->sensor, r->limit, lim, sizeof(lim));
-	snprintf(title, sizeof(title), "%s: %c%s (%s %s, limit %s)", r->model,
-		 toupper((unsigned char)claims_rows[r->code].phrase[0]),
-		 claims_rows[r->code].phrase + 1, r->sensor, val, lim);
+	if (r->predictive && isfinite(claims_eta(r))) {
+		char d[32];
+
+		claims_duration(claims_eta(r), d, sizeof(d));
+		snprintf(title, sizeof(title), "%s: %c%s (%s %s; limit %s in about %s)", r->model,
+			 toupper((unsigned char)claims_rows[r->code].phrase[0]),
+			 claims_rows[r->code].phrase + 1, r->sensor, val, lim, d);
+	} else {
+		snprintf(title, sizeof(title), "%s: %c%s (%s %s, limit %s)", r->model,
+			 toupper((unsigned char)claims_rows[r->code].phrase[0]),
+			 claims_rows[r->code].phrase + 1, r->sensor, val, lim);
+	}
 	claims_sentence(r, sentence, sizeof(sentence));
+	claims_selfcheck(r, sc, sizeof(sc));
 	snprintf(desc, sizeof(desc), "Device %s (%s, firmware %s) reported %s %s", r->dev, r->model,
-		 fw, sentence,
-		 r->verdict ? "" : "No on-device self-check result was attached.");
+		 fw, sentence, sc);
+	c.purchase_date = tpc_store_device_purchase_date(s, r->dev, purchase, sizeof(purchase))
+			  ? NULL : purchase;
+	tpc_policy_warranty(policy, r->model, &code, 1, c.purchase_date, r->ts, &w);
 	c.device = r->dev;
 	c.model = r->model;
 	c.category = tpd_fault_class_name(r->cls);
 	c.predictive = r->predictive;
 	c.detected_ts = r->ts;
 	c.opened_at = now_iso;
-	c.purchase_date = tpc_store_device_purchase_date(s, r->dev, purchase, sizeof(purchase))
-			  ? NULL : purchase;
 	c.title = title;
 	c.description = desc;
 	c.selfcheck_verdict = r->verdict;
 	c.suggested_resolution = claims_rows[r->code].resolution;
+	c.priority = tpc_claims_priority(r->code, claims_severity(r), r->predictive, claims_eta(r));
+	c.review_due = due_iso;
+	claims_warranty_row(&w, &c.warranty);
 	rc = tpc_store_claim_insert(s, &c, claim);
 	if (!rc)
-		rc = tpc_store_claim_add_fault(s, *claim, tpd_fault_code_name(r->code), r->ts, &added);
+		rc = tpc_store_claim_add_fault(s, *claim, code, r->ts, &added);
 	if (!rc)
-		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "opened", "system",
-						  tpd_fault_code_name(r->code));
+		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "opened", "system", code);
+	if (!rc && w.reason[0])
+		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "warranty", "system", w.reason);
+	if (!rc)
+		rc = claims_notify(s, r->dev, *claim, "open");
+	return rc;
+}
+
+/* The claim's fault codes (pointers into cl), first first. */
+static size_t claims_codes(const cJSON *cl, const char **codes, size_t max)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cl, "fault_codes")) {
+		if (n < max && cJSON_IsString(it))
+			codes[n++] = it->valuestring;
+	}
+	return n;
+}
+
+static const char *claims_field(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* Recomputes cl's warranty; writes it (and a timeline line) when it changed. */
+static enum tpd_err claims_rewarrant_one(struct tpc_store *s, const struct tpc_policy *policy,
+					 const cJSON *cl, int64_t claim, const char *now_iso)
+{
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(cl, "warranty");
+	const cJSON *det = cJSON_GetObjectItemCaseSensitive(cl, "detected_ts");
+	const char *codes[TPD_FAULT_CODE_COUNT], *old_until = claims_field(old, "until");
+	struct tpc_claim_warranty row;
+	struct tpc_warranty w;
+	char note[400];
+	size_t n = claims_codes(cl, codes, TPD_FAULT_CODE_COUNT);
+	enum tpd_err rc;
+
+	tpc_policy_warranty(policy, claims_field(cl, "model"), codes, n,
+			    claims_field(cl, "purchase_date"),
+			    cJSON_IsNumber(det) ? det->valuedouble : NAN, &w);
+	if (strcmp(w.status, claims_field(old, "status") ? claims_field(old, "status") : "") == 0 &&
+	    strcmp(w.until, old_until ? old_until : "") == 0 &&
+	    strcmp(w.policy, claims_field(old, "policy") ? claims_field(old, "policy") : "") == 0)
+		return TPD_OK;
+	claims_warranty_row(&w, &row);
+	rc = tpc_store_claim_set_warranty(s, claim, &row);
+	snprintf(note, sizeof(note), "%s%s%s (policy %s)%s%s", w.status, w.until[0] ? " until " : "",
+		 w.until, w.policy, w.reason[0] ? ": " : "", w.reason);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "warranty", "system", note);
 	return rc;
 }
 
 /* A new code joins an open claim: one more sentence, maybe a stronger
- * suggestion. */
-static enum tpd_err claims_extend(struct tpc_store *s, const struct tpc_report *r, int64_t claim,
-				  const char *now_iso)
+ * suggestion and priority, and the warranty again (the code may be excluded). */
+static enum tpd_err claims_extend(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct tpc_report *r, int64_t claim, const char *now_iso)
 {
 	char sentence[1024], *desc;
-	const char *old_desc, *old_res, *res;
+	const char *old_desc, *old_res, *res, *old_prio, *prio;
 	cJSON *cl = NULL;
 	size_t n;
 	enum tpd_err rc;
 
 	rc = tpc_store_claim_add_timeline(s, claim, now_iso, "fault_added", "system",
 					  tpd_fault_code_name(r->code));
+	if (!rc)
+		rc = tpc_store_claim_get_locked(s, claim, &cl);
 	if (rc)
 		return rc;
-	rc = tpc_store_claim_get_locked(s, claim, &cl);
-	if (rc)
-		return rc;
-	old_desc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cl, "description"));
-	old_res = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cl, "suggested_resolution"));
+	old_desc = claims_field(cl, "description");
+	old_res = claims_field(cl, "suggested_resolution");
+	old_prio = claims_field(cl, "priority");
 	claims_sentence(r, sentence, sizeof(sentence));
 	n = (old_desc ? strlen(old_desc) : 0) + strlen(sentence) + 16;
 	desc = malloc(n);
@@ -165,14 +352,20 @@ static enum tpd_err claims_extend(struct tpc_store *s, const struct tpc_report *
 	res = claims_rows[r->code].resolution;
 	if (claims_rank(old_res) >= claims_rank(res))
 		res = old_res;
-	rc = tpc_store_claim_update_text(s, claim, desc, res);
+	prio = tpc_claims_priority(r->code, claims_severity(r), r->predictive, claims_eta(r));
+	if (claims_priority_rank(old_prio) >= claims_priority_rank(prio))
+		prio = old_prio;
+	rc = tpc_store_claim_update_text(s, claim, desc, res, prio);
 	free(desc);
+	if (!rc)
+		rc = claims_rewarrant_one(s, policy, cl, claim, now_iso);
 	cJSON_Delete(cl);
 	return rc;
 }
 
-enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_report *r, int64_t report_id,
-			      double now, struct tpc_claim_result *out)
+enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_policy *policy,
+			      const struct tpc_report *r, int64_t report_id, double now,
+			      struct tpc_claim_result *out)
 {
 	char now_iso[32];
 	int64_t claim;
@@ -181,23 +374,184 @@ enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_report *r, i
 
 	out->claim = 0;
 	out->opened = false;
-	if (r->kind != TPD_TOPIC_FAULT || (r->cls != TPD_CLASS_POWER && r->cls != TPD_CLASS_THERMAL))
+	if (r->kind != TPD_TOPIC_FAULT)
 		return TPD_OK;
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
 	rc = tpc_store_claim_find_open(s, r->dev, tpd_fault_class_name(r->cls), &claim);
 	if (rc == TPD_ERR_NOTFOUND) {
 		if (!r->raised)
 			return TPD_OK; /* a clear with no open claim is history, not a claim */
-		rc = claims_open(s, r, now_iso, &claim);
+		rc = claims_open(s, policy, r, now, &claim);
 		out->opened = rc == TPD_OK;
 	} else if (rc == TPD_OK && r->raised) {
 		rc = tpc_store_claim_add_fault(s, claim, tpd_fault_code_name(r->code), r->ts, &added);
 		if (!rc && added)
-			rc = claims_extend(s, r, claim, now_iso);
+			rc = claims_extend(s, policy, r, claim, now_iso);
 	}
 	if (rc)
 		return rc;
 	out->claim = claim;
 	return tpc_store_claim_add_evidence(s, claim, report_id, "fault", r->seq, r->verified,
 					    tpd_fault_code_name(r->code), r->raised ? "raised" : "cleared");
+}
+
+enum tpd_err tpc_claims_rewarrant(struct tpc_store *s, const struct tpc_policy *policy,
+				  const char *dev, double now)
+{
+	struct tpc_claim_filter f = { .device = dev, .limit = 1000 };
+	const cJSON *cl;
+	cJSON *list;
+	char now_iso[32];
+	enum tpd_err rc;
+
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	rc = tpc_store_claim_list_locked(s, &f, &list);
+	if (rc)
+		return rc;
+	cJSON_ArrayForEach(cl, list) {
+		int64_t id;
+
+		if (rc || !tpc_claim_state_open(claims_field(cl, "state")) ||
+		    !tpc_claim_id_parse(claims_field(cl, "id"), &id))
+			continue;
+		rc = claims_rewarrant_one(s, policy, cl, id, now_iso);
+	}
+	cJSON_Delete(list);
+	return rc;
+}
+
+/* Support actions ------------------------------------------------------- */
+
+/* Begins a transaction and reads the claim; on failure nothing is held. */
+static enum tpd_err claims_begin(struct tpc_store *s, int64_t claim, cJSON **cl, char *why,
+				 size_t whylen)
+{
+	char cid[32];
+	enum tpd_err rc = tpc_store_begin(s);
+
+	*cl = NULL;
+	if (rc)
+		return rc;
+	rc = tpc_store_claim_get_locked(s, claim, cl);
+	if (rc) {
+		tpc_store_rollback(s);
+		tpc_claim_id_format(claim, cid, sizeof(cid));
+		if (rc == TPD_ERR_NOTFOUND)
+			snprintf(why, whylen, "no claim %s", cid);
+	}
+	return rc;
+}
+
+static enum tpd_err claims_end(struct tpc_store *s, cJSON *cl, enum tpd_err rc)
+{
+	cJSON_Delete(cl);
+	if (rc) {
+		tpc_store_rollback(s);
+		return rc;
+	}
+	return tpc_store_commit(s);
+}
+
+static enum tpd_err claims_text_ok(const char *what, const char *text, size_t max, bool required,
+				   char *why, size_t whylen)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (required && n == 0) {
+		snprintf(why, whylen, "%s: required, a non-empty string", what);
+		return TPD_ERR_INVAL;
+	}
+	if (n > max) {
+		snprintf(why, whylen, "%s: longer than %zu characters", what, max);
+		return TPD_ERR_INVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch < 0x20 && ch != '\n' && ch != '\t') {
+			snprintf(why, whylen, "%s: control character 0x%02x is not allowed", what, ch);
+			return TPD_ERR_INVAL;
+		}
+	}
+	return TPD_OK;
+}
+
+enum tpd_err tpc_claims_transition(struct tpc_store *s, int64_t claim, const char *to,
+				   const char *by, const char *note, double now,
+				   char *why, size_t whylen)
+{
+	char now_iso[32];
+	const char *from;
+	cJSON *cl;
+	enum tpd_err rc = claims_text_ok("note", note, TPC_NOTE_MAX, false, why, whylen);
+
+	if (rc)
+		return rc;
+	if (!tpc_claim_state_valid(to))
+		return tpc_lifecycle_check("open", to, why, whylen);
+	rc = claims_begin(s, claim, &cl, why, whylen);
+	if (rc)
+		return rc;
+	from = claims_field(cl, "state");
+	rc = tpc_lifecycle_check(from, to, why, whylen);
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	if (!rc)
+		rc = tpc_store_claim_set_state(s, claim, to);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, to, by,
+						  note && *note ? note : NULL);
+	if (!rc)
+		rc = claims_notify(s, claims_field(cl, "device"), claim, to);
+	return claims_end(s, cl, rc);
+}
+
+enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
+			     const char *note, double now, char *why, size_t whylen)
+{
+	char now_iso[32];
+	cJSON *cl;
+	enum tpd_err rc = claims_text_ok("note", note, TPC_NOTE_MAX, true, why, whylen);
+
+	if (rc)
+		return rc;
+	rc = claims_begin(s, claim, &cl, why, whylen);
+	if (rc)
+		return rc;
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	rc = tpc_store_claim_add_timeline(s, claim, now_iso, "note", by, note);
+	return claims_end(s, cl, rc);
+}
+
+enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
+				 const char *comment, const char *by, double now,
+				 char *why, size_t whylen)
+{
+	char now_iso[32], note[TPC_COMMENT_MAX + 32];
+	const char *state;
+	cJSON *cl;
+	enum tpd_err rc = claims_text_ok("comment", comment, TPC_COMMENT_MAX, false, why, whylen);
+
+	if (rc)
+		return rc;
+	if (rating < 1 || rating > 5) {
+		snprintf(why, whylen, "rating: %d is not 1..5", rating);
+		return TPD_ERR_INVAL;
+	}
+	rc = claims_begin(s, claim, &cl, why, whylen);
+	if (rc)
+		return rc;
+	state = claims_field(cl, "state");
+	if (!tpc_claim_feedback_allowed(state)) {
+		snprintf(why, whylen, "feedback is taken on resolved or closed claims; this one is %s",
+			 state ? state : "?");
+		return claims_end(s, cl, TPD_ERR_STATE);
+	}
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	snprintf(note, sizeof(note), "rating %d/5%s%s", rating, comment && *comment ? ": " : "",
+		 comment ? comment : "");
+	rc = tpc_store_claim_set_feedback(s, claim, rating, comment && *comment ? comment : NULL,
+					  now_iso);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "feedback", by, note);
+	return claims_end(s, cl, rc);
 }

@@ -1,11 +1,17 @@
 /*
  * claims.h - the claim engine: from verified fault reports to pre-filled
- * warranty claims (SPEC §6).
+ * warranty claims, and the support actions on them (SPEC §6).
  *
- * Rules: a raised power or thermal fault opens a claim unless the device
- * already has an open one (not resolved/closed/rejected) of that class; then
- * the report is added to it as evidence, and a new fault code is appended to
- * its description. Cleared faults of an open claim's class are evidence too.
+ * Opening: a raised fault opens a claim unless the device already has an
+ * open one (not resolved/closed/rejected) of that class; then the report is
+ * added to it as evidence, and a new fault code extends its description and
+ * may raise its suggestion and priority. Cleared faults of an open claim's
+ * class are evidence too. Each claim gets its warranty from the policy, a
+ * priority, and review_due = opened + 2 working days.
+ *
+ * Support actions (transition, note, feedback) each run in one transaction
+ * that also queues the device's notice ({"op":"claim",...} on its cmd topic)
+ * in the store's outbox, so a state change and its notice commit together.
  */
 #ifndef TPC_CLAIMS_H
 #define TPC_CLAIMS_H
@@ -16,6 +22,7 @@
 
 #include "tpd/err.h"
 #include "ingest.h"
+#include "policy.h"
 #include "store.h"
 
 struct tpc_claim_result {
@@ -28,14 +35,41 @@ struct tpc_claim_result {
  * transaction that stored the report, so a claim never refers to a report
  * that is not there. now is the collector's wall time (Unix seconds).
  */
-enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_report *r, int64_t report_id,
-			      double now, struct tpc_claim_result *out);
+enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_policy *policy,
+			      const struct tpc_report *r, int64_t report_id, double now,
+			      struct tpc_claim_result *out);
+
+/*
+ * Support actions, each its own transaction. by: who (token name). On
+ * TPD_ERR_NOTFOUND (no such claim), TPD_ERR_INVAL (bad value) or
+ * TPD_ERR_STATE (not allowed now) why holds one line and nothing changed.
+ */
+enum tpd_err tpc_claims_transition(struct tpc_store *s, int64_t claim, const char *to,
+				   const char *by, const char *note, double now,
+				   char *why, size_t whylen);
+enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
+			     const char *note, double now, char *why, size_t whylen);
+enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
+				 const char *comment, const char *by, double now,
+				 char *why, size_t whylen);
+
+/* Recomputes the warranty of dev's open claims (its purchase date or model
+ * changed), noting each change in the claim's timeline. Inside a transaction. */
+enum tpd_err tpc_claims_rewarrant(struct tpc_store *s, const struct tpc_policy *policy,
+				  const char *dev, double now);
 
 /* The resolution we suggest first for a fault code: remote_guidance, repair,
  * or replacement (an adapter or the unit). */
 const char *tpc_claims_resolution(enum tpd_fault_code code);
 
+/* low (sensor faults), high (critical, or a forecast under 2 days), else normal. */
+const char *tpc_claims_priority(enum tpd_fault_code code, const char *severity,
+				bool predictive, double eta_s);
+
 /* ISO 8601 UTC with seconds ("2026-11-25T10:02:11Z"). */
 void tpc_iso_time(double unix_s, char *buf, size_t len);
+
+#define TPC_NOTE_MAX 2000
+#define TPC_COMMENT_MAX 2000
 
 #endif

@@ -17,13 +17,14 @@
 
 struct tpc_collector {
 	struct tpc_store *store;
-	const struct tpc_registry *registry;
+	struct tpc_registry *registry;
+	const struct tpc_policy *policy;
 	pthread_mutex_t lock;            /* guards stats (read by HTTP threads) */
 	struct tpc_collector_stats stats;
 };
 
-enum tpd_err tpc_collector_new(struct tpc_store *store, const struct tpc_registry *registry,
-			       struct tpc_collector **out)
+enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
+			       const struct tpc_policy *policy, struct tpc_collector **out)
 {
 	struct tpc_collector *c = calloc(1, sizeof(*c));
 
@@ -32,6 +33,7 @@ enum tpd_err tpc_collector_new(struct tpc_store *store, const struct tpc_registr
 		return TPD_ERR_NOMEM;
 	c->store = store;
 	c->registry = registry;
+	c->policy = policy;
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return TPD_OK;
@@ -92,7 +94,7 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 	if (!rc)
 		rc = tpc_store_device_seen(c->store, r->dev, r->model, r->fw, r->ts, collector_state(r));
 	if (!rc)
-		rc = tpc_claims_apply(c->store, r, id, now, res);
+		rc = tpc_claims_apply(c->store, c->policy, r, id, now, res);
 	if (rc) {
 		tpc_store_rollback(c->store);
 		goto out;

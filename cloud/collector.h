@@ -15,6 +15,7 @@
 
 struct tpc_store;
 struct tpc_registry;
+struct tpc_policy;
 struct tpc_collector;
 
 struct tpc_collector_stats {
@@ -28,9 +29,9 @@ struct tpc_collector_stats {
 	uint64_t store_errors;
 };
 
-/* store and registry are borrowed (registry may be NULL). */
-enum tpd_err tpc_collector_new(struct tpc_store *store, const struct tpc_registry *registry,
-			       struct tpc_collector **out);
+/* store, registry and policy are borrowed (registry may be NULL). */
+enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
+			       const struct tpc_policy *policy, struct tpc_collector **out);
 void tpc_collector_free(struct tpc_collector *c);
 
 /*

@@ -16,6 +16,7 @@
 
 #include "tpd/jws.h"
 #include "ingest.h"
+#include "tpd/jsonfile.h"
 #include "registry.h"
 
 #define INGEST_MAX_DEPTH_ITEMS 256   /* sensors, recent rows, steps */
@@ -56,22 +57,13 @@ static enum tpd_err ingest_reject(struct ingest_ctx *c, enum tpc_reject r, const
 	return TPD_ERR_INVAL;
 }
 
-static bool ingest_in(const char *s, const char *const *set)
-{
-	for (; *set; set++) {
-		if (strcmp(s, *set) == 0)
-			return true;
-	}
-	return false;
-}
-
 static enum tpd_err ingest_keys(struct ingest_ctx *c, const cJSON *obj, const char *where,
 				const char *const *a, const char *const *b)
 {
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, obj) {
-		if (!ingest_in(it->string, a) && (!b || !ingest_in(it->string, b)))
+		if (!tpd_str_in_set(it->string, a) && (!b || !tpd_str_in_set(it->string, b)))
 			return ingest_reject(c, TPC_REJECT_SCHEMA, "%s: unknown field \"%.40s\"", where,
 					     it->string);
 	}
@@ -123,7 +115,7 @@ static enum tpd_err ingest_str(struct ingest_ctx *c, const cJSON *obj, const cha
 	if (!cJSON_IsString(it) || strlen(it->valuestring) > maxlen)
 		return ingest_reject(c, TPC_REJECT_SCHEMA, "%s.%s: must be a string of at most %zu "
 				     "characters", where, key, maxlen);
-	if (oneof && !ingest_in(it->valuestring, oneof))
+	if (oneof && !tpd_str_in_set(it->valuestring, oneof))
 		return ingest_reject(c, TPC_REJECT_SCHEMA, "%s.%s: \"%.40s\" is not allowed", where,
 				     key, it->valuestring);
 	*out = it->valuestring;
@@ -364,10 +356,9 @@ static enum tpd_err ingest_status(struct ingest_ctx *c, const cJSON *o)
 /* The JWS envelope: header checks, registry lookup, signature. On success
  * *json_text points at the decoded payload (owned by jws). */
 static enum tpd_err ingest_jws(struct ingest_ctx *c, const char *text, size_t len,
-			       const char *topic_id, const struct tpc_registry *reg,
+			       const char *topic_id, struct tpc_registry *reg,
 			       struct tpd_jws *jws)
 {
-	const struct tpc_device *dev;
 	enum tpd_err rc = tpd_jws_decode(text, len, jws);
 
 	if (rc == TPD_ERR_NOMEM)
@@ -380,11 +371,10 @@ static enum tpd_err ingest_jws(struct ingest_ctx *c, const char *text, size_t le
 	if (strcmp(jws->kid, topic_id) != 0)
 		return ingest_reject(c, TPC_REJECT_KID_MISMATCH, "kid \"%.64s\" differs from topic id %s",
 				     jws->kid, topic_id);
-	dev = tpc_registry_find(reg, jws->kid);
-	if (!dev)
+	rc = tpc_registry_verify(reg, jws->kid, jws, text);
+	if (rc == TPD_ERR_NOTFOUND)
 		return ingest_reject(c, TPC_REJECT_UNKNOWN_KID, "kid %s is not in the device registry",
 				     jws->kid);
-	rc = tpd_jws_verify(jws, text, dev->key);
 	if (rc)
 		return ingest_reject(c, TPC_REJECT_SIGNATURE, "signature does not verify with %s's key",
 				     jws->kid);
@@ -392,7 +382,7 @@ static enum tpd_err ingest_jws(struct ingest_ctx *c, const char *text, size_t le
 }
 
 enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t len,
-			       const struct tpc_registry *reg, struct tpc_report *out,
+			       struct tpc_registry *reg, struct tpc_report *out,
 			       enum tpc_reject *reason, char *why, size_t whylen)
 {
 	struct ingest_ctx c = { reason, why, whylen };

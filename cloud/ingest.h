@@ -66,7 +66,7 @@ struct tpc_report {
  * it publishes itself). On success free out with tpc_report_clear.
  */
 enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t len,
-			       const struct tpc_registry *reg, struct tpc_report *out,
+			       struct tpc_registry *reg, struct tpc_report *out,
 			       enum tpc_reject *reason, char *why, size_t whylen);
 
 void tpc_report_clear(struct tpc_report *r);

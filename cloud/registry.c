@@ -3,38 +3,34 @@
  *
  * Layout: CSV field splitting (quotes), row validation, loading, lookup.
  * Lookups are a binary search: the collector asks once per signed report.
+ * Devices registered through the API join at run time (tpc_registry_put_key)
+ * under a write lock; signature checks hold the read lock.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tpd/jws.h"
+#include "calendar.h"
 #include "registry.h"
 
 #define REG_LINE_MAX 8192
 #define REG_MAX_FIELDS 8
 
 struct tpc_registry {
-	struct tpc_device *dev;
+	struct tpc_device *dev;    /* sorted by id */
 	size_t n, cap;
+	pthread_rwlock_t lock;     /* verify (MQTT thread) vs put (HTTP threads) */
 };
 
 int tpc_date_valid(const char *s)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, leap;
-	char tail;
+	int64_t days;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-		return 0;
-	if (y < 1970 || y > 2999 || m < 1 || m > 12 || d < 1)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d <= mdays[m - 1] + (m == 2 && leap);
+	return tpc_date_parse(s, &days);
 }
 
 /* Splits one CSV line in place; supports "quoted, fields" and "" escapes.
@@ -101,45 +97,67 @@ static enum tpd_err reg_key(const char *csv_path, const char *spec, struct tpd_k
 	return tpd_key_load_public(path, key);
 }
 
+enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, size_t whylen)
+{
+	if (!d->id || !tpd_id_valid(d->id)) {
+		snprintf(why, whylen, "device_id \"%.70s\" is not 1-64 of [A-Za-z0-9_-]",
+			 d->id ? d->id : "");
+		return TPD_ERR_INVAL;
+	}
+	if (d->model && d->model[0] && !tpd_id_valid(d->model)) {
+		snprintf(why, whylen, "model \"%.70s\" is not 1-64 of [A-Za-z0-9_-]", d->model);
+		return TPD_ERR_INVAL;
+	}
+	if (d->purchase_date && d->purchase_date[0] && !tpc_date_valid(d->purchase_date)) {
+		snprintf(why, whylen, "purchase_date \"%.20s\" is not a YYYY-MM-DD date",
+			 d->purchase_date);
+		return TPD_ERR_INVAL;
+	}
+	if (d->owner_contact && strlen(d->owner_contact) > TPC_OWNER_CONTACT_MAX) {
+		snprintf(why, whylen, "owner_contact longer than %d characters", TPC_OWNER_CONTACT_MAX);
+		return TPD_ERR_INVAL;
+	}
+	if (d->channel && strlen(d->channel) > TPC_CHANNEL_MAX) {
+		snprintf(why, whylen, "channel longer than %d characters", TPC_CHANNEL_MAX);
+		return TPD_ERR_INVAL;
+	}
+	return TPD_OK;
+}
+
+static enum tpd_err reg_grow(struct tpc_registry *reg)
+{
+	size_t cap = reg->cap ? reg->cap * 2 : 64;
+	struct tpc_device *grown;
+
+	if (reg->n < reg->cap)
+		return TPD_OK;
+	grown = realloc(reg->dev, cap * sizeof(*grown));
+	if (!grown)
+		return TPD_ERR_NOMEM;
+	reg->dev = grown;
+	reg->cap = cap;
+	return TPD_OK;
+}
+
 static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char **f, int n,
 			    char *why, size_t whylen)
 {
+	struct tpc_device_row row = { 0 };
 	struct tpc_device *d;
 
 	if (n < 4 || n > 6) {
 		snprintf(why, whylen, "%d fields, expected 4 to 6", n);
 		return TPD_ERR_INVAL;
 	}
-	if (!tpd_id_valid(f[0])) {
-		snprintf(why, whylen, "device_id \"%.70s\" is not 1-64 of [A-Za-z0-9_-]", f[0]);
+	row.id = f[0];
+	row.model = f[1];
+	row.purchase_date = f[2];
+	row.owner_contact = n > 4 ? f[4] : NULL;
+	row.channel = n > 5 ? f[5] : NULL;
+	if (tpc_registry_check_row(&row, why, whylen))
 		return TPD_ERR_INVAL;
-	}
-	if (f[1][0] && !tpd_id_valid(f[1])) {
-		snprintf(why, whylen, "model \"%.70s\" is not 1-64 of [A-Za-z0-9_-]", f[1]);
-		return TPD_ERR_INVAL;
-	}
-	if (f[2][0] && !tpc_date_valid(f[2])) {
-		snprintf(why, whylen, "purchase_date \"%.20s\" is not a YYYY-MM-DD date", f[2]);
-		return TPD_ERR_INVAL;
-	}
-	if (n > 4 && strlen(f[4]) >= sizeof(d->owner_contact)) {
-		snprintf(why, whylen, "owner_contact longer than %zu characters",
-			 sizeof(d->owner_contact) - 1);
-		return TPD_ERR_INVAL;
-	}
-	if (n > 5 && strlen(f[5]) >= sizeof(d->channel)) {
-		snprintf(why, whylen, "channel longer than %zu characters", sizeof(d->channel) - 1);
-		return TPD_ERR_INVAL;
-	}
-	if (reg->n == reg->cap) {
-		size_t cap = reg->cap ? reg->cap * 2 : 64;
-		struct tpc_device *grown = realloc(reg->dev, cap * sizeof(*grown));
-
-		if (!grown)
-			return TPD_ERR_NOMEM;
-		reg->dev = grown;
-		reg->cap = cap;
-	}
+	if (reg_grow(reg))
+		return TPD_ERR_NOMEM;
 	d = &reg->dev[reg->n];
 	memset(d, 0, sizeof(*d));
 	if (reg_key(csv_path, f[3], &d->key)) {
@@ -161,7 +179,10 @@ static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char
 enum tpd_err tpc_registry_new(struct tpc_registry **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? TPD_OK : TPD_ERR_NOMEM;
+	if (!*out)
+		return TPD_ERR_NOMEM;
+	pthread_rwlock_init(&(*out)->lock, NULL);
+	return TPD_OK;
 }
 
 enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
@@ -244,6 +265,7 @@ void tpc_registry_free(struct tpc_registry *reg)
 		return;
 	for (size_t i = 0; i < reg->n; i++)
 		tpd_key_free(reg->dev[i].key);
+	pthread_rwlock_destroy(&reg->lock);
 	free(reg->dev);
 	free(reg);
 }
@@ -266,4 +288,79 @@ size_t tpc_registry_count(const struct tpc_registry *reg)
 const struct tpc_device *tpc_registry_at(const struct tpc_registry *reg, size_t i)
 {
 	return reg && i < reg->n ? &reg->dev[i] : NULL;
+}
+
+/* Index where id is or would be inserted. */
+static size_t reg_position(const struct tpc_registry *reg, const char *id, bool *found)
+{
+	size_t lo = 0, hi = reg->n;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(reg->dev[mid].id, id);
+
+		if (cmp == 0) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+enum tpd_err tpc_registry_put_key(struct tpc_registry *reg, const char *id, const char *key_b64)
+{
+	struct tpd_key *key = NULL;
+	enum tpd_err rc = TPD_OK;
+	size_t at;
+	bool found;
+
+	if (!tpd_id_valid(id))
+		return TPD_ERR_INVAL;
+	if (key_b64 && *key_b64 && tpd_key_parse_public(key_b64, &key))
+		return TPD_ERR_INVAL;
+	pthread_rwlock_wrlock(&reg->lock);
+	at = reg_position(reg, id, &found);
+	if (found && !key) {
+		tpd_key_free(reg->dev[at].key);
+		memmove(&reg->dev[at], &reg->dev[at + 1], (reg->n - at - 1) * sizeof(*reg->dev));
+		reg->n--;
+	} else if (found) {
+		tpd_key_free(reg->dev[at].key);
+		reg->dev[at].key = key;
+	} else if (key) {
+		rc = reg_grow(reg);
+		if (!rc) {
+			memmove(&reg->dev[at + 1], &reg->dev[at], (reg->n - at) * sizeof(*reg->dev));
+			memset(&reg->dev[at], 0, sizeof(*reg->dev));
+			snprintf(reg->dev[at].id, sizeof(reg->dev[at].id), "%s", id);
+			reg->dev[at].key = key;
+			reg->n++;
+		} else {
+			tpd_key_free(key);
+		}
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	return rc;
+}
+
+enum tpd_err tpc_registry_verify(struct tpc_registry *reg, const char *id,
+				 const struct tpd_jws *jws, const char *text)
+{
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+	size_t at;
+	bool found;
+
+	if (!reg)
+		return TPD_ERR_NOTFOUND;
+	pthread_rwlock_rdlock(&reg->lock);
+	at = reg_position(reg, id, &found);
+	if (found)
+		rc = tpd_jws_verify(jws, text, reg->dev[at].key) ? TPD_ERR_VERIFY : TPD_OK;
+	pthread_rwlock_unlock(&reg->lock);
+	return rc;
 }

@@ -15,15 +15,19 @@
 
 #include "tpd/err.h"
 #include "tpd/wire.h"
+#include "store.h"
 
 struct tpd_key;
+
+#define TPC_OWNER_CONTACT_MAX 127
+#define TPC_CHANNEL_MAX 31
 
 struct tpc_device {
 	char id[TPD_ID_MAX + 1];
 	char model[TPD_ID_MAX + 1];
 	char purchase_date[11];      /* YYYY-MM-DD, or "" when unknown */
-	char owner_contact[128];
-	char channel[32];
+	char owner_contact[TPC_OWNER_CONTACT_MAX + 1];
+	char channel[TPC_CHANNEL_MAX + 1];
 	struct tpd_key *key;         /* owned */
 };
 
@@ -36,9 +40,23 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 enum tpd_err tpc_registry_new(struct tpc_registry **out);
 void tpc_registry_free(struct tpc_registry *reg);
 
+/* Lookups for a registry nobody else is changing (loading, tests, tools). */
 const struct tpc_device *tpc_registry_find(const struct tpc_registry *reg, const char *id);
 size_t tpc_registry_count(const struct tpc_registry *reg);
 const struct tpc_device *tpc_registry_at(const struct tpc_registry *reg, size_t i);
+
+/* Thread-safe: adds or replaces id's public key (base64 SPKI DER or PEM);
+ * NULL or "" removes the device. TPD_ERR_INVAL for an unusable key. */
+enum tpd_err tpc_registry_put_key(struct tpc_registry *reg, const char *id, const char *key_b64);
+/* Thread-safe: verifies jws (decoded from text) with id's key.
+ * TPD_ERR_NOTFOUND for an unknown id, TPD_ERR_VERIFY for a bad signature. */
+struct tpd_jws;
+enum tpd_err tpc_registry_verify(struct tpc_registry *reg, const char *id,
+				 const struct tpd_jws *jws, const char *text);
+
+/* Checks a row's id, model, purchase date and text lengths (not its key);
+ * one line into why on failure. */
+enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, size_t whylen);
 
 /* True for a real calendar date written YYYY-MM-DD. */
 int tpc_date_valid(const char *s);

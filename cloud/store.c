@@ -106,11 +106,10 @@ enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const ch
 	return s->ops->device_seen(s->ctx, id, model, fw, ts, state);
 }
 
-enum tpd_err tpc_store_device_register(struct tpc_store *s, const char *id, const char *model,
-				       const char *purchase_date, const char *owner_contact,
-				       const char *channel)
+enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,
+				     enum tpc_upsert *res)
 {
-	return s->ops->device_register(s->ctx, id, model, purchase_date, owner_contact, channel);
+	return s->ops->device_upsert(s->ctx, d, res);
 }
 
 enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id, char *buf,
@@ -151,9 +150,32 @@ enum tpd_err tpc_store_claim_add_timeline(struct tpc_store *s, int64_t claim, co
 }
 
 enum tpd_err tpc_store_claim_update_text(struct tpc_store *s, int64_t claim,
-					 const char *description, const char *suggested_resolution)
+					 const char *description, const char *suggested_resolution,
+					 const char *priority)
 {
-	return s->ops->claim_update_text(s->ctx, claim, description, suggested_resolution);
+	return s->ops->claim_update_text(s->ctx, claim, description, suggested_resolution, priority);
+}
+
+enum tpd_err tpc_store_claim_set_state(struct tpc_store *s, int64_t claim, const char *state)
+{
+	return s->ops->claim_set_state(s->ctx, claim, state);
+}
+
+enum tpd_err tpc_store_claim_set_warranty(struct tpc_store *s, int64_t claim,
+					  const struct tpc_claim_warranty *w)
+{
+	return s->ops->claim_set_warranty(s->ctx, claim, w);
+}
+
+enum tpd_err tpc_store_claim_set_feedback(struct tpc_store *s, int64_t claim, int rating,
+					  const char *comment, const char *at)
+{
+	return s->ops->claim_set_feedback(s->ctx, claim, rating, comment, at);
+}
+
+enum tpd_err tpc_store_outbox_add(struct tpc_store *s, const char *topic, const char *payload)
+{
+	return s->ops->outbox_add(s->ctx, topic, payload);
 }
 
 enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSON **out)
@@ -161,36 +183,80 @@ enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSO
 	return s->ops->claim_get(s->ctx, claim, out);
 }
 
+enum tpd_err tpc_store_device_get_locked(struct tpc_store *s, const char *id, cJSON **out)
+{
+	return s->ops->device_get(s->ctx, id, out);
+}
+
+enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_claim_filter *f,
+					 cJSON **out)
+{
+	return s->ops->claim_list(s->ctx, f, out, NULL);
+}
+
+/* Self-locking wrappers: run one backend read under the store's lock. */
+#define STORE_LOCKED(s, call)                          \
+	do {                                           \
+		enum tpd_err rc_;                      \
+		pthread_mutex_lock(&(s)->lock);        \
+		rc_ = (s)->ops->call;                  \
+		pthread_mutex_unlock(&(s)->lock);      \
+		return rc_;                            \
+	} while (0)
+
+enum tpd_err tpc_store_claim_evidence(struct tpc_store *s, int64_t claim, cJSON **out)
+{
+	STORE_LOCKED(s, claim_evidence(s->ctx, claim, out));
+}
+
+enum tpd_err tpc_store_device_get(struct tpc_store *s, const char *id, cJSON **out)
+{
+	STORE_LOCKED(s, device_get(s->ctx, id, out));
+}
+
+enum tpd_err tpc_store_device_list(struct tpc_store *s, const char *after, unsigned limit,
+				   cJSON **out)
+{
+	STORE_LOCKED(s, device_list(s->ctx, after, limit, out));
+}
+
+enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, void *arg)
+{
+	STORE_LOCKED(s, device_keys(s->ctx, fn, arg));
+}
+
+enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+				      cJSON **out)
+{
+	STORE_LOCKED(s, telemetry_list(s->ctx, f, out));
+}
+
+enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,
+				   char **payload)
+{
+	STORE_LOCKED(s, outbox_next(s->ctx, after, id, topic, payload));
+}
+
+enum tpd_err tpc_store_outbox_done(struct tpc_store *s, int64_t id)
+{
+	STORE_LOCKED(s, outbox_done(s->ctx, id));
+}
+
 enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out)
 {
-	enum tpd_err rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = s->ops->claim_get(s->ctx, claim, out);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	STORE_LOCKED(s, claim_get(s->ctx, claim, out));
 }
 
 enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,
-				  cJSON **out)
+				  cJSON **out, int64_t *total)
 {
-	enum tpd_err rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = s->ops->claim_list(s->ctx, f, out);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	STORE_LOCKED(s, claim_list(s->ctx, f, out, total));
 }
 
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
 				     int64_t *n)
 {
-	enum tpd_err rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = s->ops->count_reports(s->ctx, dev, kind, n);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	STORE_LOCKED(s, count_reports(s->ctx, dev, kind, n));
 }
 
 void tpc_claim_id_format(int64_t id, char *buf, size_t len)

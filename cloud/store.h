@@ -30,6 +30,14 @@ struct tpc_report_row {
 	bool verified;
 };
 
+/* The claim's warranty as computed from the policy (policy.h). */
+struct tpc_claim_warranty {
+	const char *status;               /* in_warranty|expired|excluded|unknown */
+	const char *until;                /* YYYY-MM-DD or NULL */
+	const char *policy;
+	const char *reason;               /* why excluded, or NULL */
+};
+
 struct tpc_claim_new {
 	const char *device, *model, *category;
 	bool predictive;
@@ -39,13 +47,37 @@ struct tpc_claim_new {
 	const char *title, *description;
 	const char *selfcheck_verdict;    /* NULL: none */
 	const char *suggested_resolution;
+	const char *priority;             /* high|normal|low */
+	const char *review_due;           /* ISO 8601 UTC */
+	struct tpc_claim_warranty warranty;
 };
 
 struct tpc_claim_filter {
 	const char *state;    /* NULL: any */
 	const char *device;   /* NULL: any */
 	const char *since;    /* opened_at >= since (ISO 8601), NULL: any */
+	int64_t after;        /* keyset page: claims with a larger id; 0: from the first */
 	unsigned limit;       /* 0: 100 */
+};
+
+/* A registry row. NULL or "" means "none" for the optional fields. */
+struct tpc_device_row {
+	const char *id, *model, *purchase_date;
+	const char *public_key;           /* base64 SPKI DER */
+	const char *owner_contact, *channel;
+};
+
+enum tpc_upsert { TPC_UPSERT_CREATED, TPC_UPSERT_UPDATED, TPC_UPSERT_UNCHANGED };
+
+/* Called per registered device with its public key (base64 SPKI DER). */
+typedef enum tpd_err (*tpc_device_key_fn)(void *arg, const char *id, const char *key_b64);
+
+/* A telemetry query: dev's reports with since <= ts < until (NAN: open). */
+struct tpc_telemetry_filter {
+	const char *dev;
+	double since, until;
+	uint64_t after_seq;   /* keyset page: seq > after_seq */
+	unsigned limit;       /* 0: 500 */
 };
 
 struct tpc_store_ops {
@@ -56,9 +88,11 @@ struct tpc_store_ops {
 	enum tpd_err (*insert_report)(void *ctx, const struct tpc_report_row *r, int64_t *id);
 	enum tpd_err (*device_seen)(void *ctx, const char *id, const char *model, const char *fw,
 				    double ts, const char *state);
-	enum tpd_err (*device_register)(void *ctx, const char *id, const char *model,
-					const char *purchase_date, const char *owner_contact,
-					const char *channel);
+	enum tpd_err (*device_upsert)(void *ctx, const struct tpc_device_row *d,
+				      enum tpc_upsert *res);
+	enum tpd_err (*device_get)(void *ctx, const char *id, cJSON **out);
+	enum tpd_err (*device_list)(void *ctx, const char *after, unsigned limit, cJSON **out);
+	enum tpd_err (*device_keys)(void *ctx, tpc_device_key_fn fn, void *arg);
 	enum tpd_err (*device_purchase_date)(void *ctx, const char *id, char *buf, size_t len);
 	enum tpd_err (*claim_find_open)(void *ctx, const char *device, const char *category,
 					int64_t *id);
@@ -71,10 +105,23 @@ struct tpc_store_ops {
 	enum tpd_err (*claim_add_timeline)(void *ctx, int64_t claim, const char *at,
 					   const char *event, const char *by, const char *note);
 	enum tpd_err (*claim_update_text)(void *ctx, int64_t claim, const char *description,
-					  const char *suggested_resolution);
+					  const char *suggested_resolution, const char *priority);
+	enum tpd_err (*claim_set_state)(void *ctx, int64_t claim, const char *state);
+	enum tpd_err (*claim_set_warranty)(void *ctx, int64_t claim,
+					   const struct tpc_claim_warranty *w);
+	enum tpd_err (*claim_set_feedback)(void *ctx, int64_t claim, int rating,
+					   const char *comment, const char *at);
 	enum tpd_err (*claim_get)(void *ctx, int64_t claim, cJSON **out);
-	enum tpd_err (*claim_list)(void *ctx, const struct tpc_claim_filter *f, cJSON **out);
+	enum tpd_err (*claim_list)(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
+				   int64_t *total);
+	enum tpd_err (*claim_evidence)(void *ctx, int64_t claim, cJSON **out);
+	enum tpd_err (*telemetry_list)(void *ctx, const struct tpc_telemetry_filter *f,
+				       cJSON **out);
 	enum tpd_err (*count_reports)(void *ctx, const char *dev, const char *kind, int64_t *n);
+	enum tpd_err (*outbox_add)(void *ctx, const char *topic, const char *payload);
+	enum tpd_err (*outbox_next)(void *ctx, int64_t after, int64_t *id, char **topic,
+				    char **payload);
+	enum tpd_err (*outbox_done)(void *ctx, int64_t id);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -91,9 +138,8 @@ enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_repor
 				     int64_t *id); /* TPD_ERR_DUPLICATE for a seen (dev, seq) */
 enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
 				   const char *fw, double ts, const char *state);
-enum tpd_err tpc_store_device_register(struct tpc_store *s, const char *id, const char *model,
-				       const char *purchase_date, const char *owner_contact,
-				       const char *channel);
+enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,
+				     enum tpc_upsert *res);
 enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id, char *buf,
 					    size_t len); /* TPD_ERR_NOTFOUND when unknown */
 enum tpd_err tpc_store_claim_find_open(struct tpc_store *s, const char *device,
@@ -108,17 +154,44 @@ enum tpd_err tpc_store_claim_add_evidence(struct tpc_store *s, int64_t claim, in
 enum tpd_err tpc_store_claim_add_timeline(struct tpc_store *s, int64_t claim, const char *at,
 					  const char *event, const char *by, const char *note);
 enum tpd_err tpc_store_claim_update_text(struct tpc_store *s, int64_t claim,
-					 const char *description, const char *suggested_resolution);
+					 const char *description, const char *suggested_resolution,
+					 const char *priority);
+enum tpd_err tpc_store_claim_set_state(struct tpc_store *s, int64_t claim, const char *state);
+enum tpd_err tpc_store_claim_set_warranty(struct tpc_store *s, int64_t claim,
+					  const struct tpc_claim_warranty *w);
+enum tpd_err tpc_store_claim_set_feedback(struct tpc_store *s, int64_t claim, int rating,
+					  const char *comment, const char *at);
+/* A message for a device, published by the MQTT thread after commit
+ * (transactional outbox: a state change and its notice commit together). */
+enum tpd_err tpc_store_outbox_add(struct tpc_store *s, const char *topic, const char *payload);
 
-/* The claim as SPEC §6 JSON, read inside a transaction. *out is the caller's. */
+/* Read inside a transaction. *out is the caller's. */
 enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSON **out);
+enum tpd_err tpc_store_device_get_locked(struct tpc_store *s, const char *id, cJSON **out);
+enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_claim_filter *f,
+					 cJSON **out);
 
 /* Self-locking reads (outside a transaction). *out is the caller's. */
 enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out);
+/* total (may be NULL): how many claims match the filter over all pages. */
 enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,
-				  cJSON **out);
+				  cJSON **out, int64_t *total);
+/* [{kind, seq, ts, verified, code, state, jws}] of a claim. */
+enum tpd_err tpc_store_claim_evidence(struct tpc_store *s, int64_t claim, cJSON **out);
+enum tpd_err tpc_store_device_get(struct tpc_store *s, const char *id, cJSON **out);
+/* Devices ordered by id, those after `after` (NULL: from the first). */
+enum tpd_err tpc_store_device_list(struct tpc_store *s, const char *after, unsigned limit,
+				   cJSON **out);
+enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, void *arg);
+enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+				      cJSON **out);
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
 				     int64_t *n);
+/* The oldest unsent outbox message after id `after`; TPD_ERR_NOTFOUND when
+ * none. *topic and *payload are the caller's (free()). */
+enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,
+				   char **payload);
+enum tpd_err tpc_store_outbox_done(struct tpc_store *s, int64_t id);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

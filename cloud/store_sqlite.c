@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "tpd/jsonfile.h"
 #include "store.h"
 
 static const char *const sq_migrations[] = {
@@ -55,12 +56,27 @@ static const char *const sq_migrations[] = {
 	"  id INTEGER PRIMARY KEY, claim_id INTEGER NOT NULL REFERENCES claims (id),"
 	"  at TEXT NOT NULL, event TEXT NOT NULL, by TEXT NOT NULL, note TEXT);"
 	"CREATE INDEX claim_timeline_claim ON claim_timeline (claim_id);",
+	/* 2: registry keys, warranty reason, priority, feedback, device outbox */
+	"ALTER TABLE devices ADD COLUMN public_key TEXT;"
+	"ALTER TABLE devices ADD COLUMN registered_at TEXT;"
+	"ALTER TABLE claims ADD COLUMN warranty_reason TEXT;"
+	"ALTER TABLE claims ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';"
+	"ALTER TABLE claims ADD COLUMN updated_at TEXT;"
+	"ALTER TABLE claims ADD COLUMN feedback_rating INTEGER;"
+	"ALTER TABLE claims ADD COLUMN feedback_comment TEXT;"
+	"ALTER TABLE claims ADD COLUMN feedback_at TEXT;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), sent_at TEXT);"
+	"CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;",
 };
 
 enum sq_stmt_id {
 	SQ_INSERT_REPORT,
 	SQ_DEVICE_SEEN,
-	SQ_DEVICE_REGISTER,
+	SQ_DEVICE_FIND,
+	SQ_DEVICE_INSERT,
+	SQ_DEVICE_UPDATE,
 	SQ_DEVICE_PURCHASE,
 	SQ_CLAIM_FIND_OPEN,
 	SQ_CLAIM_INSERT,
@@ -68,6 +84,12 @@ enum sq_stmt_id {
 	SQ_CLAIM_ADD_EVIDENCE,
 	SQ_CLAIM_ADD_TIMELINE,
 	SQ_CLAIM_UPDATE_TEXT,
+	SQ_CLAIM_SET_STATE,
+	SQ_CLAIM_SET_WARRANTY,
+	SQ_CLAIM_SET_FEEDBACK,
+	SQ_OUTBOX_ADD,
+	SQ_OUTBOX_NEXT,
+	SQ_OUTBOX_DONE,
 	SQ_STMT_COUNT
 };
 
@@ -80,20 +102,28 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" ON CONFLICT (id) DO UPDATE SET model = coalesce(devices.model, ?2), fw = ?3,"
 		" last_seen = max(coalesce(devices.last_seen, 0), ?4),"
 		" state = coalesce(?5, devices.state)",
-	[SQ_DEVICE_REGISTER] =
-		"INSERT INTO devices (id, model, purchase_date, owner_contact, channel)"
-		" VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''), nullif(?5, ''))"
-		" ON CONFLICT (id) DO UPDATE SET model = coalesce(nullif(?2, ''), devices.model),"
-		" purchase_date = nullif(?3, ''), owner_contact = nullif(?4, ''),"
-		" channel = nullif(?5, '')",
+	[SQ_DEVICE_FIND] =
+		"SELECT coalesce(model, ''), coalesce(purchase_date, ''), coalesce(public_key, ''),"
+		" coalesce(owner_contact, ''), coalesce(channel, '') FROM devices WHERE id = ?",
+	[SQ_DEVICE_INSERT] =
+		"INSERT INTO devices (id, model, purchase_date, public_key, owner_contact, channel,"
+		" registered_at) VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''),"
+		" nullif(?5, ''), nullif(?6, ''), strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+	[SQ_DEVICE_UPDATE] =
+		"UPDATE devices SET model = coalesce(nullif(?2, ''), model),"
+		" purchase_date = nullif(?3, ''), public_key = nullif(?4, ''),"
+		" owner_contact = nullif(?5, ''), channel = nullif(?6, ''),"
+		" registered_at = coalesce(registered_at, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+		" WHERE id = ?1",
 	[SQ_DEVICE_PURCHASE] = "SELECT purchase_date FROM devices WHERE id = ?",
 	[SQ_CLAIM_FIND_OPEN] =
 		"SELECT id FROM claims WHERE device = ? AND category = ?"
 		" AND state NOT IN ('resolved', 'closed', 'rejected')",
 	[SQ_CLAIM_INSERT] =
 		"INSERT INTO claims (device, model, category, predictive, detected_ts, opened_at,"
-		" purchase_date, title, description, selfcheck_verdict, suggested_resolution)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		" purchase_date, title, description, selfcheck_verdict, suggested_resolution,"
+		" priority, review_due, warranty_status, warranty_until, warranty_policy,"
+		" warranty_reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6)",
 	[SQ_CLAIM_ADD_FAULT] =
 		"INSERT INTO claim_faults (claim_id, code, first_ts) VALUES (?,?,?)"
 		" ON CONFLICT DO NOTHING",
@@ -103,7 +133,23 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CLAIM_ADD_TIMELINE] =
 		"INSERT INTO claim_timeline (claim_id, at, event, by, note) VALUES (?,?,?,?,?)",
 	[SQ_CLAIM_UPDATE_TEXT] =
-		"UPDATE claims SET description = ?, suggested_resolution = ? WHERE id = ?",
+		"UPDATE claims SET description = ?1, suggested_resolution = ?2, priority = ?4"
+		" WHERE id = ?3",
+	[SQ_CLAIM_SET_STATE] =
+		"UPDATE claims SET state = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+		" WHERE id = ?1",
+	[SQ_CLAIM_SET_WARRANTY] =
+		"UPDATE claims SET warranty_status = ?2, warranty_until = ?3, warranty_policy = ?4,"
+		" warranty_reason = ?5 WHERE id = ?1",
+	[SQ_CLAIM_SET_FEEDBACK] =
+		"UPDATE claims SET feedback_rating = ?2, feedback_comment = ?3, feedback_at = ?4"
+		" WHERE id = ?1",
+	[SQ_OUTBOX_ADD] = "INSERT INTO outbox (topic, payload) VALUES (?, ?)",
+	[SQ_OUTBOX_NEXT] =
+		"SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id"
+		" LIMIT 1",
+	[SQ_OUTBOX_DONE] =
+		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
 };
 
 struct sq_ctx {
@@ -294,20 +340,55 @@ static enum tpd_err sq_device_seen(void *ctx, const char *id, const char *model,
 	return sq_done(c, st);
 }
 
-static enum tpd_err sq_device_register(void *ctx, const char *id, const char *model,
-				       const char *purchase_date, const char *owner_contact,
-				       const char *channel)
+static bool sq_same(const unsigned char *col, const char *v)
+{
+	return strcmp((const char *)col, v ? v : "") == 0;
+}
+
+static void sq_bind_device(sqlite3_stmt *st, const struct tpc_device_row *d)
+{
+	sq_bind_text(st, 1, d->id);
+	sq_bind_text(st, 2, d->model ? d->model : "");
+	sq_bind_text(st, 3, d->purchase_date ? d->purchase_date : "");
+	sq_bind_text(st, 4, d->public_key ? d->public_key : "");
+	sq_bind_text(st, 5, d->owner_contact ? d->owner_contact : "");
+	sq_bind_text(st, 6, d->channel ? d->channel : "");
+}
+
+/* Inserts, updates or leaves a device, telling which: a re-import of the
+ * same file reports every row unchanged. */
+static enum tpd_err sq_device_upsert(void *ctx, const struct tpc_device_row *d,
+				     enum tpc_upsert *res)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_REGISTER);
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_FIND);
+	bool exists = false, same = false;
+	int step;
 
 	if (!st)
 		return TPD_ERR_DB;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, model ? model : "");
-	sq_bind_text(st, 3, purchase_date ? purchase_date : "");
-	sq_bind_text(st, 4, owner_contact ? owner_contact : "");
-	sq_bind_text(st, 5, channel ? channel : "");
+	sq_bind_text(st, 1, d->id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		exists = true;
+		same = (!d->model || !d->model[0] || sq_same(sqlite3_column_text(st, 0), d->model)) &&
+		       sq_same(sqlite3_column_text(st, 1), d->purchase_date) &&
+		       sq_same(sqlite3_column_text(st, 2), d->public_key) &&
+		       sq_same(sqlite3_column_text(st, 3), d->owner_contact) &&
+		       sq_same(sqlite3_column_text(st, 4), d->channel);
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return TPD_ERR_DB;
+	if (same) {
+		*res = TPC_UPSERT_UNCHANGED;
+		return TPD_OK;
+	}
+	st = sq_stmt(c, exists ? SQ_DEVICE_UPDATE : SQ_DEVICE_INSERT);
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_device(st, d);
+	*res = exists ? TPC_UPSERT_UPDATED : TPC_UPSERT_CREATED;
 	return sq_done(c, st);
 }
 
@@ -381,6 +462,12 @@ static enum tpd_err sq_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	sq_bind_text(st, 9, cl->description);
 	sq_bind_text(st, 10, cl->selfcheck_verdict);
 	sq_bind_text(st, 11, cl->suggested_resolution);
+	sq_bind_text(st, 12, cl->priority ? cl->priority : "normal");
+	sq_bind_text(st, 13, cl->review_due);
+	sq_bind_text(st, 14, cl->warranty.status ? cl->warranty.status : "unknown");
+	sq_bind_text(st, 15, cl->warranty.until);
+	sq_bind_text(st, 16, cl->warranty.policy);
+	sq_bind_text(st, 17, cl->warranty.reason);
 	rc = sq_done(c, st);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -440,7 +527,7 @@ static enum tpd_err sq_claim_add_timeline(void *ctx, int64_t claim, const char *
 }
 
 static enum tpd_err sq_claim_update_text(void *ctx, int64_t claim, const char *description,
-					 const char *suggested_resolution)
+					 const char *suggested_resolution, const char *priority)
 {
 	struct sq_ctx *c = ctx;
 	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_UPDATE_TEXT);
@@ -450,6 +537,103 @@ static enum tpd_err sq_claim_update_text(void *ctx, int64_t claim, const char *d
 	sq_bind_text(st, 1, description);
 	sq_bind_text(st, 2, suggested_resolution);
 	sqlite3_bind_int64(st, 3, claim);
+	sq_bind_text(st, 4, priority);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_claim_set_state(void *ctx, int64_t claim, const char *state)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_SET_STATE);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, claim);
+	sq_bind_text(st, 2, state);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_claim_set_warranty(void *ctx, int64_t claim,
+					  const struct tpc_claim_warranty *w)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_SET_WARRANTY);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, claim);
+	sq_bind_text(st, 2, w->status);
+	sq_bind_text(st, 3, w->until);
+	sq_bind_text(st, 4, w->policy);
+	sq_bind_text(st, 5, w->reason);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_claim_set_feedback(void *ctx, int64_t claim, int rating,
+					  const char *comment, const char *at)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_SET_FEEDBACK);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, claim);
+	sqlite3_bind_int(st, 2, rating);
+	sq_bind_text(st, 3, comment);
+	sq_bind_text(st, 4, at);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_outbox_add(void *ctx, const char *topic, const char *payload)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_OUTBOX_ADD);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, topic);
+	sq_bind_text(st, 2, payload);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_outbox_next(void *ctx, int64_t after, int64_t *id, char **topic,
+				   char **payload)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_OUTBOX_NEXT);
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+	int step;
+
+	*topic = *payload = NULL;
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, after);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*topic = strdup((const char *)sqlite3_column_text(st, 1));
+		*payload = strdup((const char *)sqlite3_column_text(st, 2));
+		rc = *topic && *payload ? TPD_OK : TPD_ERR_NOMEM;
+		if (rc) {
+			free(*topic);
+			free(*payload);
+			*topic = *payload = NULL;
+		}
+	} else if (step != SQLITE_DONE) {
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum tpd_err sq_outbox_done(void *ctx, int64_t id)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_OUTBOX_DONE);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, id);
 	return sq_done(c, st);
 }
 
@@ -522,7 +706,8 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 #define SQ_CLAIM_COLS \
 	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
 	" warranty_status, warranty_until, warranty_policy, title, description," \
-	" selfcheck_verdict, suggested_resolution, review_due"
+	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
+	" updated_at, feedback_rating, feedback_comment, feedback_at"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -551,8 +736,10 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 		goto fail;
 	w = cJSON_AddObjectToObject(o, "warranty");
 	if (!w || !sq_json_text(w, "status", st, 9) || !sq_json_text(w, "until", st, 10) ||
-	    !sq_json_text(w, "policy", st, 11) || !sq_json_text(o, "title", st, 12) ||
-	    !sq_json_text(o, "description", st, 13))
+	    !sq_json_text(w, "policy", st, 11) ||
+	    (sqlite3_column_type(st, 18) != SQLITE_NULL && !sq_json_text(w, "reason", st, 18)) ||
+	    !sq_json_text(o, "title", st, 12) || !sq_json_text(o, "description", st, 13) ||
+	    !sq_json_text(o, "priority", st, 17))
 		goto fail;
 	rc = sq_claim_children(c, o, id, "SELECT e.kind, e.seq, e.verified, e.code, e.state,"
 			       " r.ts FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
@@ -567,6 +754,19 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 			       " WHERE claim_id = ? ORDER BY id", "timeline");
 	if (rc)
 		goto fail;
+	rc = TPD_ERR_NOMEM;
+	if (!sq_json_text(o, "updated_at", st, 19))
+		goto fail;
+	if (sqlite3_column_type(st, 20) == SQLITE_NULL) {
+		if (!cJSON_AddNullToObject(o, "feedback"))
+			goto fail;
+	} else {
+		cJSON *fb = cJSON_AddObjectToObject(o, "feedback");
+
+		if (!fb || !cJSON_AddNumberToObject(fb, "rating", sqlite3_column_int(st, 20)) ||
+		    !sq_json_text(fb, "comment", st, 21) || !sq_json_text(fb, "at", st, 22))
+			goto fail;
+	}
 	*out = o;
 	return TPD_OK;
 fail:
@@ -595,7 +795,19 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 	return rc;
 }
 
-static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out)
+#define SQ_CLAIM_WHERE \
+	" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)" \
+	" AND (?3 IS NULL OR opened_at >= ?3)"
+
+static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter *f)
+{
+	sq_bind_text(st, 1, f->state);
+	sq_bind_text(st, 2, f->device);
+	sq_bind_text(st, 3, f->since);
+}
+
+static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
+				  int64_t *total)
 {
 	struct sq_ctx *c = ctx;
 	cJSON *arr = cJSON_CreateArray();
@@ -606,17 +818,14 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	*out = NULL;
 	if (!arr)
 		return TPD_ERR_NOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims"
-			       " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)"
-			       " AND (?3 IS NULL OR opened_at >= ?3) ORDER BY id LIMIT ?4",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
+			       " AND id > ?4 ORDER BY id LIMIT ?5", -1, &st, NULL) != SQLITE_OK) {
 		cJSON_Delete(arr);
 		return TPD_ERR_DB;
 	}
-	sq_bind_text(st, 1, f->state);
-	sq_bind_text(st, 2, f->device);
-	sq_bind_text(st, 3, f->since);
-	sqlite3_bind_int(st, 4, f->limit ? (int)f->limit : 100);
+	sq_bind_claim_filter(st, f);
+	sqlite3_bind_int64(st, 4, f->after);
+	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 100);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *item;
 
@@ -628,12 +837,194 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	if (!rc && step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
 	sqlite3_finalize(st);
+	if (!rc && total) {
+		if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM claims" SQ_CLAIM_WHERE, -1, &st,
+				       NULL) != SQLITE_OK)
+			rc = TPD_ERR_DB;
+		if (!rc) {
+			sq_bind_claim_filter(st, f);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*total = sqlite3_column_int64(st, 0);
+			else
+				rc = TPD_ERR_DB;
+			sqlite3_finalize(st);
+		}
+	}
 	if (rc) {
 		cJSON_Delete(arr);
 		return rc;
 	}
 	*out = arr;
 	return TPD_OK;
+}
+
+/* One result row as an object keyed by column name: integers and reals as
+ * numbers, text as strings, NULL as null; columns named in bools as true/false. */
+static cJSON *sq_row_object(sqlite3_stmt *st, const char *const *bools)
+{
+	cJSON *o = cJSON_CreateObject();
+	int ncol = sqlite3_column_count(st);
+
+	for (int i = 0; o && i < ncol; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		int type = sqlite3_column_type(st, i);
+		cJSON *v;
+
+		if (bools && tpd_str_in_set(name, bools))
+			v = cJSON_CreateBool(sqlite3_column_int(st, i));
+		else if (type == SQLITE_INTEGER)
+			v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
+		else if (type == SQLITE_FLOAT)
+			v = cJSON_CreateNumber(sqlite3_column_double(st, i));
+		else if (type == SQLITE_NULL)
+			v = cJSON_CreateNull();
+		else
+			v = cJSON_CreateString((const char *)sqlite3_column_text(st, i));
+		if (!v || !cJSON_AddItemToObject(o, name, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+/* Runs a prepared query; every row becomes an object (or, with parse_col >= 0,
+ * that column parsed as JSON) in a new array. Finalizes st. */
+static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *const *bools,
+			    int parse_col, cJSON **out)
+{
+	cJSON *arr = cJSON_CreateArray();
+	enum tpd_err rc = arr ? TPD_OK : TPD_ERR_NOMEM;
+	int step = SQLITE_DONE;
+
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *item = parse_col >= 0
+			? cJSON_Parse((const char *)sqlite3_column_text(st, parse_col))
+			: sq_row_object(st, bools);
+
+		if (!item || !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			rc = TPD_ERR_NOMEM;
+		}
+	}
+	if (!rc && step != SQLITE_DONE) {
+		fprintf(stderr, "tpcollect: sqlite: %s\n", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc;
+	}
+	*out = arr;
+	return TPD_OK;
+}
+
+static enum tpd_err sq_prepare(struct sq_ctx *c, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "tpcollect: sqlite: prepare failed: %s\n", sqlite3_errmsg(c->db));
+		return TPD_ERR_DB;
+	}
+	return TPD_OK;
+}
+
+static enum tpd_err sq_claim_evidence(void *ctx, int64_t claim, cJSON **out)
+{
+	static const char *const bools[] = { "verified", NULL };
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.jws"
+		       " FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+		       " WHERE e.claim_id = ? ORDER BY e.seq", &st))
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, claim);
+	return sq_rows(c, st, bools, -1, out);
+}
+
+#define SQ_DEVICE_COLS \
+	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
+	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
+	" (SELECT count(*) FROM claims WHERE device = devices.id" \
+	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
+
+static enum tpd_err sq_device_get(void *ctx, const char *id, cJSON **out)
+{
+	static const char *const bools[] = { "registered", NULL };
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+	cJSON *arr;
+	enum tpd_err rc;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id = ?", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, id);
+	rc = sq_rows(c, st, bools, -1, &arr);
+	if (rc)
+		return rc;
+	if (cJSON_GetArraySize(arr) == 0) {
+		cJSON_Delete(arr);
+		return TPD_ERR_NOTFOUND;
+	}
+	*out = cJSON_DetachItemFromArray(arr, 0);
+	cJSON_Delete(arr);
+	return TPD_OK;
+}
+
+static enum tpd_err sq_device_list(void *ctx, const char *after, unsigned limit, cJSON **out)
+{
+	static const char *const bools[] = { "registered", NULL };
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id > ? ORDER BY id LIMIT ?",
+		       &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, after ? after : "");
+	sqlite3_bind_int(st, 2, limit ? (int)limit : 100);
+	return sq_rows(c, st, bools, -1, out);
+}
+
+static enum tpd_err sq_device_keys(void *ctx, tpc_device_key_fn fn, void *arg)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+	enum tpd_err rc = TPD_OK;
+	int step;
+
+	if (sq_prepare(c, "SELECT id, public_key FROM devices WHERE public_key IS NOT NULL", &st))
+		return TPD_ERR_DB;
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1));
+	if (!rc && step != SQLITE_DONE)
+		rc = TPD_ERR_DB;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filter *f,
+				      cJSON **out)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT body FROM reports WHERE dev = ?1 AND kind = 'telemetry'"
+		       " AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts < ?3) AND seq > ?4"
+		       " ORDER BY seq LIMIT ?5", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, f->dev);
+	sq_bind_real(st, 2, f->since);
+	sq_bind_real(st, 3, f->until);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->after_seq);
+	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 500);
+	return sq_rows(c, st, NULL, 0, out);
 }
 
 static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
@@ -661,7 +1052,10 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.exec = sq_exec,
 	.insert_report = sq_insert_report,
 	.device_seen = sq_device_seen,
-	.device_register = sq_device_register,
+	.device_upsert = sq_device_upsert,
+	.device_get = sq_device_get,
+	.device_list = sq_device_list,
+	.device_keys = sq_device_keys,
 	.device_purchase_date = sq_device_purchase_date,
 	.claim_find_open = sq_claim_find_open,
 	.claim_insert = sq_claim_insert,
@@ -669,7 +1063,15 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_add_evidence = sq_claim_add_evidence,
 	.claim_add_timeline = sq_claim_add_timeline,
 	.claim_update_text = sq_claim_update_text,
+	.claim_set_state = sq_claim_set_state,
+	.claim_set_warranty = sq_claim_set_warranty,
+	.claim_set_feedback = sq_claim_set_feedback,
 	.claim_get = sq_claim_get,
 	.claim_list = sq_claim_list,
+	.claim_evidence = sq_claim_evidence,
+	.telemetry_list = sq_telemetry_list,
 	.count_reports = sq_count_reports,
+	.outbox_add = sq_outbox_add,
+	.outbox_next = sq_outbox_next,
+	.outbox_done = sq_outbox_done,
 };

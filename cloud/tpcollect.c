@@ -2,10 +2,15 @@
  * tpcollect.c - the collector daemon: MQTT (shared subscription, persistent
  * session) -> collector pipeline -> store; HTTP API for support.
  *
- * Start-up order matters: the store opens, the registry loads, MQTT connects
- * and its subscription is acknowledged, and only then does the API start and
- * "listening on HOST:PORT" get logged. Whoever waits for that line (tests,
- * the demo) can rely on the collector taking reports from then on.
+ * Start-up order matters: the store opens, the registry loads (keys stored
+ * in the database, then the --registry file, which is also stored), MQTT
+ * connects and its subscription is acknowledged, and only then does the API
+ * start and "listening on HOST:PORT" get logged. Whoever waits for that line
+ * (tests, the demo) can rely on the collector taking reports from then on.
+ *
+ * The main loop also drains the store's outbox (claim notices for devices'
+ * cmd topics): a row is marked sent only when the broker acknowledges it, so
+ * a notice survives a broker outage or a collector restart (at least once).
  */
 #include <math.h>
 #include <signal.h>
@@ -18,15 +23,19 @@
 #include <mosquitto.h>
 
 #include "tpd/cli.h"
+#include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "api.h"
 #include "collector.h"
+#include "policy.h"
 #include "registry.h"
 #include "store.h"
+#include "tokens.h"
 
 #define PROG "tpcollect"
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
 #define SUBSCRIBE_WAIT_S 30
+#define OUTBOX_INFLIGHT 64
 
 static volatile sig_atomic_t tpcollect_stop;
 
@@ -44,53 +53,138 @@ static double tpcollect_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Outbox messages published and not yet acknowledged: mid -> outbox row. */
+struct tpcollect_outbox {
+	struct tpc_store *store;
+	struct { int mid; int64_t id; } inflight[OUTBOX_INFLIGHT];
+	size_t n;
+	int64_t last;       /* highest row handed to MQTT in this process */
+};
+
+struct tpcollect {
+	struct tpc_collector *col;
+	struct tpcollect_outbox outbox;
+};
+
 static void tpcollect_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
-	tpc_collector_handle(ctx, topic, payload, len, tpcollect_now());
+	struct tpcollect *t = ctx;
+
+	tpc_collector_handle(t->col, topic, payload, len, tpcollect_now());
 }
 
-/* Copies registry rows into the database so claims can show purchase data. */
-static int tpcollect_register(struct tpc_store *store, const struct tpc_registry *reg)
+static void tpcollect_on_acked(void *ctx, int mid)
 {
+	struct tpcollect_outbox *o = &((struct tpcollect *)ctx)->outbox;
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->inflight[i].mid != mid)
+			continue;
+		if (tpc_store_outbox_done(o->store, o->inflight[i].id))
+			fprintf(stderr, PROG ": outbox: cannot mark message %lld sent (it will be sent "
+				"again)\n", (long long)o->inflight[i].id);
+		o->inflight[i] = o->inflight[--o->n];
+		return;
+	}
+}
+
+/* Hands unsent outbox rows to MQTT while there is room in flight. */
+static void tpcollect_outbox_pump(struct tpcollect_outbox *o, struct tpd_mqtt *mqtt)
+{
+	while (o->n < OUTBOX_INFLIGHT && tpd_mqtt_connected(mqtt)) {
+		char *topic, *payload;
+		int64_t id;
+		int mid = 0;
+		enum tpd_err rc = tpc_store_outbox_next(o->store, o->last, &id, &topic, &payload);
+
+		if (rc)
+			return;
+		rc = tpd_mqtt_publish(mqtt, topic, payload, strlen(payload), 1, false, &mid);
+		free(topic);
+		free(payload);
+		if (rc)
+			return;   /* retried on the next pass */
+		o->inflight[o->n].mid = mid;
+		o->inflight[o->n].id = id;
+		o->n++;
+		o->last = id;
+	}
+}
+
+static enum tpd_err tpcollect_key(void *arg, const char *id, const char *key_b64)
+{
+	if (tpc_registry_put_key(arg, id, key_b64))
+		fprintf(stderr, PROG ": registry: stored key of %s is unusable; its reports will be "
+			"rejected\n", id);
+	return TPD_OK;
+}
+
+/* Stores the --registry file's rows (as tpclaim devices import would) and
+ * teaches the in-memory registry their keys. */
+static int tpcollect_register(struct tpc_store *store, struct tpc_registry *reg,
+			      const struct tpc_registry *file)
+{
+	size_t created = 0, updated = 0;
 	enum tpd_err rc = tpc_store_begin(store);
 
-	for (size_t i = 0; !rc && i < tpc_registry_count(reg); i++) {
-		const struct tpc_device *d = tpc_registry_at(reg, i);
+	for (size_t i = 0; !rc && i < tpc_registry_count(file); i++) {
+		const struct tpc_device *d = tpc_registry_at(file, i);
+		struct tpc_device_row row = { d->id, d->model, d->purchase_date, NULL,
+					      d->owner_contact, d->channel };
+		char b64[256];
+		enum tpc_upsert res = TPC_UPSERT_UNCHANGED;
 
-		rc = tpc_store_device_register(store, d->id, d->model, d->purchase_date,
-					       d->owner_contact, d->channel);
+		rc = tpd_key_public_b64(d->key, b64, sizeof(b64));
+		row.public_key = b64;
+		if (!rc)
+			rc = tpc_store_device_upsert(store, &row, &res);
+		if (!rc)
+			rc = tpc_registry_put_key(reg, d->id, b64);
+		created += res == TPC_UPSERT_CREATED;
+		updated += res == TPC_UPSERT_UPDATED;
 	}
 	if (rc) {
 		tpc_store_rollback(store);
 		fprintf(stderr, PROG ": registry: cannot store devices: %s\n", tpd_strerror(rc));
 		return 1;
 	}
-	return tpc_store_commit(store) ? 1 : 0;
+	if (tpc_store_commit(store))
+		return 1;
+	fprintf(stderr, PROG ": registry file: %zu devices (%zu new, %zu updated)\n",
+		tpc_registry_count(file), created, updated);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
-	const char *client_id = "tpcollect";
+	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
 		{ "listen", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 = any)", &listen, NULL },
 		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys", &registry_path, NULL },
+		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new); without it the API is read-only", &tokens_path, NULL },
+		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (default: 12 months for all)", &policy_path, NULL },
 		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
 		.program = PROG,
-		.synopsis = "--broker URL --db sqlite:PATH [--listen HOST:PORT] [--registry FILE.csv]",
+		.synopsis = "--broker URL --db sqlite:PATH [--listen HOST:PORT] [--registry FILE.csv]\n"
+			    "       [--tokens FILE] [--policy FILE.json]",
 		.description = "Ingests the fleet's reports over MQTT, verifies and stores them, opens\n"
 			       "warranty claims for power and thermal faults, and serves the support API.",
 		.opts = opts,
 	};
 	const char *subs[] = { SHARED_SUB, NULL };
 	struct tpc_store *store = NULL;
-	struct tpc_registry *reg = NULL;
+	struct tpc_registry *reg = NULL, *file = NULL;
+	struct tpc_policy *policy = NULL;
+	struct tpc_tokens *tokens = NULL;
 	struct tpc_collector *col = NULL;
+	struct tpcollect t = { 0 };
+	struct tpc_api_cfg ac = { 0 };
 	struct tpc_api *api = NULL;
 	struct tpd_mqtt *mqtt = NULL;
 	struct tpd_mqtt_cfg mc = { 0 };
@@ -121,23 +215,41 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": database: %s\n", err);
 		goto out;
 	}
-	if (registry_path ? tpc_registry_load(registry_path, &reg, err, sizeof(err))
-			  : tpc_registry_new(&reg)) {
-		fprintf(stderr, PROG ": registry: %s\n", registry_path ? err : "out of memory");
+	if (policy_path ? tpc_policy_load(policy_path, &policy, err, sizeof(err))
+			: tpc_policy_builtin(&policy)) {
+		fprintf(stderr, PROG ": policy: %s\n", policy_path ? err : "out of memory");
 		goto out;
 	}
-	if (!registry_path)
-		fprintf(stderr, PROG ": no --registry: every signed report will be rejected as an "
-			"unknown kid\n");
-	if (tpcollect_register(store, reg) || tpc_collector_new(store, reg, &col))
+	if (tokens_path && tpc_tokens_load(tokens_path, &tokens, err, sizeof(err))) {
+		fprintf(stderr, PROG ": tokens: %s\n", err);
 		goto out;
+	}
+	if (registry_path && tpc_registry_load(registry_path, &file, err, sizeof(err))) {
+		fprintf(stderr, PROG ": registry: %s\n", err);
+		goto out;
+	}
+	if (tpc_registry_new(&reg) || tpc_store_device_keys(store, tpcollect_key, reg)) {
+		fprintf(stderr, PROG ": registry: cannot load the stored device keys\n");
+		goto out;
+	}
+	if ((file && tpcollect_register(store, reg, file)) ||
+	    tpc_collector_new(store, reg, policy, &col))
+		goto out;
+	if (tpc_registry_count(reg) == 0)
+		fprintf(stderr, PROG ": no registered devices yet: signed reports will be rejected as "
+			"unknown kid until devices are imported (--registry or tpclaim devices import)\n");
+	if (!tokens)
+		fprintf(stderr, PROG ": no --tokens: the API is read-only\n");
+	t.col = col;
+	t.outbox.store = store;
 
 	mc.url = broker;
 	mc.client_id = client_id;
 	mc.clean_session = false;
 	mc.subscribe = subs;
 	mc.on_message = tpcollect_on_message;
-	mc.ctx = col;
+	mc.on_acked = tpcollect_on_acked;
+	mc.ctx = &t;
 	mc.program = PROG;
 	if (tpd_mqtt_new(&mc, &mqtt, err, sizeof(err))) {
 		fprintf(stderr, PROG ": broker: %s\n", err);
@@ -151,14 +263,26 @@ int main(int argc, char **argv)
 			SHARED_SUB, SUBSCRIBE_WAIT_S, broker);
 		goto out;
 	}
-	if (tpc_api_start(host, port, store, col, &api, &bound, err, sizeof(err))) {
+	ac.host = host;
+	ac.port = port;
+	ac.store = store;
+	ac.collector = col;
+	ac.registry = reg;
+	ac.policy = policy;
+	ac.tokens = tokens;
+	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {
 		fprintf(stderr, PROG ": api: %s\n", err);
 		goto out;
 	}
-	fprintf(stderr, PROG ": %zu registered devices, database %s\n", tpc_registry_count(reg), db);
+	fprintf(stderr, PROG ": %zu registered devices, database %s, %zu API tokens\n",
+		tpc_registry_count(reg), db, tpc_tokens_count(tokens));
 	fprintf(stderr, PROG ": listening on %s:%d\n", host, bound);
-	while (!tpcollect_stop)
-		tpd_mqtt_loop(mqtt, 500);
+	while (!tpcollect_stop) {
+		tpd_mqtt_loop(mqtt, 200);
+		tpcollect_outbox_pump(&t.outbox, mqtt);
+	}
+	/* Give notices in flight a moment to be acknowledged. */
+	tpd_mqtt_drain(mqtt, 2000);
 	code = 0;
 out:
 	if (col) {
@@ -174,6 +298,9 @@ out:
 	tpd_mqtt_free(mqtt);
 	tpc_collector_free(col);
 	tpc_registry_free(reg);
+	tpc_registry_free(file);
+	tpc_tokens_free(tokens);
+	tpc_policy_free(policy);
 	tpc_store_close(store);
 	mosquitto_lib_cleanup();
 	tpd_cli_free(&cli);

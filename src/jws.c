@@ -53,6 +53,11 @@ enum tpd_err tpd_rng_new(struct tpd_rng **out)
 	return TPD_OK;
 }
 
+enum tpd_err tpd_rng_bytes(struct tpd_rng *rng, unsigned char *buf, size_t n)
+{
+	return mbedtls_ctr_drbg_random(&rng->drbg, buf, n) ? TPD_ERR_CRYPTO : TPD_OK;
+}
+
 void tpd_rng_free(struct tpd_rng *rng)
 {
 	if (!rng)

@@ -126,9 +126,10 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *obj, int mid)
 	struct tpd_mqtt *m = obj;
 
 	(void)mosq;
-	(void)mid;
 	if (m->unacked > 0)
 		m->unacked--;
+	if (m->cfg.on_acked)
+		m->cfg.on_acked(m->cfg.ctx, mid);
 }
 
 static void mqtt_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
@@ -291,9 +292,9 @@ enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms)
 }
 
 enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void *payload,
-			      size_t len, int qos, bool retain)
+			      size_t len, int qos, bool retain, int *mid)
 {
-	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+	int rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
 
 	if (rc == MOSQ_ERR_NO_CONN && qos > 0) {
 		/* libmosquitto has queued it for the next connection. */

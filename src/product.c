@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tpd/jsonfile.h"
 #include "tpd/product.h"
 
 struct prod_ctx {
@@ -39,25 +40,13 @@ static enum tpd_err prod_fail(struct prod_ctx *c, const char *fmt, ...)
 	return TPD_ERR_INVAL;
 }
 
-static bool prod_key_allowed(const char *key, const char *const *allowed)
-{
-	for (; *allowed; allowed++) {
-		if (strcmp(key, *allowed) == 0)
-			return true;
-	}
-	return false;
-}
-
 static enum tpd_err prod_check_keys(struct prod_ctx *c, const cJSON *obj,
 				    const char *path, const char *const *allowed)
 {
-	const cJSON *it;
+	const cJSON *bad = tpd_json_unknown_key(obj, allowed);
 
-	cJSON_ArrayForEach(it, obj) {
-		if (!prod_key_allowed(it->string, allowed))
-			return prod_fail(c, "%s%s\"%s\": unknown key", path, *path ? "." : "",
-					 it->string);
-	}
+	if (bad)
+		return prod_fail(c, "%s%s\"%s\": unknown key", path, *path ? "." : "", bad->string);
 	return TPD_OK;
 }
 
@@ -250,20 +239,6 @@ static enum tpd_err prod_spin_when(struct prod_ctx *c, const cJSON *js, size_t i
 	return TPD_OK;
 }
 
-static void prod_syntax_pos(const char *json, const char *at, unsigned *line, unsigned *col)
-{
-	*line = 1;
-	*col = 1;
-	for (const char *p = json; p < at && *p; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
 static enum tpd_err prod_from_json(struct prod_ctx *c, const cJSON *root,
 				   struct tpd_product *p)
 {
@@ -324,25 +299,14 @@ enum tpd_err tpd_product_parse(const char *json, size_t len, const char *name,
 {
 	struct prod_ctx c = { name ? name : "product", err, errlen };
 	struct tpd_product *p;
-	const char *end = NULL;
 	cJSON *root;
 	enum tpd_err rc;
 
 	if (len > TPD_PRODUCT_MAX_BYTES)
 		return prod_fail(&c, "larger than %d bytes", TPD_PRODUCT_MAX_BYTES);
-	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-	if (!root) {
-		unsigned line, col;
-
-		if (!end || end < json || end > json + len)
-			return prod_fail(&c, "not valid JSON");
-		prod_syntax_pos(json, end, &line, &col);
-		if (c.err && c.errlen)
-			snprintf(c.err, c.errlen, "%s:%u:%u: %s", c.name, line, col,
-				 end + 1 >= json + len ? "JSON ends early (an unclosed { or [?)"
-						       : "JSON syntax error");
-		return TPD_ERR_INVAL;
-	}
+	rc = tpd_json_parse_doc(json, len, c.name, &root, err, errlen);
+	if (rc)
+		return rc;
 	/* Build into a scratch copy so *out changes only on success. */
 	p = malloc(sizeof(*p));
 	if (!p) {
@@ -360,32 +324,19 @@ enum tpd_err tpd_product_parse(const char *json, size_t len, const char *name,
 enum tpd_err tpd_product_load(const char *path, struct tpd_product *out,
 			      char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-	size_t n;
+	char scratch[8], *text;
+	size_t len;
 	enum tpd_err rc;
 
-	if (!fp) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? TPD_ERR_NOTFOUND : TPD_ERR_IO;
+	if (!err || !errlen) {
+		err = scratch;
+		errlen = sizeof(scratch);
 	}
-	buf = malloc(TPD_PRODUCT_MAX_BYTES + 1);
-	if (!buf) {
-		fclose(fp);
-		return TPD_ERR_NOMEM;
-	}
-	n = fread(buf, 1, TPD_PRODUCT_MAX_BYTES + 1, fp);
-	if (ferror(fp)) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: read error", path);
-		rc = TPD_ERR_IO;
-	} else {
-		buf[n <= TPD_PRODUCT_MAX_BYTES ? n : TPD_PRODUCT_MAX_BYTES] = '\0';
-		rc = tpd_product_parse(buf, n, path, out, err, errlen);
-	}
-	free(buf);
-	fclose(fp);
+	rc = tpd_json_read_file(path, TPD_PRODUCT_MAX_BYTES, &text, &len, err, errlen);
+	if (rc)
+		return rc == TPD_ERR_TOOBIG ? TPD_ERR_INVAL : rc;
+	rc = tpd_product_parse(text, len, path, out, err, errlen);
+	free(text);
 	return rc;
 }
 

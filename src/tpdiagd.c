@@ -100,7 +100,7 @@ static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t s
 	(void)seq;
 	if (tpd_topic_format(topic, sizeof(topic), d->id, kind))
 		return TPD_ERR_INVAL;
-	return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS);
+	return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
 }
 
 static void tpdiagd_publish_status(struct tpdiagd *d, const char *state)

@@ -3,10 +3,12 @@
 #include "testutil.h"
 #include "claims.h"
 #include "collector.h"
+#include "policy.h"
 #include "registry.h"
 #include "store.h"
 
 static struct tpd_rng *rng;
+static struct tpc_policy *policy;
 static struct tpd_key *key;
 static struct tpc_registry *reg;
 static struct tpc_store *store;
@@ -17,6 +19,7 @@ static uint64_t next_seq;
 static int setup_each(void **state)
 {
 	char path[128], b64[256], text[1024], url[128];
+	enum tpc_upsert up;
 
 	(void)state;
 	tu_mkdtemp(dir, sizeof(dir));
@@ -27,10 +30,12 @@ static int setup_each(void **state)
 	tu_write(path, text);
 	snprintf(url, sizeof(url), "sqlite:%s/c.db", dir);
 	if (tpc_registry_load(path, &reg, text, sizeof(text)) ||
-	    tpc_store_open(url, &store, text, sizeof(text)) || tpc_collector_new(store, reg, &col))
+	    tpc_store_open(url, &store, text, sizeof(text)) ||
+	    tpc_collector_new(store, reg, policy, &col))
 		return -1;
 	tpc_store_begin(store);
-	tpc_store_device_register(store, "TP1", "m", "2025-06-01", NULL, NULL);
+	tpc_store_device_upsert(store, &(struct tpc_device_row){ .id = "TP1", .model = "m",
+				.purchase_date = "2025-06-01", .public_key = b64 }, &up);
 	tpc_store_commit(store);
 	next_seq = 100;
 	return 0;
@@ -49,7 +54,15 @@ static int teardown_each(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return tpd_rng_new(&rng) || tpd_key_generate(rng, &key) ? -1 : 0;
+	static const char text[] =
+		"{\"policies\":[{\"name\":\"std-12m\",\"months\":12,\"default\":true},"
+		"{\"name\":\"adapter-6m\",\"months\":6,\"codes\":[\"PWR_UNDERVOLT\"]}],"
+		"\"exclusions\":[{\"code\":\"PWR_OVERVOLT\",\"reason\":\"non-original adapter\"}],"
+		"\"holidays\":[\"2025-11-27\"]}";
+	char err[256];
+
+	return tpd_rng_new(&rng) || tpd_key_generate(rng, &key) ||
+	       tpc_policy_parse(text, sizeof(text) - 1, "test", &policy, err, sizeof(err)) ? -1 : 0;
 }
 
 static int teardown(void **state)
@@ -57,6 +70,7 @@ static int teardown(void **state)
 	(void)state;
 	tpd_key_free(key);
 	tpd_rng_free(rng);
+	tpc_policy_free(policy);
 	return 0;
 }
 
@@ -83,7 +97,7 @@ static cJSON *claims_of(const char *dev)
 	struct tpc_claim_filter f = { .device = dev };
 	cJSON *list;
 
-	assert_int_equal(tpc_store_claim_list(store, &f, &list), TPD_OK);
+	assert_int_equal(tpc_store_claim_list(store, &f, &list, NULL), TPD_OK);
 	return list;
 }
 
@@ -122,15 +136,159 @@ static void test_one_claim_per_device_and_class(void **state)
 	assert_int_equal(st.stored, 5);
 }
 
-static void test_no_claim_for_sensor_faults_or_lone_clears(void **state)
+static const char *str(const cJSON *o, const char *name)
 {
-	cJSON *list;
+	return cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+}
+
+static void test_sensor_claims_low_priority_and_no_claim_for_lone_clears(void **state)
+{
+	cJSON *list, *c;
 
 	(void)state;
-	free(fault("TP2", "SENSOR_FAIL", "sensor", "temp.cpu", true));
 	free(fault("TP2", "TEMP_HIGH", "thermal", "temp.cpu", false));
 	list = claims_of("TP2");
 	assert_int_equal(cJSON_GetArraySize(list), 0);
+	cJSON_Delete(list);
+	free(fault("TP2", "SENSOR_FAIL", "sensor", "temp.cpu", true));
+	list = claims_of("TP2");
+	assert_int_equal(cJSON_GetArraySize(list), 1);
+	c = cJSON_GetArrayItem(list, 0);
+	assert_string_equal(str(c, "category"), "sensor");
+	assert_string_equal(str(c, "suggested_resolution"), "remote_guidance");
+	assert_string_equal(str(c, "priority"), "low");
+	/* TP2 has no purchase date on record */
+	assert_string_equal(str(cJSON_GetObjectItem(c, "warranty"), "status"), "unknown");
+	cJSON_Delete(list);
+}
+
+/* Opened at 1764000100 = 2025-11-24T16:01:40Z, a Monday; the policy lists
+ * 2025-11-27 (Thursday) as a holiday: 2 working days -> Wednesday. */
+static void test_warranty_priority_review_due_and_notice(void **state)
+{
+	cJSON *list, *c, *w;
+	char *topic, *payload;
+	int64_t id;
+
+	(void)state;
+	free(fault("TP1", "FAN_STALL", "thermal", "fan.main", true));
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	w = cJSON_GetObjectItem(c, "warranty");
+	assert_string_equal(str(w, "status"), "in_warranty");
+	assert_string_equal(str(w, "until"), "2026-06-01");
+	assert_string_equal(str(w, "policy"), "std-12m");
+	assert_string_equal(str(c, "priority"), "high");      /* critical severity */
+	assert_string_equal(str(c, "review_due"), "2025-11-26T16:01:40Z");
+	assert_string_equal(str(c, "opened_at"), "2025-11-24T16:01:40Z");
+	cJSON_Delete(list);
+	/* the device is told, through the outbox */
+	assert_int_equal(tpc_store_outbox_next(store, 0, &id, &topic, &payload), TPD_OK);
+	assert_string_equal(topic, "tp/v1/TP1/cmd");
+	assert_string_equal(payload, "{\"op\":\"claim\",\"claim\":\"C-000001\",\"state\":\"open\"}");
+	free(topic);
+	free(payload);
+
+	/* an adapter fault is covered by the adapter's own 6 months */
+	free(fault("TP1", "PWR_UNDERVOLT", "power", "volt.vin", true));
+	list = claims_of("TP1");
+	w = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "warranty");
+	assert_string_equal(str(w, "status"), "in_warranty");
+	assert_string_equal(str(w, "policy"), "adapter-6m");
+	assert_string_equal(str(w, "until"), "2025-12-01");
+	cJSON_Delete(list);
+}
+
+static void test_excluded_code_joining_a_claim_changes_its_warranty(void **state)
+{
+	cJSON *list, *c, *w, *tl;
+
+	(void)state;
+	free(fault("TP1", "PWR_OVERCURRENT", "power", "curr.in", true));
+	list = claims_of("TP1");
+	assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "warranty"), "status"),
+			    "in_warranty");
+	cJSON_Delete(list);
+	free(fault("TP1", "PWR_OVERVOLT", "power", "volt.vin", true));
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	w = cJSON_GetObjectItem(c, "warranty");
+	assert_string_equal(str(w, "status"), "excluded");
+	assert_non_null(strstr(str(w, "reason"), "non-original adapter"));
+	tl = cJSON_GetObjectItem(c, "timeline");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1), "event"),
+			    "warranty");
+	cJSON_Delete(list);
+}
+
+static void test_lifecycle_enforced_with_timeline_and_feedback(void **state)
+{
+	static const char *const path[] = { "in_review", "approved", "remote_guidance",
+					     "replacement", "resolved", "closed", NULL };
+	char why[320];
+	cJSON *list, *c, *tl;
+	int64_t id = 1;
+	char *topic, *payload;
+	int64_t ob = 0, last = 0;
+
+	(void)state;
+	free(fault("TP1", "FAN_STALL", "thermal", "fan.main", true));
+	assert_int_equal(tpc_claims_transition(store, id, "approved", "ann", NULL, 1764000200, why,
+					       sizeof(why)), TPD_ERR_STATE);
+	assert_string_equal(why, "cannot go from open to approved; allowed from open: in_review");
+	assert_int_equal(tpc_claims_transition(store, id, "bogus", "ann", NULL, 1764000200, why,
+					       sizeof(why)), TPD_ERR_INVAL);
+	assert_int_equal(tpc_claims_transition(store, 99, "in_review", "ann", NULL, 1764000200, why,
+					       sizeof(why)), TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_claims_feedback(store, id, 5, "great", "cust", 1764000200, why,
+					     sizeof(why)), TPD_ERR_STATE);
+	for (int i = 0; path[i]; i++) {
+		assert_int_equal(tpc_claims_transition(store, id, path[i], "ann",
+						       i == 0 ? "'; DROP TABLE claims;--" : NULL,
+						       1764000300 + i, why, sizeof(why)), TPD_OK);
+		if (strcmp(path[i], "resolved") == 0)
+			assert_int_equal(tpc_claims_feedback(store, id, 4, "fast", "cust", 1764000400,
+							     why, sizeof(why)), TPD_OK);
+	}
+	assert_int_equal(tpc_claims_transition(store, id, "in_review", "ann", NULL, 1764000500, why,
+					       sizeof(why)), TPD_ERR_STATE);
+	assert_string_equal(why, "cannot go from closed to in_review; closed is final");
+	assert_int_equal(tpc_claims_feedback(store, id, 6, NULL, "cust", 1764000500, why,
+					     sizeof(why)), TPD_ERR_INVAL);
+	assert_int_equal(tpc_claims_note(store, id, "ann", "", 1764000500, why, sizeof(why)),
+			 TPD_ERR_INVAL);
+	assert_int_equal(tpc_claims_note(store, id, "ann", "called the customer", 1764000600, why,
+					 sizeof(why)), TPD_OK);
+
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	assert_string_equal(str(c, "state"), "closed");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "feedback"), "rating")->valueint, 4);
+	tl = cJSON_GetObjectItem(c, "timeline");
+	/* opened, 6 transitions, feedback, note */
+	assert_int_equal(cJSON_GetArraySize(tl), 9);
+	assert_string_equal(str(cJSON_GetArrayItem(tl, 1), "event"), "in_review");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, 1), "by"), "ann");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, 1), "note"), "'; DROP TABLE claims;--");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, 8), "note"), "called the customer");
+	cJSON_Delete(list);
+	/* every state change queued a notice, in order */
+	for (int n = 0;; n++) {
+		if (tpc_store_outbox_next(store, ob, &ob, &topic, &payload) != TPD_OK) {
+			assert_int_equal(n, 7);
+			break;
+		}
+		assert_true(ob > last);
+		last = ob;
+		if (n == 6)
+			assert_non_null(strstr(payload, "\"state\":\"closed\""));
+		free(topic);
+		free(payload);
+	}
+	/* a closed claim no longer blocks a new one for the class */
+	free(fault("TP1", "FAN_STALL", "thermal", "fan.main", true));
+	list = claims_of("TP1");
+	assert_int_equal(cJSON_GetArraySize(list), 2);
 	cJSON_Delete(list);
 }
 
@@ -203,7 +361,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_one_claim_per_device_and_class, setup_each, teardown_each),
-		cmocka_unit_test_setup_teardown(test_no_claim_for_sensor_faults_or_lone_clears, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_sensor_claims_low_priority_and_no_claim_for_lone_clears, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_warranty_priority_review_due_and_notice, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_excluded_code_joining_a_claim_changes_its_warranty, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_lifecycle_enforced_with_timeline_and_feedback, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_resolution_upgrades_with_stronger_codes, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_duplicate_delivery_is_one_report, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_rejects_store_nothing, setup_each, teardown_each),

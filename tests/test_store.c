@@ -48,7 +48,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -60,7 +60,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(tpc_store_open("mysql://x", &s, err, sizeof(err)), TPD_ERR_UNSUPPORTED);
 	assert_int_equal(tpc_store_open("sqlite:", &s, err, sizeof(err)), TPD_ERR_INVAL);
@@ -119,6 +119,7 @@ static void test_claim_json_has_every_spec_field(void **state)
 	bool added;
 	cJSON *o, *list;
 	char cid[16];
+	int64_t total = -1;
 	struct tpc_claim_filter f = { 0 };
 
 	(void)state;
@@ -155,6 +156,8 @@ static void test_claim_json_has_every_spec_field(void **state)
 	assert_true(cJSON_HasObjectItem(cJSON_GetObjectItem(o, "warranty"), "until"));
 	assert_true(cJSON_GetObjectItem(o, "detected_ts")->valuedouble == 1764000071.5);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "review_due")));
+	assert_string_equal(cJSON_GetObjectItem(o, "priority")->valuestring, "normal");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "feedback")));
 	cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "evidence"), 0);
 	assert_string_equal(cJSON_GetObjectItem(ev, "kind")->valuestring, "fault");
 	assert_true(cJSON_GetObjectItem(ev, "seq")->valuedouble == 813);
@@ -165,18 +168,91 @@ static void test_claim_json_has_every_spec_field(void **state)
 	assert_int_equal(tpc_store_claim_get(s, id + 100, &o), TPD_ERR_NOTFOUND);
 
 	f.device = "TPC";
-	assert_int_equal(tpc_store_claim_list(s, &f, &list), TPD_OK);
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
 	assert_int_equal(cJSON_GetArraySize(list), 1);
+	assert_int_equal(total, 1);
 	cJSON_Delete(list);
+	f.after = id;              /* the next page is empty, the total is not */
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(list), 0);
+	assert_int_equal(total, 1);
+	cJSON_Delete(list);
+	f.after = 0;
 	f.state = "closed";
-	assert_int_equal(tpc_store_claim_list(s, &f, &list), TPD_OK);
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, NULL), TPD_OK);
 	assert_int_equal(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
 	f.state = NULL;
 	f.since = "2026-11-26";
-	assert_int_equal(tpc_store_claim_list(s, &f, &list), TPD_OK);
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, NULL), TPD_OK);
 	assert_int_equal(cJSON_GetArraySize(list), 0);
 	cJSON_Delete(list);
+	tpc_store_close(s);
+}
+
+static void test_device_upsert_reports_what_changed(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_device_row d = { .id = "TPD1", .model = "m", .purchase_date = "2025-06-01",
+				    .public_key = "AAAA", .owner_contact = "x'); DROP TABLE devices;--" };
+	enum tpc_upsert res;
+	cJSON *o, *list;
+
+	(void)state;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_device_upsert(s, &d, &res), TPD_OK);
+	assert_int_equal(res, TPC_UPSERT_CREATED);
+	assert_int_equal(tpc_store_device_upsert(s, &d, &res), TPD_OK);
+	assert_int_equal(res, TPC_UPSERT_UNCHANGED);
+	d.purchase_date = "";
+	assert_int_equal(tpc_store_device_upsert(s, &d, &res), TPD_OK);
+	assert_int_equal(res, TPC_UPSERT_UPDATED);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_device_get(s, "TPD1", &o), TPD_OK);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "purchase_date")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "registered")));
+	/* SQL metacharacters are data, stored as given */
+	assert_string_equal(cJSON_GetObjectItem(o, "owner_contact")->valuestring,
+			    "x'); DROP TABLE devices;--");
+	cJSON_Delete(o);
+	assert_int_equal(tpc_store_device_get(s, "nope", &o), TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_store_device_list(s, NULL, 10, &list), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(list), 1);
+	cJSON_Delete(list);
+	assert_int_equal(tpc_store_device_list(s, "TPD1", 10, &list), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(list), 0);
+	cJSON_Delete(list);
+	tpc_store_close(s);
+}
+
+static void test_outbox_in_order_until_done(void **state)
+{
+	struct tpc_store *s = open_store();
+	char *topic, *payload;
+	int64_t id1, id2;
+
+	(void)state;
+	assert_int_equal(tpc_store_outbox_next(s, 0, &id1, &topic, &payload), TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_outbox_add(s, "tp/v1/A/cmd", "{\"n\":1}"), TPD_OK);
+	assert_int_equal(tpc_store_outbox_add(s, "tp/v1/A/cmd", "{\"n\":2}"), TPD_OK);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_outbox_next(s, 0, &id1, &topic, &payload), TPD_OK);
+	assert_string_equal(payload, "{\"n\":1}");
+	free(topic);
+	free(payload);
+	assert_int_equal(tpc_store_outbox_next(s, id1, &id2, &topic, &payload), TPD_OK);
+	assert_string_equal(payload, "{\"n\":2}");
+	free(topic);
+	free(payload);
+	/* not acknowledged yet: a restart (after = 0) sends the first again */
+	assert_int_equal(tpc_store_outbox_done(s, id2), TPD_OK);
+	assert_int_equal(tpc_store_outbox_next(s, 0, &id2, &topic, &payload), TPD_OK);
+	assert_int_equal(id2, id1);
+	free(topic);
+	free(payload);
+	assert_int_equal(tpc_store_outbox_done(s, id1), TPD_OK);
+	assert_int_equal(tpc_store_outbox_next(s, 0, &id2, &topic, &payload), TPD_ERR_NOTFOUND);
 	tpc_store_close(s);
 }
 
@@ -205,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_reports_are_idempotent),
 		cmocka_unit_test(test_claim_json_has_every_spec_field),
 		cmocka_unit_test(test_claim_ids),
+		cmocka_unit_test(test_device_upsert_reports_what_changed),
+		cmocka_unit_test(test_outbox_in_order_until_done),
 	};
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -22,6 +22,8 @@ struct tpd_key;
 
 enum tpd_err tpd_rng_new(struct tpd_rng **out);
 void tpd_rng_free(struct tpd_rng *rng);
+/* Fills buf with n random bytes (CTR-DRBG). */
+enum tpd_err tpd_rng_bytes(struct tpd_rng *rng, unsigned char *buf, size_t n);
 
 /* Generates a P-256 key pair. */
 enum tpd_err tpd_key_generate(struct tpd_rng *rng, struct tpd_key **out);

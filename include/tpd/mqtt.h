@@ -21,6 +21,9 @@ typedef void (*tpd_mqtt_message_fn)(void *ctx, const char *topic, const void *pa
 				    size_t len);
 /* Called after each successful connect (first and re-connects). */
 typedef void (*tpd_mqtt_connect_fn)(void *ctx);
+/* Called when the broker has acknowledged the QoS 1 message with this mid
+ * (PUBACK): from then on it is the broker's, not ours, to lose. */
+typedef void (*tpd_mqtt_acked_fn)(void *ctx, int mid);
 
 struct tpd_mqtt_cfg {
 	const char *url;           /* mqtt://HOST:PORT or mqtts://HOST:PORT */
@@ -32,6 +35,7 @@ struct tpd_mqtt_cfg {
 	const char *const *subscribe; /* NULL-terminated topic filters, QoS 1 */
 	tpd_mqtt_message_fn on_message;
 	tpd_mqtt_connect_fn on_connect;
+	tpd_mqtt_acked_fn on_acked;   /* optional */
 	void *ctx;
 	unsigned max_inflight;     /* 0: libmosquitto's default (20) */
 	const char *program;       /* for log lines */
@@ -52,9 +56,10 @@ void tpd_mqtt_free(struct tpd_mqtt *m);
 enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms);
 
 /* Queues a message. QoS 1 messages are kept by libmosquitto across a
- * reconnect until acknowledged. */
+ * reconnect until acknowledged. *mid (may be NULL) receives the message id
+ * that on_acked will report. */
 enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void *payload,
-			      size_t len, int qos, bool retain);
+			      size_t len, int qos, bool retain, int *mid);
 
 bool tpd_mqtt_connected(const struct tpd_mqtt *m);
 /* True once the broker has acknowledged every subscription of this connection. */

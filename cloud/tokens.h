@@ -1,0 +1,39 @@
+/*
+ * tokens.h - the API's bearer tokens, kept only as SHA-256 hashes.
+ *
+ * Tokens file (tpcollect --tokens FILE), one per line, '#' comments:
+ *   NAME sha256:HEX
+ * NAME (1-64 of [A-Za-z0-9_.@-]) is who the timeline says made a change.
+ * `tpclaim token new NAME` makes a token and prints its line. The file never
+ * holds a usable token, so reading it (or a backup of it) lets nobody in.
+ */
+#ifndef TPC_TOKENS_H
+#define TPC_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tpd/err.h"
+
+struct tpc_tokens;
+struct tpd_rng;
+
+#define TPC_TOKEN_NAME_MAX 64
+
+/* Loads path; on failure writes "PATH:LINE: problem" into err. */
+enum tpd_err tpc_tokens_load(const char *path, struct tpc_tokens **out, char *err, size_t errlen);
+void tpc_tokens_free(struct tpc_tokens *t);
+size_t tpc_tokens_count(const struct tpc_tokens *t);
+
+/* The name of the holder of token, or NULL. Compares hashes in constant
+ * time over every entry. */
+const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token);
+
+/* A fresh random token (43 characters, base64url of 32 bytes) into tok
+ * (len >= 48), and its tokens-file line for name into line. */
+enum tpd_err tpc_token_new(struct tpd_rng *rng, const char *name, char *tok, size_t toklen,
+			   char *line, size_t linelen);
+
+bool tpc_token_name_valid(const char *name);
+
+#endif

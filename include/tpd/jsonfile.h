@@ -1,0 +1,34 @@
+/*
+ * tpd/jsonfile.h - reading hand-written JSON data files (product
+ * descriptions, the warranty policy): a size cap, syntax errors reported as
+ * NAME:LINE:COL, and a check that an object holds only known keys (a
+ * misspelt key silently ignored is worse than an error).
+ */
+#ifndef TPD_JSONFILE_H
+#define TPD_JSONFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "tpd/err.h"
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer
+ * (*text is the caller's, free()). On failure writes "PATH: why" into err;
+ * TPD_ERR_NOTFOUND when it does not exist, TPD_ERR_TOOBIG over max. */
+enum tpd_err tpd_json_read_file(const char *path, size_t max, char **text, size_t *len,
+				char *err, size_t errlen);
+
+/* Parses text; on a syntax error writes "NAME:LINE:COL: why" into err.
+ * *root is the caller's (cJSON_Delete). */
+enum tpd_err tpd_json_parse_doc(const char *text, size_t len, const char *name, cJSON **root,
+				char *err, size_t errlen);
+
+/* True when s is one of the NULL-terminated set. */
+bool tpd_str_in_set(const char *s, const char *const *set);
+
+/* The first member of obj whose key is not in allowed, or NULL. */
+const cJSON *tpd_json_unknown_key(const cJSON *obj, const char *const *allowed);
+
+#endif
