@@ -292,30 +292,43 @@ static const char *claims_field(const cJSON *o, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-/* Recomputes cl's warranty; writes it (and a timeline line) when it changed. */
+static bool claims_same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Recomputes cl's warranty from the device's purchase date on record; writes
+ * it (and a timeline line) when anything changed. */
 static enum tpd_err claims_rewarrant_one(struct tpc_store *s, const struct tpc_policy *policy,
 					 const cJSON *cl, int64_t claim, const char *now_iso)
 {
 	const cJSON *old = cJSON_GetObjectItemCaseSensitive(cl, "warranty");
 	const cJSON *det = cJSON_GetObjectItemCaseSensitive(cl, "detected_ts");
-	const char *codes[TPD_FAULT_CODE_COUNT], *old_until = claims_field(old, "until");
+	const char *codes[TPD_FAULT_CODE_COUNT], *bought = NULL;
 	struct tpc_claim_warranty row;
 	struct tpc_warranty w;
-	char note[400];
+	char note[400], purchase[16];
 	size_t n = claims_codes(cl, codes, TPD_FAULT_CODE_COUNT);
 	enum tpd_err rc;
 
-	tpc_policy_warranty(policy, claims_field(cl, "model"), codes, n,
-			    claims_field(cl, "purchase_date"),
+	rc = tpc_store_device_purchase_date(s, claims_field(cl, "device"), purchase, sizeof(purchase));
+	if (rc == TPD_OK)
+		bought = purchase;
+	else if (rc != TPD_ERR_NOTFOUND)
+		return rc;
+	tpc_policy_warranty(policy, claims_field(cl, "model"), codes, n, bought,
 			    cJSON_IsNumber(det) ? det->valuedouble : NAN, &w);
-	if (strcmp(w.status, claims_field(old, "status") ? claims_field(old, "status") : "") == 0 &&
-	    strcmp(w.until, old_until ? old_until : "") == 0 &&
-	    strcmp(w.policy, claims_field(old, "policy") ? claims_field(old, "policy") : "") == 0)
+	if (claims_same(w.status, claims_field(old, "status")) &&
+	    claims_same(w.until, claims_field(old, "until")) &&
+	    claims_same(w.policy, claims_field(old, "policy")) &&
+	    claims_same(bought, claims_field(cl, "purchase_date")))
 		return TPD_OK;
 	claims_warranty_row(&w, &row);
+	row.purchase_date = bought;
 	rc = tpc_store_claim_set_warranty(s, claim, &row);
-	snprintf(note, sizeof(note), "%s%s%s (policy %s)%s%s", w.status, w.until[0] ? " until " : "",
-		 w.until, w.policy, w.reason[0] ? ": " : "", w.reason);
+	snprintf(note, sizeof(note), "%s%s%s (policy %s, purchased %s)%s%s", w.status,
+		 w.until[0] ? " until " : "", w.until, w.policy, bought ? bought : "unknown",
+		 w.reason[0] ? ": " : "", w.reason);
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "warranty", "system", note);
 	return rc;

@@ -36,6 +36,7 @@ struct tpc_claim_warranty {
 	const char *until;                /* YYYY-MM-DD or NULL */
 	const char *policy;
 	const char *reason;               /* why excluded, or NULL */
+	const char *purchase_date;        /* set_warranty: the date it was computed from */
 };
 
 struct tpc_claim_new {

@@ -140,7 +140,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" WHERE id = ?1",
 	[SQ_CLAIM_SET_WARRANTY] =
 		"UPDATE claims SET warranty_status = ?2, warranty_until = ?3, warranty_policy = ?4,"
-		" warranty_reason = ?5 WHERE id = ?1",
+		" warranty_reason = ?5, purchase_date = ?6 WHERE id = ?1",
 	[SQ_CLAIM_SET_FEEDBACK] =
 		"UPDATE claims SET feedback_rating = ?2, feedback_comment = ?3, feedback_at = ?4"
 		" WHERE id = ?1",
@@ -566,6 +566,7 @@ static enum tpd_err sq_claim_set_warranty(void *ctx, int64_t claim,
 	sq_bind_text(st, 3, w->until);
 	sq_bind_text(st, 4, w->policy);
 	sq_bind_text(st, 5, w->reason);
+	sq_bind_text(st, 6, w->purchase_date);
 	return sq_done(c, st);
 }
 

@@ -25,6 +25,7 @@
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "tpd/trace.h"
+#include "cmd.h"
 #include "statefile.h"
 
 #ifndef TPD_DATADIR
@@ -120,6 +121,36 @@ static void tpdiagd_on_connect(void *ctx)
 
 	if (d->agent)
 		tpdiagd_publish_status(d, "online");
+}
+
+/* A command from the cloud (SPEC §2). Claim notices are kept for the
+ * technician; the on-demand self-check is not in this build yet. */
+static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	struct tpdiagd *d = ctx;
+	struct tpd_cmd cmd;
+	char why[160], *old, *merged = NULL;
+
+	if (tpd_cmd_parse(payload, len, &cmd, why, sizeof(why))) {
+		fprintf(stderr, PROG ": ignored a command on %.100s: %s\n", topic, why);
+		return;
+	}
+	if (cmd.op == TPD_CMD_SELFCHECK) {
+		fprintf(stderr, PROG ": command selfcheck: not supported by this build (ignored)\n");
+		return;
+	}
+	old = malloc(TPD_CMD_CLAIMS_KEPT * 128 + 256);
+	if (old && tpd_statefile_read(d->state_dir, "claims.json", old,
+				      TPD_CMD_CLAIMS_KEPT * 128 + 256))
+		old[0] = '\0';
+	if (tpd_cmd_claims_merge(old && old[0] ? old : NULL, &cmd, tpdiagd_wall(), &merged) ||
+	    tpd_statefile_write(d->state_dir, "claims.json", merged, strlen(merged)))
+		fprintf(stderr, PROG ": claim %s: %s: cannot record it in %s/claims.json\n", cmd.claim,
+			cmd.state, d->state_dir);
+	else
+		fprintf(stderr, PROG ": claim %s: %s\n", cmd.claim, cmd.state);
+	free(old);
+	free(merged);
 }
 
 /* Device id defaults to the trace file's name without ".csv" (SPEC §1). */
@@ -262,6 +293,7 @@ static int tpdiagd_connect(struct tpdiagd *d)
 	mc.will_len = will_len;
 	mc.subscribe = subs;
 	mc.on_connect = tpdiagd_on_connect;
+	mc.on_message = tpdiagd_on_message;
 	mc.ctx = d;
 	mc.program = PROG;
 	rc = tpd_mqtt_new(&mc, &d->mqtt, err, sizeof(err));

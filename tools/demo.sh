@@ -4,7 +4,8 @@
 # A simulated archer-ax55 (serial TP24A0001) replays 48 hours in which its fan
 # bearing wears out and stops; tpdiagd reports over a local mosquitto, the
 # collector verifies and stores the reports and opens a warranty claim, and
-# tpclaim prints it as support would read it. Everything started here is
+# tpclaim prints it as support would read it, then works it a few steps
+# through its lifecycle with the API token the demo made. Everything started here is
 # stopped again; the work folder is removed unless KEEP=1.
 set -euo pipefail
 BUILD=${1:-build}
@@ -38,7 +39,7 @@ epoch=$(( $(date +%s) - 48 * 3600 ))
 	--broker "$STACK_BROKER_URL" --state-dir "$work/device" \
 	--key "$work/keys/TP24A0001.key" 2>&1 | sed 's/^/   /'
 stack_wait_idle
-echo "   collector: $(curl -sf "$STACK_API/api/v1/stats")"
+echo "   collector: $(curl -sf -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/stats")"
 
 echo "== 4. what support sees: tpclaim list"
 "$STACK_BIN/tpclaim" --api "$STACK_API" list
@@ -51,4 +52,10 @@ fi
 
 echo "== 5. tpclaim show $id"
 "$STACK_BIN/tpclaim" --api "$STACK_API" show "$id"
+
+echo "== 6. support takes it: review, approve, schedule the repair (the device is told each step)"
+"$STACK_BIN/tpclaim" --api "$STACK_API" transition "$id" in_review --note "evidence verified; fan stall confirmed"
+"$STACK_BIN/tpclaim" --api "$STACK_API" transition "$id" approved
+"$STACK_BIN/tpclaim" --api "$STACK_API" transition "$id" repair_scheduled --note "courier pick-up booked"
+"$STACK_BIN/tpclaim" --api "$STACK_API" verify "$id" | tail -n 1
 echo "== demo done in $(( $(date +%s) - start )) s"

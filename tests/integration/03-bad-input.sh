@@ -32,7 +32,7 @@ forge TPB0001
 forge TPEVIL
 
 for _ in $(seq 100); do [ "$(stack_stat bad_signature)" -ge 2 ] 2>/dev/null && break; sleep 0.1; done
-rej() { curl -sf "$STACK_API/api/v1/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+rej() { stack_stat "$1"; }
 check_eq "malformed JSON refused" 1 "$(rej bad_json)"
 check_eq "wrong types and unknown fields refused" 2 "$(rej bad_schema)"
 check_eq "topic/dev mismatch refused" 1 "$(rej dev_mismatch)"
@@ -53,13 +53,14 @@ pub tp/v1/TPB0001/telemetry '{'"$hdr"',"seq":99,"period_s":60,"sensors":{"temp.c
 check_eq "a good report after all that is stored" 1 "$(wait_db "select count(*) from reports where dev='TPB0001' and seq=99" 1)"
 
 # The API refuses bad queries with a JSON error.
-code=$(curl -s -o "$CHECK_DIR/body" -w '%{http_code}' "$STACK_API/api/v1/claims?state=bogus")
+auth=(-H "Authorization: Bearer $STACK_TOKEN")
+code=$(curl -s "${auth[@]}" -o "$CHECK_DIR/body" -w '%{http_code}' "$STACK_API/api/v1/claims?state=bogus")
 check_eq "bad state filter -> 400" 400 "$code"
 check "400 body is a JSON error" grep -q '"error":' "$CHECK_DIR/body"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/claims?device=x%27%3B--")
+code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/claims?device=x%27%3B--")
 check_eq "SQL-ish device filter -> 400" 400 "$code"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/claims/C-999999")
+code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/claims/C-999999")
 check_eq "unknown claim -> 404" 404 "$code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$STACK_API/api/v1/claims")
+code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{}' "$STACK_API/api/v1/claims")
 check_eq "POST -> 405" 405 "$code"
 check_done

@@ -48,7 +48,7 @@ expect_fail "collector: bad registry" 1 "tpcollect: registry:" \
 	"$STACK_BIN/tpcollect" --broker mqtt://127.0.0.1:1 --db "sqlite:$CHECK_DIR/x.db" --registry "$CHECK_DIR/bad.csv"
 expect_fail "collector: missing --db" 2 "bad usage" "$STACK_BIN/tpcollect" --broker mqtt://x:1
 expect_fail "tpclaim without --api" 2 "TPCLAIM_API" env -u TPCLAIM_API "$STACK_BIN/tpclaim" list
-expect_fail "tpclaim with no server" 1 "tpclaim: GET http://127.0.0.1:1/api/v1/claims" \
+expect_fail "tpclaim with no server" 1 "tpclaim: list: http://127.0.0.1:1/api/v1/claims" \
 	"$STACK_BIN/tpclaim" --api http://127.0.0.1:1 list
 expect_fail "tpkey refuses to overwrite an identity" 1 "exists already" \
 	bash -c "'$STACK_BIN/tpkey' gen TPK --out '$CHECK_DIR/k' >/dev/null && '$STACK_BIN/tpkey' gen TPK --out '$CHECK_DIR/k'"

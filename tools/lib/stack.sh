@@ -4,7 +4,10 @@
 #   stack_init DIR            work folder for configs, logs, databases
 #   stack_broker              mosquitto on a free 127.0.0.1 port -> STACK_BROKER_PORT, STACK_BROKER_URL
 #   stack_stop_broker / stack_start_broker_again   stop and restart it on the same port
-#   stack_collector [ARGS]    tpcollect on sqlite + a free API port -> STACK_API (http://...)
+#   stack_collector [ARGS]    tpcollect on sqlite + a free API port -> STACK_API (http://...),
+#                             with the shipped warranty policy and a tokens file
+#   stack_api METHOD PATH [BODY]  curl with the support token; prints the body,
+#                             then the HTTP status on a line of its own
 #   stack_register ID MODEL DATE   tpkey gen + registry row -> $STACK_DIR/keys/ID.key
 #   stack_wait_idle           until the collector's received count stops moving
 #   stack_cleanup             kills everything started here, by PID
@@ -19,7 +22,26 @@ stack_init() {
 	mkdir -p "$STACK_DIR/keys"
 	: "${BUILD:=build}"
 	STACK_BIN=$(cd "$BUILD" && pwd)
+	STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	printf 'device_id,model,purchase_date,public_key\n' > "$STACK_DIR/registry.csv"
+	# One API token for "support"; tpclaim reads it from TPCLAIM_TOKEN.
+	local out
+	out=$("$STACK_BIN/tpclaim" token new support 2>/dev/null)
+	STACK_TOKEN=$(sed -n 's/^token: //p' <<< "$out")
+	sed -n 's/^line: *//p' <<< "$out" > "$STACK_DIR/tokens"
+	export TPCLAIM_TOKEN=$STACK_TOKEN
+}
+
+stack_api() {
+	local method=$1 path=$2 body=${3-}
+	if [ -n "$body" ]; then
+		curl -s -X "$method" -H "Authorization: Bearer $STACK_TOKEN" \
+			-H 'Content-Type: application/json' --data-binary "$body" \
+			-w '\n%{http_code}\n' "$STACK_API$path"
+	else
+		curl -s -X "$method" -H "Authorization: Bearer $STACK_TOKEN" \
+			-w '\n%{http_code}\n' "$STACK_API$path"
+	fi
 }
 
 stack_cleanup() {
@@ -100,7 +122,8 @@ stack_collector() {
 	local log="$STACK_DIR/tpcollect.log" i
 	: > "$log"
 	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
-		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" "$@" 2>> "$log" &
+		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
+		--policy "$STACK_ROOT/cloud/warranty.json" --tokens "$STACK_DIR/tokens" "$@" 2>> "$log" &
 	STACK_COLLECTOR_PID=$!
 	STACK_PIDS+=("$STACK_COLLECTOR_PID")
 	for i in $(seq 100); do
@@ -123,7 +146,7 @@ stack_register() {
 }
 
 stack_stat() {
-	curl -sf "$STACK_API/api/v1/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+	curl -sf -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 
 # Waits until the collector has received nothing new for a second (max 60 s).
