@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make test       unit + integration tests (installs missing deps first)
 #   make check      the same suite under ASan+UBSan (build-san/)
+#   make fuzz       coverage-guided fuzzing of every parser (clang libFuzzer)
 #   make demo       local end-to-end demo: fan wears out -> claim
 #   make deps       install the Debian packages needed (no-op when present)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -48,7 +49,13 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_policy test_lifecycle
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all test check demo deps deps-check clean install unit
+# Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
+# links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
+FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test check demo deps deps-check clean install unit fuzz
 
 all: deps-check $(PROGS)
 
@@ -97,10 +104,30 @@ $(BUILD)/tpkey: $(BUILD)/tools/tpkey.o $(BUILD)/libtpd.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lcmocka -lpthread -o $@
 
-unit: all $(UNIT_BINS)
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
 
-test: all $(UNIT_BINS)
+unit: all $(UNIT_BINS) $(FUZZ_BINS)
+
+test: all $(UNIT_BINS) $(FUZZ_BINS)
 	@BUILD=$(BUILD) tests/run.sh
+
+# Coverage-guided fuzzing, FUZZ_SECONDS per target (needs clang; installed if missing).
+fuzz:
+	@command -v clang >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" LDFLAGS="-fsanitize=address,undefined" all
+	@mkdir -p build-fuzz/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  clang $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Icloud tests/fuzz/$$t.c \
+	    build-fuzz/libtpcloud.a build-fuzz/libtpd.a $(LIBS) -lpthread -o build-fuzz/fuzz/$$t || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$${t#fuzz_} 2>&1 | tail -n 3 || exit 1; \
+	done
 
 check:
 	$(MAKE) --no-print-directory test BUILD=build-san \
@@ -116,6 +143,6 @@ install: all
 	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

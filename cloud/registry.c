@@ -247,7 +247,8 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 		tpc_registry_free(reg);
 		return rc;
 	}
-	qsort(reg->dev, reg->n, sizeof(*reg->dev), reg_cmp);
+	if (reg->n > 1)
+		qsort(reg->dev, reg->n, sizeof(*reg->dev), reg_cmp);
 	for (size_t i = 1; i < reg->n; i++) {
 		if (strcmp(reg->dev[i - 1].id, reg->dev[i].id) == 0) {
 			snprintf(err, errlen, "%s: device_id %s appears twice", path, reg->dev[i].id);

@@ -50,6 +50,7 @@ static int tokens_hexval(char c)
 static const char *tokens_line(char *line, struct tokens_entry *e)
 {
 	char *sp = strchr(line, ' '), *hex;
+	size_t n;
 
 	if (!sp)
 		return "expected \"NAME sha256:HEX\"";
@@ -57,7 +58,7 @@ static const char *tokens_line(char *line, struct tokens_entry *e)
 	hex = sp + 1;
 	while (*hex == ' ')
 		hex++;
-	if (!tpc_token_name_valid(line))
+	if (!tpc_token_name_valid(line) || strlen(line) >= sizeof(e->name))
 		return "NAME must be 1-64 of [A-Za-z0-9_.@-]";
 	if (strncmp(hex, "sha256:", 7) != 0 || strlen(hex + 7) != 64)
 		return "the hash must be sha256: and 64 lowercase hex digits (a plain token does not "
@@ -70,7 +71,9 @@ static const char *tokens_line(char *line, struct tokens_entry *e)
 			return "the hash must be 64 lowercase hex digits";
 		e->hash[i] = (unsigned char)(hi << 4 | lo);
 	}
-	snprintf(e->name, sizeof(e->name), "%s", line);
+	n = strlen(line);     /* <= TPC_TOKEN_NAME_MAX: checked above */
+	memcpy(e->name, line, n);
+	e->name[n] = '\0';
 	return NULL;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh - the whole suite: every cmocka unit test binary, then every
-# integration scenario (tests/integration/NN-*.sh, real mosquitto + collector).
+# run.sh - the whole suite: every cmocka unit test binary, every fuzz target
+# over its corpus, then every integration scenario (tests/integration/NN-*.sh, real mosquitto + collector).
 # Ends with one line "tests: N passed, M failed" and exits non-zero on any
 # failure.
 set -u
@@ -31,6 +31,22 @@ for bin in "$BUILD"/tests/test_*; do
 		sed 's/^/    /' "$log"
 	else
 		echo "ok   $name ($p)"
+	fi
+done
+
+# Fuzz targets replay their seed corpus plus deterministic mutations of it
+# (tests/fuzz/driver.c); `make fuzz` runs them under libFuzzer instead.
+for bin in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	if FUZZ_MUTATIONS=${FUZZ_MUTATIONS:-3000} "$bin" "tests/fuzz/corpus/${name#fuzz_}" > "$log" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok   $name ($(tail -n 1 "$log"))"
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		echo "FAIL $name"
+		sed 's/^/    /' "$log" | tail -n 40
 	fi
 done
 

@@ -41,10 +41,29 @@ check_done() {
 }
 
 # A scenario's work folder, removed (and every process stopped) on exit.
+# Processes log into it; a sanitizer report in any log (build-san, checked
+# after they exit, so leaks count) fails the scenario.
 check_stack() {
 	CHECK_DIR=$(mktemp -d /tmp/tpdiag-it.XXXXXX)
-	trap 'stack_cleanup; if [ "$CHECK_FAIL" -ne 0 ]; then echo "--- tpcollect.log"; tail -n 30 "$CHECK_DIR/tpcollect.log" 2>/dev/null; fi; rm -rf "$CHECK_DIR"' EXIT
+	trap 'check_finish' EXIT
 	stack_init "$CHECK_DIR"
+}
+
+check_finish() {
+	local rc=$? san
+	stack_cleanup
+	if [ "$CHECK_FAIL" -ne 0 ]; then
+		echo "--- tpcollect.log"
+		tail -n 30 "$CHECK_DIR/tpcollect.log" 2>/dev/null
+	fi
+	san=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CHECK_DIR"/*.log 2>/dev/null)
+	if [ -n "$san" ]; then
+		echo "FAIL sanitizer reports in: $san"
+		grep -h -A 12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $san | head -n 60
+		rc=1
+	fi
+	rm -rf "$CHECK_DIR"
+	exit "$rc"
 }
 
 db() {
