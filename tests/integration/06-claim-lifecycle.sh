@@ -36,7 +36,9 @@ check_eq "nothing imported from it" 0 "$(db "select count(*) from devices where 
 check "quoted owner contact kept" grep -q "Ann O'Neil, 5 Main St" <<< "$(tpc devices show TPT0001)"
 
 # --- the device develops a fault; it stays online to hear the claim -------
-mosquitto_sub -p "$STACK_BROKER_PORT" -h 127.0.0.1 -q 1 -t 'tp/v1/TPT0001/cmd' \
+# A persistent session, like the device's own: it must not miss a notice
+# across the broker outage below.
+mosquitto_sub -p "$STACK_BROKER_PORT" -h 127.0.0.1 -q 1 -c -i it06-watch -t 'tp/v1/TPT0001/cmd' \
 	> "$CHECK_DIR/cmd.out" 2>/dev/null &
 STACK_PIDS+=("$!")
 "$STACK_BIN/tpdiagd" --trace tests/fixtures/traces/TPT0001.csv --speed max --epoch 1764000000 \
@@ -99,23 +101,41 @@ check_eq "timeline unchanged by all of that" "$before" "$(db "select count(*) fr
 # --- the whole life -----------------------------------------------------
 note="Customer says: it's \"loud\"; '; DROP TABLE claims;--"
 check "note with SQL metacharacters" tpc note C-000001 "$note"
-for s in in_review approved repair_scheduled resolved; do
+for s in in_review approved; do
 	check "transition to $s" tpc transition C-000001 "$s" --note "step $s"
 done
+# The broker goes away: support keeps working, the notice waits in the outbox.
+check_eq "notices so far acknowledged" 0 "$(wait_db "select count(*) from outbox where sent_at is null" 0)"
+stack_stop_broker
+check "transition while the broker is down" tpc transition C-000001 repair_scheduled --note "step repair_scheduled"
+check_eq "its notice waits in the outbox" 1 "$(db "select count(*) from outbox where sent_at is null")"
+stack_start_broker_again
+check_eq "and is sent once the broker is back" 0 "$(wait_db "select count(*) from outbox where sent_at is null" 0)"
+check "transition to resolved" tpc transition C-000001 resolved --note "step resolved"
 check "feedback on the resolved claim" tpc feedback C-000001 4 --comment "fixed in two days"
+check "feedback can be revised" tpc feedback C-000001 4 --comment "fixed in two days; '); DELETE FROM claims;--"
 check "close it" tpc transition C-000001 closed
 json=$(tpc show C-000001 --json)
 check "final state closed" grep -q '"state":[[:space:]]*"closed"' <<< "$json"
 check "feedback kept" grep -q '"rating":[[:space:]]*4' <<< "$json"
 check_eq "note stored verbatim" "$note" "$(db "select note from claim_timeline where event='note'")"
-check_eq "each change by the token's holder" 6 "$(db "select count(*) from claim_timeline where by='support' and event in ('in_review','approved','repair_scheduled','resolved','closed','feedback')")"
+check_eq "each change by the token's holder" 7 "$(db "select count(*) from claim_timeline where by='support' and event in ('in_review','approved','repair_scheduled','resolved','closed','feedback')")"
 check_eq "claims table intact" 1 "$(db "select count(*) from claims")"
+r=$(stack_api POST /api/v1/devices/import '{"devices":[{"device_id":"TPT0009","model":"cpe-1","purchase_date":"","public_key":"'"$(db "select public_key from devices where id='TPT0002'")"'","owner_contact":"x\u0027); DROP TABLE devices;--","channel":"\"; --"}]}')
+check_eq "import with SQL metacharacters in every text field" 200 "$(status "$r")"
+check_eq "stored verbatim" "x'); DROP TABLE devices;--|\"; --" "$(db "select owner_contact || '|' || channel from devices where id='TPT0009'")"
+r=$(stack_api GET "/api/v1/claims/C-000001'%20OR%201=1--")
+check_eq "SQL in a path id -> 404" 404 "$(status "$r")"
+r=$(stack_api POST /api/v1/devices/import '{"devices":[{"device_id":"TPT0010","public_key":"not-a-key"}]}')
+check_eq "import with a bad key -> 400" 400 "$(status "$r")"
+check "and it names the row" grep -q 'devices\[0\] (TPT0010): public_key' <<< "$(body "$r")"
+check_eq "nothing stored from it" 0 "$(db "select count(*) from devices where id='TPT0010'")"
 r=$(stack_api POST /api/v1/claims/C-000001/transition '{"to":"in_review"}')
 check "closed is final" grep -q 'closed is final' <<< "$(body "$r")"
 
 # --- the device heard every state, in order --------------------------------
 want="open in_review approved repair_scheduled resolved closed"
-for _ in $(seq 100); do
+for _ in $(seq 200); do
 	got=$(sed -n 's/.*"state":"\([a-z_]*\)".*/\1/p' "$CHECK_DIR/cmd.out" | tr '\n' ' ' | sed 's/ $//')
 	[ "$got" = "$want" ] && break
 	sleep 0.1
@@ -136,7 +156,7 @@ check "and is named" grep -q "FAIL signature does NOT verify" "$CHECK_DIR/verify
 # --- reading: pagination, telemetry ---------------------------------------
 r=$(stack_api GET '/api/v1/devices?limit=1')
 check "devices page of 1 has a next cursor" grep -q '"next":"TPT0001"' <<< "$(body "$r")"
-check_eq "devices list --all follows the pages" 2 "$(tpc devices list --limit 1 --all --json | grep -c '"id":')"
+check_eq "devices list --all follows the pages" 3 "$(tpc devices list --limit 1 --all --json | grep -c '"id":')"
 r=$(stack_api GET '/api/v1/devices/TPT0001/telemetry?limit=3')
 check "telemetry page" grep -q '"count":3' <<< "$(body "$r")"
 r=$(stack_api GET '/api/v1/devices/TPT0001/telemetry?since=2030-01-01')

@@ -62,7 +62,7 @@ check_finish() {
 		grep -h -A 12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $san | head -n 60
 		rc=1
 	fi
-	rm -rf "$CHECK_DIR"
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $CHECK_DIR"; else rm -rf "$CHECK_DIR"; fi
 	exit "$rc"
 }
 

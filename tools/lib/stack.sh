@@ -64,7 +64,11 @@ stack_random_port() {
 stack_write_broker_conf() {
 	# Lossless for a subscriber that falls behind: no queue limit for QoS 1
 	# (mosquitto's default of 1000 queued messages drops the rest).
+	# "user": started as root, mosquitto otherwise switches to the mosquitto
+	# user, cannot write its persistence file into our 0700 folder, and loses
+	# every offline client's queued messages when it restarts.
 	cat > "$STACK_DIR/mosquitto.conf" <<EOF
+user $(id -un)
 listener $STACK_BROKER_PORT 127.0.0.1
 allow_anonymous true
 persistence true
