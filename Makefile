@@ -46,7 +46,7 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpke
 
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
-	      test_policy test_lifecycle
+	      test_policy test_lifecycle test_cmd
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
