@@ -49,10 +49,8 @@ struct tpc_api {
 
 /* One request in flight (MHD's con_cls). */
 struct api_req {
-	const struct api_route *route;   /* NULL: no path matched */
-	bool method_ok;
-	char *body;
-	size_t len, max;
+	char *body;              /* grows by doubling up to max */
+	size_t len, cap, max;
 	bool too_big;
 };
 
@@ -815,13 +813,22 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 			req->too_big = true;
 			free(req->body);
 			req->body = NULL;
-			req->len = 0;
+			req->len = req->cap = 0;
 			return MHD_YES;
 		}
-		if (!req->body) {
-			req->body = malloc(req->max + 1);
-			if (!req->body)
+		if (req->len + n + 1 > req->cap) {
+			size_t cap = req->cap ? req->cap : 4096;
+			char *grown;
+
+			while (cap < req->len + n + 1)
+				cap *= 2;
+			if (cap > req->max + 1)
+				cap = req->max + 1;
+			grown = realloc(req->body, cap);
+			if (!grown)
 				return MHD_NO;
+			req->body = grown;
+			req->cap = cap;
 		}
 		memcpy(req->body + req->len, upload_data, n);
 		req->len += n;

@@ -45,17 +45,8 @@ struct policy_ctx {
 	size_t errlen;
 };
 
-static enum tpd_err policy_fail(struct policy_ctx *c, const char *fmt, ...)
-{
-	char what[320];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(c->err, c->errlen, "%s: %s", c->name, what);
-	return TPD_ERR_INVAL;
-}
+/* One-line refusal naming the file (c is a struct policy_ctx *). */
+#define policy_fail(c, ...) tpd_json_fail((c)->err, (c)->errlen, (c)->name, __VA_ARGS__)
 
 void tpc_policy_free(struct tpc_policy *p)
 {

@@ -3,6 +3,7 @@
  * (see tpd/jsonfile.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,19 @@ enum tpd_err tpd_json_parse_doc(const char *text, size_t len, const char *name, 
 	jsonfile_pos(text, end, &line, &col);
 	snprintf(err, errlen, "%s:%u:%u: %s", name, line, col,
 		 end + 1 >= text + len ? "JSON ends early (an unclosed { or [?)" : "JSON syntax error");
+	return TPD_ERR_INVAL;
+}
+
+enum tpd_err tpd_json_fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+	char what[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", name, what);
 	return TPD_ERR_INVAL;
 }
 

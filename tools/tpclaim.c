@@ -466,20 +466,32 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
-static int cmd_show(struct tpclaim *t, int argc, char **argv)
+/* GETs base/ID and prints it with out (which takes the object). */
+static int tpclaim_show_one(struct tpclaim *t, int argc, char **argv, const char *cmd,
+			    const char *base, int (*out)(struct tpclaim *t, cJSON *o))
 {
 	const char *pos[1];
 	char path[512], what[128];
-	cJSON *claim;
-	int rc = tpclaim_args(t, argc, argv, "show", 1, pos, NULL);
+	cJSON *o;
+	int rc = tpclaim_args(t, argc, argv, cmd, 1, pos, NULL);
 
 	if (rc)
 		return rc;
-	tpclaim_path(t, path, sizeof(path), "/api/v1/claims", pos[0], "");
-	snprintf(what, sizeof(what), "show %.60s", pos[0]);
-	if (tpclaim_call(t, "GET", path, NULL, what, &claim))
+	tpclaim_path(t, path, sizeof(path), base, pos[0], "");
+	snprintf(what, sizeof(what), "%s %.60s", cmd, pos[0]);
+	if (tpclaim_call(t, "GET", path, NULL, what, &o))
 		return 1;
+	return out(t, o);
+}
+
+static int tpclaim_claim_show_out(struct tpclaim *t, cJSON *claim)
+{
 	return tpclaim_claim_out(t, claim, NULL);
+}
+
+static int cmd_show(struct tpclaim *t, int argc, char **argv)
+{
+	return tpclaim_show_one(t, argc, argv, "show", "/api/v1/claims", tpclaim_claim_show_out);
 }
 
 /* POSTs body (taken) to /api/v1/claims/ID/suffix and reports the claim. */
@@ -761,18 +773,7 @@ static int tpclaim_device_out(struct tpclaim *t, cJSON *d)
 
 static int cmd_devices_show(struct tpclaim *t, int argc, char **argv)
 {
-	const char *pos[1];
-	char path[512], what[128];
-	cJSON *d;
-	int rc = tpclaim_args(t, argc, argv, "devices show", 1, pos, NULL);
-
-	if (rc)
-		return rc;
-	tpclaim_path(t, path, sizeof(path), "/api/v1/devices", pos[0], "");
-	snprintf(what, sizeof(what), "devices show %.60s", pos[0]);
-	if (tpclaim_call(t, "GET", path, NULL, what, &d))
-		return 1;
-	return tpclaim_device_out(t, d);
+	return tpclaim_show_one(t, argc, argv, "devices show", "/api/v1/devices", tpclaim_device_out);
 }
 
 static int cmd_devices_update(struct tpclaim *t, int argc, char **argv)

@@ -25,6 +25,11 @@ enum tpd_err tpd_json_read_file(const char *path, size_t max, char **text, size_
 enum tpd_err tpd_json_parse_doc(const char *text, size_t len, const char *name, cJSON **root,
 				char *err, size_t errlen);
 
+/* Writes "NAME: formatted problem" into err and returns TPD_ERR_INVAL: the
+ * one-line refusal of a data file. */
+enum tpd_err tpd_json_fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* True when s is one of the NULL-terminated set. */
 bool tpd_str_in_set(const char *s, const char *const *set);
 
