@@ -11,7 +11,7 @@
 
 #include "statefile.h"
 
-static enum tpd_err statefile_fsync_dir(const char *dir)
+enum tpd_err tpd_statefile_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc;
@@ -45,7 +45,7 @@ enum tpd_err tpd_statefile_write(const char *dir, const char *name, const char *
 		unlink(tmp);
 		return TPD_ERR_IO;
 	}
-	return statefile_fsync_dir(dir);
+	return tpd_statefile_sync_dir(dir);
 }
 
 enum tpd_err tpd_statefile_read(const char *dir, const char *name, char *buf, size_t len)

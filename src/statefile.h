@@ -23,6 +23,9 @@
 /* Writes data to dir/name atomically. */
 enum tpd_err tpd_statefile_write(const char *dir, const char *name, const char *data, size_t len);
 
+/* fsyncs a directory, so a created, renamed or deleted entry is durable. */
+enum tpd_err tpd_statefile_sync_dir(const char *dir);
+
 /* Reads dir/name into buf (NUL-terminated). TPD_ERR_NOTFOUND when absent,
  * TPD_ERR_TOOBIG when it does not fit. */
 enum tpd_err tpd_statefile_read(const char *dir, const char *name, char *buf, size_t len);
