@@ -23,6 +23,7 @@
 #include <mosquitto.h>
 
 #include "tpd/cli.h"
+#include "tpd/inflight.h"
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "api.h"
@@ -56,8 +57,7 @@ static double tpcollect_now(void)
 /* Outbox messages published and not yet acknowledged: mid -> outbox row. */
 struct tpcollect_outbox {
 	struct tpc_store *store;
-	struct { int mid; int64_t id; } inflight[OUTBOX_INFLIGHT];
-	size_t n;
+	struct tpd_inflight inflight;
 	int64_t last;       /* highest row handed to MQTT in this process */
 };
 
@@ -76,22 +76,17 @@ static void tpcollect_on_message(void *ctx, const char *topic, const void *paylo
 static void tpcollect_on_acked(void *ctx, int mid)
 {
 	struct tpcollect_outbox *o = &((struct tpcollect *)ctx)->outbox;
+	uint64_t id;
 
-	for (size_t i = 0; i < o->n; i++) {
-		if (o->inflight[i].mid != mid)
-			continue;
-		if (tpc_store_outbox_done(o->store, o->inflight[i].id))
-			fprintf(stderr, PROG ": outbox: cannot mark message %lld sent (it will be sent "
-				"again)\n", (long long)o->inflight[i].id);
-		o->inflight[i] = o->inflight[--o->n];
-		return;
-	}
+	if (tpd_inflight_take(&o->inflight, mid, &id) && tpc_store_outbox_done(o->store, (int64_t)id))
+		fprintf(stderr, PROG ": outbox: cannot mark message %llu sent (it will be sent "
+			"again)\n", (unsigned long long)id);
 }
 
 /* Hands unsent outbox rows to MQTT while there is room in flight. */
 static void tpcollect_outbox_pump(struct tpcollect_outbox *o, struct tpd_mqtt *mqtt)
 {
-	while (o->n < OUTBOX_INFLIGHT && tpd_mqtt_connected(mqtt)) {
+	while (!tpd_inflight_full(&o->inflight) && tpd_mqtt_connected(mqtt)) {
 		char *topic, *payload;
 		int64_t id;
 		int mid = 0;
@@ -104,9 +99,7 @@ static void tpcollect_outbox_pump(struct tpcollect_outbox *o, struct tpd_mqtt *m
 		free(payload);
 		if (rc)
 			return;   /* retried on the next pass */
-		o->inflight[o->n].mid = mid;
-		o->inflight[o->n].id = id;
-		o->n++;
+		tpd_inflight_add(&o->inflight, mid, (uint64_t)id);
 		o->last = id;
 	}
 }
@@ -242,6 +235,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": no --tokens: the API is read-only\n");
 	t.col = col;
 	t.outbox.store = store;
+	if (tpd_inflight_init(&t.outbox.inflight, OUTBOX_INFLIGHT))
+		goto out;
 
 	mc.url = broker;
 	mc.client_id = client_id;
@@ -301,6 +296,7 @@ out:
 	tpc_registry_free(file);
 	tpc_tokens_free(tokens);
 	tpc_policy_free(policy);
+	tpd_inflight_free(&t.outbox.inflight);
 	tpc_store_close(store);
 	mosquitto_lib_cleanup();
 	tpd_cli_free(&cli);

@@ -25,7 +25,9 @@
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "tpd/trace.h"
+#include "tpd/inflight.h"
 #include "cmd.h"
+#include "spool.h"
 #include "statefile.h"
 
 #ifndef TPD_DATADIR
@@ -35,7 +37,8 @@
 #define PROG "tpdiagd"
 #define DRAIN_TIMEOUT_MS 30000        /* connected: wait this long for PUBACKs */
 #define DRAIN_OFFLINE_MS 2000         /* not connected: one short chance to reconnect */
-#define BACKPRESSURE_HIGH 2000   /* unacked messages before replay waits */
+#define INFLIGHT_WINDOW 64       /* QoS 1 reports handed to MQTT, not yet acknowledged */
+#define REPLAY_SPOOL_HIGH 512    /* a replay (virtual clock) waits while this many are pending */
 
 static volatile sig_atomic_t tpdiagd_stop;
 
@@ -47,7 +50,7 @@ static void tpdiagd_on_signal(int sig)
 
 struct tpdiagd {
 	const char *id, *product_arg, *board_arg, *trace, *speed_arg, *epoch_arg, *sysfs_root;
-	const char *broker, *state_dir, *key_path, *fw;
+	const char *broker, *state_dir, *key_path, *fw, *spool_max_arg, *spool_sync_arg;
 	bool exit_at_end;
 
 	char id_buf[TPD_ID_MAX + 1];
@@ -57,6 +60,9 @@ struct tpdiagd {
 	struct tpd_rng *rng;
 	struct tpd_agent *agent;
 	struct tpd_mqtt *mqtt;
+	struct tpd_spool *spool;     /* every report is here until the broker has it */
+	struct tpd_inflight inflight;
+	uint64_t handed;             /* highest spool seq handed to MQTT */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -91,17 +97,69 @@ static int tpdiagd_usage(const char *why)
 	return 2;
 }
 
-/* The agent's emitter: every report goes out at QoS 1; status is retained. */
+/* Hands spooled reports to MQTT, oldest first, while the window has room. */
+static void tpdiagd_pump(struct tpdiagd *d)
+{
+	struct tpd_spool_rec r;
+	char topic[TPD_TOPIC_MAX];
+	int mid = 0;
+
+	while (tpd_mqtt_connected(d->mqtt) && !tpd_inflight_full(&d->inflight) &&
+	       tpd_spool_next(d->spool, d->handed, &r) == TPD_OK) {
+		enum tpd_err rc = tpd_topic_format(topic, sizeof(topic), d->id, r.kind);
+
+		if (!rc)
+			rc = tpd_mqtt_publish(d->mqtt, topic, r.payload, r.len, 1, false, &mid);
+		free(r.payload);
+		if (rc)
+			return;   /* tried again on the next pass */
+		tpd_inflight_add(&d->inflight, mid, r.seq);
+		d->handed = r.seq;
+	}
+}
+
+/* The broker has a report: it leaves the spool. */
+static void tpdiagd_on_acked(void *ctx, int mid)
+{
+	struct tpdiagd *d = ctx;
+	uint64_t seq;
+
+	if (tpd_inflight_take(&d->inflight, mid, &seq) &&
+	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()))
+		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (it may be "
+			"sent again; the collector drops the duplicate)\n", (unsigned long long)seq);
+}
+
+/* Network I/O, then whatever the spool can send, then a due batch fsync. */
+static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
+{
+	tpd_mqtt_loop(d->mqtt, timeout_ms);
+	tpdiagd_pump(d);
+	tpd_spool_tick(d->spool, tpdiagd_mono());
+}
+
+/* The agent's emitter. Reports go to the spool first and are published from
+ * there (QoS 1); the retained status is state, not evidence, and goes direct. */
 static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t seq,
 				 const char *payload, size_t len)
 {
 	struct tpdiagd *d = ctx;
 	char topic[TPD_TOPIC_MAX];
+	enum tpd_err rc;
 
-	(void)seq;
 	if (tpd_topic_format(topic, sizeof(topic), d->id, kind))
 		return TPD_ERR_INVAL;
-	return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
+	if (kind == TPD_TOPIC_STATUS || !d->spool)
+		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
+	rc = tpd_spool_append(d->spool, seq, kind, payload, len, tpdiagd_mono());
+	if (rc) {
+		fprintf(stderr, PROG ": spool: cannot store %s seq %llu (%s); publishing it without "
+			"a copy on disk\n", tpd_topic_kind_name(kind), (unsigned long long)seq,
+			tpd_strerror(rc));
+		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, false, NULL);
+	}
+	tpdiagd_pump(d);
+	return TPD_OK;
 }
 
 static void tpdiagd_publish_status(struct tpdiagd *d, const char *state)
@@ -188,7 +246,7 @@ static int tpdiagd_load_product(struct tpdiagd *d)
 	if (n > 0) {
 		exe_boards[n] = '\0';
 		if (strrchr(exe_boards, '/'))
-			strcpy(strrchr(exe_boards, '/'), "/../boards");
+			snprintf(strrchr(exe_boards, '/'), sizeof(exe_boards) - (size_t)(strrchr(exe_boards, '/') - exe_boards), "/../boards");
 	}
 	if (!name && d->trace) {
 		struct tpd_trace *tr;
@@ -235,6 +293,35 @@ static int tpdiagd_state(struct tpdiagd *d)
 		snprintf(path, sizeof(path), "%s/clean", d->state_dir);
 		unlink(path);
 	}
+	return 0;
+}
+
+static int tpdiagd_open_spool(struct tpdiagd *d)
+{
+	struct tpd_spool_cfg sc = { .sync = TPD_SPOOL_SYNC_FAULTS };
+	struct tpd_spool_stats st;
+	char path[4096], err[512] = "";
+	double max = 4 << 20;
+
+	if (d->spool_max_arg && !tpd_cli_number(d->spool_max_arg, 64 << 10, 1 << 30, &max))
+		return tpdiagd_usage("--spool-max takes bytes, 65536 to 1073741824");
+	if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "always") == 0)
+		sc.sync = TPD_SPOOL_SYNC_ALWAYS;
+	else if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "never") == 0)
+		sc.sync = TPD_SPOOL_SYNC_NEVER;
+	else if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "faults") != 0)
+		return tpdiagd_usage("--spool-sync takes faults, always or never");
+	snprintf(path, sizeof(path), "%s/spool", d->state_dir);
+	sc.dir = path;
+	sc.max_bytes = (size_t)max;
+	if (tpd_spool_open(&sc, &d->spool, err, sizeof(err)))
+		return tpdiagd_fail("spool", err);
+	if (tpd_inflight_init(&d->inflight, INFLIGHT_WINDOW))
+		return tpdiagd_fail("spool", "out of memory");
+	tpd_spool_stats(d->spool, &st);
+	if (st.recovered)
+		fprintf(stderr, PROG ": spool: %zu reports (%zu fault or self-check) from before this "
+			"start go out first\n", st.pending, st.pending_faults);
 	return 0;
 }
 
@@ -294,6 +381,8 @@ static int tpdiagd_connect(struct tpdiagd *d)
 	mc.subscribe = subs;
 	mc.on_connect = tpdiagd_on_connect;
 	mc.on_message = tpdiagd_on_message;
+	mc.on_acked = tpdiagd_on_acked;
+	mc.max_inflight = INFLIGHT_WINDOW;
 	mc.ctx = d;
 	mc.program = PROG;
 	rc = tpd_mqtt_new(&mc, &d->mqtt, err, sizeof(err));
@@ -324,6 +413,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (!rc) rc = tpdiagd_load_product(d);
 	if (!rc) rc = tpdiagd_state(d);
 	if (!rc) rc = tpdiagd_identity(d);
+	if (!rc) rc = tpdiagd_open_spool(d);
 	if (rc)
 		return rc;
 	bc.product = &d->product;
@@ -344,6 +434,14 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	return tpdiagd_connect(d);
 }
 
+static size_t tpdiagd_spool_pending(const struct tpdiagd *d)
+{
+	struct tpd_spool_stats st;
+
+	tpd_spool_stats(d->spool, &st);
+	return st.pending;
+}
+
 /* Replays or samples until the board ends or a signal arrives. Returns the
  * exit code. */
 static int tpdiagd_run(struct tpdiagd *d)
@@ -357,7 +455,7 @@ static int tpdiagd_run(struct tpdiagd *d)
 	/* Replaying faster than real time is pointless before the broker takes
 	 * messages; give it a moment (the queue holds them regardless). */
 	for (int i = 0; i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
-		tpd_mqtt_loop(d->mqtt, 100);
+		tpdiagd_io(d, 100);
 	while (!tpdiagd_stop) {
 		rc = tpd_board_read(d->board, &t_s, values, err, sizeof(err));
 		if (rc == TPD_ERR_EOF)
@@ -369,24 +467,23 @@ static int tpdiagd_run(struct tpdiagd *d)
 
 			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
 			     now = tpdiagd_mono())
-				tpd_mqtt_loop(d->mqtt, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
+				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
 		} else if (!virt) {
 			double due = start_mono + (double)n * d->product.sample_period_s;
 
 			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
 			     now = tpdiagd_mono())
-				tpd_mqtt_loop(d->mqtt, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
+				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
 		}
 		tpd_agent_sample(d->agent, virt ? d->epoch + t_s : tpdiagd_wall(), values);
 		n++;
 		if ((n & 63) == 0)
-			tpd_mqtt_loop(d->mqtt, 0);
-		/* Backpressure: never queue without bound in memory, never drop. */
-		if (tpd_mqtt_unacked(d->mqtt) > BACKPRESSURE_HIGH && !tpdiagd_stop)
-			fprintf(stderr, PROG ": %s: %zu reports await the broker; sampling paused\n",
-				d->id, tpd_mqtt_unacked(d->mqtt));
-		while (tpd_mqtt_unacked(d->mqtt) > BACKPRESSURE_HIGH && !tpdiagd_stop)
-			tpd_mqtt_loop(d->mqtt, 100);
+			tpdiagd_io(d, 0);
+		/* A replay may outrun the network; real time cannot wait, the
+		 * spool holds the backlog (within its budget). */
+		while (virt && tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop &&
+		       tpdiagd_spool_pending(d) > REPLAY_SPOOL_HIGH)
+			tpdiagd_io(d, 100);
 	}
 	tpd_agent_flush(d->agent);
 	if (!tpdiagd_stop) {
@@ -398,28 +495,40 @@ static int tpdiagd_run(struct tpdiagd *d)
 			(unsigned long long)st.telemetry, (unsigned long long)st.faults_raised,
 			(unsigned long long)st.faults_cleared);
 		while (!d->exit_at_end && !tpdiagd_stop)
-			tpd_mqtt_loop(d->mqtt, 1000);
+			tpdiagd_io(d, 1000);
 	}
 	return 0;
 }
 
 static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 {
-	if (d->mqtt && d->agent) {
+	if (d->mqtt && d->agent && d->spool) {
+		double deadline = tpdiagd_mono() + (tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
+						    : DRAIN_OFFLINE_MS) / 1000.0;
+		struct tpd_spool_stats st;
+
+		/* Send what the spool holds while the broker is there; a daemon
+		 * cut off from it still stops promptly: nothing is lost, the
+		 * spool keeps the rest for the next start. */
+		while (tpdiagd_spool_pending(d) > 0 && tpdiagd_mono() < deadline)
+			tpdiagd_io(d, 50);
 		tpdiagd_publish_status(d, "offline");
-		/* Unsent reports are lost at exit until the spool (issue 4) keeps
-		 * them; a daemon cut off from its broker must still stop promptly. */
-		if (tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
-									 : DRAIN_OFFLINE_MS)) {
-			fprintf(stderr, PROG ": %s: %zu reports not acknowledged by the broker at exit\n",
-				d->id, tpd_mqtt_unacked(d->mqtt));
-			if (!code)
-				code = 1;
-		}
+		tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? 2000 : 200);
+		tpd_spool_stats(d->spool, &st);
+		if (st.pending)
+			fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) stay in the spool "
+				"for the next start\n", d->id, st.pending, st.pending_faults);
+		if (st.evicted_telemetry || st.evicted_faults)
+			fprintf(stderr, PROG ": %s: spool budget: evicted %llu telemetry and %llu fault or "
+				"self-check reports (oldest first)\n", d->id,
+				(unsigned long long)st.evicted_telemetry,
+				(unsigned long long)st.evicted_faults);
 	}
 	if (d->state_dir && d->agent && code == 0)
 		tpd_statefile_write(d->state_dir, "clean", "1\n", 2);
 	tpd_mqtt_free(d->mqtt);
+	tpd_spool_close(d->spool);
+	tpd_inflight_free(&d->inflight);
 	tpd_agent_free(d->agent);
 	tpd_board_close(d->board);
 	tpd_key_free(d->key);
@@ -443,6 +552,8 @@ int main(int argc, char **argv)
 		{ "state-dir", "DIR", "where seq, the evidence chain and the key persist", &d.state_dir, NULL },
 		{ "key", "FILE", "device private key, PEM EC P-256 (default STATE/device.key)", &d.key_path, NULL },
 		{ "fw", "VERSION", "firmware version to report (default: the product's)", &d.fw, NULL },
+		{ "spool-max", "BYTES", "disk budget of the report spool (default 4194304); telemetry is evicted first", &d.spool_max_arg, NULL },
+		{ "spool-sync", "MODE", "faults (fsync fault and self-check reports at once, the rest each second; default), always, never", &d.spool_sync_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
