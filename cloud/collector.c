@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tpd/jws.h"
 #include "claims.h"
 #include "collector.h"
 #include "registry.h"
@@ -61,11 +62,42 @@ static const char *collector_state(const struct tpc_report *r)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->json, "state"));
 }
 
+/*
+ * Where a signed report stands in its device's evidence chain (SPEC §2
+ * "prev"): ok when prev is the hash of the signed report stored just before
+ * it (or empty with none before), broken when it is another hash - a record
+ * is missing or was altered; unknown when its predecessor is not here (yet).
+ * A broken link is kept and counted, and shows on the claim.
+ */
+static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_report *r,
+				    const char **chain)
+{
+	const char *prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->json, "prev"));
+	char before[TPD_HASH_B64_LEN + 8];
+	enum tpd_err rc = tpc_store_signed_before(c->store, r->dev, r->seq, before, sizeof(before));
+
+	if (rc == TPD_ERR_NOTFOUND) {
+		*chain = !prev || !*prev ? "ok" : "unknown";
+		return TPD_OK;
+	}
+	if (rc)
+		return rc;
+	*chain = prev && strcmp(prev, before) == 0 ? "ok" : "broken";
+	if (strcmp(*chain, "broken") == 0) {
+		collector_count(c, &c->stats.chain_broken);
+		fprintf(stderr, "tpcollect: evidence chain of %s broken at seq %" PRIu64 ": \"prev\" is "
+			"not the hash of the signed report before it (kept and flagged)\n", r->dev,
+			r->seq);
+	}
+	return TPD_OK;
+}
+
 /* Stores r and applies it, in one transaction. */
 static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_report *r,
 				    double now, struct tpc_claim_result *res, bool *dup)
 {
 	struct tpc_report_row row = { 0 };
+	char hash[TPD_HASH_B64_LEN + 1];
 	char *body;
 	int64_t id = 0;
 	enum tpd_err rc;
@@ -84,6 +116,15 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 	rc = tpc_store_begin(c->store);
 	if (rc)
 		goto out;
+	if (r->jws) {
+		tpd_hash_b64(r->jws, strlen(r->jws), hash);
+		row.jws_hash = hash;
+		rc = collector_chain(c, r, &row.chain);
+		if (rc) {
+			tpc_store_rollback(c->store);
+			goto out;
+		}
+	}
 	rc = tpc_store_insert_report(c->store, &row, &id);
 	if (rc == TPD_ERR_DUPLICATE) {
 		*dup = true;
@@ -173,7 +214,7 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 		{ "received", &st.received }, { "stored", &st.stored },
 		{ "duplicates", &st.duplicates }, { "rejected", &st.rejected },
 		{ "claims_opened", &st.claims_opened }, { "evidence_added", &st.evidence_added },
-		{ "store_errors", &st.store_errors },
+		{ "store_errors", &st.store_errors }, { "chain_broken", &st.chain_broken },
 	};
 	cJSON *o = cJSON_CreateObject(), *by = o ? cJSON_AddObjectToObject(o, "rejected_by") : NULL;
 	bool ok = by != NULL;

@@ -27,6 +27,7 @@ struct tpc_collector_stats {
 	uint64_t claims_opened;
 	uint64_t evidence_added;
 	uint64_t store_errors;
+	uint64_t chain_broken;    /* signed reports whose "prev" did not match */
 };
 
 /* store, registry and policy are borrowed (registry may be NULL). */

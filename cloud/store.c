@@ -100,6 +100,12 @@ enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_repor
 	return s->ops->insert_report(s->ctx, r, id);
 }
 
+enum tpd_err tpc_store_signed_before(struct tpc_store *s, const char *dev, uint64_t seq,
+				     char *hash, size_t len)
+{
+	return s->ops->signed_before(s->ctx, dev, seq, hash, len);
+}
+
 enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
 				   const char *fw, double ts, const char *state)
 {

@@ -28,6 +28,8 @@ struct tpc_report_row {
 	const char *body;        /* the report JSON */
 	const char *jws;         /* signed text or NULL */
 	bool verified;
+	const char *jws_hash;    /* base64url SHA-256 of jws (the next report's "prev") */
+	const char *chain;       /* ok | broken | unknown (no predecessor stored); NULL unsigned */
 };
 
 /* The claim's warranty as computed from the policy (policy.h). */
@@ -87,6 +89,8 @@ struct tpc_store_ops {
 	void (*close)(void *ctx);
 	enum tpd_err (*exec)(void *ctx, const char *sql);   /* BEGIN/COMMIT/ROLLBACK */
 	enum tpd_err (*insert_report)(void *ctx, const struct tpc_report_row *r, int64_t *id);
+	enum tpd_err (*signed_before)(void *ctx, const char *dev, uint64_t seq, char *hash,
+				      size_t len);
 	enum tpd_err (*device_seen)(void *ctx, const char *id, const char *model, const char *fw,
 				    double ts, const char *state);
 	enum tpd_err (*device_upsert)(void *ctx, const struct tpc_device_row *d,
@@ -137,6 +141,10 @@ void tpc_store_rollback(struct tpc_store *s);
 /* Inside a transaction (the lock is held): */
 enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_report_row *r,
 				     int64_t *id); /* TPD_ERR_DUPLICATE for a seen (dev, seq) */
+/* jws_hash of dev's signed report with the greatest seq below seq;
+ * TPD_ERR_NOTFOUND when there is none. */
+enum tpd_err tpc_store_signed_before(struct tpc_store *s, const char *dev, uint64_t seq,
+				     char *hash, size_t len);
 enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
 				   const char *fw, double ts, const char *state);
 enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,

@@ -69,10 +69,14 @@ static const char *const sq_migrations[] = {
 	"  id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), sent_at TEXT);"
 	"CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;",
+	/* 3: the evidence chain (SPEC §2 "prev") */
+	"ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
+	"ALTER TABLE reports ADD COLUMN chain TEXT;",
 };
 
 enum sq_stmt_id {
 	SQ_INSERT_REPORT,
+	SQ_SIGNED_BEFORE,
 	SQ_DEVICE_SEEN,
 	SQ_DEVICE_FIND,
 	SQ_DEVICE_INSERT,
@@ -95,8 +99,11 @@ enum sq_stmt_id {
 
 static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_INSERT_REPORT] =
-		"INSERT INTO reports (dev, seq, kind, ts, body, jws, verified) VALUES (?,?,?,?,?,?,?)"
-		" ON CONFLICT (dev, seq) DO NOTHING",
+		"INSERT INTO reports (dev, seq, kind, ts, body, jws, verified, jws_hash, chain)"
+		" VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (dev, seq) DO NOTHING",
+	[SQ_SIGNED_BEFORE] =
+		"SELECT jws_hash FROM reports WHERE dev = ? AND seq < ? AND jws IS NOT NULL"
+		" ORDER BY seq DESC LIMIT 1",
 	[SQ_DEVICE_SEEN] =
 		"INSERT INTO devices (id, model, fw, last_seen, state) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (id) DO UPDATE SET model = coalesce(devices.model, ?2), fw = ?3,"
@@ -315,6 +322,8 @@ static enum tpd_err sq_insert_report(void *ctx, const struct tpc_report_row *r, 
 	sq_bind_text(st, 5, r->body);
 	sq_bind_text(st, 6, r->jws);
 	sqlite3_bind_int(st, 7, r->verified);
+	sq_bind_text(st, 8, r->jws_hash);
+	sq_bind_text(st, 9, r->chain);
 	rc = sq_done(c, st);
 	if (rc)
 		return rc;
@@ -418,6 +427,19 @@ static enum tpd_err sq_device_purchase_date(void *ctx, const char *id, char *buf
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, id);
 	return sq_one_text(c, st, buf, len);
+}
+
+static enum tpd_err sq_signed_before(void *ctx, const char *dev, uint64_t seq, char *hash,
+				     size_t len)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_SIGNED_BEFORE);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	return sq_one_text(c, st, hash, len);
 }
 
 static enum tpd_err sq_claim_find_open(void *ctx, const char *device, const char *category,
@@ -708,7 +730,9 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
 	" warranty_status, warranty_until, warranty_policy, title, description," \
 	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
-	" updated_at, feedback_rating, feedback_comment, feedback_at"
+	" updated_at, feedback_rating, feedback_comment, feedback_at," \
+	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
+	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -743,7 +767,7 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	    !sq_json_text(o, "priority", st, 17))
 		goto fail;
 	rc = sq_claim_children(c, o, id, "SELECT e.kind, e.seq, e.verified, e.code, e.state,"
-			       " r.ts FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+			       " r.ts, r.chain FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
 			       " WHERE e.claim_id = ? ORDER BY e.seq", "evidence");
 	if (rc)
 		goto fail;
@@ -756,7 +780,8 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
-	if (!sq_json_text(o, "updated_at", st, 19))
+	if (!sq_json_text(o, "updated_at", st, 19) ||
+	    !cJSON_AddBoolToObject(o, "chain_broken", sqlite3_column_int(st, 23)))
 		goto fail;
 	if (sqlite3_column_type(st, 20) == SQLITE_NULL) {
 		if (!cJSON_AddNullToObject(o, "feedback"))
@@ -938,7 +963,7 @@ static enum tpd_err sq_claim_evidence(void *ctx, int64_t claim, cJSON **out)
 	sqlite3_stmt *st;
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.jws"
+	if (sq_prepare(c, "SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.chain, r.jws"
 		       " FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
 		       " WHERE e.claim_id = ? ORDER BY e.seq", &st))
 		return TPD_ERR_DB;
@@ -1052,6 +1077,7 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.close = sq_close,
 	.exec = sq_exec,
 	.insert_report = sq_insert_report,
+	.signed_before = sq_signed_before,
 	.device_seen = sq_device_seen,
 	.device_upsert = sq_device_upsert,
 	.device_get = sq_device_get,

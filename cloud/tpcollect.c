@@ -35,6 +35,8 @@
 
 #define PROG "tpcollect"
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
+#define EXCLUSIVE_SUB "tp/v1/+/+"
+#define RECONNECT_MAX_MS 2000   /* one client, not a fleet: come back fast */
 #define SUBSCRIBE_WAIT_S 30
 #define OUTBOX_INFLIGHT 64
 
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
 {
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
 	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
+	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
@@ -159,6 +162,10 @@ int main(int argc, char **argv)
 		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys", &registry_path, NULL },
 		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new); without it the API is read-only", &tokens_path, NULL },
 		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (default: 12 months for all)", &policy_path, NULL },
+		{ "ca", "FILE", "mqtts: CA certificate(s) to trust for the broker (default: the system's)", &tls_ca, NULL },
+		{ "cert", "FILE", "mqtts: the collector's client certificate (CN tpcollect in the shipped ACL)", &tls_cert, NULL },
+		{ "tls-key", "FILE", "mqtts: the private key of --cert", &tls_key, NULL },
+		{ "subscribe", "shared|exclusive", "shared: $share/tpcollect/tp/v1/+/+, several collectors split the load (default, SPEC §2); exclusive: tp/v1/+/+ for a single collector, which mosquitto 2.0 also keeps across a broker restart (see README)", &sub_mode, NULL },
 		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -171,6 +178,7 @@ int main(int argc, char **argv)
 		.opts = opts,
 	};
 	const char *subs[] = { SHARED_SUB, NULL };
+	const char *exclusive_subs[] = { EXCLUSIVE_SUB, NULL };
 	struct tpc_store *store = NULL;
 	struct tpc_registry *reg = NULL, *file = NULL;
 	struct tpc_policy *policy = NULL;
@@ -192,10 +200,12 @@ int main(int argc, char **argv)
 	case TPD_CLI_RUN: break;
 	}
 	if (optind_out < argc || !broker || !db ||
-	    tpc_api_parse_listen(listen, host, sizeof(host), &port)) {
+	    tpc_api_parse_listen(listen, host, sizeof(host), &port) ||
+	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
-			: "--listen takes HOST:PORT");
+			: strcmp(sub_mode, "shared") && strcmp(sub_mode, "exclusive")
+			? "--subscribe takes shared or exclusive" : "--listen takes HOST:PORT");
 		tpd_cli_free(&cli);
 		return 2;
 	}
@@ -241,9 +251,13 @@ int main(int argc, char **argv)
 	mc.url = broker;
 	mc.client_id = client_id;
 	mc.clean_session = false;
-	mc.subscribe = subs;
+	mc.subscribe = strcmp(sub_mode, "exclusive") == 0 ? exclusive_subs : subs;
+	mc.backoff_max_ms = RECONNECT_MAX_MS;
 	mc.on_message = tpcollect_on_message;
 	mc.on_acked = tpcollect_on_acked;
+	mc.tls_ca = tls_ca;
+	mc.tls_cert = tls_cert;
+	mc.tls_key = tls_key;
 	mc.ctx = &t;
 	mc.program = PROG;
 	if (tpd_mqtt_new(&mc, &mqtt, err, sizeof(err))) {
@@ -255,7 +269,7 @@ int main(int argc, char **argv)
 		tpd_mqtt_loop(mqtt, 100);
 	if (!tpd_mqtt_subscribed(mqtt)) {
 		fprintf(stderr, PROG ": broker: not subscribed to %s within %d s; is %s up?\n",
-			SHARED_SUB, SUBSCRIBE_WAIT_S, broker);
+			mc.subscribe[0], SUBSCRIBE_WAIT_S, broker);
 		goto out;
 	}
 	ac.host = host;

@@ -18,6 +18,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
+#include <mbedtls/x509_csr.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
@@ -448,4 +449,25 @@ enum tpd_err tpd_jws_verify(const struct tpd_jws *jws, const char *text,
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);
 	return vrc ? TPD_ERR_VERIFY : TPD_OK;
+}
+
+enum tpd_err tpd_key_csr_pem(struct tpd_key *key, struct tpd_rng *rng, const char *cn,
+			     char *buf, size_t len)
+{
+	mbedtls_x509write_csr csr;
+	char subject[TPD_ID_MAX + 8];
+	int rc;
+
+	if (!key->has_private || !tpd_id_valid(cn))
+		return TPD_ERR_INVAL;
+	snprintf(subject, sizeof(subject), "CN=%s", cn);
+	mbedtls_x509write_csr_init(&csr);
+	mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_csr_set_key(&csr, &key->pk);
+	rc = mbedtls_x509write_csr_set_subject_name(&csr, subject);
+	if (!rc)
+		rc = mbedtls_x509write_csr_pem(&csr, (unsigned char *)buf, len, mbedtls_ctr_drbg_random,
+					       &rng->drbg);
+	mbedtls_x509write_csr_free(&csr);
+	return rc ? TPD_ERR_CRYPTO : TPD_OK;
 }

@@ -34,6 +34,7 @@ struct tpd_mqtt {
 	bool ever_connected;
 	size_t unacked;
 	unsigned backoff_ms;
+	unsigned backoff_max_ms;
 	double next_attempt;       /* monotonic seconds */
 	unsigned jitter_seed;
 };
@@ -81,7 +82,7 @@ static void mqtt_schedule_retry(struct tpd_mqtt *m)
 	double jitter = 0.75 + (rand_r(&m->jitter_seed) % 501) / 1000.0;
 
 	m->next_attempt = mqtt_now() + m->backoff_ms * jitter / 1000.0;
-	m->backoff_ms = m->backoff_ms * 2 > MQTT_BACKOFF_MAX_MS ? MQTT_BACKOFF_MAX_MS
+	m->backoff_ms = m->backoff_ms * 2 > m->backoff_max_ms ? m->backoff_max_ms
 								: m->backoff_ms * 2;
 }
 
@@ -198,6 +199,7 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 	if (!m->cfg.program)
 		m->cfg.program = "tpdiag";
 	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
+	m->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : MQTT_BACKOFF_MAX_MS;
 	m->jitter_seed = (unsigned)getpid() ^ (unsigned)(mqtt_now() * 1000.0);
 	if (tpd_mqtt_parse_url(cfg->url, m->host, sizeof(m->host), &m->port, &tls)) {
 		snprintf(err, errlen, "broker URL \"%.200s\" is not mqtt://HOST:PORT or mqtts://HOST:PORT",
@@ -220,10 +222,26 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 	mosquitto_subscribe_callback_set(m->mosq, mqtt_on_subscribe);
 	if (cfg->max_inflight)
 		mosquitto_max_inflight_messages_set(m->mosq, cfg->max_inflight);
-	if (tls && mosquitto_tls_set(m->mosq, NULL, "/etc/ssl/certs", NULL, NULL, NULL) != 0) {
-		snprintf(err, errlen, "cannot set up TLS for %s", cfg->url);
+	if (!tls && (cfg->tls_ca || cfg->tls_cert)) {
+		snprintf(err, errlen, "TLS files given but %s is not an mqtts:// URL", cfg->url);
 		tpd_mqtt_free(m);
-		return TPD_ERR_MQTT;
+		return TPD_ERR_INVAL;
+	}
+	if (tls && (!cfg->tls_cert != !cfg->tls_key)) {
+		snprintf(err, errlen, "a TLS client certificate needs its key, and a key its certificate");
+		tpd_mqtt_free(m);
+		return TPD_ERR_INVAL;
+	}
+	if (tls) {
+		rc = mosquitto_tls_set(m->mosq, cfg->tls_ca, cfg->tls_ca ? NULL : "/etc/ssl/certs",
+				       cfg->tls_cert, cfg->tls_key, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "TLS set-up for %s: %s (CA %s, certificate %s)", cfg->url,
+				 mosquitto_strerror(rc), cfg->tls_ca ? cfg->tls_ca : "system",
+				 cfg->tls_cert ? cfg->tls_cert : "none");
+			tpd_mqtt_free(m);
+			return TPD_ERR_INVAL;
+		}
 	}
 	if (cfg->will_topic &&
 	    mosquitto_will_set(m->mosq, cfg->will_topic, (int)cfg->will_len, cfg->will_payload,

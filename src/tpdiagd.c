@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +53,11 @@ static void tpdiagd_on_signal(int sig)
 struct tpdiagd {
 	const char *id, *product_arg, *board_arg, *trace, *speed_arg, *epoch_arg, *sysfs_root;
 	const char *broker, *state_dir, *key_path, *fw, *spool_max_arg, *spool_sync_arg;
+	const char *tls_ca, *tls_cert;
 	bool exit_at_end;
 
 	char id_buf[TPD_ID_MAX + 1];
+	char key_file[4096];         /* the private key's path (--key or STATE/device.key) */
 	struct tpd_product product;
 	struct tpd_board *board;
 	struct tpd_key *key;
@@ -63,6 +67,7 @@ struct tpdiagd {
 	struct tpd_spool *spool;     /* every report is here until the broker has it */
 	struct tpd_inflight inflight;
 	uint64_t handed;             /* highest spool seq handed to MQTT */
+	int lock_fd;                 /* flock on STATE/lock; -1 before set-up */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -278,6 +283,19 @@ static int tpdiagd_state(struct tpdiagd *d)
 
 	if (mkdir(d->state_dir, 0700) != 0 && errno != EEXIST)
 		return tpdiagd_fail(d->state_dir, strerror(errno));
+	/* One agent per state directory: two would interleave the spool and
+	 * reuse seqs. The lock goes with the process, however it ends. */
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/lock", d->state_dir);
+		d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (d->lock_fd < 0)
+			return tpdiagd_fail(path, strerror(errno));
+		if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+			return tpdiagd_fail(d->state_dir, "another tpdiagd is running with this state "
+					    "directory");
+	}
 	/* A clean shutdown leaves a marker; its absence after a previous run
 	 * means the product lost power or crashed (evidence for issue 3). */
 	if (tpd_statefile_read(d->state_dir, "clean", buf, sizeof(buf)) == TPD_OK) {
@@ -332,7 +350,9 @@ static int tpdiagd_identity(struct tpdiagd *d)
 
 	if (tpd_rng_new(&d->rng))
 		return tpdiagd_fail("random generator", "cannot seed from the system entropy source");
+	snprintf(d->key_file, sizeof(d->key_file), "%s/device.key", d->state_dir);
 	if (d->key_path) {
+		snprintf(d->key_file, sizeof(d->key_file), "%s", d->key_path);
 		rc = tpd_key_load_private(d->key_path, &d->key);
 		if (rc)
 			return tpdiagd_fail(d->key_path, rc == TPD_ERR_CRYPTO
@@ -383,6 +403,9 @@ static int tpdiagd_connect(struct tpdiagd *d)
 	mc.on_message = tpdiagd_on_message;
 	mc.on_acked = tpdiagd_on_acked;
 	mc.max_inflight = INFLIGHT_WINDOW;
+	mc.tls_ca = d->tls_ca;
+	mc.tls_cert = d->tls_cert;
+	mc.tls_key = d->tls_cert ? d->key_file : NULL;
 	mc.ctx = d;
 	mc.program = PROG;
 	rc = tpd_mqtt_new(&mc, &d->mqtt, err, sizeof(err));
@@ -533,12 +556,14 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	tpd_board_close(d->board);
 	tpd_key_free(d->key);
 	tpd_rng_free(d->rng);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	return code;
 }
 
 int main(int argc, char **argv)
 {
-	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1" };
+	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1 };
 	struct tpd_cli_opt opts[] = {
 		{ "id", "ID", "device id / serial (default: the trace file name)", &d.id, NULL },
 		{ "product", "NAME|FILE", "product description: boards/NAME.json or a file", &d.product_arg, NULL },
@@ -550,7 +575,9 @@ int main(int argc, char **argv)
 		{ "sysfs-root", "DIR", "linux board: stands in for /sys", &d.sysfs_root, NULL },
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &d.broker, NULL },
 		{ "state-dir", "DIR", "where seq, the evidence chain and the key persist", &d.state_dir, NULL },
-		{ "key", "FILE", "device private key, PEM EC P-256 (default STATE/device.key)", &d.key_path, NULL },
+		{ "key", "FILE", "device private key, PEM EC P-256 (default STATE/device.key); signs reports and, with --cert, proves the TLS identity", &d.key_path, NULL },
+		{ "ca", "FILE", "mqtts: CA certificate(s) to trust for the broker (default: the system's)", &d.tls_ca, NULL },
+		{ "cert", "FILE", "mqtts: this device's client certificate (CN = its id), for the key", &d.tls_cert, NULL },
 		{ "fw", "VERSION", "firmware version to report (default: the product's)", &d.fw, NULL },
 		{ "spool-max", "BYTES", "disk budget of the report spool (default 4194304); telemetry is evicted first", &d.spool_max_arg, NULL },
 		{ "spool-sync", "MODE", "faults (fsync fault and self-check reports at once, the rest each second; default), always, never", &d.spool_sync_arg, NULL },

@@ -15,6 +15,7 @@ static struct tpc_store *store;
 static struct tpc_collector *col;
 static char dir[64];
 static uint64_t next_seq;
+static char prev_hash[TPD_HASH_B64_LEN + 1];   /* the device's evidence chain */
 
 static int setup_each(void **state)
 {
@@ -38,6 +39,7 @@ static int setup_each(void **state)
 				.purchase_date = "2025-06-01", .public_key = b64 }, &up);
 	tpc_store_commit(store);
 	next_seq = 100;
+	prev_hash[0] = '\0';
 	return 0;
 }
 
@@ -84,9 +86,11 @@ static char *fault(const char *dev, const char *code, const char *cls, const cha
 	snprintf(body, sizeof(body), "{\"v\":1,\"dev\":\"%s\",\"model\":\"m\",\"fw\":\"1.0\","
 		 "\"seq\":%llu,\"ts\":1764000000,\"fault\":{\"code\":\"%s\",\"class\":\"%s\","
 		 "\"severity\":\"critical\",\"state\":\"%s\",\"sensor\":\"%s\",\"value\":1,"
-		 "\"limit\":2,\"since\":1763999990,\"predictive\":false},\"prev\":\"\"}",
-		 dev, (unsigned long long)next_seq++, code, cls, raised ? "raised" : "cleared", sensor);
+		 "\"limit\":2,\"since\":1763999990,\"predictive\":false},\"prev\":\"%s\"}",
+		 dev, (unsigned long long)next_seq++, code, cls, raised ? "raised" : "cleared", sensor,
+		 prev_hash);
 	assert_int_equal(tpd_jws_sign(key, rng, dev, body, strlen(body), &jws), TPD_OK);
+	tpd_hash_b64(jws, strlen(jws), prev_hash);
 	tpd_topic_format(topic, sizeof(topic), dev, TPD_TOPIC_FAULT);
 	assert_int_equal(tpc_collector_handle(col, topic, jws, strlen(jws), 1764000100), TPD_OK);
 	return jws;
@@ -219,6 +223,34 @@ static void test_excluded_code_joining_a_claim_changes_its_warranty(void **state
 	assert_string_equal(str(cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1), "event"),
 			    "warranty");
 	cJSON_Delete(list);
+}
+
+static void test_broken_chain_kept_and_flagged(void **state)
+{
+	struct tpc_collector_stats st;
+	cJSON *list, *c;
+
+	(void)state;
+	free(fault("TP1", "FAN_STALL", "thermal", "fan.main", true));
+	free(fault("TP1", "TEMP_HIGH", "thermal", "temp.cpu", true));
+	list = claims_of("TP1");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "chain_broken")));
+	cJSON_Delete(list);
+	/* a report whose "prev" is not the hash of the one before: a record
+	 * went missing or was altered */
+	snprintf(prev_hash, sizeof(prev_hash), "%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	free(fault("TP1", "TEMP_CRITICAL", "thermal", "temp.cpu", true));
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "chain_broken")));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "evidence")), 3);   /* kept */
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "evidence"), 2), "chain"),
+			    "broken");
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "evidence"), 1), "chain"),
+			    "ok");
+	cJSON_Delete(list);
+	tpc_collector_stats(col, &st);
+	assert_int_equal(st.chain_broken, 1);
 }
 
 static void test_lifecycle_enforced_with_timeline_and_feedback(void **state)
@@ -365,6 +397,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_warranty_priority_review_due_and_notice, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_excluded_code_joining_a_claim_changes_its_warranty, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_lifecycle_enforced_with_timeline_and_feedback, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_broken_chain_kept_and_flagged, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_resolution_upgrades_with_stronger_codes, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_duplicate_delivery_is_one_report, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_rejects_store_nothing, setup_each, teardown_each),

@@ -6,6 +6,9 @@
  *       DIR/ID.pub.pem, and prints the registry row (SPEC §6) on stdout.
  *   tpkey pub KEYFILE
  *       prints the public key of a private key, as PEM.
+ *   tpkey csr ID --key KEYFILE
+ *       prints a certificate signing request (CN=ID) for the device's TLS
+ *       client certificate; any CA signs it (tests use openssl).
  */
 #include <stdio.h>
 #include <string.h>
@@ -65,18 +68,43 @@ out:
 	return code;
 }
 
+static int tpkey_csr(const char *id, const char *keyfile)
+{
+	struct tpd_rng *rng = NULL;
+	struct tpd_key *key = NULL;
+	char pem[4096];
+	int code = 1;
+
+	if (!tpd_id_valid(id) || !keyfile) {
+		fprintf(stderr, PROG ": bad usage: csr takes an id (1-64 of [A-Za-z0-9_-]) and --key "
+			"KEYFILE\n");
+		return 2;
+	}
+	if (tpd_key_load_private(keyfile, &key))
+		return tpkey_fail(keyfile, "not a readable PEM EC P-256 private key");
+	if (tpd_rng_new(&rng) || tpd_key_csr_pem(key, rng, id, pem, sizeof(pem)))
+		tpkey_fail("csr", "cannot build the request");
+	else
+		code = (fputs(pem, stdout), 0);
+	tpd_key_free(key);
+	tpd_rng_free(rng);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	const char *out = ".", *model = NULL, *date = NULL;
+	const char *out = ".", *model = NULL, *date = NULL, *keyfile = NULL;
 	struct tpd_cli_opt opts[] = {
 		{ "out", "DIR", "gen: folder for ID.key and ID.pub.pem (default .)", &out, NULL },
 		{ "model", "M", "gen: model for the registry row", &model, NULL },
 		{ "purchase-date", "YYYY-MM-DD", "gen: purchase date for the registry row", &date, NULL },
+		{ "key", "FILE", "csr: the device's private key", &keyfile, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
 		.program = PROG,
-		.synopsis = "gen ID [--out DIR] [--model M] [--purchase-date D] | pub KEYFILE",
+		.synopsis = "gen ID [--out DIR] [--model M] [--purchase-date D] | pub KEYFILE |\n"
+			    "       tpkey csr ID --key KEYFILE",
 		.description = "Device identity: ECDSA P-256 key pairs (PEM) and device registry rows.",
 		.opts = opts,
 	};
@@ -106,8 +134,11 @@ int main(int argc, char **argv)
 			code = tpd_key_public_pem(key, pem, sizeof(pem)) ? 1 : (fputs(pem, stdout), 0);
 			tpd_key_free(key);
 		}
+	} else if (argc - optind_out == 2 && !strcmp(argv[optind_out], "csr")) {
+		code = tpkey_csr(argv[optind_out + 1], keyfile);
 	} else {
-		fprintf(stderr, PROG ": bad usage: expected gen ID or pub KEYFILE (see --help)\n");
+		fprintf(stderr, PROG ": bad usage: expected gen ID, pub KEYFILE or csr ID --key KEYFILE "
+			"(see --help)\n");
 		code = 2;
 	}
 	tpd_cli_free(&cli);

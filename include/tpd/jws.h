@@ -39,6 +39,11 @@ void tpd_key_free(struct tpd_key *key);
 enum tpd_err tpd_key_save_private(const struct tpd_key *key, const char *path, int overwrite);
 /* Public key as PEM text into buf. */
 enum tpd_err tpd_key_public_pem(const struct tpd_key *key, char *buf, size_t len);
+/* A PKCS#10 certificate signing request (PEM) for key with subject CN=cn,
+ * for a TLS client certificate (the broker maps CN to the device id). */
+enum tpd_err tpd_key_csr_pem(struct tpd_key *key, struct tpd_rng *rng, const char *cn,
+			     char *buf, size_t len);
+
 /* Public key as base64 (standard alphabet) of SPKI DER into buf. */
 enum tpd_err tpd_key_public_b64(const struct tpd_key *key, char *buf, size_t len);
 

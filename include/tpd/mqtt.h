@@ -38,6 +38,10 @@ struct tpd_mqtt_cfg {
 	tpd_mqtt_acked_fn on_acked;   /* optional */
 	void *ctx;
 	unsigned max_inflight;     /* 0: libmosquitto's default (20) */
+	unsigned backoff_max_ms;   /* reconnect backoff cap; 0: 60 s (a fleet must not storm) */
+	/* mqtts:// only: CA file to trust (NULL: the system's), and the client
+	 * certificate and its private key (PEM) that prove who this is. */
+	const char *tls_ca, *tls_cert, *tls_key;
 	const char *program;       /* for log lines */
 };
 
