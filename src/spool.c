@@ -110,6 +110,21 @@ static void spool_header(unsigned char *hdr, int type, enum tpd_topic_kind kind,
 
 /* Index --------------------------------------------------------------------- */
 
+/* arr with room for one more element (n used of *cap), doubling; NULL when
+ * out of memory (arr is then untouched and still the caller's). */
+static void *spool_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+	void *grown;
+
+	if (n < *cap)
+		return arr;
+	grown = realloc(arr, c * elem);
+	if (grown)
+		*cap = c;
+	return grown;
+}
+
 static bool spool_faultish(uint8_t kind)
 {
 	return kind == TPD_TOPIC_FAULT || kind == TPD_TOPIC_SELFCHECK;
@@ -160,15 +175,11 @@ static enum tpd_err spool_index_put(struct tpd_spool *s, uint64_t seq, uint8_t k
 			s->st.pending_faults += spool_faultish(kind);
 		}
 	} else {
-		if (s->ne == s->cap_e) {
-			size_t cap = s->cap_e ? s->cap_e * 2 : 256;
-			struct spool_entry *grown = realloc(s->e, cap * sizeof(*grown));
+		void *grown = spool_grow(s->e, &s->cap_e, s->ne, sizeof(*s->e), 256);
 
-			if (!grown)
-				return TPD_ERR_NOMEM;
-			s->e = grown;
-			s->cap_e = cap;
-		}
+		if (!grown)
+			return TPD_ERR_NOMEM;
+		s->e = grown;
 		memmove(&s->e[at + 1], &s->e[at], (s->ne - at) * sizeof(*s->e));
 		s->ne++;
 		e = &s->e[at];
@@ -242,16 +253,11 @@ static enum tpd_err spool_sync(struct tpd_spool *s, double now)
 static enum tpd_err spool_seg_new(struct tpd_spool *s, uint32_t id)
 {
 	char path[4096];
+	void *seg = spool_grow(s->seg, &s->cap_seg, s->nseg, sizeof(*s->seg), 16);
 
-	if (s->nseg == s->cap_seg) {
-		size_t cap = s->cap_seg ? s->cap_seg * 2 : 16;
-		struct spool_seg *grown = realloc(s->seg, cap * sizeof(*grown));
-
-		if (!grown)
-			return TPD_ERR_NOMEM;
-		s->seg = grown;
-		s->cap_seg = cap;
-	}
+	if (!seg)
+		return TPD_ERR_NOMEM;
+	s->seg = seg;
 	if (s->fd >= 0) {
 		spool_sync(s, s->last_sync);
 		close(s->fd);
@@ -537,17 +543,13 @@ static enum tpd_err spool_load(struct tpd_spool *s, char *err, size_t errlen)
 	if (n)
 		qsort(ids, n, sizeof(*ids), spool_cmp_u32);
 	for (size_t i = 0; !rc && i < n; i++) {
-		if (s->nseg == s->cap_seg) {
-			size_t c = s->cap_seg ? s->cap_seg * 2 : 16;
-			struct spool_seg *grown = realloc(s->seg, c * sizeof(*grown));
+		void *seg = spool_grow(s->seg, &s->cap_seg, s->nseg, sizeof(*s->seg), 16);
 
-			if (!grown) {
-				rc = TPD_ERR_NOMEM;
-				break;
-			}
-			s->seg = grown;
-			s->cap_seg = c;
+		if (!seg) {
+			rc = TPD_ERR_NOMEM;
+			break;
 		}
+		s->seg = seg;
 		s->seg[s->nseg].id = ids[i];
 		s->seg[s->nseg].bytes = 0;
 		s->seg[s->nseg].live = 0;
