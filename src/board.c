@@ -10,6 +10,7 @@
 /* Every driver this build has, in --help order. */
 static const struct tpd_board_ops *const board_drivers[] = {
 	&tpd_board_sim,
+	&tpd_board_linux,
 };
 
 struct tpd_board {

@@ -123,7 +123,7 @@ static enum tpd_err prod_sensor(struct prod_ctx *c, const cJSON *js, size_t idx,
 	static const char *const keys[] = {
 		"id", "label", "nominal", "warn", "crit", "min", "max", "stall_rpm",
 		"spin_when", "brownout", "hyst", "debounce_s", "fail_after_s",
-		"plausible", NULL
+		"plausible", "source", NULL
 	};
 	char path[40];
 	const cJSON *pl, *bo;
@@ -143,6 +143,8 @@ static enum tpd_err prod_sensor(struct prod_ctx *c, const cJSON *js, size_t idx,
 		return prod_fail(c, "%s.id: \"%s\" is not a SPEC §4 sensor name", path, s->id);
 	snprintf(path, sizeof(path), "sensors[%zu] (%s)", idx, s->id);
 	rc = prod_str(c, js, path, "label", false, s->label, sizeof(s->label));
+	if (!rc)
+		rc = prod_str(c, js, path, "source", false, s->source, sizeof(s->source));
 	if (rc)
 		return rc;
 	rc = prod_kind_keys(c, js, path, s->kind);

@@ -9,6 +9,7 @@
 #define TPD_BOARD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tpd/err.h"
 #include "tpd/product.h"
@@ -53,5 +54,11 @@ enum tpd_err tpd_board_read(struct tpd_board *b, double *t_s, double *values,
 			    char *err, size_t errlen);
 
 extern const struct tpd_board_ops tpd_board_sim;
+extern const struct tpd_board_ops tpd_board_linux;
+
+/* tpdiagd --probe: lists the sensors found under sysfs_root (NULL: /sys) with
+ * their values and kernel limits, then a product-description snippet.
+ * TPD_ERR_NOTFOUND when there is nothing to read. */
+enum tpd_err tpd_board_linux_probe(const char *sysfs_root, FILE *out);
 
 #endif

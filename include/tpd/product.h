@@ -33,6 +33,8 @@
 struct tpd_sensor_desc {
 	char id[TPD_SENSOR_NAME_MAX];  /* "<kind>.<name>", SPEC §4 */
 	char label[48];                /* for humans; may be empty */
+	char source[96];               /* linux board: where to read it (board_linux.c),
+	                                  e.g. "hwmon:coretemp/Package id 0"; may be empty */
 	enum tpd_sensor_kind kind;
 	/* Values below are in the kind's SPEC §4 unit; NAN = not set. */
 	double nominal;
