@@ -50,6 +50,8 @@ struct tpd_agent {
 	struct tpd_threshold *thr;        /* limit detectors */
 	size_t nthr;
 	struct tpd_threshold sfail[TPD_PRODUCT_MAX_SENSORS]; /* SENSOR_FAIL per sensor */
+	double stuck_v[TPD_PRODUCT_MAX_SENSORS];     /* last reading, for stuck_s */
+	double stuck_since[TPD_PRODUCT_MAX_SENSORS]; /* when it last changed; NAN: never read */
 	struct tpd_brownout brownout;
 	int has_brownout;
 
@@ -100,6 +102,7 @@ static void agent_build_detectors(struct tpd_agent *a)
 		if (!isnan(s->stall_rpm))
 			tpd_threshold_init(&a->thr[k++], TPD_FAULT_FAN_STALL, TPD_SEV_CRITICAL, si,
 					   false, s->stall_rpm, s->hyst, s->debounce_s);
+		a->stuck_since[i] = NAN;
 		/* "bad reading" is fed as 1/0, so the limit sits between them. */
 		tpd_threshold_init(&a->sfail[i], TPD_FAULT_SENSOR_FAIL, TPD_SEV_WARNING, si,
 				   true, 0.5, 0.0, s->fail_after_s);
@@ -348,6 +351,15 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 		double v = values[i];
 
 		good[i] = !isnan(v) && v >= p->sensors[i].plaus_lo && v <= p->sensors[i].plaus_hi;
+		if (good[i] && p->sensors[i].stuck_s > 0) {
+			/* A live sensor jitters; one frozen at the same value is not live. */
+			if (isnan(a->stuck_since[i]) || v != a->stuck_v[i]) {
+				a->stuck_v[i] = v;
+				a->stuck_since[i] = ts;
+			} else if (ts - a->stuck_since[i] >= p->sensors[i].stuck_s) {
+				good[i] = 0;
+			}
+		}
 		clean[i] = good[i] ? v : NAN;
 	}
 	r = &a->recent[a->recent_head];

@@ -4,6 +4,9 @@
  * Each product sensor names its source (boards/NAME.json "source"):
  *   hwmon:CHIP/LABEL      hwmon chip by its `name`, channel by its `*_label`
  *   hwmon:CHIP/temp1      ...or by channel (temp*, in*, curr*, power*, fan*)
+ *   hwmon:CHIP/in1_lcrit_alarm  a channel's own attribute, read as is (alarms)
+ *   hwmon:CHIP[N]/temp1   the Nth chip of that name, ordered by the device it
+ *                         sits on (two disks are two "drivetemp" chips)
  *   thermal:TYPE          /sys/class/thermal/thermal_zone* whose `type` is TYPE
  *   power_supply:NAME/ATTR  /sys/class/power_supply/NAME/ATTR (voltage_now, ...)
  *   rpi:undervoltage      Raspberry Pi firmware get_throttled, bit 0 (now)
@@ -180,6 +183,51 @@ static bool linux_find_class(const char *classdir, const char *prefix, const cha
 	return ok;
 }
 
+static int linux_cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The hwmon dir of the nth chip named want, chips ordered by the real path
+ * of their device (stable across boots, unlike hwmonN). */
+static bool linux_hwmon_nth(const char *classdir, const char *want, unsigned nth, char *found,
+			    size_t len)
+{
+	enum { MAXC = 32 };
+	char (*keys)[2 * LINUX_PATH_MAX] = calloc(MAXC, sizeof(*keys));
+	DIR *d = opendir(classdir);
+	struct dirent *de;
+	size_t n = 0;
+	bool ok = false;
+
+	while (keys && d && n < MAXC && (de = readdir(d))) {
+		char path[LINUX_PATH_MAX], text[128], real[LINUX_PATH_MAX];
+
+		if (strncmp(de->d_name, "hwmon", 5) != 0)
+			continue;
+		linux_fmt(path, sizeof(path), "%s/%s/name", classdir, de->d_name);
+		if (!linux_read_text(path, text, sizeof(text)) || strcmp(text, want) != 0)
+			continue;
+		linux_fmt(path, sizeof(path), "%s/%s/device", classdir, de->d_name);
+		if (!realpath(path, real))
+			linux_fmt(real, sizeof(real), "%s", de->d_name);
+		/* sort key: device path, then (NUL-separated) the hwmon dir */
+		linux_fmt(keys[n], sizeof(keys[n]), "%s", real);
+		linux_fmt(keys[n] + strlen(keys[n]) + 1, sizeof(keys[n]) - strlen(keys[n]) - 1, "%s/%s",
+			  classdir, de->d_name);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (keys && nth < n) {
+		qsort(keys, n, sizeof(*keys), linux_cmp_str);
+		linux_fmt(found, len, "%s", keys[nth] + strlen(keys[nth]) + 1);
+		ok = true;
+	}
+	free(keys);
+	return ok;
+}
+
 /* Turns a source spec into a path and scale. Returns a reason or NULL. A
  * spec that parses but names nothing present leaves the path empty. */
 static const char *linux_resolve(struct linux_board *lb, const char *spec, struct linux_src *s)
@@ -196,11 +244,35 @@ static const char *linux_resolve(struct linux_board *lb, const char *spec, struc
 	if (strncmp(spec, "hwmon:", 6) == 0) {
 		if (!slash || slash == colon + 1 || !slash[1])
 			return "hwmon source must be hwmon:CHIP/LABEL or hwmon:CHIP/CHANNEL";
+		unsigned nth = 0;
+		char *br;
+
 		snprintf(a, sizeof(a), "%.*s", (int)(slash - colon - 1), colon + 1);
 		snprintf(b, sizeof(b), "%s", slash + 1);
+		br = strchr(a, '[');
+		if (br) {
+			char *end;
+			unsigned long v = strtoul(br + 1, &end, 10);
+
+			if (end == br + 1 || strcmp(end, "]") != 0 || v > 31)
+				return "hwmon chip index must be CHIP[N] with N 0..31";
+			nth = (unsigned)v;
+			*br = '\0';
+		}
 		linux_fmt(classdir, sizeof(classdir), "%s/class/hwmon", lb->sys);
-		if (!linux_find_class(classdir, "hwmon", "name", a, dir, sizeof(dir)))
+		if (!linux_hwmon_nth(classdir, a, nth, dir, sizeof(dir)))
 			return NULL;
+		if (strchr(b, '_')) {
+			char chan[96];
+
+			linux_fmt(chan, sizeof(chan), "%.*s", (int)(strchr(b, '_') - b), b);
+			if (linux_hwmon_scale(chan) == 0)
+				return "hwmon attribute must be CHANNEL_ATTR, e.g. in1_lcrit_alarm";
+			linux_fmt(s->path, sizeof(s->path), "%s/%s", dir, b);
+			linux_fmt(s->check, sizeof(s->check), "%s/name", dir);
+			linux_fmt(s->chip, sizeof(s->chip), "%s", a);
+			return NULL;
+		}
 		if (linux_hwmon_scale(b) == 0) {
 			char chan[64];
 

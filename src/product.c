@@ -122,7 +122,7 @@ static enum tpd_err prod_sensor(struct prod_ctx *c, const cJSON *js, size_t idx,
 {
 	static const char *const keys[] = {
 		"id", "label", "nominal", "warn", "crit", "min", "max", "stall_rpm",
-		"spin_when", "brownout", "hyst", "debounce_s", "fail_after_s",
+		"spin_when", "brownout", "hyst", "debounce_s", "fail_after_s", "stuck_s",
 		"plausible", "source", NULL
 	};
 	char path[40];
@@ -164,6 +164,7 @@ static enum tpd_err prod_sensor(struct prod_ctx *c, const cJSON *js, size_t idx,
 	if (!rc) rc = prod_num(c, js, path, "hyst", 0, 1e6, &s->hyst);
 	if (!rc) rc = prod_num(c, js, path, "debounce_s", 0, 86400, &s->debounce_s);
 	if (!rc) rc = prod_num(c, js, path, "fail_after_s", 0, 86400, &s->fail_after_s);
+	if (!rc) rc = prod_num(c, js, path, "stuck_s", 0, 7 * 86400, &s->stuck_s);
 	if (rc)
 		return rc;
 	if (!isnan(s->warn) && !isnan(s->crit) && s->warn >= s->crit)

@@ -181,6 +181,39 @@ static void test_broken_sensor_raises_sensor_fail_only(void **state)
 	tu_capture_free(&cap);
 }
 
+/* A fan driver frozen at one reading (with stuck_s) is a sensor fault, not
+ * a healthy fan; a live, jittering one is not. */
+static void test_stuck_reading_raises_sensor_fail(void **state)
+{
+	struct tpd_product p;
+	struct tu_capture cap = { 0 };
+	struct tpd_agent *a;
+	cJSON *o;
+	int i;
+
+	(void)state;
+	tu_product(&p);
+	p.sensors[TU_FAN].stuck_s = 600;
+	a = new_agent(&p, NULL, &cap);
+	for (int t = 0; t < 600; t++) {          /* jitters: live */
+		double v[5] = { 50, 12, 4000 + (t % 3), 0.4, 0 };
+
+		tpd_agent_sample(a, t, v);
+	}
+	assert_int_equal(tu_find(&cap, TPD_TOPIC_FAULT, 0), -1);
+	feed(a, 600, 700, 50, 12, 4000);           /* frozen for 700 s */
+	i = tu_find(&cap, TPD_TOPIC_FAULT, 0);
+	assert_true(i >= 0);
+	o = fault_json(&cap, i);
+	assert_string_equal(fstr(o, "code"), "SENSOR_FAIL");
+	assert_string_equal(fstr(o, "sensor"), "fan.main");
+	/* frozen from t=600, counted bad from 1200, raised fail_after_s (30) later */
+	assert_true(fnum(o, "since") >= 1200 && cJSON_GetObjectItem(o, "ts")->valuedouble <= 1235);
+	cJSON_Delete(o);
+	tpd_agent_free(a);
+	tu_capture_free(&cap);
+}
+
 static void test_fan_stall_only_when_hot(void **state)
 {
 	struct tpd_product p;
@@ -378,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_fault_raise_and_clear_signed_and_chained),
 		cmocka_unit_test(test_broken_sensor_raises_sensor_fail_only),
 		cmocka_unit_test(test_fan_stall_only_when_hot),
+		cmocka_unit_test(test_stuck_reading_raises_sensor_fail),
 		cmocka_unit_test(test_undervoltage_and_brownout),
 		cmocka_unit_test(test_seq_persists_and_never_repeats),
 		cmocka_unit_test(test_chain_persists_across_restart),

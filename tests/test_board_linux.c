@@ -178,6 +178,43 @@ static void test_bad_or_absent_sources(void **state)
 	tpd_board_close(b);
 }
 
+/* Two disks are two "drivetemp" chips: told apart by the device they sit
+ * on, whatever their hwmon numbers. */
+static void test_same_named_chips_by_device(void **state)
+{
+	static const char json[] =
+		"{\"model\":\"nas\",\"sensors\":["
+		"{\"id\":\"temp.disk1\",\"source\":\"hwmon:drivetemp[0]/temp1\"},"
+		"{\"id\":\"temp.disk2\",\"source\":\"hwmon:drivetemp[1]/temp1\"}]}";
+	struct tpd_board_cfg cfg = { .sysfs_root = sys_dir };
+	struct tpd_product p;
+	struct tpd_board *b;
+	double v[2], t;
+	char err[256], link[256], target[256];
+
+	(void)state;
+	/* hwmon7 sits on ata1 (disk 1), hwmon3 on ata2 (disk 2) */
+	put("sys/devices/pci0/ata1/host0/dev/x", "");
+	put("sys/devices/pci0/ata2/host1/dev/x", "");
+	put("sys/class/hwmon/hwmon7/name", "drivetemp\n");
+	put("sys/class/hwmon/hwmon7/temp1_input", "35000\n");
+	put("sys/class/hwmon/hwmon3/name", "drivetemp\n");
+	put("sys/class/hwmon/hwmon3/temp1_input", "41000\n");
+	snprintf(link, sizeof(link), "%s/class/hwmon/hwmon7/device", sys_dir);
+	snprintf(target, sizeof(target), "%s/devices/pci0/ata1/host0/dev", sys_dir);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(link, sizeof(link), "%s/class/hwmon/hwmon3/device", sys_dir);
+	snprintf(target, sizeof(target), "%s/devices/pci0/ata2/host1/dev", sys_dir);
+	assert_int_equal(symlink(target, link), 0);
+	cfg.product = &p;
+	assert_int_equal(tpd_product_parse(json, strlen(json), "t", &p, err, sizeof(err)), TPD_OK);
+	assert_int_equal(tpd_board_open(tpd_board_find("linux"), &cfg, &b, err, sizeof(err)), TPD_OK);
+	assert_int_equal(tpd_board_read(b, &t, v, NULL, 0), TPD_OK);
+	assert_true(fabs(v[0] - 35.0) < 1e-9);
+	assert_true(fabs(v[1] - 41.0) < 1e-9);
+	tpd_board_close(b);
+}
+
 static void test_probe_lists_and_suggests(void **state)
 {
 	char path[256], text[8192] = "";
@@ -213,6 +250,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_and_missing_read_as_failed, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_bad_or_absent_sources, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_probe_lists_and_suggests, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_same_named_chips_by_device, setup_each, teardown_each),
 	};
 	return cmocka_run_group_tests_name("board_linux", tests, NULL, NULL);
 }

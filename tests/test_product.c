@@ -3,6 +3,7 @@
 #include <dirent.h>
 
 #include "testutil.h"
+#include "tpd/board.h"
 
 static void test_archer_ax55(void **state)
 {
@@ -30,8 +31,10 @@ static void test_archer_ax55(void **state)
 static void test_every_shipped_board_loads(void **state)
 {
 	DIR *d = opendir("boards");
+	struct tpd_board_cfg cfg = { .sysfs_root = "/nonexistent-sysfs" };
+	struct tpd_board *b;
 	struct dirent *e;
-	int n = 0;
+	int n = 0, families = 0;
 
 	(void)state;
 	assert_non_null(d);
@@ -45,10 +48,18 @@ static void test_every_shipped_board_loads(void **state)
 		snprintf(path, sizeof(path), "boards/%s", e->d_name);
 		if (tpd_product_load(path, &p, err, sizeof(err)))
 			fail_msg("%s", err);
+		/* and the linux board accepts every sensor's source */
+		cfg.product = &p;
+		if (tpd_board_open(tpd_board_find("linux"), &cfg, &b, err, sizeof(err)))
+			fail_msg("%s: linux board: %s", path, err);
+		tpd_board_close(b);
+		families |= strcmp(p.category, "router") == 0 ? 1 : strcmp(p.category, "mesh") == 0 ? 2
+			    : strcmp(p.category, "nas") == 0 ? 4 : 0;
 		n++;
 	}
 	closedir(d);
-	assert_true(n >= 1);
+	assert_true(n >= 3);
+	assert_int_equal(families, 7);     /* a router, a mesh node, a NAS */
 }
 
 static void expect_refusal(const char *json, const char *needle)

@@ -49,6 +49,8 @@ struct tpd_sensor_desc {
 	double hyst;                   /* clear this far inside the limit */
 	double debounce_s;             /* condition must hold this long */
 	double fail_after_s;           /* failed reads this long -> SENSOR_FAIL */
+	double stuck_s;                /* the very same reading this long counts as a
+	                                  failed read (a frozen ADC or driver); 0 = off */
 	double plaus_lo, plaus_hi;     /* readings outside are implausible */
 };
 
