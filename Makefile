@@ -33,7 +33,7 @@ LIBS       := $(PKG_LIBS) $(MBED_LIBS) -lm
 
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
-	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c \
+	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \

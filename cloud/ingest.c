@@ -229,7 +229,7 @@ static const char *const ingest_verdicts[] = { "ok", "user_fixable", "needs_serv
 static enum tpd_err ingest_selfcheck_body(struct ingest_ctx *c, const cJSON *o, bool embedded,
 					  const char **verdict)
 {
-	static const char *const step_keys[] = { "id", "result", "detail", "hint", NULL };
+	static const char *const step_keys[] = { "id", "result", "detail", "hint", "hint_zh", NULL };
 	static const char *const results[] = { "pass", "fail", "skip", NULL };
 	static const char *const triggers[] = { "boot", "fault", "remote", "technician", NULL };
 	const cJSON *steps = ingest_get(o, "steps"), *st;
@@ -254,6 +254,8 @@ static enum tpd_err ingest_selfcheck_body(struct ingest_ctx *c, const cJSON *o, 
 		if (!rc) rc = ingest_str(c, st, "step", "result", 8, results, &s);
 		if (!rc && ingest_get(st, "detail")) rc = ingest_str(c, st, "step", "detail", 512, NULL, &s);
 		if (!rc && ingest_get(st, "hint")) rc = ingest_str(c, st, "step", "hint", 512, NULL, &s);
+		if (!rc && ingest_get(st, "hint_zh"))
+			rc = ingest_str(c, st, "step", "hint_zh", 512, NULL, &s);
 		if (rc)
 			return rc;
 	}

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "tpd/agent.h"
+#include "tpd/selfcheck.h"
 #include "tpd/jws.h"
 #include "detect.h"
 #include "report.h"
@@ -52,6 +53,12 @@ struct tpd_agent {
 	struct tpd_threshold sfail[TPD_PRODUCT_MAX_SENSORS]; /* SENSOR_FAIL per sensor */
 	double stuck_v[TPD_PRODUCT_MAX_SENSORS];     /* last reading, for stuck_s */
 	double stuck_since[TPD_PRODUCT_MAX_SENSORS]; /* when it last changed; NAN: never read */
+	/* What the self-check looks at (tpd/selfcheck.h). */
+	double last_v[TPD_PRODUCT_MAX_SENSORS];      /* latest good reading, NAN: failed */
+	double last_event_ts[TPD_PRODUCT_MAX_SENSORS]; /* event sensors: last rising edge */
+	bool should_spin[TPD_PRODUCT_MAX_SENSORS];   /* fans: hot enough to need spinning */
+	bool booted;                                 /* the boot self-check has run */
+	enum tpd_sc_verdict last_verdict;
 	struct tpd_brownout brownout;
 	int has_brownout;
 
@@ -103,6 +110,8 @@ static void agent_build_detectors(struct tpd_agent *a)
 			tpd_threshold_init(&a->thr[k++], TPD_FAULT_FAN_STALL, TPD_SEV_CRITICAL, si,
 					   false, s->stall_rpm, s->hyst, s->debounce_s);
 		a->stuck_since[i] = NAN;
+		a->last_v[i] = NAN;
+		a->last_event_ts[i] = NAN;
 		/* "bad reading" is fed as 1/0, so the limit sits between them. */
 		tpd_threshold_init(&a->sfail[i], TPD_FAULT_SENSOR_FAIL, TPD_SEV_WARNING, si,
 				   true, 0.5, 0.0, s->fail_after_s);
@@ -289,13 +298,49 @@ static enum tpd_err agent_add_recent(const struct tpd_agent *a, cJSON *obj)
 	return TPD_OK;
 }
 
+/* Runs the product's self-check on what the agent knows now into obj. */
+static bool agent_selfcheck_body(const struct tpd_agent *a, double ts, const char *trigger,
+				 cJSON *obj, enum tpd_sc_verdict *verdict)
+{
+	struct tpd_sc_outcome out[TPD_SELFCHECK_MAX_STEPS];
+	struct tpd_sc_input in = {
+		.product = a->product, .value = a->last_v, .last_event_ts = a->last_event_ts,
+		.should_spin = a->should_spin, .now = ts,
+	};
+
+	*verdict = tpd_selfcheck_run(&in, out);
+	return tpd_selfcheck_to_json(a->product, trigger, out, *verdict, obj);
+}
+
+enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *trigger)
+{
+	enum tpd_sc_verdict v;
+	uint64_t seq;
+	cJSON *obj;
+
+	if (a->product->nsteps == 0)
+		return TPD_ERR_UNSUPPORTED;
+	obj = agent_report_new(a, ts, &seq);
+	if (!obj || !agent_selfcheck_body(a, ts, trigger, obj, &v)) {
+		cJSON_Delete(obj);
+		a->stats.emit_failures++;
+		return TPD_ERR_NOMEM;
+	}
+	a->stats.selfchecks++;
+	a->last_verdict = v;
+	return agent_emit(a, TPD_TOPIC_SELFCHECK, seq, obj, 1);
+}
+
 /* One fault report for a raise or a clear. value/limit NAN print as null. */
 static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fault_code code,
 				     enum tpd_severity sev, int raised, int sensor, double value,
 				     double limit, double since)
 {
+	enum tpd_sc_verdict verdict = TPD_SC_OK;
+	bool run_sc;
 	uint64_t seq;
-	cJSON *obj, *f;
+	cJSON *obj, *f, *sc;
+	enum tpd_err rc;
 
 	obj = agent_report_new(a, ts, &seq);
 	if (!obj)
@@ -312,6 +357,16 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 	    !cJSON_AddBoolToObject(f, "predictive", tpd_fault_code_predictive(code)) ||
 	    agent_add_recent(a, obj))
 		goto fail;
+	/* A raised power or thermal fault carries what the self-check found
+	 * right then (SPEC §2), so the claim says what the product tried. */
+	sc = cJSON_AddObjectToObject(obj, "selfcheck");
+	if (!sc)
+		goto fail;
+	run_sc = raised && a->product->nsteps > 0 &&
+		 (tpd_fault_code_class(code) == TPD_CLASS_POWER ||
+		  tpd_fault_code_class(code) == TPD_CLASS_THERMAL);
+	if (run_sc && !agent_selfcheck_body(a, ts, "fault", sc, &verdict))
+		goto fail;
 	if (raised) {
 		a->stats.faults_raised++;
 		a->stats.active_faults++;
@@ -319,7 +374,15 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 		a->stats.faults_cleared++;
 		a->stats.active_faults--;
 	}
-	return agent_emit(a, TPD_TOPIC_FAULT, seq, obj, 1);
+	rc = agent_emit(a, TPD_TOPIC_FAULT, seq, obj, 1);
+	/* ...and the same self-check is published as a report of its own. */
+	if (run_sc) {
+		enum tpd_err rc2 = tpd_agent_selfcheck(a, ts, "fault");
+
+		rc = rc ? rc : rc2;
+	}
+	(void)verdict;
+	return rc;
 fail:
 	cJSON_Delete(obj);
 	a->stats.emit_failures++;
@@ -361,6 +424,15 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 			}
 		}
 		clean[i] = good[i] ? v : NAN;
+		if (p->sensors[i].kind == TPD_KIND_EVENT && clean[i] >= 0.5 &&
+		    !(a->last_v[i] >= 0.5))
+			a->last_event_ts[i] = ts;   /* a rising edge */
+		a->last_v[i] = clean[i];
+	}
+	for (size_t i = 0; i < p->nsensors; i++) {
+		const struct tpd_sensor_desc *s = &p->sensors[i];
+
+		a->should_spin[i] = s->spin_sensor < 0 || clean[s->spin_sensor] > s->spin_above;
 	}
 	r = &a->recent[a->recent_head];
 	r->ts = ts;
@@ -406,6 +478,12 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 					       tpd_brownout_in_window(b, ts), b->count, b->since_s);
 			rc = rc ? rc : rc2;
 		}
+	}
+	/* The boot self-check runs on the first readings. */
+	if (!a->booted && p->nsteps > 0) {
+		a->booted = true;
+		rc2 = tpd_agent_selfcheck(a, ts, "boot");
+		rc = rc ? rc : rc2;
 	}
 	return rc;
 }

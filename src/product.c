@@ -232,12 +232,123 @@ static enum tpd_err prod_spin_when(struct prod_ctx *c, const cJSON *js, size_t i
 	return TPD_OK;
 }
 
+/* Which sensor kinds each check reads. */
+static bool prod_check_fits(enum tpd_sc_check check, const struct tpd_sensor_desc *s)
+{
+	switch (check) {
+	case TPD_SC_RAIL:
+		return !isnan(s->min) || !isnan(s->max);
+	case TPD_SC_NO_EVENTS:
+		return s->kind == TPD_KIND_EVENT;
+	case TPD_SC_BELOW_WARN:
+		return !isnan(s->warn);
+	case TPD_SC_FAN_SPINS:
+		return !isnan(s->stall_rpm);
+	case TPD_SC_READABLE:
+		return true;
+	}
+	return false;
+}
+
+static enum tpd_err prod_step(struct prod_ctx *c, const cJSON *js, size_t idx,
+			      struct tpd_product *p)
+{
+	static const char *const keys[] = { "id", "check", "sensor", "window_s", "fail",
+					    "only_if_pass", "hint", NULL };
+	static const char *const hkeys[] = { "en", "zh", NULL };
+	struct tpd_sc_step *st = &p->steps[idx];
+	const cJSON *hint = cJSON_GetObjectItemCaseSensitive(js, "hint");
+	char path[48], buf[64] = "";
+	enum tpd_err rc;
+
+	snprintf(path, sizeof(path), "selfcheck[%zu]", idx);
+	if (!cJSON_IsObject(js))
+		return prod_fail(c, "%s: must be an object", path);
+	rc = prod_check_keys(c, js, path, keys);
+	if (!rc) rc = prod_str(c, js, path, "id", true, st->id, sizeof(st->id));
+	if (rc)
+		return rc;
+	for (size_t j = 0; j < idx; j++) {
+		if (strcmp(p->steps[j].id, st->id) == 0)
+			return prod_fail(c, "%s.id: duplicate \"%s\"", path, st->id);
+	}
+	rc = prod_str(c, js, path, "check", true, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	if (!tpd_sc_check_parse(buf, &st->check))
+		return prod_fail(c, "%s.check: \"%s\" is not rail, no_events, below_warn, fan_spins "
+				 "or readable", path, buf);
+	st->sensor = -1;
+	buf[0] = '\0';
+	rc = prod_str(c, js, path, "sensor", st->check != TPD_SC_READABLE, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	if (buf[0]) {
+		st->sensor = tpd_product_find(p, buf);
+		if (st->sensor < 0)
+			return prod_fail(c, "%s.sensor: \"%s\" is not a sensor of this product", path, buf);
+		if (!prod_check_fits(st->check, &p->sensors[st->sensor]))
+			return prod_fail(c, "%s: %s needs a sensor with %s", path, tpd_sc_check_name(st->check),
+					 st->check == TPD_SC_RAIL ? "min or max" : st->check == TPD_SC_NO_EVENTS
+					 ? "kind event" : st->check == TPD_SC_BELOW_WARN ? "warn" : "stall_rpm");
+	}
+	st->window_s = 600;
+	rc = prod_num(c, js, path, "window_s", 1, 30 * 86400, &st->window_s);
+	buf[0] = '\0';
+	if (!rc) rc = prod_str(c, js, path, "fail", true, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	if (strcmp(buf, "user_fixable") == 0)
+		st->fail = TPD_SC_USER_FIXABLE;
+	else if (strcmp(buf, "needs_service") == 0)
+		st->fail = TPD_SC_NEEDS_SERVICE;
+	else
+		return prod_fail(c, "%s.fail: must be user_fixable or needs_service", path);
+	st->only_if_pass = -1;
+	buf[0] = '\0';
+	rc = prod_str(c, js, path, "only_if_pass", false, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	for (size_t j = 0; buf[0] && j < idx; j++) {
+		if (strcmp(p->steps[j].id, buf) == 0)
+			st->only_if_pass = (int)j;
+	}
+	if (buf[0] && st->only_if_pass < 0)
+		return prod_fail(c, "%s.only_if_pass: \"%s\" is not an earlier step", path, buf);
+	if (!cJSON_IsObject(hint))
+		return prod_fail(c, "%s.hint: required, {\"en\": \"...\", \"zh\": \"...\"}", path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".hint");
+	rc = prod_check_keys(c, hint, path, hkeys);
+	if (!rc) rc = prod_str(c, hint, path, "en", true, st->hint_en, sizeof(st->hint_en));
+	if (!rc) rc = prod_str(c, hint, path, "zh", true, st->hint_zh, sizeof(st->hint_zh));
+	return rc;
+}
+
+static enum tpd_err prod_selfcheck(struct prod_ctx *c, const cJSON *arr, struct tpd_product *p)
+{
+	const cJSON *it;
+	enum tpd_err rc;
+
+	if (!arr)
+		return TPD_OK;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > TPD_SELFCHECK_MAX_STEPS)
+		return prod_fail(c, "selfcheck: must be an array of at most %d steps",
+				 TPD_SELFCHECK_MAX_STEPS);
+	cJSON_ArrayForEach(it, arr) {
+		rc = prod_step(c, it, p->nsteps, p);
+		if (rc)
+			return rc;
+		p->nsteps++;
+	}
+	return TPD_OK;
+}
+
 static enum tpd_err prod_from_json(struct prod_ctx *c, const cJSON *root,
 				   struct tpd_product *p)
 {
 	static const char *const keys[] = {
 		"model", "name", "category", "fw", "sample_period_s",
-		"telemetry_period_s", "sensors", NULL
+		"telemetry_period_s", "sensors", "selfcheck", NULL
 	};
 	const cJSON *sensors, *it;
 	size_t i = 0;
@@ -284,7 +395,7 @@ static enum tpd_err prod_from_json(struct prod_ctx *c, const cJSON *root,
 		if (rc)
 			return rc;
 	}
-	return TPD_OK;
+	return prod_selfcheck(c, cJSON_GetObjectItemCaseSensitive(root, "selfcheck"), p);
 }
 
 enum tpd_err tpd_product_parse(const char *json, size_t len, const char *name,

@@ -421,7 +421,7 @@ static enum tpd_err spool_budget(struct tpd_spool *s, double now)
 			else if (s->e[i].seg == s->seg[0].id)
 				oldest_all_faults = false;
 		}
-		if (oldest_all_faults && fault_bytes * 2 <= s->cfg.max_bytes) {
+		if (oldest_all_faults && fault_bytes + 2 * s->cfg.segment_bytes <= s->cfg.max_bytes) {
 			rc = spool_copy_forward(s, now);
 			if (rc)
 				return rc;
@@ -582,8 +582,10 @@ enum tpd_err tpd_spool_open(const struct tpd_spool_cfg *cfg, struct tpd_spool **
 		s->cfg.segment_bytes = 64u << 10;
 	if (s->cfg.batch_s <= 0)
 		s->cfg.batch_s = 1.0;
-	if (s->cfg.segment_bytes > s->cfg.max_bytes / 2)
-		s->cfg.segment_bytes = s->cfg.max_bytes / 2;
+	/* Small segments under a small budget: copying the live reports of the
+	 * oldest one forward must always fit beside everything else. */
+	if (s->cfg.segment_bytes > s->cfg.max_bytes / 8)
+		s->cfg.segment_bytes = s->cfg.max_bytes / 8;
 	s->dir = strdup(cfg->dir);
 	if (!s->dir) {
 		free(s);

@@ -68,6 +68,7 @@ struct tpdiagd {
 	struct tpd_inflight inflight;
 	uint64_t handed;             /* highest spool seq handed to MQTT */
 	int lock_fd;                 /* flock on STATE/lock; -1 before set-up */
+	double last_ts;              /* time of the latest sample, on the agent's clock */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -199,7 +200,13 @@ static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload
 		return;
 	}
 	if (cmd.op == TPD_CMD_SELFCHECK) {
-		fprintf(stderr, PROG ": command selfcheck: not supported by this build (ignored)\n");
+		/* On the agent's own clock (a replay's virtual time). */
+		enum tpd_err rc = d->agent ? tpd_agent_selfcheck(d->agent, d->last_ts, "remote")
+					   : TPD_ERR_STATE;
+
+		fprintf(stderr, PROG ": remote self-check: %s\n", rc == TPD_OK ? "reported"
+			: rc == TPD_ERR_UNSUPPORTED ? "this product describes no steps"
+			: tpd_strerror(rc));
 		return;
 	}
 	old = malloc(TPD_CMD_CLAIMS_KEPT * 128 + 256);
@@ -498,7 +505,8 @@ static int tpdiagd_run(struct tpdiagd *d)
 			     now = tpdiagd_mono())
 				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
 		}
-		tpd_agent_sample(d->agent, virt ? d->epoch + t_s : tpdiagd_wall(), values);
+		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
+		tpd_agent_sample(d->agent, d->last_ts, values);
 		n++;
 		if ((n & 63) == 0)
 			tpdiagd_io(d, 0);

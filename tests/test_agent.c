@@ -181,6 +181,113 @@ static void test_broken_sensor_raises_sensor_fail_only(void **state)
 	tu_capture_free(&cap);
 }
 
+/* The test router with self-check steps: power, fan (only if power passed),
+ * CPU temperature, readable sensors. */
+static void sc_product(struct tpd_product *p)
+{
+	static const char steps[] =
+		",\"selfcheck\":["
+		"{\"id\":\"power.input\",\"check\":\"rail\",\"sensor\":\"volt.vin\",\"fail\":\"user_fixable\","
+		"\"hint\":{\"en\":\"Use the original adapter.\",\"zh\":\"请使用原装适配器。\"}},"
+		"{\"id\":\"power.stable\",\"check\":\"no_events\",\"sensor\":\"event.undervoltage\","
+		"\"window_s\":600,\"fail\":\"user_fixable\",\"hint\":{\"en\":\"Try another socket.\",\"zh\":\"请换一个插座。\"}},"
+		"{\"id\":\"fan\",\"check\":\"fan_spins\",\"sensor\":\"fan.main\",\"only_if_pass\":\"power.input\","
+		"\"fail\":\"needs_service\",\"hint\":{\"en\":\"Needs service.\",\"zh\":\"需要送修。\"}},"
+		"{\"id\":\"cpu\",\"check\":\"below_warn\",\"sensor\":\"temp.cpu\",\"fail\":\"user_fixable\","
+		"\"hint\":{\"en\":\"Keep the vents clear.\",\"zh\":\"保持通风。\"}},"
+		"{\"id\":\"sensors\",\"check\":\"readable\",\"fail\":\"needs_service\","
+		"\"hint\":{\"en\":\"Restart it.\",\"zh\":\"请重启。\"}}]}";
+	char json[4096], err[256] = "";
+	size_t n = strlen(tu_product_json);
+
+	memcpy(json, tu_product_json, n - 1);            /* drop the final } */
+	memcpy(json + n - 1, steps, sizeof(steps));
+	if (tpd_product_parse(json, strlen(json), "sc", p, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static cJSON *selfcheck_json(const struct tu_capture *cap, int i)
+{
+	struct tpd_jws j;
+	cJSON *o;
+
+	assert_int_equal(cap->kind[i], TPD_TOPIC_SELFCHECK);
+	assert_int_equal(tpd_jws_decode(cap->payload[i], strlen(cap->payload[i]), &j), TPD_OK);
+	assert_int_equal(tpd_jws_verify(&j, cap->payload[i], key), TPD_OK);
+	o = cJSON_Parse(j.payload);
+	tpd_jws_clear(&j);
+	return o;
+}
+
+static const char *step_field(const cJSON *sc, int step, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(sc, "steps"), step), k));
+}
+
+static void test_selfcheck_boot_fault_and_remote(void **state)
+{
+	struct tpd_product p;
+	struct tu_capture cap = { 0 };
+	struct tpd_agent *a;
+	cJSON *o, *sc;
+	int i, f;
+
+	(void)state;
+	sc_product(&p);
+	a = new_agent(&p, NULL, &cap);
+	feed(a, 0, 10, 50, 12, 4000);
+	/* boot: everything passes, the fan is hot enough to need spinning */
+	i = tu_find(&cap, TPD_TOPIC_SELFCHECK, 0);
+	assert_true(i >= 0);
+	o = selfcheck_json(&cap, i);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "trigger")), "boot");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "verdict")), "ok");
+	assert_string_equal(step_field(o, 2, "result"), "pass");
+	assert_null(step_field(o, 2, "hint"));            /* a pass needs no hint */
+	cJSON_Delete(o);
+
+	/* the fan stops while hot: the fault carries the self-check's finding */
+	feed(a, 10, 60, 50, 12, 0);
+	f = tu_find(&cap, TPD_TOPIC_FAULT, 0);
+	assert_true(f >= 0);
+	o = fault_json(&cap, f);
+	assert_string_equal(fstr(o, "code"), "FAN_STALL");
+	sc = cJSON_GetObjectItem(o, "selfcheck");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "verdict")), "needs_service");
+	assert_string_equal(step_field(sc, 2, "result"), "fail");
+	assert_string_equal(step_field(sc, 2, "hint"), "Needs service.");
+	assert_string_equal(step_field(sc, 2, "hint_zh"), "需要送修。");
+	assert_non_null(strstr(step_field(sc, 2, "detail"), "fan.main 0 rpm while hot"));
+	cJSON_Delete(o);
+	/* ...and is published on its own, right after */
+	i = tu_find(&cap, TPD_TOPIC_SELFCHECK, f + 1);
+	assert_true(i == f + 1);
+	o = selfcheck_json(&cap, i);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "trigger")), "fault");
+	cJSON_Delete(o);
+
+	/* low input power: the fan step is skipped (tree), power fails, and an
+	 * under-voltage event makes power.stable fail for the next 600 s */
+	for (int t = 70; t < 80; t++) {
+		double v[5] = { 50, 10.0, 0, 0.4, t == 75 };
+
+		tpd_agent_sample(a, t, v);
+	}
+	assert_int_equal(tpd_agent_selfcheck(a, 80, "remote"), TPD_OK);
+	i = cap.n - 1;
+	o = selfcheck_json(&cap, i);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "trigger")), "remote");
+	assert_string_equal(step_field(o, 0, "result"), "fail");
+	assert_non_null(strstr(step_field(o, 0, "detail"), "volt.vin 10 V (allowed 11.4..13.2)"));
+	assert_string_equal(step_field(o, 1, "result"), "fail");
+	assert_string_equal(step_field(o, 2, "result"), "skip");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "verdict")), "user_fixable");
+	cJSON_Delete(o);
+	tpd_agent_free(a);
+	tu_capture_free(&cap);
+}
+
 /* A fan driver frozen at one reading (with stuck_s) is a sensor fault, not
  * a healthy fan; a live, jittering one is not. */
 static void test_stuck_reading_raises_sensor_fail(void **state)
@@ -412,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_broken_sensor_raises_sensor_fail_only),
 		cmocka_unit_test(test_fan_stall_only_when_hot),
 		cmocka_unit_test(test_stuck_reading_raises_sensor_fail),
+		cmocka_unit_test(test_selfcheck_boot_fault_and_remote),
 		cmocka_unit_test(test_undervoltage_and_brownout),
 		cmocka_unit_test(test_seq_persists_and_never_repeats),
 		cmocka_unit_test(test_chain_persists_across_restart),

@@ -48,6 +48,7 @@ struct tpd_agent_stats {
 	uint64_t faults_raised;
 	uint64_t faults_cleared;
 	uint64_t emit_failures;
+	uint64_t selfchecks;      /* self-check reports emitted */
 	unsigned active_faults;
 };
 
@@ -75,5 +76,14 @@ enum tpd_err tpd_agent_status_json(struct tpd_agent *agent, const char *state,
 				   const char *boot_reason, double ts, char **out, size_t *len);
 
 void tpd_agent_stats(const struct tpd_agent *agent, struct tpd_agent_stats *out);
+
+/*
+ * Runs the product's self-check now over the latest readings and recent
+ * history, and emits the signed report (SPEC §2). trigger: boot | fault |
+ * remote | technician. TPD_ERR_UNSUPPORTED when the product has no steps.
+ * The agent runs it itself after its first sample (boot) and with every
+ * raised power or thermal fault (attached to that report too).
+ */
+enum tpd_err tpd_agent_selfcheck(struct tpd_agent *agent, double ts, const char *trigger);
 
 #endif

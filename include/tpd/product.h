@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "tpd/err.h"
+#include "tpd/selfcheck.h"
 #include "tpd/wire.h"
 
 #define TPD_PRODUCT_MAX_SENSORS 32
@@ -63,6 +64,8 @@ struct tpd_product {
 	double telemetry_period_s;
 	size_t nsensors;
 	struct tpd_sensor_desc sensors[TPD_PRODUCT_MAX_SENSORS];
+	size_t nsteps;                 /* self-check steps (tpd/selfcheck.h) */
+	struct tpd_sc_step steps[TPD_SELFCHECK_MAX_STEPS];
 };
 
 /*

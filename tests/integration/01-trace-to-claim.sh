@@ -30,11 +30,14 @@ check_eq "no (dev, seq) stored twice" 0 "$(db "select count(*) from (select dev,
 check_eq "all fault reports verified" "$faults" "$(db "select count(*) from reports where kind='fault' and verified=1")"
 check_eq "status online and offline arrived" 2 "$(wait_db "select count(*) from reports where kind='status'" 2)"
 check_eq "device marked offline at the end" offline "$(db "select state from devices where id='TP24A0001'")"
-sent=$(grep -c '^tp/v1/TP24A0001/\(telemetry\|fault\|status\)' "$CHECK_DIR/sub.out")
+sent=$(grep -c '^tp/v1/TP24A0001/\(telemetry\|fault\|status\|selfcheck\)' "$CHECK_DIR/sub.out")
 check_eq "collector stored what the broker carried" "$sent" "$(db "select count(*) from reports")"
 check_eq "nothing rejected" 0 "$(stack_stat rejected)"
 check_eq "seqs strictly increase in time order" 0 "$(db "select count(*) from reports a join reports b on a.dev=b.dev and a.seq<b.seq and a.kind!='status' and b.kind!='status' and a.ts>b.ts")"
 
+check_eq "boot and per-fault self-checks stored, signed and verified" 6 \
+	"$(db "select count(*) from reports where kind='selfcheck' and verified=1")"
+check "the claim says what the self-check found" bash -c "'$STACK_BIN/tpclaim' --api '$STACK_API' show C-000001 | grep -q 'On-device self-check: verdict needs_service. Failed fan.main'"
 check_eq "exactly one claim" 1 "$(db "select count(*) from claims")"
 json=$("$STACK_BIN/tpclaim" --api "$STACK_API" show C-000001 --json)
 for field in id state device model category fault_codes predictive detected_ts opened_at \

@@ -122,7 +122,8 @@ stack_stop_broker
 (agent TPD0001 d.log --trace "$trace" --speed max --exit-at-end --spool-max 65536)
 check_eq "D: agent exits 0 without a broker" 0 $?
 check "D: telemetry was evicted" grep -q "evicted [1-9][0-9]* telemetry and 0 fault" "$CHECK_DIR/d.log"
-check "D: the 8 fault reports stay in the spool" grep -q "(8 fault or self-check) stay in the spool" "$CHECK_DIR/d.log"
+# 8 fault reports and 6 self-checks (boot, each raised fault)
+check "D: the 14 fault and self-check reports stay in the spool" grep -q "(14 fault or self-check) stay in the spool" "$CHECK_DIR/d.log"
 check "D: the spool kept to its budget" [ "$(du -sb "$CHECK_DIR/TPD0001/spool" | cut -f1)" -le $((65536 + 8192)) ]
 stack_start_broker_again
 printf '# model: archer-ax55\nt_s,temp.cpu,temp.board,volt.vin,curr.vin,fan.main,load.cpu,event.undervoltage\n0,52,36,12,0.9,4000,0.4,0\n10,52,36,12,0.9,4000,0.4,0\n' \
@@ -133,5 +134,6 @@ check "D: it sent the spool first" grep -q "from before this start go out first"
 for _ in $(seq 900); do [ "$(db "select count(*) from reports where dev='TPD0001' and kind='fault'")" = 8 ] && break; sleep 0.1; done
 check_eq "D: all 8 fault reports arrived" 8 "$(db "select count(*) from reports where dev='TPD0001' and kind='fault'")"
 check "D: some telemetry arrived, not all" [ "$(db "select count(*) from reports where dev='TPD0001' and kind='telemetry'")" -lt 2881 ]
+check_eq "D: all 6 self-checks arrived (+ the restart's boot one)" 7 "$(db "select count(*) from reports where dev='TPD0001' and kind='selfcheck'")"
 check_eq "D: the claim was opened from the surviving faults" 1 "$(wait_db "select count(*) from claims where device='TPD0001'" 1)"
 check_done
