@@ -34,7 +34,7 @@ LIBS       := $(PKG_LIBS) $(MBED_LIBS) -lm
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/selfcheck.c \
-	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c
+	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
@@ -42,7 +42,7 @@ CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
-PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpkey
+PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpkey
 
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
@@ -97,6 +97,9 @@ $(BUILD)/tools/tpclaim.o: ALL_CFLAGS += -Icloud
 
 $(BUILD)/tpclaim: $(BUILD)/tools/tpclaim.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+
+$(BUILD)/tpdiag: $(BUILD)/tools/tpdiag.o $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tpkey: $(BUILD)/tools/tpkey.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@

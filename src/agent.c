@@ -28,6 +28,15 @@
 #include "telem.h"
 
 #define AGENT_RECENT 10    /* samples attached to a fault report */
+#define AGENT_HISTORY 64   /* fault events kept for the technician (tpdiag faults) */
+
+struct agent_fault_event {
+	double ts;
+	enum tpd_fault_code code;
+	bool raised;
+	int sensor;
+	double value;
+};
 
 struct agent_recent {
 	double ts;
@@ -58,7 +67,10 @@ struct tpd_agent {
 	double last_event_ts[TPD_PRODUCT_MAX_SENSORS]; /* event sensors: last rising edge */
 	bool should_spin[TPD_PRODUCT_MAX_SENSORS];   /* fans: hot enough to need spinning */
 	bool booted;                                 /* the boot self-check has run */
+	struct agent_fault_event hist[AGENT_HISTORY];
+	unsigned nhist, hist_head;
 	enum tpd_sc_verdict last_verdict;
+	bool has_verdict;
 	struct tpd_brownout brownout;
 	int has_brownout;
 
@@ -312,23 +324,33 @@ static bool agent_selfcheck_body(const struct tpd_agent *a, double ts, const cha
 	return tpd_selfcheck_to_json(a->product, trigger, out, *verdict, obj);
 }
 
-enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *trigger)
+enum tpd_err tpd_agent_selfcheck_report(struct tpd_agent *a, double ts, const char *trigger,
+					char **json)
 {
 	enum tpd_sc_verdict v;
 	uint64_t seq;
 	cJSON *obj;
 
+	if (json)
+		*json = NULL;
 	if (a->product->nsteps == 0)
 		return TPD_ERR_UNSUPPORTED;
 	obj = agent_report_new(a, ts, &seq);
-	if (!obj || !agent_selfcheck_body(a, ts, trigger, obj, &v)) {
+	if (!obj || !agent_selfcheck_body(a, ts, trigger, obj, &v) ||
+	    (json && !(*json = cJSON_PrintUnformatted(obj)))) {
 		cJSON_Delete(obj);
 		a->stats.emit_failures++;
 		return TPD_ERR_NOMEM;
 	}
 	a->stats.selfchecks++;
 	a->last_verdict = v;
+	a->has_verdict = true;
 	return agent_emit(a, TPD_TOPIC_SELFCHECK, seq, obj, 1);
+}
+
+enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *trigger)
+{
+	return tpd_agent_selfcheck_report(a, ts, trigger, NULL);
 }
 
 /* One fault report for a raise or a clear. value/limit NAN print as null. */
@@ -367,6 +389,10 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 		  tpd_fault_code_class(code) == TPD_CLASS_THERMAL);
 	if (run_sc && !agent_selfcheck_body(a, ts, "fault", sc, &verdict))
 		goto fail;
+	a->hist[a->hist_head] = (struct agent_fault_event){ ts, code, raised != 0, sensor, value };
+	a->hist_head = (a->hist_head + 1) % AGENT_HISTORY;
+	if (a->nhist < AGENT_HISTORY)
+		a->nhist++;
 	if (raised) {
 		a->stats.faults_raised++;
 		a->stats.active_faults++;
@@ -515,6 +541,79 @@ enum tpd_err tpd_agent_status_json(struct tpd_agent *a, const char *state,
 	rc = tpd_report_print(obj, out, len);
 	cJSON_Delete(obj);
 	return rc;
+}
+
+/* A sensor's state for the technician: the worst active detector on it. */
+static const char *agent_sensor_state(const struct tpd_agent *a, size_t i)
+{
+	const char *state = "ok";
+
+	if (isnan(a->last_v[i]) || a->sfail[i].active)
+		return "unreadable";
+	for (size_t k = 0; k < a->nthr; k++) {
+		if (a->thr[k].sensor != (int)i || !a->thr[k].active)
+			continue;
+		if (a->thr[k].severity == TPD_SEV_CRITICAL)
+			return "fail";
+		state = "warn";
+	}
+	return state;
+}
+
+static bool agent_add_limit(cJSON *o, const char *key, double v)
+{
+	return isnan(v) || tpd_json_add_num(o, key, v, 3);
+}
+
+enum tpd_err tpd_agent_live_json(const struct tpd_agent *a, char **out)
+{
+	const struct tpd_product *p = a->product;
+	cJSON *o = cJSON_CreateObject(), *arr, *hist, *st;
+	bool ok = o != NULL;
+
+	*out = NULL;
+	arr = ok ? cJSON_AddArrayToObject(o, "sensors") : NULL;
+	ok = arr != NULL;
+	for (size_t i = 0; ok && i < p->nsensors; i++) {
+		const struct tpd_sensor_desc *s = &p->sensors[i];
+		cJSON *x = cJSON_CreateObject();
+
+		ok = x && cJSON_AddItemToArray(arr, x) && cJSON_AddStringToObject(x, "id", s->id) &&
+		     cJSON_AddStringToObject(x, "label", s->label) &&
+		     cJSON_AddStringToObject(x, "unit", tpd_sensor_kind_unit(s->kind)) &&
+		     tpd_json_add_num(x, "value", a->last_v[i], 3) && agent_add_limit(x, "warn", s->warn) &&
+		     agent_add_limit(x, "crit", s->crit) && agent_add_limit(x, "min", s->min) &&
+		     agent_add_limit(x, "max", s->max) && agent_add_limit(x, "stall_rpm", s->stall_rpm) &&
+		     cJSON_AddStringToObject(x, "state", agent_sensor_state(a, i));
+	}
+	hist = ok ? cJSON_AddArrayToObject(o, "faults") : NULL;
+	ok = hist != NULL;
+	for (unsigned k = 0; ok && k < a->nhist; k++) {
+		const struct agent_fault_event *e =
+			&a->hist[(a->hist_head + AGENT_HISTORY - a->nhist + k) % AGENT_HISTORY];
+		cJSON *x = cJSON_CreateObject();
+
+		ok = x && cJSON_AddItemToArray(hist, x) && tpd_json_add_num(x, "ts", e->ts, 3) &&
+		     cJSON_AddStringToObject(x, "code", tpd_fault_code_name(e->code)) &&
+		     cJSON_AddStringToObject(x, "state", e->raised ? "raised" : "cleared") &&
+		     cJSON_AddStringToObject(x, "sensor", p->sensors[e->sensor].id) &&
+		     tpd_json_add_num(x, "value", e->value, 3);
+	}
+	st = ok ? cJSON_AddObjectToObject(o, "counters") : NULL;
+	ok = st && cJSON_AddNumberToObject(st, "samples", (double)a->stats.samples) &&
+	     cJSON_AddNumberToObject(st, "telemetry", (double)a->stats.telemetry) &&
+	     cJSON_AddNumberToObject(st, "faults_raised", (double)a->stats.faults_raised) &&
+	     cJSON_AddNumberToObject(st, "faults_cleared", (double)a->stats.faults_cleared) &&
+	     cJSON_AddNumberToObject(st, "active_faults", a->stats.active_faults) &&
+	     cJSON_AddNumberToObject(st, "selfchecks", (double)a->stats.selfchecks) &&
+	     cJSON_AddNumberToObject(st, "emit_failures", (double)a->stats.emit_failures) &&
+	     (a->has_verdict ? cJSON_AddStringToObject(o, "selfcheck_verdict",
+						       tpd_sc_verdict_name(a->last_verdict)) != NULL
+			     : cJSON_AddNullToObject(o, "selfcheck_verdict") != NULL);
+	if (ok)
+		*out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return *out ? TPD_OK : TPD_ERR_NOMEM;
 }
 
 void tpd_agent_stats(const struct tpd_agent *a, struct tpd_agent_stats *out)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <mosquitto.h>
 
 #include "tpd/agent.h"
@@ -29,6 +30,7 @@
 #include "tpd/trace.h"
 #include "tpd/inflight.h"
 #include "cmd.h"
+#include "localsock.h"
 #include "spool.h"
 #include "statefile.h"
 
@@ -69,6 +71,9 @@ struct tpdiagd {
 	uint64_t handed;             /* highest spool seq handed to MQTT */
 	int lock_fd;                 /* flock on STATE/lock; -1 before set-up */
 	double last_ts;              /* time of the latest sample, on the agent's clock */
+	const char *socket_arg;
+	char socket_path[4096];
+	int sock_fd;                 /* the technician's socket (tpdiag); -1: none */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -136,12 +141,63 @@ static void tpdiagd_on_acked(void *ctx, int mid)
 			"sent again; the collector drops the duplicate)\n", (unsigned long long)seq);
 }
 
-/* Network I/O, then whatever the spool can send, then a due batch fsync. */
+/* The technician's questions (tpdiag), answered from what the agent knows:
+ * it works with the broker unreachable. */
+static char *tpdiagd_answer(void *ctx, const char *cmd)
+{
+	struct tpdiagd *d = ctx;
+	struct tpd_spool_stats st;
+	char *live = NULL, *out = NULL, claims[TPD_CMD_CLAIMS_KEPT * 128 + 256];
+	cJSON *o = NULL, *sp;
+
+	if (strcmp(cmd, "selfcheck") == 0) {
+		enum tpd_err rc = tpd_agent_selfcheck_report(d->agent, d->last_ts, "technician", &out);
+
+		if (rc == TPD_OK)
+			return out;
+		free(out);
+		snprintf(claims, sizeof(claims), "{\"error\":\"%s\"}", rc == TPD_ERR_UNSUPPORTED
+			 ? "this product describes no self-check steps" : tpd_strerror(rc));
+		return strdup(claims);
+	}
+	if (strcmp(cmd, "claim") == 0) {
+		if (tpd_statefile_read(d->state_dir, "claims.json", claims, sizeof(claims)))
+			snprintf(claims, sizeof(claims), "{\"claims\":[]}");
+		return strdup(claims);
+	}
+	if (strcmp(cmd, "status") != 0)
+		return strdup("{\"error\":\"unknown command (status, selfcheck, claim)\"}");
+	if (tpd_agent_live_json(d->agent, &live) || !(o = cJSON_Parse(live))) {
+		free(live);
+		return strdup("{\"error\":\"out of memory\"}");
+	}
+	free(live);
+	tpd_spool_stats(d->spool, &st);
+	cJSON_AddStringToObject(o, "device", d->id);
+	cJSON_AddStringToObject(o, "model", d->product.model);
+	cJSON_AddStringToObject(o, "boot_reason", d->boot_reason);
+	cJSON_AddBoolToObject(o, "broker_connected", tpd_mqtt_connected(d->mqtt));
+	sp = cJSON_AddObjectToObject(o, "spool");
+	if (sp) {
+		cJSON_AddNumberToObject(sp, "pending", (double)st.pending);
+		cJSON_AddNumberToObject(sp, "pending_faults", (double)st.pending_faults);
+		cJSON_AddNumberToObject(sp, "bytes", (double)st.bytes);
+		cJSON_AddNumberToObject(sp, "evicted_telemetry", (double)st.evicted_telemetry);
+		cJSON_AddNumberToObject(sp, "evicted_faults", (double)st.evicted_faults);
+	}
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* Network I/O, then whatever the spool can send, then a due batch fsync,
+ * then the technician. */
 static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 {
 	tpd_mqtt_loop(d->mqtt, timeout_ms);
 	tpdiagd_pump(d);
 	tpd_spool_tick(d->spool, tpdiagd_mono());
+	tpd_local_serve(d->sock_fd, tpdiagd_answer, d);
 }
 
 /* The agent's emitter. Reports go to the spool first and are published from
@@ -461,6 +517,13 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	ac.emit_ctx = d;
 	if (tpd_agent_new(&ac, &d->agent, err, sizeof(err)))
 		return tpdiagd_fail("agent", err);
+	snprintf(d->socket_path, sizeof(d->socket_path), "%s/tpdiag.sock", d->state_dir);
+	if (d->socket_arg)
+		snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->socket_arg);
+	/* Without it the product still does its job; only tpdiag cannot ask. */
+	if (tpd_local_listen(d->socket_path, &d->sock_fd, err, sizeof(err)))
+		fprintf(stderr, PROG ": technician socket: %s (tpdiag will not reach this agent)\n",
+			err);
 	return tpdiagd_connect(d);
 }
 
@@ -564,6 +627,10 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	tpd_board_close(d->board);
 	tpd_key_free(d->key);
 	tpd_rng_free(d->rng);
+	if (d->sock_fd >= 0) {
+		close(d->sock_fd);
+		unlink(d->socket_path);
+	}
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	return code;
@@ -571,7 +638,7 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 
 int main(int argc, char **argv)
 {
-	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1 };
+	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1, .sock_fd = -1 };
 	struct tpd_cli_opt opts[] = {
 		{ "id", "ID", "device id / serial (default: the trace file name)", &d.id, NULL },
 		{ "product", "NAME|FILE", "product description: boards/NAME.json or a file", &d.product_arg, NULL },
@@ -581,6 +648,7 @@ int main(int argc, char **argv)
 		{ "epoch", "T", "sim board: Unix time of the trace start (default now)", &d.epoch_arg, NULL },
 		{ "exit-at-end", NULL, "sim board: exit 0 once the trace is replayed and sent", NULL, &d.exit_at_end },
 		{ "sysfs-root", "DIR", "linux board: stands in for /sys (and DIR/../proc for /proc)", &d.sysfs_root, NULL },
+		{ "socket", "PATH", "the technician's socket for tpdiag (default STATE/tpdiag.sock, mode 0660)", &d.socket_arg, NULL },
 		{ "probe", NULL, "list the kernel's sensors (hwmon, thermal, power_supply, firmware flags) with values and a product-description snippet, then exit", NULL, &d.probe },
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &d.broker, NULL },
 		{ "state-dir", "DIR", "where seq, the evidence chain and the key persist", &d.state_dir, NULL },

@@ -85,5 +85,16 @@ void tpd_agent_stats(const struct tpd_agent *agent, struct tpd_agent_stats *out)
  * raised power or thermal fault (attached to that report too).
  */
 enum tpd_err tpd_agent_selfcheck(struct tpd_agent *agent, double ts, const char *trigger);
+/* The same, also returning the report's JSON (*json malloc'ed, caller frees). */
+enum tpd_err tpd_agent_selfcheck_report(struct tpd_agent *agent, double ts, const char *trigger,
+					char **json);
+
+/*
+ * What a technician sees (tpdiag status/faults/counters): per sensor the
+ * latest value, unit, limits and state (ok|warn|fail|unreadable), the last
+ * 64 fault events, the counters and the last self-check verdict, as JSON
+ * (*out malloc'ed, caller frees).
+ */
+enum tpd_err tpd_agent_live_json(const struct tpd_agent *agent, char **out);
 
 #endif
