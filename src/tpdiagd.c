@@ -30,6 +30,7 @@
 #include "tpd/trace.h"
 #include "tpd/inflight.h"
 #include "cmd.h"
+#include "counters.h"
 #include "localsock.h"
 #include "spool.h"
 #include "statefile.h"
@@ -74,6 +75,7 @@ struct tpdiagd {
 	const char *socket_arg;
 	char socket_path[4096];
 	int sock_fd;                 /* the technician's socket (tpdiag); -1: none */
+	struct tpd_counters counters; /* lifetime stress counters (STATE/counters.json) */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -177,6 +179,10 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 	cJSON_AddStringToObject(o, "model", d->product.model);
 	cJSON_AddStringToObject(o, "boot_reason", d->boot_reason);
 	cJSON_AddBoolToObject(o, "broker_connected", tpd_mqtt_connected(d->mqtt));
+	live = tpd_counters_json(&d->counters);
+	if (live)
+		cJSON_AddItemToObject(o, "lifetime", cJSON_Parse(live));
+	free(live);
 	sp = cJSON_AddObjectToObject(o, "spool");
 	if (sp) {
 		cJSON_AddNumberToObject(sp, "pending", (double)st.pending);
@@ -502,6 +508,10 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (!rc) rc = tpdiagd_open_spool(d);
 	if (rc)
 		return rc;
+	tpd_counters_open(&d->counters, d->state_dir, strcmp(d->boot_reason, "unclean_restart") == 0);
+	if (d->counters.brownout_now)
+		fprintf(stderr, PROG ": this start follows an unclean stop during low input voltage "
+			"(brownout restart %llu)\n", (unsigned long long)d->counters.brownout_restarts);
 	bc.product = &d->product;
 	bc.trace_path = d->trace;
 	bc.sysfs_root = d->sysfs_root;
@@ -570,6 +580,8 @@ static int tpdiagd_run(struct tpdiagd *d)
 		}
 		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
 		tpd_agent_sample(d->agent, d->last_ts, values);
+		tpd_counters_sample(&d->counters, &d->product, d->last_ts, values);
+		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, false);
 		n++;
 		if ((n & 63) == 0)
 			tpdiagd_io(d, 0);
@@ -618,6 +630,8 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 				(unsigned long long)st.evicted_telemetry,
 				(unsigned long long)st.evicted_faults);
 	}
+	if (d->agent && d->state_dir)
+		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, true);
 	if (d->state_dir && d->agent && code == 0)
 		tpd_statefile_write(d->state_dir, "clean", "1\n", 2);
 	tpd_mqtt_free(d->mqtt);

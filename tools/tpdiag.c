@@ -141,9 +141,19 @@ static void tpdiag_counters(const cJSON *o)
 {
 	const cJSON *c;
 
+	printf("since tpdiagd started:\n");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "counters"))
-		printf("%-16s %.0f\n", c->string, c->valuedouble);
-	printf("%-16s %s\n", "boot_reason", tpdiag_str(o, "boot_reason"));
+		printf("  %-20s %.0f\n", c->string, c->valuedouble);
+	printf("  %-20s %s\n", "boot_reason", tpdiag_str(o, "boot_reason"));
+	printf("lifetime (kept across restarts):\n");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "lifetime")) {
+		if (strcmp(c->string, "last_saved_ts") == 0 || strcmp(c->string, "last_low_vin_ts") == 0)
+			continue;
+		if (strstr(c->string, "_s") == c->string + strlen(c->string) - 2)
+			printf("  %-20s %.1f h\n", c->string, c->valuedouble / 3600.0);
+		else
+			printf("  %-20s %.0f\n", c->string, c->valuedouble);
+	}
 }
 
 static void tpdiag_spool(const cJSON *o)

@@ -35,7 +35,10 @@ check "selfcheck: needs service" grep -q "verdict: needs_service" <<< "$out"
 check "selfcheck --zh: the hint in Chinese" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev' --zh selfcheck | grep -q '需要送修'"
 check_eq "both technician self-checks are reported to the cloud" 2 \
 	"$(wait_db "select count(*) from reports where kind='selfcheck' and body like '%\"trigger\":\"technician\"%'" 2)"
-check "counters" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev' counters | grep -q '^faults_raised *[1-9]'"
+out=$(tpdiag counters)
+check "counters since start" grep -q "^  faults_raised *[1-9]" <<< "$out"
+check "lifetime counters" grep -q "^  power_on_s .* h" <<< "$out"
+check "lifetime under-voltage and brownout counters" grep -q "^  brownout_restarts *0" <<< "$out"
 "$STACK_BIN/tpclaim" --api "$STACK_API" transition C-000001 in_review > /dev/null
 for _ in $(seq 100); do grep -q in_review "$dev/claims.json" 2>/dev/null && break; sleep 0.1; done
 check "claim: progress from the cloud" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev' claim | grep -q 'C-000001 *in_review'"
