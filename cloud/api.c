@@ -49,6 +49,9 @@ struct tpc_api {
 
 /* One request in flight (MHD's con_cls). */
 struct api_req {
+	const struct api_route *route;   /* matched once, at the request's first call */
+	bool path_known;                 /* the path exists with some method (405, not 404) */
+	char allow[64];                  /* its methods, for Allow */
 	char *body;              /* grows by doubling up to max */
 	size_t len, cap, max;
 	bool too_big;
@@ -711,20 +714,20 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 				    const char *url, const char *method, struct api_req *req)
 {
 	struct api_call c = { .api = api, .conn = conn };
-	bool path_known, write;
-	char allow[64], arg[TPD_ID_MAX + 8];
+	bool write;
+	char arg[TPD_ID_MAX + 8];
 	const char *argp = NULL;
 	size_t arglen = 0;
-	const struct api_route *r = api_route_find(method, url, &path_known, allow, sizeof(allow));
+	const struct api_route *r = req->route;
 	cJSON *body = NULL;
 	enum MHD_Result ret;
 
-	if (!path_known)
+	if (!req->path_known)
 		return api_error(conn, MHD_HTTP_NOT_FOUND, "no such resource: %.100s", url);
 	if (!r)
 		return api_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-				api_error_obj("method %.10s not allowed here (allowed: %s)", method, allow),
-				"Allow", allow);
+				api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
+				"Allow", req->allow);
 	write = strcmp(r->method, "GET") != 0;
 	if (!r->open) {
 		c.who = api_who(api, conn);
@@ -774,16 +777,6 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 	}
 }
 
-/* The largest body any route of this path takes (0: none). */
-static size_t api_body_max(const char *method, const char *url)
-{
-	bool known;
-	char allow[64];
-	const struct api_route *r = api_route_find(method, url, &known, allow, sizeof(allow));
-
-	return r ? r->body_max : 0;
-}
-
 static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				   const char *method, const char *version, const char *upload_data,
 				   size_t *upload_data_size, void **con_cls)
@@ -799,7 +792,9 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
-		req->max = api_body_max(method, url);
+		req->route = api_route_find(method, url, &req->path_known, req->allow,
+					    sizeof(req->allow));
+		req->max = req->route ? req->route->body_max : 0;
 		if (cl && strtoull(cl, NULL, 10) > req->max)
 			req->too_big = true;
 		*con_cls = req;
