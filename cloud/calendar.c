@@ -93,7 +93,7 @@ int tpc_weekday(int64_t days)
 	return (int)(w < 0 ? w + 7 : w);
 }
 
-static int calendar_cmp(const void *a, const void *b)
+int tpc_days_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
@@ -109,7 +109,7 @@ int64_t tpc_add_working_days(int64_t t_s, int n, const int64_t *holidays, size_t
 		day++;
 		if (tpc_weekday(day) >= 5)
 			continue;
-		if (nholidays && bsearch(&day, holidays, nholidays, sizeof(*holidays), calendar_cmp))
+		if (nholidays && bsearch(&day, holidays, nholidays, sizeof(*holidays), tpc_days_cmp))
 			continue;
 		n--;
 	}

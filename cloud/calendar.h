@@ -26,6 +26,9 @@ void tpc_date_format(int64_t days, char *buf, size_t len);
  * its last day (2024-02-29 + 12 months = 2025-02-28). */
 int64_t tpc_date_add_months(int64_t days, int months);
 
+/* qsort/bsearch comparator for days (int64_t). */
+int tpc_days_cmp(const void *a, const void *b);
+
 /* 0 = Monday .. 6 = Sunday. */
 int tpc_weekday(int64_t days);
 

@@ -115,12 +115,12 @@ enum tpd_err tpc_devices_import(struct tpc_store *s, struct tpc_registry *reg,
 				const struct tpc_policy *policy, const cJSON *rows, double now,
 				struct tpc_import_result *res, char *why, size_t whylen)
 {
-	struct devices_row d;
+	struct devices_row *d;
 	const cJSON *it;
 	const char **ids;
 	char one[256];
-	size_t i = 0;
-	enum tpd_err rc;
+	size_t n = 0;
+	enum tpd_err rc = TPD_OK;
 
 	memset(res, 0, sizeof(*res));
 	if (!cJSON_IsArray(rows) || cJSON_GetArraySize(rows) == 0 ||
@@ -128,53 +128,84 @@ enum tpd_err tpc_devices_import(struct tpc_store *s, struct tpc_registry *reg,
 		snprintf(why, whylen, "devices: must be an array of 1 to %d rows", TPC_IMPORT_MAX);
 		return TPD_ERR_INVAL;
 	}
+	/* Every row is parsed (and its key checked) once, before the database
+	 * is touched; the rows' strings stay in the caller's JSON. */
+	d = calloc((size_t)cJSON_GetArraySize(rows), sizeof(*d));
 	ids = calloc((size_t)cJSON_GetArraySize(rows), sizeof(*ids));
-	if (!ids)
+	if (!d || !ids) {
+		free(d);
+		free(ids);
 		return TPD_ERR_NOMEM;
-	/* Validate every row before touching the database. */
-	cJSON_ArrayForEach(it, rows) {
-		if (devices_parse(it, &d, one, sizeof(one))) {
-			snprintf(why, whylen, "devices[%zu]%s%.64s%s: %s", i, d.row.id ? " (" : "",
-				 d.row.id ? d.row.id : "", d.row.id ? ")" : "", one);
-			free(ids);
-			return TPD_ERR_INVAL;
-		}
-		ids[i++] = d.row.id;
 	}
-	qsort(ids, i, sizeof(*ids), devices_cmp);
-	for (size_t j = 1; j < i; j++) {
+	cJSON_ArrayForEach(it, rows) {
+		if (devices_parse(it, &d[n], one, sizeof(one))) {
+			snprintf(why, whylen, "devices[%zu]%s%.64s%s: %s", n, d[n].row.id ? " (" : "",
+				 d[n].row.id ? d[n].row.id : "", d[n].row.id ? ")" : "", one);
+			rc = TPD_ERR_INVAL;
+			goto out;
+		}
+		ids[n] = d[n].row.id;
+		n++;
+	}
+	qsort(ids, n, sizeof(*ids), devices_cmp);
+	for (size_t j = 1; j < n; j++) {
 		if (strcmp(ids[j - 1], ids[j]) == 0) {
 			snprintf(why, whylen, "device_id %s appears twice", ids[j]);
-			free(ids);
-			return TPD_ERR_INVAL;
+			rc = TPD_ERR_INVAL;
+			goto out;
 		}
 	}
-	free(ids);
 	rc = tpc_store_begin(s);
 	if (rc)
-		return rc;
-	cJSON_ArrayForEach(it, rows) {
+		goto out;
+	for (size_t j = 0; j < n; j++) {
 		enum tpc_upsert r;
 
-		devices_parse(it, &d, one, sizeof(one));
-		rc = devices_store(s, policy, &d, now, &r);
+		rc = devices_store(s, policy, &d[j], now, &r);
 		if (rc) {
 			tpc_store_rollback(s);
-			snprintf(why, whylen, "cannot store device %s", d.row.id);
-			return rc;
+			snprintf(why, whylen, "cannot store device %s", d[j].row.id);
+			goto out;
 		}
 		res->created += r == TPC_UPSERT_CREATED;
 		res->updated += r == TPC_UPSERT_UPDATED;
 		res->unchanged += r == TPC_UPSERT_UNCHANGED;
 	}
 	rc = tpc_store_commit(s);
-	if (rc)
-		return rc;
-	cJSON_ArrayForEach(it, rows) {
-		devices_parse(it, &d, one, sizeof(one));
-		tpc_registry_put_key(reg, d.row.id, d.key_b64);
+	for (size_t j = 0; !rc && j < n; j++)
+		tpc_registry_put_key(reg, d[j].row.id, d[j].key_b64);
+out:
+	free(ids);
+	free(d);
+	return rc;
+}
+
+cJSON *tpc_devices_rows_json(const struct tpc_registry *file)
+{
+	cJSON *rows = cJSON_CreateArray();
+	char b64[DEVICES_KEY_B64_MAX];
+
+	for (size_t i = 0; rows && i < tpc_registry_count(file); i++) {
+		const struct tpc_device *d = tpc_registry_at(file, i);
+		cJSON *row = cJSON_CreateObject();
+
+		if (!row || !cJSON_AddItemToArray(rows, row)) {
+			cJSON_Delete(row);
+			cJSON_Delete(rows);
+			return NULL;
+		}
+		if (tpd_key_public_b64(d->key, b64, sizeof(b64)) ||
+		    !cJSON_AddStringToObject(row, "device_id", d->id) ||
+		    !cJSON_AddStringToObject(row, "model", d->model) ||
+		    !cJSON_AddStringToObject(row, "purchase_date", d->purchase_date) ||
+		    !cJSON_AddStringToObject(row, "public_key", b64) ||
+		    !cJSON_AddStringToObject(row, "owner_contact", d->owner_contact) ||
+		    !cJSON_AddStringToObject(row, "channel", d->channel)) {
+			cJSON_Delete(rows);   /* row is in it */
+			return NULL;
+		}
 	}
-	return TPD_OK;
+	return rows;
 }
 
 /* Takes field from patch when present, else from the stored device. */

@@ -30,6 +30,12 @@ enum tpd_err tpc_devices_import(struct tpc_store *s, struct tpc_registry *reg,
 				const struct tpc_policy *policy, const cJSON *rows, double now,
 				struct tpc_import_result *res, char *why, size_t whylen);
 
+/* The rows of a registry CSV as import rows (keys inline as base64 SPKI),
+ * for tpclaim devices import and tpcollect --registry; NULL when out of
+ * memory. The array is the caller's. */
+struct tpc_registry;
+cJSON *tpc_devices_rows_json(const struct tpc_registry *file);
+
 /* patch: an object with any of model, purchase_date, public_key,
  * owner_contact, channel (null or "" clears all but model and key).
  * TPD_ERR_NOTFOUND when id is not registered. */

@@ -191,13 +191,6 @@ static enum tpd_err policy_exclusions(struct policy_ctx *c, const cJSON *root,
 	return rc;
 }
 
-static int policy_day_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static enum tpd_err policy_holidays(struct policy_ctx *c, const cJSON *root, struct tpc_policy *p)
 {
 	const cJSON *arr, *it;
@@ -214,7 +207,7 @@ static enum tpd_err policy_holidays(struct policy_ctx *c, const cJSON *root, str
 					   p->nholidays, cJSON_IsString(it) ? it->valuestring : "?");
 		p->nholidays++;
 	}
-	qsort(p->holidays, p->nholidays, sizeof(*p->holidays), policy_day_cmp);
+	qsort(p->holidays, p->nholidays, sizeof(*p->holidays), tpc_days_cmp);
 	return TPD_OK;
 }
 

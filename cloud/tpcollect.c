@@ -28,6 +28,7 @@
 #include "tpd/mqtt.h"
 #include "api.h"
 #include "collector.h"
+#include "devices.h"
 #include "policy.h"
 #include "registry.h"
 #include "store.h"
@@ -114,39 +115,31 @@ static enum tpd_err tpcollect_key(void *arg, const char *id, const char *key_b64
 	return TPD_OK;
 }
 
-/* Stores the --registry file's rows (as tpclaim devices import would) and
- * teaches the in-memory registry their keys. */
+/* Imports the --registry file's rows as `tpclaim devices import` would (one
+ * transaction, open claims' warranty recomputed for changed devices, keys
+ * taught to the registry). */
 static int tpcollect_register(struct tpc_store *store, struct tpc_registry *reg,
-			      const struct tpc_registry *file)
+			      const struct tpc_policy *policy, const struct tpc_registry *file)
 {
-	size_t created = 0, updated = 0;
-	enum tpd_err rc = tpc_store_begin(store);
+	struct tpc_import_result res;
+	char why[400];
+	cJSON *rows;
+	enum tpd_err rc;
 
-	for (size_t i = 0; !rc && i < tpc_registry_count(file); i++) {
-		const struct tpc_device *d = tpc_registry_at(file, i);
-		struct tpc_device_row row = { d->id, d->model, d->purchase_date, NULL,
-					      d->owner_contact, d->channel };
-		char b64[256];
-		enum tpc_upsert res = TPC_UPSERT_UNCHANGED;
-
-		rc = tpd_key_public_b64(d->key, b64, sizeof(b64));
-		row.public_key = b64;
-		if (!rc)
-			rc = tpc_store_device_upsert(store, &row, &res);
-		if (!rc)
-			rc = tpc_registry_put_key(reg, d->id, b64);
-		created += res == TPC_UPSERT_CREATED;
-		updated += res == TPC_UPSERT_UPDATED;
-	}
+	if (tpc_registry_count(file) == 0)
+		return 0;
+	rows = tpc_devices_rows_json(file);
+	rc = rows ? tpc_devices_import(store, reg, policy, rows, tpcollect_now(), &res, why,
+				       sizeof(why))
+		  : TPD_ERR_NOMEM;
+	cJSON_Delete(rows);
 	if (rc) {
-		tpc_store_rollback(store);
-		fprintf(stderr, PROG ": registry: cannot store devices: %s\n", tpd_strerror(rc));
+		fprintf(stderr, PROG ": registry: cannot store devices: %s\n",
+			rc == TPD_ERR_INVAL ? why : tpd_strerror(rc));
 		return 1;
 	}
-	if (tpc_store_commit(store))
-		return 1;
 	fprintf(stderr, PROG ": registry file: %zu devices (%zu new, %zu updated)\n",
-		tpc_registry_count(file), created, updated);
+		tpc_registry_count(file), res.created, res.updated);
 	return 0;
 }
 
@@ -235,7 +228,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": registry: cannot load the stored device keys\n");
 		goto out;
 	}
-	if ((file && tpcollect_register(store, reg, file)) ||
+	if ((file && tpcollect_register(store, reg, policy, file)) ||
 	    tpc_collector_new(store, reg, policy, &col))
 		goto out;
 	if (tpc_registry_count(reg) == 0)

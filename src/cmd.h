@@ -25,6 +25,7 @@ struct tpd_cmd {
 
 #define TPD_CMD_MAX_BYTES 1024
 #define TPD_CMD_CLAIMS_KEPT 16
+#define TPD_CMD_CLAIMS_FILE_MAX (TPD_CMD_CLAIMS_KEPT * 128 + 256)  /* claims.json bytes */
 
 enum tpd_err tpd_cmd_parse(const char *payload, size_t len, struct tpd_cmd *out, char *why,
 			   size_t whylen);

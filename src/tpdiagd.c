@@ -149,7 +149,7 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 {
 	struct tpdiagd *d = ctx;
 	struct tpd_spool_stats st;
-	char *live = NULL, *out = NULL, claims[TPD_CMD_CLAIMS_KEPT * 128 + 256];
+	char *live = NULL, *out = NULL, claims[TPD_CMD_CLAIMS_FILE_MAX];
 	cJSON *o = NULL, *sp;
 
 	if (strcmp(cmd, "selfcheck") == 0) {
@@ -271,9 +271,9 @@ static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload
 			: tpd_strerror(rc));
 		return;
 	}
-	old = malloc(TPD_CMD_CLAIMS_KEPT * 128 + 256);
+	old = malloc(TPD_CMD_CLAIMS_FILE_MAX);
 	if (old && tpd_statefile_read(d->state_dir, "claims.json", old,
-				      TPD_CMD_CLAIMS_KEPT * 128 + 256))
+				      TPD_CMD_CLAIMS_FILE_MAX))
 		old[0] = '\0';
 	if (tpd_cmd_claims_merge(old && old[0] ? old : NULL, &cmd, tpdiagd_wall(), &merged) ||
 	    tpd_statefile_write(d->state_dir, "claims.json", merged, strlen(merged)))

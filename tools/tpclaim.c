@@ -24,6 +24,8 @@
 
 #include "tpd/cli.h"
 #include "tpd/jws.h"
+#include "claims.h"
+#include "devices.h"
 #include "registry.h"
 #include "tokens.h"
 
@@ -286,15 +288,6 @@ static void tpclaim_print_indented(const char *text)
 	}
 }
 
-static void tpclaim_iso(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void tpclaim_print_claim(const cJSON *c)
 {
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "warranty"), *it;
@@ -312,7 +305,7 @@ static void tpclaim_print_claim(const cJSON *c)
 	if (cJSON_IsNumber(det)) {
 		char iso[32];
 
-		tpclaim_iso(det->valuedouble, iso, sizeof(iso));
+		tpc_iso_time(det->valuedouble, iso, sizeof(iso));
 		printf("  %-12s %s (device clock)\n", "Detected", iso);
 	}
 	printf("  %-12s %s; review due %s\n", "Opened", tpclaim_str(c, "opened_at"),
@@ -362,7 +355,7 @@ static void tpclaim_print_device(const cJSON *d)
 	if (cJSON_IsNumber(seen)) {
 		char iso[32];
 
-		tpclaim_iso(seen->valuedouble, iso, sizeof(iso));
+		tpc_iso_time(seen->valuedouble, iso, sizeof(iso));
 		printf("%-14s %s (device clock)\n", "last_seen", iso);
 	}
 	printf("%-14s %s\n", "registered",
@@ -697,7 +690,7 @@ static int cmd_devices_import(struct tpclaim *t, int argc, char **argv)
 {
 	const char *pos[1];
 	struct tpc_registry *reg;
-	char err[512], b64[256];
+	char err[512];
 	cJSON *body, *rows, *res;
 	int rc = tpclaim_args(t, argc, argv, "devices import", 1, pos, NULL);
 
@@ -708,20 +701,13 @@ static int cmd_devices_import(struct tpclaim *t, int argc, char **argv)
 		return 1;
 	}
 	body = cJSON_CreateObject();
-	rows = body ? cJSON_AddArrayToObject(body, "devices") : NULL;
-	for (size_t i = 0; rows && i < tpc_registry_count(reg); i++) {
-		const struct tpc_device *d = tpc_registry_at(reg, i);
-		cJSON *row = cJSON_CreateObject();
-
-		if (!row || tpd_key_public_b64(d->key, b64, sizeof(b64)))
-			break;
-		cJSON_AddStringToObject(row, "device_id", d->id);
-		cJSON_AddStringToObject(row, "model", d->model);
-		cJSON_AddStringToObject(row, "purchase_date", d->purchase_date);
-		cJSON_AddStringToObject(row, "public_key", b64);
-		cJSON_AddStringToObject(row, "owner_contact", d->owner_contact);
-		cJSON_AddStringToObject(row, "channel", d->channel);
-		cJSON_AddItemToArray(rows, row);
+	rows = tpc_devices_rows_json(reg);
+	if (!body || !rows || !cJSON_AddItemToObject(body, "devices", rows)) {
+		fprintf(stderr, PROG ": devices import: out of memory (nothing imported)\n");
+		cJSON_Delete(rows);
+		cJSON_Delete(body);
+		tpc_registry_free(reg);
+		return 1;
 	}
 	if (tpc_registry_count(reg) == 0) {
 		fprintf(stderr, PROG ": devices import: %s has no device rows (nothing imported)\n",
@@ -836,7 +822,7 @@ static void tpclaim_print_telemetry(const cJSON *rows)
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(r, "seq");
 		char iso[32];
 
-		tpclaim_iso(cJSON_IsNumber(ts) ? ts->valuedouble : 0, iso, sizeof(iso));
+		tpc_iso_time(cJSON_IsNumber(ts) ? ts->valuedouble : 0, iso, sizeof(iso));
 		printf("%s seq %-8.0f", iso, cJSON_IsNumber(seq) ? seq->valuedouble : -1);
 		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r, "sensors")) {
 			const cJSON *avg = cJSON_GetObjectItemCaseSensitive(s, "avg");
