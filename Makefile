@@ -48,6 +48,8 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+# Programs the integration scenarios drive (not tests by themselves).
+HELPER_BINS := $(BUILD)/tests/crash_sub
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
@@ -111,9 +113,9 @@ $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(BUILD)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
 
-unit: all $(UNIT_BINS) $(FUZZ_BINS)
+unit: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 
-test: all $(UNIT_BINS) $(FUZZ_BINS)
+test: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 # Coverage-guided fuzzing, FUZZ_SECONDS per target (needs clang; installed if missing).

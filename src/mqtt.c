@@ -7,6 +7,16 @@
  *    caller's tpd_mqtt_loop() is the only place I/O happens.
  * 2. Reconnect backoff is 1 s doubling to 60 s, with +-25 % jitter so a
  *    fleet that lost its broker does not come back in lockstep.
+ * 3. A QoS 1 message is acknowledged only after on_message has returned.
+ *    libmosquitto 2.0.x queues the PUBACK *before* it calls on_message
+ *    (lib/handle_publish.c; upstream issue #2884) and, in a client it thinks
+ *    unthreaded, writes it to the socket at once: a crash (kill -9, power)
+ *    while the handler stores the message loses it, since the broker has
+ *    already dropped it. Declaring the client "externally threaded"
+ *    (mosquitto_threaded_set) makes packet__queue() only queue, so the
+ *    PUBACK leaves in the write phase of the next mosquitto_loop(), after
+ *    the handler committed. Handlers must therefore finish their durable
+ *    work before returning (the collector commits each report there).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -215,6 +225,7 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 		tpd_mqtt_free(m);
 		return TPD_ERR_NOMEM;
 	}
+	mosquitto_threaded_set(m->mosq, true);   /* design note 3 */
 	mosquitto_connect_callback_set(m->mosq, mqtt_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, mqtt_on_publish);

@@ -17,6 +17,9 @@
 
 struct tpd_mqtt;
 
+/* A QoS 1 message is acknowledged to the broker only after this returns, so
+ * whatever the handler made durable before returning survives a crash, and
+ * whatever it did not is delivered again to a persistent session. */
 typedef void (*tpd_mqtt_message_fn)(void *ctx, const char *topic, const void *payload,
 				    size_t len);
 /* Called after each successful connect (first and re-connects). */
