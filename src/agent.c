@@ -23,6 +23,7 @@
 #include "tpd/selfcheck.h"
 #include "tpd/jws.h"
 #include "detect.h"
+#include "predict.h"
 #include "report.h"
 #include "statefile.h"
 #include "telem.h"
@@ -73,6 +74,7 @@ struct tpd_agent {
 	bool has_verdict;
 	struct tpd_brownout brownout;
 	int has_brownout;
+	struct tpd_predict predict;                  /* edge forecast (predict.h) */
 
 	struct agent_recent recent[AGENT_RECENT];
 	unsigned nrecent, recent_head;
@@ -195,6 +197,7 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 	if (!a->thr)
 		goto nomem;
 	agent_build_detectors(a);
+	tpd_predict_init(&a->predict, a->product);
 	tpd_telem_init(&a->telem, a->product);
 	*out = a;
 	return TPD_OK;
@@ -353,10 +356,11 @@ enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *tri
 	return tpd_agent_selfcheck_report(a, ts, trigger, NULL);
 }
 
-/* One fault report for a raise or a clear. value/limit NAN print as null. */
+/* One fault report for a raise or a clear. value/limit NAN print as null;
+ * eta_s (predictive raises only) is left out when NAN. */
 static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fault_code code,
 				     enum tpd_severity sev, int raised, int sensor, double value,
-				     double limit, double since)
+				     double limit, double since, double eta_s)
 {
 	enum tpd_sc_verdict verdict = TPD_SC_OK;
 	bool run_sc;
@@ -377,6 +381,7 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 	    !tpd_json_add_num(f, "value", value, 3) || !tpd_json_add_num(f, "limit", limit, 3) ||
 	    !tpd_json_add_num(f, "since", since, 3) ||
 	    !cJSON_AddBoolToObject(f, "predictive", tpd_fault_code_predictive(code)) ||
+	    (!isnan(eta_s) && !tpd_json_add_num(f, "eta_s", round(eta_s), 0)) ||
 	    agent_add_recent(a, obj))
 		goto fail;
 	/* A raised power or thermal fault carries what the self-check found
@@ -432,6 +437,9 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 	const struct tpd_product *p = a->product;
 	double clean[TPD_PRODUCT_MAX_SENSORS];
 	int good[TPD_PRODUCT_MAX_SENSORS];
+	bool edge[TPD_PRODUCT_MAX_SENSORS];
+	struct tpd_predict_event pev[TPD_PREDICT_MAX_TARGETS];
+	unsigned npev;
 	struct agent_recent *r;
 	enum tpd_err rc = TPD_OK, rc2;
 
@@ -450,9 +458,10 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 			}
 		}
 		clean[i] = good[i] ? v : NAN;
-		if (p->sensors[i].kind == TPD_KIND_EVENT && clean[i] >= 0.5 &&
-		    !(a->last_v[i] >= 0.5))
-			a->last_event_ts[i] = ts;   /* a rising edge */
+		edge[i] = p->sensors[i].kind == TPD_KIND_EVENT && clean[i] >= 0.5 &&
+			  !(a->last_v[i] >= 0.5);
+		if (edge[i])
+			a->last_event_ts[i] = ts;
 		a->last_v[i] = clean[i];
 	}
 	for (size_t i = 0; i < p->nsensors; i++) {
@@ -479,7 +488,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
-					       (int)i, values[i], NAN, d->since_s);
+					       (int)i, values[i], NAN, d->since_s, NAN);
 			rc = rc ? rc : rc2;
 		}
 	}
@@ -490,7 +499,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
-					       d->sensor, clean[d->sensor], d->limit, d->since_s);
+					       d->sensor, clean[d->sensor], d->limit, d->since_s, NAN);
 			rc = rc ? rc : rc2;
 		}
 	}
@@ -501,9 +510,17 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING,
 					       ev == TPD_DETECT_RAISED, b->sensor,
-					       tpd_brownout_in_window(b, ts), b->count, b->since_s);
+					       tpd_brownout_in_window(b, ts), b->count, b->since_s, NAN);
 			rc = rc ? rc : rc2;
 		}
+	}
+	/* Predictions change at most once an hour (predict.h). */
+	npev = tpd_predict_sample(&a->predict, ts, clean, edge, pev, TPD_PREDICT_MAX_TARGETS);
+	for (unsigned k = 0; k < npev; k++) {
+		rc2 = agent_emit_fault(a, ts, pev[k].code, TPD_SEV_WARNING, pev[k].raised,
+				       pev[k].sensor, pev[k].value, pev[k].limit, pev[k].since,
+				       pev[k].eta_s);
+		rc = rc ? rc : rc2;
 	}
 	/* The boot self-check runs on the first readings. */
 	if (!a->booted && p->nsteps > 0) {

@@ -343,12 +343,40 @@ static enum tpd_err prod_selfcheck(struct prod_ctx *c, const cJSON *arr, struct 
 	return TPD_OK;
 }
 
+/* "predict": {"horizon_s": 604800, "ambient": "temp.board"}, all optional. */
+static enum tpd_err prod_predict(struct prod_ctx *c, const cJSON *js, struct tpd_product *p)
+{
+	static const char *const keys[] = { "horizon_s", "ambient", NULL };
+	char ref[TPD_SENSOR_NAME_MAX] = "";
+	enum tpd_err rc;
+
+	p->predict_horizon_s = 7 * 86400.0;
+	p->predict_ambient = -1;
+	if (!js)
+		return TPD_OK;
+	if (!cJSON_IsObject(js))
+		return prod_fail(c, "predict: must be an object");
+	rc = prod_check_keys(c, js, "predict", keys);
+	if (!rc) rc = prod_num(c, js, "predict", "horizon_s", 3600, 365 * 86400.0,
+			       &p->predict_horizon_s);
+	if (!rc) rc = prod_str(c, js, "predict", "ambient", false, ref, sizeof(ref));
+	if (rc)
+		return rc;
+	if (ref[0]) {
+		p->predict_ambient = tpd_product_find(p, ref);
+		if (p->predict_ambient < 0 || p->sensors[p->predict_ambient].kind != TPD_KIND_TEMP)
+			return prod_fail(c, "predict.ambient: \"%s\" is not a temp.* sensor of this "
+					 "product", ref);
+	}
+	return TPD_OK;
+}
+
 static enum tpd_err prod_from_json(struct prod_ctx *c, const cJSON *root,
 				   struct tpd_product *p)
 {
 	static const char *const keys[] = {
 		"model", "name", "category", "fw", "sample_period_s",
-		"telemetry_period_s", "sensors", "selfcheck", NULL
+		"telemetry_period_s", "sensors", "selfcheck", "predict", NULL
 	};
 	const cJSON *sensors, *it;
 	size_t i = 0;
@@ -395,6 +423,9 @@ static enum tpd_err prod_from_json(struct prod_ctx *c, const cJSON *root,
 		if (rc)
 			return rc;
 	}
+	rc = prod_predict(c, cJSON_GetObjectItemCaseSensitive(root, "predict"), p);
+	if (rc)
+		return rc;
 	return prod_selfcheck(c, cJSON_GetObjectItemCaseSensitive(root, "selfcheck"), p);
 }
 

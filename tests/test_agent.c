@@ -483,6 +483,56 @@ static void test_status_and_bad_config(void **state)
 	tpd_agent_free(a);
 }
 
+/* Dust: the CPU runs 2 C hotter every day under the same daily load cycle.
+ * The agent reports TEMP_RISING, signed, predictive, with an ETA, days before
+ * TEMP_CRITICAL would be raised. */
+static void test_predictive_fault_before_the_limit(void **state)
+{
+	static const char json[] =
+		"{\"model\":\"dusty\",\"sample_period_s\":60,\"telemetry_period_s\":86400,"
+		"\"sensors\":[{\"id\":\"temp.cpu\",\"warn\":85,\"crit\":100},{\"id\":\"load.cpu\"}]}";
+	struct tpd_product p;
+	struct tu_capture cap = { 0 };
+	struct tpd_agent *a;
+	char err[256];
+	int i, crit = -1, rising = -1;
+	cJSON *o;
+
+	(void)state;
+	assert_int_equal(tpd_product_parse(json, strlen(json), "dusty", &p, err, sizeof(err)), TPD_OK);
+	a = new_agent(&p, NULL, &cap);
+	for (long k = 0; k < 30 * 1440; k++) {
+		double day = k / 1440.0, load = 0.5 + 0.45 * sin(2 * M_PI * day);
+		double v[2] = { 40 + 25 * load + (day > 5 ? 2.0 * (day - 5) : 0), load };
+
+		tpd_agent_sample(a, 1764000000.0 + k * 60.0, v);
+	}
+	for (i = 0; i < cap.n; i++) {
+		const char *code;
+
+		if (cap.kind[i] != TPD_TOPIC_FAULT)
+			continue;
+		o = fault_json(&cap, i);
+		code = fstr(o, "code");
+		if (rising < 0 && strcmp(code, "TEMP_RISING") == 0) {
+			rising = i;
+			assert_string_equal(fstr(o, "state"), "raised");
+			assert_string_equal(fstr(o, "severity"), "warning");
+			assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "fault"),
+								     "predictive")));
+			assert_true(fnum(o, "eta_s") > 0 && fnum(o, "eta_s") <= 7 * 86400);
+			assert_float_equal(fnum(o, "limit"), 100, 0);
+		}
+		if (crit < 0 && strcmp(code, "TEMP_CRITICAL") == 0)
+			crit = i;
+		cJSON_Delete(o);
+	}
+	assert_true(rising >= 0);
+	assert_true(crit < 0 || rising < crit);
+	tpd_agent_free(a);
+	tu_capture_free(&cap);
+}
+
 static void test_many_agents_in_one_process(void **state)
 {
 	enum { N = 500 };
@@ -525,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_chain_persists_across_restart),
 		cmocka_unit_test(test_emit_failure_is_counted_and_survived),
 		cmocka_unit_test(test_status_and_bad_config),
+		cmocka_unit_test(test_predictive_fault_before_the_limit),
 		cmocka_unit_test(test_many_agents_in_one_process),
 	};
 	return cmocka_run_group_tests_name("agent", tests, setup, teardown);

@@ -113,6 +113,12 @@ static void test_refusals(void **state)
 		       "\"window_s\":60}}]}", "only for event.undervoltage");
 	expect_refusal("{\"model\":\"a\",\"telemetry_period_s\":0.5,\"sample_period_s\":1,"
 		       "\"sensors\":[{\"id\":\"temp.a\"}]}", "outside");
+	expect_refusal("{\"model\":\"a\",\"sensors\":[{\"id\":\"volt.a\"}],"
+		       "\"predict\":{\"ambient\":\"volt.a\"}}", "predict.ambient: \"volt.a\" is not a temp.*");
+	expect_refusal("{\"model\":\"a\",\"sensors\":[{\"id\":\"temp.a\"}],"
+		       "\"predict\":{\"horizon_s\":10}}", "horizon_s");
+	expect_refusal("{\"model\":\"a\",\"sensors\":[{\"id\":\"temp.a\"}],"
+		       "\"predict\":{\"ambiant\":\"temp.a\"}}", "unknown key");
 }
 
 static void test_resolve(void **state)

@@ -17,7 +17,9 @@
  *         "spin_when": {"sensor":"temp.cpu","above":45},  ...while this holds
  *         "brownout": {"count":3,"window_s":600},  event.undervoltage: PWR_BROWNOUT
  *         "hyst": 3, "debounce_s": 10, "fail_after_s": 30,
- *         "plausible": [-40, 150] } ] }
+ *         "plausible": [-40, 150] } ],
+ *     "predict": {"horizon_s": 604800,        edge forecast (src/predict.c): how far
+ *                 "ambient": "temp.board"} }  ahead, and what stands for ambient
  */
 #ifndef TPD_PRODUCT_H
 #define TPD_PRODUCT_H
@@ -64,6 +66,8 @@ struct tpd_product {
 	double telemetry_period_s;
 	size_t nsensors;
 	struct tpd_sensor_desc sensors[TPD_PRODUCT_MAX_SENSORS];
+	double predict_horizon_s;      /* raise a predictive fault this far ahead */
+	int predict_ambient;           /* temp sensor standing for ambient, -1: none */
 	size_t nsteps;                 /* self-check steps (tpd/selfcheck.h) */
 	struct tpd_sc_step steps[TPD_SELFCHECK_MAX_STEPS];
 };

@@ -1,0 +1,265 @@
+/*
+ * test_predict.c - the edge forecast on 30-day synthetic histories: each
+ * confounder alone (daily and weekly load rhythm, a heat wave, a week of
+ * heavy load, a one-off grid dip, read failures) raises nothing; each wear
+ * (dust, a wearing fan, an ageing adapter, a rising under-voltage rate)
+ * raises its predictive code before the limit is crossed.
+ */
+#include "testutil.h"
+
+#include "predict.h"
+
+#define DAY 86400.0
+#define STEP_S 60.0
+#define T0 1764000000.0
+
+static const char pr_product_json[] =
+	"{\"model\":\"pred-router\",\"sensors\":["
+	"{\"id\":\"temp.cpu\",\"warn\":85,\"crit\":100},"
+	"{\"id\":\"temp.board\",\"warn\":70,\"crit\":85},"
+	"{\"id\":\"volt.vin\",\"min\":11.4,\"max\":13.2},"
+	"{\"id\":\"curr.vin\",\"max\":2.5},"
+	"{\"id\":\"fan.main\",\"stall_rpm\":500,\"spin_when\":{\"sensor\":\"temp.cpu\",\"above\":45}},"
+	"{\"id\":\"load.cpu\"},"
+	"{\"id\":\"event.undervoltage\",\"brownout\":{\"count\":3,\"window_s\":600}}],"
+	"\"predict\":{\"horizon_s\":604800,\"ambient\":\"temp.board\"}}";
+
+enum { P_CPU, P_BOARD, P_VIN, P_CURR, P_FAN, P_LOAD, P_UV, P_N };
+
+/* What a history carries; every wear starts on day 5. */
+struct pr_world {
+	double heat_wave_c;      /* ambient + this on days 10..15 */
+	bool heavy_week;         /* load 0.9 on days 12..19 */
+	bool grid_dip;           /* day 15: five flags in one hour, rail at 11.0 V for 5 min */
+	bool read_failures;      /* every 97th reading of each sensor fails, a spike a day */
+	double dust_c_per_day;   /* CPU runs hotter by this much a day */
+	double fan_wear_per_day; /* fan loses this fraction of its speed a day */
+	double sag_v_per_day;    /* adapter: the rail under load drops this much a day */
+	bool uv_rising;          /* under-voltage flags, growing in rate */
+};
+
+struct pr_outcome {
+	double raised[TPD_FAULT_CODE_COUNT];   /* first raise, days since start; NAN none */
+	double eta_s[TPD_FAULT_CODE_COUNT];
+	double crossed_day;                    /* first day the wear crossed its limit */
+	unsigned changes;
+};
+
+static unsigned pr_rand(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return (*s >> 8) & 0xffff;
+}
+
+static double pr_noise(unsigned *s, double a)
+{
+	return ((double)pr_rand(s) / 65535.0 * 2 - 1) * a;
+}
+
+static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
+{
+	struct tpd_product prod;
+	struct tpd_predict pred;
+	char err[256] = "";
+	unsigned seed = 12345;
+	bool was_uv = false;
+
+	assert_int_equal(tpd_product_parse(pr_product_json, strlen(pr_product_json), "pred", &prod,
+					   err, sizeof(err)), TPD_OK);
+	tpd_predict_init(&pred, &prod);
+	memset(o, 0, sizeof(*o));
+	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
+		o->raised[c] = o->eta_s[c] = NAN;
+	o->crossed_day = NAN;
+	for (long k = 0; k < (long)(days * DAY / STEP_S); k++) {
+		double ts = T0 + k * STEP_S, day = k * STEP_S / DAY, hour = fmod(day, 1.0) * 24;
+		int dow = (int)day % 7;
+		double worn = day > 5 ? day - 5 : 0;
+		double v[P_N], clean[P_N];
+		bool edge[P_N] = { false };
+		struct tpd_predict_event ev[TPD_PREDICT_MAX_TARGETS];
+		double amb, load, rpm_target, uv_p;
+		unsigned n;
+
+		/* Daily rhythm peaking in the evening, quieter weekends. */
+		load = 0.45 + 0.4 * sin(2 * M_PI * (hour - 14) / 24.0) * (dow >= 5 ? 0.6 : 1.0) +
+		       pr_noise(&seed, 0.05);
+		if (w->heavy_week && day >= 12 && day < 19)
+			load = 0.9 + pr_noise(&seed, 0.03);
+		load = fmin(fmax(load, 0.0), 1.0);
+		amb = 24 + 3 * sin(2 * M_PI * (hour - 15) / 24.0) + pr_noise(&seed, 0.2);
+		if (day >= 10 && day < 15)
+			amb += w->heat_wave_c;
+		v[P_BOARD] = amb + 8 + 6 * load;
+		v[P_CPU] = amb + 14 + 26 * load + w->dust_c_per_day * worn + pr_noise(&seed, 0.4);
+		rpm_target = 2600 + 45 * (v[P_CPU] - 45);
+		v[P_FAN] = v[P_CPU] > 45 ? rpm_target * fmax(0, 1 - w->fan_wear_per_day * worn) +
+						  pr_noise(&seed, 30)
+					 : 0;
+		v[P_LOAD] = load;
+		v[P_CURR] = 0.6 + 0.9 * load + pr_noise(&seed, 0.02);
+		v[P_VIN] = 12.1 - 0.2 * v[P_CURR] - w->sag_v_per_day * worn * (v[P_CURR] / 1.5) +
+			   pr_noise(&seed, 0.01);
+		/* Under-voltage flags: one now and then in every world, a growing
+		 * rate in a failing one, a burst in one hour for a grid dip. */
+		uv_p = 1.0 / (14 * 1440.0);
+		if (w->uv_rising && day > 5)
+			uv_p = 0.002 * worn * worn / 1440.0 * 60;
+		v[P_UV] = (double)pr_rand(&seed) / 65536.0 < uv_p;
+		if (w->grid_dip && day >= 15 && day < 15 + 5 * STEP_S / DAY) {
+			v[P_VIN] = 11.0;
+			v[P_UV] = k % 2 == 0;
+		}
+		if (w->read_failures) {
+			for (int i = 0; i < P_N; i++)
+				if ((k + i) % 97 == 0)
+					v[i] = NAN;
+			if (k % 1440 == 700)
+				v[P_CPU] = 400;   /* implausible, filtered to NAN by the agent */
+		}
+		for (int i = 0; i < P_N; i++) {
+			clean[i] = v[i] >= prod.sensors[i].plaus_lo && v[i] <= prod.sensors[i].plaus_hi
+					   ? v[i] : NAN;
+		}
+		edge[P_UV] = clean[P_UV] >= 0.5 && !was_uv;
+		was_uv = clean[P_UV] >= 0.5;
+		/* When did the wear reach its limit at the busy hour? */
+		if (isnan(o->crossed_day) &&
+		    ((w->dust_c_per_day > 0 && clean[P_CPU] >= 100) ||
+		     (w->fan_wear_per_day > 0 && clean[P_FAN] > 0 && clean[P_FAN] < 500) ||
+		     (w->sag_v_per_day > 0 && clean[P_VIN] < 11.4)))
+			o->crossed_day = day;
+		n = tpd_predict_sample(&pred, ts, clean, edge, ev, TPD_PREDICT_MAX_TARGETS);
+		for (unsigned i = 0; i < n; i++) {
+			o->changes++;
+			if (ev[i].raised && isnan(o->raised[ev[i].code])) {
+				o->raised[ev[i].code] = day;
+				o->eta_s[ev[i].code] = ev[i].eta_s;
+			}
+		}
+	}
+}
+
+static void pr_assert_quiet(const struct pr_world *w)
+{
+	struct pr_outcome o;
+
+	pr_run(w, 30, &o);
+	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
+		if (!isnan(o.raised[c]))
+			fail_msg("%s raised on day %.1f", tpd_fault_code_name(c), o.raised[c]);
+	assert_int_equal(o.changes, 0);
+}
+
+static void test_rhythms_alone_are_quiet(void **state)
+{
+	struct pr_world w = { 0 };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+static void test_heat_wave_is_quiet(void **state)
+{
+	struct pr_world w = { .heat_wave_c = 12 };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+static void test_heavy_week_is_quiet(void **state)
+{
+	struct pr_world w = { .heavy_week = true };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+static void test_grid_dip_is_quiet(void **state)
+{
+	struct pr_world w = { .grid_dip = true };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+static void test_read_failures_are_quiet(void **state)
+{
+	struct pr_world w = { .read_failures = true };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+/* One wear: its code is raised before the limit is crossed, and nothing else. */
+static void pr_assert_predicted(const struct pr_world *w, enum tpd_fault_code code)
+{
+	struct pr_outcome o;
+
+	pr_run(w, 30, &o);
+	print_message("  %s: raised day %.1f (eta %.1f d), limit crossed day %.1f\n",
+		      tpd_fault_code_name(code), o.raised[code], o.eta_s[code] / DAY, o.crossed_day);
+	assert_false(isnan(o.raised[code]));
+	assert_true(isnan(o.crossed_day) || o.raised[code] < o.crossed_day);
+	assert_true(o.eta_s[code] > 0 && o.eta_s[code] <= 7 * DAY);
+	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
+		if (c != (int)code && !isnan(o.raised[c]))
+			fail_msg("also %s raised on day %.1f", tpd_fault_code_name(c), o.raised[c]);
+}
+
+static void test_dust_raises_temp_rising(void **state)
+{
+	struct pr_world w = { .dust_c_per_day = 2.0 };
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
+}
+
+static void test_dust_under_heat_wave(void **state)
+{
+	struct pr_world w = { .dust_c_per_day = 2.0, .heat_wave_c = 8, .read_failures = true };
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
+}
+
+static void test_fan_wear_raises_fan_degraded(void **state)
+{
+	struct pr_world w = { .fan_wear_per_day = 0.04 };
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_FAN_DEGRADED);
+}
+
+static void test_adapter_sag_raises_pwr_degrading(void **state)
+{
+	struct pr_world w = { .sag_v_per_day = 0.03 };
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_PWR_DEGRADING);
+}
+
+static void test_rising_undervoltage_rate(void **state)
+{
+	struct pr_world w = { .uv_rising = true };
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_PWR_DEGRADING);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rhythms_alone_are_quiet),
+		cmocka_unit_test(test_heat_wave_is_quiet),
+		cmocka_unit_test(test_heavy_week_is_quiet),
+		cmocka_unit_test(test_grid_dip_is_quiet),
+		cmocka_unit_test(test_read_failures_are_quiet),
+		cmocka_unit_test(test_dust_raises_temp_rising),
+		cmocka_unit_test(test_dust_under_heat_wave),
+		cmocka_unit_test(test_fan_wear_raises_fan_degraded),
+		cmocka_unit_test(test_adapter_sag_raises_pwr_degrading),
+		cmocka_unit_test(test_rising_undervoltage_rate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
