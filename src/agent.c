@@ -75,6 +75,11 @@ struct tpd_agent {
 	struct tpd_brownout brownout;
 	int has_brownout;
 	struct tpd_predict predict;                  /* edge forecast (predict.h) */
+	double restart_ts[TPD_SC_MAX_RESTARTS];      /* unclean restarts, oldest first */
+	unsigned nrestarts;
+	struct tpd_agent_brownout brownout_restart;  /* reported with the first sample */
+	bool brownout_pending;
+	double brownout_clear_at;                    /* its clear is due; NAN: none open */
 
 	struct agent_recent recent[AGENT_RECENT];
 	unsigned nrecent, recent_head;
@@ -198,6 +203,7 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 		goto nomem;
 	agent_build_detectors(a);
 	tpd_predict_init(&a->predict, a->product);
+	a->brownout_clear_at = NAN;
 	tpd_telem_init(&a->telem, a->product);
 	*out = a;
 	return TPD_OK;
@@ -318,10 +324,17 @@ static bool agent_selfcheck_body(const struct tpd_agent *a, double ts, const cha
 				 cJSON *obj, enum tpd_sc_verdict *verdict)
 {
 	struct tpd_sc_outcome out[TPD_SELFCHECK_MAX_STEPS];
+	double expected[TPD_PRODUCT_MAX_SENSORS], tol[TPD_PRODUCT_MAX_SENSORS];
 	struct tpd_sc_input in = {
 		.product = a->product, .value = a->last_v, .last_event_ts = a->last_event_ts,
-		.should_spin = a->should_spin, .now = ts,
+		.should_spin = a->should_spin, .expected = expected, .expected_tol = tol,
+		.restart_ts = a->restart_ts, .nrestarts = a->nrestarts, .now = ts,
 	};
+
+	for (size_t i = 0; i < a->product->nsensors; i++) {
+		if (!tpd_predict_expected(&a->predict, (int)i, a->last_v, ts, &expected[i], &tol[i]))
+			expected[i] = tol[i] = NAN;
+	}
 
 	*verdict = tpd_selfcheck_run(&in, out);
 	return tpd_selfcheck_to_json(a->product, trigger, out, *verdict, obj);
@@ -432,6 +445,53 @@ static enum tpd_gate agent_gate(const struct tpd_agent *a, const struct tpd_thre
 	return clean[s->spin_sensor] > s->spin_above ? TPD_GATE_ON : TPD_GATE_OFF;
 }
 
+#define AGENT_BROWNOUT_CLEAR_S 600.0
+
+void tpd_agent_set_restarts(struct tpd_agent *a, const double *ts, unsigned n)
+{
+	if (n > TPD_SC_MAX_RESTARTS) {
+		ts += n - TPD_SC_MAX_RESTARTS;   /* keep the newest */
+		n = TPD_SC_MAX_RESTARTS;
+	}
+	memcpy(a->restart_ts, ts, n * sizeof(*ts));
+	a->nrestarts = n;
+}
+
+void tpd_agent_note_brownout(struct tpd_agent *a, const struct tpd_agent_brownout *b)
+{
+	if (b->sensor < 0 || (size_t)b->sensor >= a->product->nsensors)
+		return;
+	a->brownout_restart = *b;
+	a->brownout_pending = true;
+}
+
+/* The brownout restart's raise (first sample) and clear (rail in range for
+ * AGENT_BROWNOUT_CLEAR_S). */
+static enum tpd_err agent_brownout_restart(struct tpd_agent *a, double ts, const double *clean)
+{
+	const struct tpd_agent_brownout *b = &a->brownout_restart;
+	const struct tpd_sensor_desc *s = &a->product->sensors[b->sensor];
+	double v = clean[b->sensor];
+
+	if (a->brownout_pending) {
+		a->brownout_pending = false;
+		a->brownout_clear_at = ts + AGENT_BROWNOUT_CLEAR_S;
+		return agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING, 1, b->sensor,
+					b->value, s->min, b->seen_ts, NAN);
+	}
+	if (isnan(a->brownout_clear_at))
+		return TPD_OK;
+	if (isnan(v) || (!isnan(s->min) && v < s->min) || (!isnan(s->max) && v > s->max)) {
+		a->brownout_clear_at = ts + AGENT_BROWNOUT_CLEAR_S;
+		return TPD_OK;
+	}
+	if (ts < a->brownout_clear_at)
+		return TPD_OK;
+	a->brownout_clear_at = NAN;
+	return agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING, 0, b->sensor, v,
+				s->min, b->seen_ts, NAN);
+}
+
 enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *values)
 {
 	const struct tpd_product *p = a->product;
@@ -514,6 +574,8 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 			rc = rc ? rc : rc2;
 		}
 	}
+	rc2 = agent_brownout_restart(a, ts, clean);
+	rc = rc ? rc : rc2;
 	/* Predictions change at most once an hour (predict.h). */
 	npev = tpd_predict_sample(&a->predict, ts, clean, edge, pev, TPD_PREDICT_MAX_TARGETS);
 	for (unsigned k = 0; k < npev; k++) {

@@ -22,9 +22,18 @@ static double counters_num(const cJSON *o, const char *key)
 	       ? it->valuedouble : 0;
 }
 
-void tpd_counters_open(struct tpd_counters *c, const char *dir, bool unclean)
+static void counters_str(const cJSON *o, const char *key, char *out, size_t len)
 {
-	char text[2048];
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+
+	snprintf(out, len, "%s", v && strlen(v) < len ? v : "");
+}
+
+void tpd_counters_open(struct tpd_counters *c, const char *dir, bool unclean,
+		       const char *boot_id)
+{
+	char text[4096];
+	const cJSON *it;
 	cJSON *o = NULL;
 
 	memset(c, 0, sizeof(*c));
@@ -37,22 +46,41 @@ void tpd_counters_open(struct tpd_counters *c, const char *dir, bool unclean)
 	c->unclean_restarts = (uint64_t)counters_num(o, "unclean_restarts");
 	c->brownout_restarts = (uint64_t)counters_num(o, "brownout_restarts");
 	c->last_low_vin_ts = counters_num(o, "last_low_vin_ts");
+	c->last_low_vin_v = counters_num(o, "last_low_vin_v");
+	counters_str(o, "last_low_vin_sensor", c->last_low_vin_sensor,
+		     sizeof(c->last_low_vin_sensor));
 	c->last_saved_ts = counters_num(o, "last_saved_ts");
+	counters_str(o, "boot_id", c->boot_id, sizeof(c->boot_id));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "restarts")) {
+		if (cJSON_IsNumber(it) && c->nrestarts < TPD_SC_MAX_RESTARTS)
+			c->restart_ts[c->nrestarts++] = it->valuedouble;
+	}
 	cJSON_Delete(o);
+	c->rebooted = !boot_id || !boot_id[0] || strcmp(boot_id, c->boot_id) != 0;
+	snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id ? boot_id : "");
 	if (unclean) {
 		c->unclean_restarts++;
-		if (c->last_low_vin_ts > 0 && c->last_saved_ts - c->last_low_vin_ts <= TPD_COUNTERS_SAG_S) {
+		if (c->nrestarts == TPD_SC_MAX_RESTARTS) {
+			memmove(c->restart_ts, c->restart_ts + 1,
+				(TPD_SC_MAX_RESTARTS - 1) * sizeof(c->restart_ts[0]));
+			c->nrestarts--;
+		}
+		c->restart_ts[c->nrestarts++] = c->last_saved_ts;
+		if (c->rebooted && c->last_low_vin_ts > 0 &&
+		    c->last_saved_ts - c->last_low_vin_ts <= TPD_COUNTERS_SAG_S) {
 			c->brownout_restarts++;
 			c->brownout_now = true;
+			c->brownout_seen_ts = c->last_low_vin_ts;
+			c->last_low_vin_ts = 0;   /* one sag, one brownout */
 		}
 	}
 }
 
-void tpd_counters_sample(struct tpd_counters *c, const struct tpd_product *p, double ts,
+bool tpd_counters_sample(struct tpd_counters *c, const struct tpd_product *p, double ts,
 			 const double *values)
 {
 	double dt = isnan(c->prev_ts) ? 0 : ts - c->prev_ts;
-	bool hot = false, uv = false;
+	bool hot = false, uv = false, sag_began = false;
 
 	if (dt < 0 || dt > COUNTERS_MAX_GAP_S)
 		dt = 0;
@@ -65,8 +93,17 @@ void tpd_counters_sample(struct tpd_counters *c, const struct tpd_product *p, do
 			continue;
 		if (s->kind == TPD_KIND_TEMP && !isnan(s->warn) && v > s->warn)
 			hot = true;
-		if (s->kind == TPD_KIND_VOLT && !isnan(s->min) && v < s->min)
+		if (s->kind == TPD_KIND_VOLT && !isnan(s->min) && v < s->min) {
+			bool fresh = !(ts - c->last_low_vin_ts <= TPD_COUNTERS_SAG_S);
+
+			if (fresh || v < c->last_low_vin_v) {
+				c->last_low_vin_v = v;
+				snprintf(c->last_low_vin_sensor, sizeof(c->last_low_vin_sensor), "%s",
+					 s->id);
+			}
+			sag_began |= fresh;
 			c->last_low_vin_ts = ts;
+		}
 		if (s->kind == TPD_KIND_EVENT && strcmp(s->id, "event.undervoltage") == 0 && v >= 0.5)
 			uv = true;
 	}
@@ -78,19 +115,29 @@ void tpd_counters_sample(struct tpd_counters *c, const struct tpd_product *p, do
 	c->power_on_s += dt;
 	if (hot)
 		c->above_warn_s += dt;
+	return sag_began;
 }
 
 char *tpd_counters_json(const struct tpd_counters *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
+	cJSON *r = cJSON_CreateDoubleArray(c->restart_ts, (int)c->nrestarts);
 
+	if (!r || !cJSON_AddItemToObject(o, "restarts", r)) {
+		cJSON_Delete(r);
+		cJSON_Delete(o);
+		return NULL;
+	}
 	if (o && cJSON_AddNumberToObject(o, "power_on_s", floor(c->power_on_s)) &&
 	    cJSON_AddNumberToObject(o, "above_warn_s", floor(c->above_warn_s)) &&
 	    cJSON_AddNumberToObject(o, "undervoltage_events", (double)c->undervoltage_events) &&
 	    cJSON_AddNumberToObject(o, "unclean_restarts", (double)c->unclean_restarts) &&
 	    cJSON_AddNumberToObject(o, "brownout_restarts", (double)c->brownout_restarts) &&
 	    cJSON_AddNumberToObject(o, "last_low_vin_ts", c->last_low_vin_ts) &&
+	    cJSON_AddNumberToObject(o, "last_low_vin_v", c->last_low_vin_v) &&
+	    cJSON_AddStringToObject(o, "last_low_vin_sensor", c->last_low_vin_sensor) &&
+	    cJSON_AddStringToObject(o, "boot_id", c->boot_id) &&
 	    cJSON_AddNumberToObject(o, "last_saved_ts", c->last_saved_ts))
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

@@ -222,7 +222,10 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 							    : 0;
 
 		clear_drift = z >= (t->active ? PREDICT_HOLD_SE : PREDICT_CLEAR_SE);
-		alarm = fitted && clear_drift && eta <= (t->active ? 2 * horizon : horizon);
+		/* Already past the limit is the limit detectors' business: a
+		 * forecast after the fact helps nobody. */
+		alarm = fitted && clear_drift && eta <= (t->active ? 2 * horizon : horizon) &&
+			(t->active || eta > 0);
 	}
 	if (alarm == t->active) {
 		if (alarm)
@@ -265,4 +268,28 @@ unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clea
 	for (unsigned i = 0; i < p->ntargets; i++)
 		predict_accumulate(&p->t[i], clean, edge, p->product);
 	return n;
+}
+
+bool tpd_predict_expected(const struct tpd_predict *p, int sensor, const double *clean,
+			  double ts, double *expected, double *tol)
+{
+	for (unsigned i = 0; i < p->ntargets; i++) {
+		const struct tpd_predict_target *t = &p->t[i];
+		struct tpd_trend_fit fit;
+		double x[TPD_TREND_MAX_X];
+
+		if (t->kind != TPD_PREDICT_TEMP || t->sensor != sensor)
+			continue;
+		if (t->trend.rows < 24 || !tpd_trend_fit(&t->trend, &fit))
+			return false;
+		for (unsigned k = 0; k < t->nx; k++) {
+			x[k] = clean[t->x[k]];
+			if (isnan(x[k]))
+				return false;
+		}
+		*expected = tpd_trend_predict(&t->trend, &fit, x, ts);
+		*tol = fmax(4 * fit.sigma, 6.0);
+		return true;
+	}
+	return false;
 }

@@ -90,4 +90,14 @@ void tpd_predict_init(struct tpd_predict *p, const struct tpd_product *prod);
 unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clean,
 			    const bool *edge, struct tpd_predict_event *out, unsigned max);
 
+/*
+ * What the device's own history says temperature sensor `sensor` should read
+ * now at the current load and ambient (from clean[]), and how far above that
+ * is still normal (4 residual standard deviations, at least 6 C). false while
+ * that is still being learned (under a day of hours) or for a sensor that is
+ * not forecast. For the self-check's temp_for_load step.
+ */
+bool tpd_predict_expected(const struct tpd_predict *p, int sensor, const double *clean,
+			  double ts, double *expected, double *tol);
+
 #endif

@@ -244,7 +244,10 @@ static bool prod_check_fits(enum tpd_sc_check check, const struct tpd_sensor_des
 		return !isnan(s->warn);
 	case TPD_SC_FAN_SPINS:
 		return !isnan(s->stall_rpm);
+	case TPD_SC_TEMP_FOR_LOAD:
+		return s->kind == TPD_KIND_TEMP && !isnan(s->crit);
 	case TPD_SC_READABLE:
+	case TPD_SC_CLEAN_RESTARTS:
 		return true;
 	}
 	return false;
@@ -253,12 +256,13 @@ static bool prod_check_fits(enum tpd_sc_check check, const struct tpd_sensor_des
 static enum tpd_err prod_step(struct prod_ctx *c, const cJSON *js, size_t idx,
 			      struct tpd_product *p)
 {
-	static const char *const keys[] = { "id", "check", "sensor", "window_s", "fail",
+	static const char *const keys[] = { "id", "check", "sensor", "window_s", "count", "fail",
 					    "only_if_pass", "hint", NULL };
 	static const char *const hkeys[] = { "en", "zh", NULL };
 	struct tpd_sc_step *st = &p->steps[idx];
 	const cJSON *hint = cJSON_GetObjectItemCaseSensitive(js, "hint");
 	char path[48], buf[64] = "";
+	double count;
 	enum tpd_err rc;
 
 	snprintf(path, sizeof(path), "selfcheck[%zu]", idx);
@@ -276,11 +280,14 @@ static enum tpd_err prod_step(struct prod_ctx *c, const cJSON *js, size_t idx,
 	if (rc)
 		return rc;
 	if (!tpd_sc_check_parse(buf, &st->check))
-		return prod_fail(c, "%s.check: \"%s\" is not rail, no_events, below_warn, fan_spins "
+		return prod_fail(c, "%s.check: \"%s\" is not rail, no_events, below_warn, fan_spins, "
+				 "temp_for_load, clean_restarts "
 				 "or readable", path, buf);
 	st->sensor = -1;
 	buf[0] = '\0';
-	rc = prod_str(c, js, path, "sensor", st->check != TPD_SC_READABLE, buf, sizeof(buf));
+	rc = prod_str(c, js, path, "sensor",
+		      st->check != TPD_SC_READABLE && st->check != TPD_SC_CLEAN_RESTARTS, buf,
+		      sizeof(buf));
 	if (rc)
 		return rc;
 	if (buf[0]) {
@@ -290,10 +297,14 @@ static enum tpd_err prod_step(struct prod_ctx *c, const cJSON *js, size_t idx,
 		if (!prod_check_fits(st->check, &p->sensors[st->sensor]))
 			return prod_fail(c, "%s: %s needs a sensor with %s", path, tpd_sc_check_name(st->check),
 					 st->check == TPD_SC_RAIL ? "min or max" : st->check == TPD_SC_NO_EVENTS
-					 ? "kind event" : st->check == TPD_SC_BELOW_WARN ? "warn" : "stall_rpm");
+					 ? "kind event" : st->check == TPD_SC_BELOW_WARN ? "warn"
+					 : st->check == TPD_SC_TEMP_FOR_LOAD ? "crit" : "stall_rpm");
 	}
-	st->window_s = 600;
+	st->window_s = st->check == TPD_SC_CLEAN_RESTARTS ? 86400 : 600;
+	count = 3;
 	rc = prod_num(c, js, path, "window_s", 1, 30 * 86400, &st->window_s);
+	if (!rc) rc = prod_num(c, js, path, "count", 1, TPD_SC_MAX_RESTARTS, &count);
+	st->count = (unsigned)count;
 	buf[0] = '\0';
 	if (!rc) rc = prod_str(c, js, path, "fail", true, buf, sizeof(buf));
 	if (rc)

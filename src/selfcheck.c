@@ -14,16 +14,17 @@
 static const char *const sc_checks[] = {
 	[TPD_SC_RAIL] = "rail", [TPD_SC_NO_EVENTS] = "no_events", [TPD_SC_BELOW_WARN] = "below_warn",
 	[TPD_SC_FAN_SPINS] = "fan_spins", [TPD_SC_READABLE] = "readable",
+	[TPD_SC_TEMP_FOR_LOAD] = "temp_for_load", [TPD_SC_CLEAN_RESTARTS] = "clean_restarts",
 };
 
 const char *tpd_sc_check_name(enum tpd_sc_check c)
 {
-	return (unsigned)c <= TPD_SC_READABLE ? sc_checks[c] : "?";
+	return (unsigned)c <= TPD_SC_CHECK_LAST ? sc_checks[c] : "?";
 }
 
 bool tpd_sc_check_parse(const char *s, enum tpd_sc_check *out)
 {
-	for (int i = 0; i <= TPD_SC_READABLE; i++) {
+	for (int i = 0; i <= TPD_SC_CHECK_LAST; i++) {
 		if (strcmp(s, sc_checks[i]) == 0) {
 			*out = (enum tpd_sc_check)i;
 			return true;
@@ -75,6 +76,17 @@ static void sc_step(const struct tpd_sc_input *in, const struct tpd_sc_step *st,
 			snprintf(o->detail, sizeof(o->detail), "all %zu sensors read", p->nsensors);
 		return;
 	}
+	if (st->check == TPD_SC_CLEAN_RESTARTS) {
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < in->nrestarts; i++)
+			n += in->now - in->restart_ts[i] <= st->window_s;
+		if (n >= st->count)
+			o->result = TPD_SC_FAIL;
+		snprintf(o->detail, sizeof(o->detail), "%u unclean restart%s in the last %.0f s "
+			 "(%u or more fail)", n, n == 1 ? "" : "s", st->window_s, st->count);
+		return;
+	}
 	if (st->check == TPD_SC_NO_EVENTS) {
 		double last = in->last_event_ts[st->sensor];
 
@@ -106,6 +118,22 @@ static void sc_step(const struct tpd_sc_input *in, const struct tpd_sc_step *st,
 		snprintf(o->detail, sizeof(o->detail), "%s %g %s (warning at %g)", s->id, v, sc_unit(s),
 			 s->warn);
 		break;
+	case TPD_SC_TEMP_FOR_LOAD: {
+		double e = in->expected ? in->expected[st->sensor] : NAN;
+		double tol = in->expected_tol ? in->expected_tol[st->sensor] : NAN;
+
+		if (isnan(e) || isnan(tol)) {
+			o->result = TPD_SC_SKIP;
+			snprintf(o->detail, sizeof(o->detail), "%s %g %s; normal for this load still "
+				 "being learned", s->id, v, sc_unit(s));
+		} else {
+			if (v > e + tol)
+				o->result = TPD_SC_FAIL;
+			snprintf(o->detail, sizeof(o->detail), "%s %g %s; %.1f +- %.1f %s expected at "
+				 "this load and ambient", s->id, v, sc_unit(s), e, tol, sc_unit(s));
+		}
+		break;
+	}
 	case TPD_SC_FAN_SPINS:
 		if (!in->should_spin[st->sensor]) {
 			o->result = TPD_SC_SKIP;

@@ -484,12 +484,34 @@ static int tpdiagd_connect(struct tpdiagd *d)
 	return 0;
 }
 
+/* The kernel's id of this boot, which tells a reboot of the product from a
+ * restart of the agent alone ("" when unknown). Under --sysfs-root the
+ * fixture's DIR/../proc stands in for /proc. */
+static void tpdiagd_boot_id(const struct tpdiagd *d, char *out, size_t len)
+{
+	char path[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%sproc/sys/kernel/random/boot_id",
+		 d->sysfs_root ? d->sysfs_root : "", d->sysfs_root ? "/../" : "/");
+	out[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)len, f)) {
+		n = strcspn(out, "\r\n");
+		out[n] = '\0';
+	}
+	fclose(f);
+}
+
 static int tpdiagd_setup(struct tpdiagd *d)
 {
 	const struct tpd_board_ops *ops;
 	struct tpd_board_cfg bc = { 0 };
 	struct tpd_agent_cfg ac = { 0 };
-	char err[512];
+	char err[512], boot_id[40];
 	int rc;
 
 	ops = tpd_board_find(d->board_arg);
@@ -508,10 +530,19 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (!rc) rc = tpdiagd_open_spool(d);
 	if (rc)
 		return rc;
-	tpd_counters_open(&d->counters, d->state_dir, strcmp(d->boot_reason, "unclean_restart") == 0);
-	if (d->counters.brownout_now)
-		fprintf(stderr, PROG ": this start follows an unclean stop during low input voltage "
-			"(brownout restart %llu)\n", (unsigned long long)d->counters.brownout_restarts);
+	tpdiagd_boot_id(d, boot_id, sizeof(boot_id));
+	tpd_counters_open(&d->counters, d->state_dir, strcmp(d->boot_reason, "unclean_restart") == 0,
+			  boot_id);
+	tpd_counters_save(&d->counters, d->state_dir, d->counters.last_saved_ts, true);
+	if (strcmp(d->boot_reason, "unclean_restart") == 0 && d->counters.rebooted)
+		snprintf(d->boot_reason, sizeof(d->boot_reason), "unclean_reboot");
+	if (d->counters.brownout_now) {
+		snprintf(d->boot_reason, sizeof(d->boot_reason), "brownout");
+		fprintf(stderr, PROG ": this start follows a power loss while %s was at %.2f V "
+			"(brownout restart %llu)\n", d->counters.last_low_vin_sensor,
+			d->counters.last_low_vin_v,
+			(unsigned long long)d->counters.brownout_restarts);
+	}
 	bc.product = &d->product;
 	bc.trace_path = d->trace;
 	bc.sysfs_root = d->sysfs_root;
@@ -527,6 +558,15 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	ac.emit_ctx = d;
 	if (tpd_agent_new(&ac, &d->agent, err, sizeof(err)))
 		return tpdiagd_fail("agent", err);
+	tpd_agent_set_restarts(d->agent, d->counters.restart_ts, d->counters.nrestarts);
+	if (d->counters.brownout_now) {
+		struct tpd_agent_brownout b = {
+			tpd_product_find(&d->product, d->counters.last_low_vin_sensor),
+			d->counters.last_low_vin_v, d->counters.brownout_seen_ts,
+		};
+
+		tpd_agent_note_brownout(d->agent, &b);
+	}
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s/tpdiag.sock", d->state_dir);
 	if (d->socket_arg)
 		snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->socket_arg);
@@ -554,10 +594,13 @@ static int tpdiagd_run(struct tpdiagd *d)
 	unsigned long n = 0;
 	char err[512];
 	enum tpd_err rc;
+	bool sag;
 
 	/* Replaying faster than real time is pointless before the broker takes
-	 * messages; give it a moment (the queue holds them regardless). */
-	for (int i = 0; i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
+	 * messages; give it a moment (the queue holds them regardless). A real
+	 * product samples at once: the first seconds after a boot are when a
+	 * failing supply shows. */
+	for (int i = 0; virt && i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
 		tpdiagd_io(d, 100);
 	while (!tpdiagd_stop) {
 		rc = tpd_board_read(d->board, &t_s, values, err, sizeof(err));
@@ -580,8 +623,8 @@ static int tpdiagd_run(struct tpdiagd *d)
 		}
 		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
 		tpd_agent_sample(d->agent, d->last_ts, values);
-		tpd_counters_sample(&d->counters, &d->product, d->last_ts, values);
-		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, false);
+		sag = tpd_counters_sample(&d->counters, &d->product, d->last_ts, values);
+		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, sag);
 		n++;
 		if ((n & 63) == 0)
 			tpdiagd_io(d, 0);

@@ -90,6 +90,27 @@ enum tpd_err tpd_agent_selfcheck_report(struct tpd_agent *agent, double ts, cons
 					char **json);
 
 /*
+ * What the daemon knows about earlier runs (its lifetime counters): the times
+ * of recent unclean restarts, oldest first (the last TPD_SC_MAX_RESTARTS are
+ * kept), for the self-check's clean_restarts step.
+ */
+void tpd_agent_set_restarts(struct tpd_agent *agent, const double *ts, unsigned n);
+
+/*
+ * Brownout forensics: this start followed an unclean stop while an input
+ * rail was below its minimum. With its first sample the agent reports a
+ * PWR_BROWNOUT fault (sensor: that rail; value: its lowest reading before the
+ * stop; limit: its minimum; since: when that was read), with the self-check
+ * attached, and clears it once the rail has been in range for 10 minutes.
+ */
+struct tpd_agent_brownout {
+	int sensor;        /* product sensor index of the rail */
+	double value;      /* lowest reading before the stop, in the sensor's unit */
+	double seen_ts;    /* when it was read (Unix seconds) */
+};
+void tpd_agent_note_brownout(struct tpd_agent *agent, const struct tpd_agent_brownout *b);
+
+/*
  * What a technician sees (tpdiag status/faults/counters): per sensor the
  * latest value, unit, limits and state (ok|warn|fail|unreadable), the last
  * 64 fault events, the counters and the last self-check verdict, as JSON
