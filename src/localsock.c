@@ -1,5 +1,5 @@
 /*
- * localsock.c - one-line requests, one JSON answer, over a Unix socket
+ * localsock.c - one-line requests, JSON-lines answers, over a Unix socket
  * (see localsock.h).
  */
 #include <errno.h>
@@ -115,26 +115,41 @@ void tpd_local_serve(int fd, tpd_local_handler_fn handler, void *ctx)
 	}
 }
 
-char *tpd_local_ask(const char *path, const char *cmd, int timeout_ms)
+/* Hands every complete line in buf[0..*n) to on_line and keeps the rest. */
+static void localsock_lines(char *buf, size_t *n, tpd_local_line_fn on_line, void *ctx)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (buf[i] != '\n')
+			continue;
+		buf[i] = '\0';
+		if (i > start)
+			on_line(ctx, buf + start);
+		start = i + 1;
+	}
+	memmove(buf, buf + start, *n - start);
+	*n -= start;
+}
+
+enum tpd_err tpd_local_ask(const char *path, const char *cmd, int timeout_ms,
+			   tpd_local_line_fn on_line, void *ctx)
 {
 	struct sockaddr_un sa;
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
-	int s;
+	bool any = false;
+	int s, e = 0;
 
 	if (!localsock_addr(path, &sa)) {
 		errno = ENAMETOOLONG;
-		return NULL;
+		return TPD_ERR_IO;
 	}
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    write(s, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(s, "\n", 1) != 1) {
-		int e = errno;
-
-		if (s >= 0)
-			close(s);
-		errno = e;
-		return NULL;
+		e = errno;
+		goto out;
 	}
 	for (;;) {
 		struct pollfd p = { .fd = s, .events = POLLIN };
@@ -144,31 +159,33 @@ char *tpd_local_ask(const char *path, const char *cmd, int timeout_ms)
 			char *grown = cap + 8192 > LOCALSOCK_ANSWER_MAX ? NULL : realloc(buf, cap + 8192);
 
 			if (!grown) {
-				free(buf);
-				close(s);
-				errno = EMSGSIZE;
-				return NULL;
+				e = EMSGSIZE;
+				goto out;
 			}
 			buf = grown;
 			cap += 8192;
 		}
 		if (poll(&p, 1, timeout_ms) <= 0) {
-			free(buf);
-			close(s);
-			errno = ETIMEDOUT;
-			return NULL;
+			e = ETIMEDOUT;
+			goto out;
 		}
 		r = read(s, buf + n, cap - n - 1);
 		if (r <= 0)
 			break;
 		n += (size_t)r;
+		any = true;
+		localsock_lines(buf, &n, on_line, ctx);
 	}
-	close(s);
-	if (!buf || n == 0) {
-		free(buf);
-		errno = ECONNRESET;
-		return NULL;
+	if (n > 0) {   /* a last line without its newline */
+		buf[n] = '\0';
+		on_line(ctx, buf);
 	}
-	buf[n] = '\0';
-	return buf;
+	if (!any)
+		e = ECONNRESET;
+out:
+	if (s >= 0)
+		close(s);
+	free(buf);
+	errno = e;
+	return e ? TPD_ERR_IO : TPD_OK;
 }

@@ -143,6 +143,38 @@ static void tpdiagd_on_acked(void *ctx, int mid)
 			"sent again; the collector drops the duplicate)\n", (unsigned long long)seq);
 }
 
+/* The technician's self-check as localsock.h streams it: a line per step,
+ * then the report. Takes ownership of report. */
+static char *tpdiagd_selfcheck_lines(char *report)
+{
+	cJSON *o = cJSON_Parse(report), *steps = cJSON_GetObjectItemCaseSensitive(o, "steps"), *st;
+	int i = 0, n = cJSON_GetArraySize(steps);
+	/* every step appears twice (its line, the report), plus the wrapping */
+	size_t len = strlen(report) * 2 + 64 * (size_t)n + 2, used = 0;
+	char *text = malloc(len);
+
+	cJSON_ArrayForEach(st, steps) {
+		cJSON *line = cJSON_CreateObject();
+		char *one;
+
+		if (!text || !line || !cJSON_AddItemReferenceToObject(line, "step", st) ||
+		    !cJSON_AddNumberToObject(line, "index", ++i) || !cJSON_AddNumberToObject(line, "of", n) ||
+		    !(one = cJSON_PrintUnformatted(line))) {
+			cJSON_Delete(line);
+			continue;
+		}
+		if (used + strlen(one) + 1 < len)
+			used += (size_t)snprintf(text + used, len - used, "%s\n", one);
+		cJSON_free(one);
+		cJSON_Delete(line);
+	}
+	if (text)
+		snprintf(text + used, len - used, "%s\n", report);
+	cJSON_Delete(o);
+	free(report);
+	return text;
+}
+
 /* The technician's questions (tpdiag), answered from what the agent knows:
  * it works with the broker unreachable. */
 static char *tpdiagd_answer(void *ctx, const char *cmd)
@@ -156,16 +188,21 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 		enum tpd_err rc = tpd_agent_selfcheck_report(d->agent, d->last_ts, "technician", &out);
 
 		if (rc == TPD_OK)
-			return out;
+			return tpdiagd_selfcheck_lines(out);
 		free(out);
 		snprintf(claims, sizeof(claims), "{\"error\":\"%s\"}", rc == TPD_ERR_UNSUPPORTED
 			 ? "this product describes no self-check steps" : tpd_strerror(rc));
 		return strdup(claims);
 	}
 	if (strcmp(cmd, "claim") == 0) {
-		if (tpd_statefile_read(d->state_dir, "claims.json", claims, sizeof(claims)))
-			snprintf(claims, sizeof(claims), "{\"claims\":[]}");
-		return strdup(claims);
+		/* one line (localsock.h), whatever the file's layout */
+		if (tpd_statefile_read(d->state_dir, "claims.json", claims, sizeof(claims)) ||
+		    !(o = cJSON_Parse(claims)) || !(out = cJSON_PrintUnformatted(o))) {
+			cJSON_Delete(o);
+			return strdup("{\"claims\":[]}");
+		}
+		cJSON_Delete(o);
+		return out;
 	}
 	if (strcmp(cmd, "status") != 0)
 		return strdup("{\"error\":\"unknown command (status, selfcheck, claim)\"}");

@@ -39,18 +39,56 @@ static void tpdiag_on_signal(int sig)
 }
 
 /* Asks the agent; prints one line and returns NULL when it cannot. */
-static cJSON *tpdiag_ask(const char *sock, const char *cmd)
+struct tpdiag_answer {
+	char *last;           /* the answer proper: the last line */
+	bool show_steps;      /* selfcheck, not --json: print steps as they come */
+	bool zh;
+};
+
+static const char *tpdiag_str(const cJSON *o, const char *key);
+
+/* One self-check step, as a line of the table. */
+static void tpdiag_step(const cJSON *st, bool zh)
 {
-	char *text = tpd_local_ask(sock, cmd, ASK_TIMEOUT_MS);
+	const char *res = tpdiag_str(st, "result");
+
+	printf("[%-4s] %-16s %s\n", strcmp(res, "pass") == 0 ? "ok" : res, tpdiag_str(st, "id"),
+	       tpdiag_str(st, "detail"));
+	if (cJSON_GetObjectItemCaseSensitive(st, "hint"))
+		printf("       -> %s\n", tpdiag_str(st, zh ? "hint_zh" : "hint"));
+}
+
+static void tpdiag_on_line(void *ctx, const char *line)
+{
+	struct tpdiag_answer *a = ctx;
 	cJSON *o;
 
-	if (!text) {
+	free(a->last);
+	a->last = strdup(line);
+	if (!a->show_steps || !(o = cJSON_Parse(line)))
+		return;
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "step"))) {
+		tpdiag_step(cJSON_GetObjectItemCaseSensitive(o, "step"), a->zh);
+		fflush(stdout);
+	}
+	cJSON_Delete(o);
+}
+
+/* Asks tpdiagd; returns the answer (the last line) parsed, or NULL after one
+ * line on stderr. */
+static cJSON *tpdiag_ask(const char *sock, const char *cmd, bool show_steps, bool zh)
+{
+	struct tpdiag_answer a = { NULL, show_steps, zh };
+	cJSON *o;
+
+	if (tpd_local_ask(sock, cmd, ASK_TIMEOUT_MS, tpdiag_on_line, &a) || !a.last) {
 		fprintf(stderr, PROG ": no tpdiagd answers at %s: %s (is it running with this "
 			"--state-dir?)\n", sock, strerror(errno));
+		free(a.last);
 		return NULL;
 	}
-	o = cJSON_Parse(text);
-	free(text);
+	o = cJSON_Parse(a.last);
+	free(a.last);
 	if (!o) {
 		fprintf(stderr, PROG ": %s: the answer is not JSON\n", sock);
 		return NULL;
@@ -164,18 +202,9 @@ static void tpdiag_spool(const cJSON *o)
 		printf("%-18s %.0f\n", c->string, c->valuedouble);
 }
 
-static void tpdiag_selfcheck(const cJSON *o, bool zh)
+/* The steps were printed as they came (tpdiag_on_line); the verdict ends it. */
+static void tpdiag_selfcheck(const cJSON *o)
 {
-	const cJSON *st;
-
-	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(o, "steps")) {
-		const char *res = tpdiag_str(st, "result");
-
-		printf("[%-4s] %-16s %s\n", strcmp(res, "pass") == 0 ? "ok" : res, tpdiag_str(st, "id"),
-		       tpdiag_str(st, "detail"));
-		if (cJSON_GetObjectItemCaseSensitive(st, "hint"))
-			printf("       -> %s\n", tpdiag_str(st, zh ? "hint_zh" : "hint"));
-	}
 	printf("verdict: %s\n", tpdiag_str(o, "verdict"));
 }
 
@@ -251,7 +280,7 @@ int main(int argc, char **argv)
 		const char *ask = strcmp(cmd, "selfcheck") == 0 || strcmp(cmd, "claim") == 0 ? cmd
 											 : "status";
 
-		o = tpdiag_ask(sock, ask);
+		o = tpdiag_ask(sock, ask, strcmp(cmd, "selfcheck") == 0 && !json, zh);
 		if (!o) {
 			code = 1;
 			break;
@@ -272,7 +301,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "spool") == 0) {
 			tpdiag_spool(o);
 		} else if (strcmp(cmd, "selfcheck") == 0) {
-			tpdiag_selfcheck(o, zh);
+			tpdiag_selfcheck(o);
 		} else {
 			tpdiag_claim(o);
 		}

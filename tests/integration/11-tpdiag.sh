@@ -32,9 +32,13 @@ check "faults: FAN_STALL raised" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev'
 out=$(tpdiag selfcheck)
 check "selfcheck: the fan step fails with its hint" grep -q "^\[fail\] fan.main" <<< "$out"
 check "selfcheck: needs service" grep -q "verdict: needs_service" <<< "$out"
+check "selfcheck: the steps come first, the verdict last" bash -c "tail -n 1 <<< '$out' | grep -q '^verdict:'"
+check "selfcheck: every step of the product, in order" test "$(grep -o '^\[[a-z ]*\] [a-z.]*' <<< "$out" | awk '{print $NF}' | tr '\n' ' ')" = \
+	"$(sed -n 's/.*"id": "\([a-z.]*\)", "check".*/\1/p' boards/archer-ax55.json | tr '\n' ' ')"
+check "selfcheck --json: the signed report's body" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev' --json selfcheck | grep -q '\"verdict\":'"
 check "selfcheck --zh: the hint in Chinese" bash -c "'$STACK_BIN/tpdiag' --state-dir '$dev' --zh selfcheck | grep -q '需要送修'"
-check_eq "both technician self-checks are reported to the cloud" 2 \
-	"$(wait_db "select count(*) from reports where kind='selfcheck' and body like '%\"trigger\":\"technician\"%'" 2)"
+check_eq "all three technician self-checks are reported to the cloud" 3 \
+	"$(wait_db "select count(*) from reports where kind='selfcheck' and body like '%\"trigger\":\"technician\"%'" 3)"
 out=$(tpdiag counters)
 check "counters since start" grep -q "^  faults_raised *[1-9]" <<< "$out"
 check "lifetime counters" grep -q "^  power_on_s .* h" <<< "$out"
