@@ -14,6 +14,7 @@
 
 #include "tpd/wire.h"
 #include "claims.h"
+#include "fleet.h"
 #include "lifecycle.h"
 
 /* What each code means to a customer, and what support should try first.
@@ -214,13 +215,23 @@ static void claims_warranty_row(const struct tpc_warranty *w, struct tpc_claim_w
 	row->reason = w->reason[0] ? w->reason : NULL;
 }
 
-static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *policy,
-				const struct tpc_report *r, double now, int64_t *claim)
+/* What a new claim says, whoever opens it. */
+struct claims_new {
+	const char *dev, *model, *fw;
+	enum tpd_fault_code code;
+	bool predictive;
+	double detected_ts;
+	const char *title, *description, *verdict, *severity, *by;
+	double eta_s;
+};
+
+/* Inserts a claim with its warranty, first fault code, timeline and the
+ * device's notice. */
+static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct claims_new *n, double now, int64_t *claim)
 {
-	char title[320], desc[4096], sentence[1024], sc[1024], val[48], lim[48], purchase[16];
-	char now_iso[32], due_iso[32];
-	const char *fw = r->fw ? r->fw : "?";
-	const char *code = tpd_fault_code_name(r->code);
+	const char *code = tpd_fault_code_name(n->code);
+	char now_iso[32], due_iso[32], purchase[16];
 	struct tpc_claim_new c = { 0 };
 	struct tpc_warranty w;
 	bool added;
@@ -228,6 +239,45 @@ static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *po
 
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
 	tpc_iso_time((double)tpc_policy_review_due(policy, now), due_iso, sizeof(due_iso));
+	c.purchase_date = tpc_store_device_purchase_date(s, n->dev, purchase, sizeof(purchase))
+			  ? NULL : purchase;
+	tpc_policy_warranty(policy, n->model, &code, 1, c.purchase_date, n->detected_ts, &w);
+	c.device = n->dev;
+	c.model = n->model;
+	c.category = tpd_fault_class_name(tpd_fault_code_class(n->code));
+	c.predictive = n->predictive;
+	c.detected_ts = n->detected_ts;
+	c.opened_at = now_iso;
+	c.title = n->title;
+	c.description = n->description;
+	c.selfcheck_verdict = n->verdict;
+	c.suggested_resolution = claims_rows[n->code].resolution;
+	c.priority = tpc_claims_priority(n->code, n->severity, n->predictive, n->eta_s);
+	c.review_due = due_iso;
+	claims_warranty_row(&w, &c.warranty);
+	rc = tpc_store_claim_insert(s, &c, claim);
+	if (!rc)
+		rc = tpc_store_claim_add_fault(s, *claim, code, n->detected_ts, &added);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "opened", n->by, code);
+	if (!rc && w.reason[0])
+		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "warranty", "system", w.reason);
+	if (!rc)
+		rc = claims_notify(s, n->dev, *claim, "open");
+	return rc;
+}
+
+static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *policy,
+				const struct tpc_report *r, double now, int64_t *claim)
+{
+	char title[320], desc[4096], sentence[1024], sc[1024], val[48], lim[48];
+	struct claims_new n = {
+		.dev = r->dev, .model = r->model, .fw = r->fw, .code = r->code,
+		.predictive = r->predictive, .detected_ts = r->ts, .title = title,
+		.description = desc, .verdict = r->verdict, .severity = claims_severity(r),
+		.by = "system", .eta_s = claims_eta(r),
+	};
+
 	claims_quantity(r->sensor, r->value, val, sizeof(val));
 	claims_quantity(r->sensor, r->limit, lim, sizeof(lim));
 	if (r->predictive && isfinite(claims_eta(r))) {
@@ -245,33 +295,8 @@ static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *po
 	claims_sentence(r, sentence, sizeof(sentence));
 	claims_selfcheck(r, sc, sizeof(sc));
 	snprintf(desc, sizeof(desc), "Device %s (%s, firmware %s) reported %s %s", r->dev, r->model,
-		 fw, sentence, sc);
-	c.purchase_date = tpc_store_device_purchase_date(s, r->dev, purchase, sizeof(purchase))
-			  ? NULL : purchase;
-	tpc_policy_warranty(policy, r->model, &code, 1, c.purchase_date, r->ts, &w);
-	c.device = r->dev;
-	c.model = r->model;
-	c.category = tpd_fault_class_name(r->cls);
-	c.predictive = r->predictive;
-	c.detected_ts = r->ts;
-	c.opened_at = now_iso;
-	c.title = title;
-	c.description = desc;
-	c.selfcheck_verdict = r->verdict;
-	c.suggested_resolution = claims_rows[r->code].resolution;
-	c.priority = tpc_claims_priority(r->code, claims_severity(r), r->predictive, claims_eta(r));
-	c.review_due = due_iso;
-	claims_warranty_row(&w, &c.warranty);
-	rc = tpc_store_claim_insert(s, &c, claim);
-	if (!rc)
-		rc = tpc_store_claim_add_fault(s, *claim, code, r->ts, &added);
-	if (!rc)
-		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "opened", "system", code);
-	if (!rc && w.reason[0])
-		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "warranty", "system", w.reason);
-	if (!rc)
-		rc = claims_notify(s, r->dev, *claim, "open");
-	return rc;
+		 r->fw ? r->fw : "?", sentence, sc);
+	return claims_insert(s, policy, &n, now, claim);
 }
 
 /* The claim's fault codes (pointers into cl), first first. */
@@ -567,4 +592,130 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "feedback", by, note);
 	return claims_end(s, cl, rc);
+}
+
+/* The engine's forecast in words, with its numbers. */
+static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size_t len)
+{
+	char val[48], lim[48], eta[32], early[32] = "?", late[32] = "?", fleet[160] = "";
+	enum tpd_sensor_kind kind;
+	const char *unit = "";
+
+	if (tpd_sensor_kind_parse(p->sensor, &kind) == TPD_OK)
+		unit = tpd_sensor_kind_unit(kind);
+	claims_quantity(p->sensor, p->value, val, sizeof(val));
+	claims_quantity(p->sensor, p->limit, lim, sizeof(lim));
+	claims_duration(p->eta_s, eta, sizeof(eta));
+	if (isfinite(p->eta_early_s))
+		claims_duration(p->eta_early_s, early, sizeof(early));
+	if (isfinite(p->eta_late_s))
+		claims_duration(p->eta_late_s, late, sizeof(late));
+	else
+		snprintf(late, sizeof(late), "not at all");
+	if (!isnan(p->fleet_slope_per_day))
+		snprintf(fleet, sizeof(fleet), " (the %s fleet of %u moves %+.3g %s a day)", p->model,
+			 p->fleet_n, p->fleet_slope_per_day, unit);
+	if (p->code == TPD_FAULT_PWR_DEGRADING && isnan(p->slope_per_day)) {
+		snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: "
+			 "under-voltage events on %s come at a rate well above the device's own "
+			 "long-run rate, in several distinct hours (last hour: %.0f); at that trend "
+			 "brownouts (%g events an hour) follow within about %s. Confidence %.0f %%.",
+			 tpd_fault_code_name(p->code), p->hours, p->sensor, p->value, p->limit, eta,
+			 100 * p->confidence);
+		return;
+	}
+	snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry, adjusted for "
+		 "load and ambient: %s is %s at %s demand and moves %+.3g +- %.2g %s a day%s; the "
+		 "limit of %s is reached in about %s (between %s and %s), confidence %.1f %%. "
+		 "Telemetry is unsigned (its identity is the device's TLS client certificate).",
+		 tpd_fault_code_name(p->code), p->hours, p->sensor, val,
+		 p->code == TPD_FAULT_FAN_DEGRADED ? "today's" : "a busy hour's",
+		 p->slope_per_day, p->slope_se_per_day, unit, fleet, lim, eta, early, late,
+		 100 * p->confidence);
+}
+
+/* Has dev ever had a claim with this class and code? */
+static enum tpd_err claims_had(struct tpc_store *s, const char *dev, const char *category,
+			       const char *code, bool *had)
+{
+	struct tpc_claim_filter f = { .device = dev, .limit = 1000 };
+	cJSON *list = NULL;
+	const cJSON *cl, *it;
+	enum tpd_err rc = tpc_store_claim_list_locked(s, &f, &list);
+
+	*had = false;
+	if (rc)
+		return rc;
+	cJSON_ArrayForEach(cl, list) {
+		if (!claims_same(claims_field(cl, "category"), category))
+			continue;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cl, "fault_codes"))
+			*had |= cJSON_IsString(it) && strcmp(it->valuestring, code) == 0;
+	}
+	cJSON_Delete(list);
+	return TPD_OK;
+}
+
+enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct tpc_prediction *p, double now,
+				  struct tpc_claim_result *out)
+{
+	const char *code = tpd_fault_code_name(p->code);
+	const char *category = tpd_fault_class_name(tpd_fault_code_class(p->code));
+	char text[1200], title[320], desc[2048], now_iso[32], lim[48], d[32];
+	int64_t claim = 0;
+	bool had, added;
+	enum tpd_err rc;
+
+	memset(out, 0, sizeof(*out));
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	claims_forecast_text(p, text, sizeof(text));
+	rc = tpc_store_begin(s);
+	if (rc)
+		return rc;
+	rc = tpc_store_claim_find_open(s, p->dev, category, &claim);
+	if (rc == TPD_OK) {
+		if (p->raised) {
+			rc = tpc_store_claim_add_fault(s, claim, code, p->ts, &added);
+			if (!rc)
+				rc = tpc_store_claim_add_timeline(s, claim, now_iso, "forecast",
+								  "predictor", text);
+		} else {
+			rc = claims_had(s, p->dev, category, code, &had);
+			if (!rc && had) {
+				snprintf(text, sizeof(text), "%s trend reversed: %s no longer nears its "
+					 "limit within the horizon (now %.4g, moving %+.3g a day).", code,
+					 p->sensor, p->value, p->slope_per_day);
+				rc = tpc_store_claim_add_timeline(s, claim, now_iso, "trend_reversed",
+								  "predictor", text);
+			}
+		}
+		out->claim = rc ? 0 : claim;
+	} else if (rc == TPD_ERR_NOTFOUND && p->raised) {
+		rc = claims_had(s, p->dev, category, code, &had);
+		if (!rc && !had) {
+			struct claims_new n = {
+				.dev = p->dev, .model = p->model, .code = p->code, .predictive = true,
+				.detected_ts = p->ts, .title = title, .description = desc,
+				.severity = "warning", .by = "predictor", .eta_s = p->eta_s,
+			};
+
+			claims_quantity(p->sensor, p->limit, lim, sizeof(lim));
+			claims_duration(p->eta_s, d, sizeof(d));
+			snprintf(title, sizeof(title), "%s: %c%s (%s; limit %s in about %s, forecast)",
+				 p->model, toupper((unsigned char)claims_rows[p->code].phrase[0]),
+				 claims_rows[p->code].phrase + 1, p->sensor, lim, d);
+			snprintf(desc, sizeof(desc), "Device %s (%s): %s", p->dev, p->model, text);
+			rc = claims_insert(s, policy, &n, now, &claim);
+			out->claim = rc ? 0 : claim;
+			out->opened = rc == TPD_OK;
+		}
+	} else if (rc == TPD_ERR_NOTFOUND) {
+		rc = TPD_OK;
+	}
+	if (rc) {
+		tpc_store_rollback(s);
+		return rc;
+	}
+	return tpc_store_commit(s);
 }

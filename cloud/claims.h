@@ -39,6 +39,20 @@ enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_policy *poli
 			      const struct tpc_report *r, int64_t report_id, double now,
 			      struct tpc_claim_result *out);
 
+struct tpc_prediction;
+
+/*
+ * Applies a forecast of the collector's engine (fleet.h), in its own
+ * transaction. Raised: opens a predictive claim with the numbers behind it,
+ * unless the device has an open claim of that class (the forecast joins it:
+ * its code, and a timeline line) or ever had one with this code (a claim is
+ * not reopened by the engine). Reversed: a timeline line on the open claim
+ * that carries the code. out->claim is 0 when nothing was touched.
+ */
+enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct tpc_prediction *p, double now,
+				  struct tpc_claim_result *out);
+
 /*
  * Support actions, each its own transaction. by: who (token name). On
  * TPD_ERR_NOTFOUND (no such claim), TPD_ERR_INVAL (bad value) or

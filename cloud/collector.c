@@ -13,6 +13,7 @@
 #include "tpd/jws.h"
 #include "claims.h"
 #include "collector.h"
+#include "fleet.h"
 #include "registry.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ struct tpc_collector {
 	struct tpc_store *store;
 	struct tpc_registry *registry;
 	const struct tpc_policy *policy;
+	struct tpc_fleet *fleet;         /* the predictive engine, NULL: off */
 	pthread_mutex_t lock;            /* guards stats (read by HTTP threads) */
 	struct tpc_collector_stats stats;
 };
@@ -90,6 +92,42 @@ static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_re
 			r->seq);
 	}
 	return TPD_OK;
+}
+
+void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet)
+{
+	c->fleet = fleet;
+}
+
+/* Feeds a stored telemetry report to the engine and applies what it decides.
+ * A failure here loses a forecast, never a report: it is logged, and the
+ * forecast is made again when the trend persists. */
+static void collector_forecast(struct tpc_collector *c, const struct tpc_report *r, double now)
+{
+	struct tpc_prediction p[8];
+	unsigned n = tpc_fleet_telemetry(c->fleet, r, p, 8);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct tpc_claim_result res;
+		enum tpd_err rc = tpc_claims_predicted(c->store, c->policy, &p[i], now, &res);
+		char cid[32];
+
+		collector_count(c, &c->stats.forecasts);
+		if (rc) {
+			fprintf(stderr, "tpcollect: forecast %s for %s not applied: %s\n",
+				tpd_fault_code_name(p[i].code), p[i].dev, tpd_strerror(rc));
+			continue;
+		}
+		tpc_claim_id_format(res.claim, cid, sizeof(cid));
+		if (res.opened) {
+			collector_count(c, &c->stats.predicted_claims);
+			collector_count(c, &c->stats.claims_opened);
+		}
+		fprintf(stderr, "tpcollect: forecast %s %s for %s (%s, eta %.1f days)%s%s\n",
+			tpd_fault_code_name(p[i].code), p[i].raised ? "raised" : "reversed", p[i].dev,
+			p[i].sensor, p[i].eta_s / 86400, res.opened ? ": opened claim " : "",
+			res.opened ? cid : "");
+	}
 }
 
 /* Stores r and applies it, in one transaction. */
@@ -196,6 +234,8 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 				tpd_fault_code_name(r.code));
 		}
 	}
+	if (!rc && !dup && c->fleet)
+		collector_forecast(c, &r, now);
 	tpc_report_clear(&r);
 	return rc;
 }
@@ -215,6 +255,7 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 		{ "duplicates", &st.duplicates }, { "rejected", &st.rejected },
 		{ "claims_opened", &st.claims_opened }, { "evidence_added", &st.evidence_added },
 		{ "store_errors", &st.store_errors }, { "chain_broken", &st.chain_broken },
+		{ "forecasts", &st.forecasts }, { "predicted_claims", &st.predicted_claims },
 	};
 	cJSON *o = cJSON_CreateObject(), *by = o ? cJSON_AddObjectToObject(o, "rejected_by") : NULL;
 	bool ok = by != NULL;

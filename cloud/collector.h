@@ -16,6 +16,7 @@
 struct tpc_store;
 struct tpc_registry;
 struct tpc_policy;
+struct tpc_fleet;
 struct tpc_collector;
 
 struct tpc_collector_stats {
@@ -28,12 +29,18 @@ struct tpc_collector_stats {
 	uint64_t evidence_added;
 	uint64_t store_errors;
 	uint64_t chain_broken;    /* signed reports whose "prev" did not match */
+	uint64_t forecasts;       /* forecasts of the fleet engine (raised and reversed) */
+	uint64_t predicted_claims;/* claims the engine opened */
 };
 
 /* store, registry and policy are borrowed (registry may be NULL). */
 enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
 			       const struct tpc_policy *policy, struct tpc_collector **out);
 void tpc_collector_free(struct tpc_collector *c);
+
+/* Turns the predictive engine on (fleet.h; borrowed): each stored telemetry
+ * report feeds it, and its forecasts open or annotate claims. */
+void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet);
 
 /*
  * Handles one message. Logs one line to stderr for a rejection or a store

@@ -28,6 +28,7 @@
 #include "tpd/mqtt.h"
 #include "api.h"
 #include "collector.h"
+#include "fleet.h"
 #include "devices.h"
 #include "policy.h"
 #include "registry.h"
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
 	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
+	const char *boards_dir = NULL;
+	bool no_predict = false;
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
@@ -160,6 +163,8 @@ int main(int argc, char **argv)
 		{ "tls-key", "FILE", "mqtts: the private key of --cert", &tls_key, NULL },
 		{ "subscribe", "shared|exclusive", "shared: $share/tpcollect/tp/v1/+/+, several collectors split the load (default, SPEC §2); exclusive: tp/v1/+/+ for a single collector, which mosquitto 2.0 also keeps across a broker restart (see README)", &sub_mode, NULL },
 		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
+		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
+		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -177,6 +182,9 @@ int main(int argc, char **argv)
 	struct tpc_policy *policy = NULL;
 	struct tpc_tokens *tokens = NULL;
 	struct tpc_collector *col = NULL;
+	struct tpc_fleet *fleet = NULL;
+	const char *board_dirs[] = { boards_dir ? boards_dir : "boards",
+				     boards_dir ? NULL : TPD_DATADIR "/boards", NULL };
 	struct tpcollect t = { 0 };
 	struct tpc_api_cfg ac = { 0 };
 	struct tpc_api *api = NULL;
@@ -231,6 +239,11 @@ int main(int argc, char **argv)
 	if ((file && tpcollect_register(store, reg, policy, file)) ||
 	    tpc_collector_new(store, reg, policy, &col))
 		goto out;
+	if (!no_predict) {
+		if (tpc_fleet_new(board_dirs, &fleet))
+			goto out;
+		tpc_collector_set_fleet(col, fleet);
+	}
 	if (tpc_registry_count(reg) == 0)
 		fprintf(stderr, PROG ": no registered devices yet: signed reports will be rejected as "
 			"unknown kid until devices are imported (--registry or tpclaim devices import)\n");
@@ -292,13 +305,15 @@ out:
 
 		tpc_collector_stats(col, &st);
 		fprintf(stderr, PROG ": stopping: %llu received, %llu stored, %llu duplicates, "
-			"%llu rejected, %llu claims opened\n", (unsigned long long)st.received,
-			(unsigned long long)st.stored, (unsigned long long)st.duplicates,
-			(unsigned long long)st.rejected, (unsigned long long)st.claims_opened);
+			"%llu rejected, %llu claims opened (%llu by forecast)\n",
+			(unsigned long long)st.received, (unsigned long long)st.stored,
+			(unsigned long long)st.duplicates, (unsigned long long)st.rejected,
+			(unsigned long long)st.claims_opened, (unsigned long long)st.predicted_claims);
 	}
 	tpc_api_stop(api);
 	tpd_mqtt_free(mqtt);
 	tpc_collector_free(col);
+	tpc_fleet_free(fleet);
 	tpc_registry_free(reg);
 	tpc_registry_free(file);
 	tpc_tokens_free(tokens);

@@ -74,7 +74,7 @@ struct tpd_agent {
 	bool has_verdict;
 	struct tpd_brownout brownout;
 	int has_brownout;
-	struct tpd_predict predict;                  /* edge forecast (predict.h) */
+	struct tpd_predict *predict;                 /* edge forecast (predict.h) */
 	double restart_ts[TPD_SC_MAX_RESTARTS];      /* unclean restarts, oldest first */
 	unsigned nrestarts;
 	struct tpd_agent_brownout brownout_restart;  /* reported with the first sample */
@@ -202,7 +202,9 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 	if (!a->thr)
 		goto nomem;
 	agent_build_detectors(a);
-	tpd_predict_init(&a->predict, a->product);
+	a->predict = tpd_predict_new(a->product);
+	if (!a->predict)
+		goto nomem;
 	a->brownout_clear_at = NAN;
 	tpd_telem_init(&a->telem, a->product);
 	*out = a;
@@ -218,6 +220,7 @@ void tpd_agent_free(struct tpd_agent *a)
 	if (!a)
 		return;
 	tpd_seq_close(&a->seq);
+	tpd_predict_free(a->predict);
 	free(a->thr);
 	free(a->state_dir);
 	free(a);
@@ -332,7 +335,7 @@ static bool agent_selfcheck_body(const struct tpd_agent *a, double ts, const cha
 	};
 
 	for (size_t i = 0; i < a->product->nsensors; i++) {
-		if (!tpd_predict_expected(&a->predict, (int)i, a->last_v, ts, &expected[i], &tol[i]))
+		if (!tpd_predict_expected(a->predict, (int)i, a->last_v, ts, &expected[i], &tol[i]))
 			expected[i] = tol[i] = NAN;
 	}
 
@@ -497,7 +500,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 	const struct tpd_product *p = a->product;
 	double clean[TPD_PRODUCT_MAX_SENSORS];
 	int good[TPD_PRODUCT_MAX_SENSORS];
-	bool edge[TPD_PRODUCT_MAX_SENSORS];
+	double edges[TPD_PRODUCT_MAX_SENSORS];
 	struct tpd_predict_event pev[TPD_PREDICT_MAX_TARGETS];
 	unsigned npev;
 	struct agent_recent *r;
@@ -518,9 +521,9 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 			}
 		}
 		clean[i] = good[i] ? v : NAN;
-		edge[i] = p->sensors[i].kind == TPD_KIND_EVENT && clean[i] >= 0.5 &&
-			  !(a->last_v[i] >= 0.5);
-		if (edge[i])
+		edges[i] = p->sensors[i].kind == TPD_KIND_EVENT && clean[i] >= 0.5 &&
+			   !(a->last_v[i] >= 0.5);
+		if (edges[i] > 0)
 			a->last_event_ts[i] = ts;
 		a->last_v[i] = clean[i];
 	}
@@ -577,7 +580,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 	rc2 = agent_brownout_restart(a, ts, clean);
 	rc = rc ? rc : rc2;
 	/* Predictions change at most once an hour (predict.h). */
-	npev = tpd_predict_sample(&a->predict, ts, clean, edge, pev, TPD_PREDICT_MAX_TARGETS);
+	npev = tpd_predict_sample(a->predict, ts, clean, edges, pev, TPD_PREDICT_MAX_TARGETS);
 	for (unsigned k = 0; k < npev; k++) {
 		rc2 = agent_emit_fault(a, ts, pev[k].code, TPD_SEV_WARNING, pev[k].raised,
 				       pev[k].sensor, pev[k].value, pev[k].limit, pev[k].since,

@@ -16,6 +16,7 @@
  *    so one grid dip with a handful of flags never raises it.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "predict.h"
@@ -47,8 +48,6 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 {
 	struct tpd_predict_target *t;
 
-	if (p->ntargets == TPD_PREDICT_MAX_TARGETS)
-		return NULL;
 	t = &p->t[p->ntargets++];
 	memset(t, 0, sizeof(*t));
 	t->kind = kind;
@@ -68,44 +67,82 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 	return t;
 }
 
-void tpd_predict_init(struct tpd_predict *p, const struct tpd_product *prod)
+/* Adds the product's targets to p, or only counts them when p is NULL. */
+static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product *prod)
 {
 	int load = predict_first_of_kind(prod, TPD_KIND_LOAD);
 	int curr = predict_first_of_kind(prod, TPD_KIND_CURR);
 	int amb = prod->predict_ambient;
+	unsigned n = 0;
 
-	memset(p, 0, sizeof(*p));
-	p->product = prod;
-	p->bin_start = NAN;
-	for (size_t i = 0; i < prod->nsensors; i++) {
+	for (size_t i = 0; i < prod->nsensors && n < TPD_PREDICT_MAX_TARGETS; i++) {
 		const struct tpd_sensor_desc *s = &prod->sensors[i];
 		int si = (int)i;
 
-		if (s->kind == TPD_KIND_TEMP && !isnan(s->crit) && si != amb)
-			predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, amb, PREDICT_HALF_LIFE_S);
-		else if (s->kind == TPD_KIND_FAN && !isnan(s->stall_rpm))
-			predict_add(p, TPD_PREDICT_FAN, si, s->stall_rpm,
-				    s->spin_sensor >= 0 ? s->spin_sensor : load, -1,
-				    PREDICT_HALF_LIFE_S);
-		else if (s->kind == TPD_KIND_VOLT && !isnan(s->min))
-			predict_add(p, TPD_PREDICT_RAIL, si, s->min, curr >= 0 ? curr : load, -1,
-				    PREDICT_HALF_LIFE_S);
-		else if (s->kind == TPD_KIND_EVENT && strcmp(s->id, "event.undervoltage") == 0)
+		if (s->kind == TPD_KIND_TEMP && !isnan(s->crit) && si != amb) {
+			if (p)
+				predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, amb,
+					    PREDICT_HALF_LIFE_S);
+		} else if (s->kind == TPD_KIND_FAN && !isnan(s->stall_rpm)) {
+			if (p)
+				predict_add(p, TPD_PREDICT_FAN, si, s->stall_rpm,
+					    s->spin_sensor >= 0 ? s->spin_sensor : load, -1,
+					    PREDICT_HALF_LIFE_S);
+		} else if (s->kind == TPD_KIND_VOLT && !isnan(s->min)) {
+			if (p)
+				predict_add(p, TPD_PREDICT_RAIL, si, s->min, curr >= 0 ? curr : load,
+					    -1, PREDICT_HALF_LIFE_S);
+		} else if (s->kind == TPD_KIND_EVENT && strcmp(s->id, "event.undervoltage") == 0) {
 			/* The rate at which brownouts would follow one another. */
-			predict_add(p, TPD_PREDICT_EVENTS, si,
-				    s->brownout_count ? s->brownout_count * 3600.0 / s->brownout_window_s
-						      : 6.0,
-				    -1, -1, PREDICT_EVENT_HALF_LIFE_S);
+			if (p)
+				predict_add(p, TPD_PREDICT_EVENTS, si,
+					    s->brownout_count ? s->brownout_count * 3600.0 /
+								s->brownout_window_s : 6.0,
+					    -1, -1, PREDICT_EVENT_HALF_LIFE_S);
+		} else {
+			continue;
+		}
+		n++;
 	}
+	return n;
+}
+
+struct tpd_predict *tpd_predict_new(const struct tpd_product *prod)
+{
+	unsigned n = predict_targets(NULL, prod);
+	struct tpd_predict *p = calloc(1, sizeof(*p) + n * sizeof(p->t[0]));
+
+	if (!p)
+		return NULL;
+	p->product = prod;
+	p->bin_start = NAN;
+	predict_targets(p, prod);
+	return p;
+}
+
+void tpd_predict_free(struct tpd_predict *p)
+{
+	free(p);
+}
+
+bool tpd_predict_fit(const struct tpd_predict *p, int sensor, struct tpd_trend_fit *fit)
+{
+	for (unsigned i = 0; i < p->ntargets; i++) {
+		if (p->t[i].sensor == sensor)
+			return tpd_trend_fit(&p->t[i].trend, fit) &&
+			       p->t[i].trend.rows >= PREDICT_MIN_ROWS;
+	}
+	return false;
 }
 
 static void predict_accumulate(struct tpd_predict_target *t, const double *clean,
-			       const bool *edge, const struct tpd_product *prod)
+			       const double *events, const struct tpd_product *prod)
 {
 	double y = clean[t->sensor];
 
 	if (t->kind == TPD_PREDICT_EVENTS) {
-		t->sum_y += edge[t->sensor];
+		if (!isnan(events[t->sensor]))
+			t->sum_y += events[t->sensor];
 		t->n++;
 		return;
 	}
@@ -247,7 +284,7 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 }
 
 unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clean,
-			    const bool *edge, struct tpd_predict_event *out, unsigned max)
+			    const double *events, struct tpd_predict_event *out, unsigned max)
 {
 	unsigned n = 0;
 
@@ -266,7 +303,7 @@ unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clea
 		p->bin_start = floor(ts / TPD_PREDICT_BIN_S) * TPD_PREDICT_BIN_S;
 	}
 	for (unsigned i = 0; i < p->ntargets; i++)
-		predict_accumulate(&p->t[i], clean, edge, p->product);
+		predict_accumulate(&p->t[i], clean, events, p->product);
 	return n;
 }
 

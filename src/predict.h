@@ -76,19 +76,27 @@ struct tpd_predict {
 	const struct tpd_product *product;  /* borrowed */
 	double bin_start;                   /* NAN before the first sample */
 	unsigned ntargets;
-	struct tpd_predict_target t[TPD_PREDICT_MAX_TARGETS];
+	struct tpd_predict_target t[];      /* only as many as the product needs */
 };
 
-void tpd_predict_init(struct tpd_predict *p, const struct tpd_product *prod);
+/* Allocates the forecast for a product (about 330 bytes per target: a
+ * router has 4). NULL when out of memory. */
+struct tpd_predict *tpd_predict_new(const struct tpd_product *prod);
+void tpd_predict_free(struct tpd_predict *p);
 
 /*
- * Feeds one sample: clean[] per sensor (NAN: failed or implausible), edge[]
- * per sensor (event.*: a rising edge in this sample). When the sample closes
- * an hour, evaluates every target and writes up to max changes into out;
- * returns how many.
+ * Feeds one sample: clean[] per sensor (NAN: failed or implausible),
+ * events[] per sensor (event.*: rising edges since the last sample; the
+ * agent gives 0/1 per reading, the collector a telemetry period's count).
+ * When the sample closes an hour, evaluates every target and writes up to
+ * max changes into out; returns how many.
  */
 unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clean,
-			    const bool *edge, struct tpd_predict_event *out, unsigned max);
+			    const double *events, struct tpd_predict_event *out, unsigned max);
+
+/* The current fit of the target forecasting sensor (false: none, or not
+ * enough data yet); for the collector's fleet comparison. */
+bool tpd_predict_fit(const struct tpd_predict *p, int sensor, struct tpd_trend_fit *fit);
 
 /*
  * What the device's own history says temperature sensor `sensor` should read

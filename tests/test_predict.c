@@ -59,14 +59,15 @@ static double pr_noise(unsigned *s, double a)
 static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 {
 	struct tpd_product prod;
-	struct tpd_predict pred;
+	struct tpd_predict *pred;
 	char err[256] = "";
 	unsigned seed = 12345;
 	bool was_uv = false;
 
 	assert_int_equal(tpd_product_parse(pr_product_json, strlen(pr_product_json), "pred", &prod,
 					   err, sizeof(err)), TPD_OK);
-	tpd_predict_init(&pred, &prod);
+	pred = tpd_predict_new(&prod);
+	assert_non_null(pred);
 	memset(o, 0, sizeof(*o));
 	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
 		o->raised[c] = o->eta_s[c] = NAN;
@@ -76,7 +77,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		int dow = (int)day % 7;
 		double worn = day > 5 ? day - 5 : 0;
 		double v[P_N], clean[P_N];
-		bool edge[P_N] = { false };
+		double edge[P_N] = { 0 };
 		struct tpd_predict_event ev[TPD_PREDICT_MAX_TARGETS];
 		double amb, load, rpm_target, uv_p;
 		unsigned n;
@@ -129,7 +130,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		     (w->fan_wear_per_day > 0 && clean[P_FAN] > 0 && clean[P_FAN] < 500) ||
 		     (w->sag_v_per_day > 0 && clean[P_VIN] < 11.4)))
 			o->crossed_day = day;
-		n = tpd_predict_sample(&pred, ts, clean, edge, ev, TPD_PREDICT_MAX_TARGETS);
+		n = tpd_predict_sample(pred, ts, clean, edge, ev, TPD_PREDICT_MAX_TARGETS);
 		for (unsigned i = 0; i < n; i++) {
 			o->changes++;
 			if (ev[i].raised && isnan(o->raised[ev[i].code])) {
@@ -138,6 +139,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 			}
 		}
 	}
+	tpd_predict_free(pred);
 }
 
 static void pr_assert_quiet(const struct pr_world *w)

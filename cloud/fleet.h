@@ -1,0 +1,63 @@
+/*
+ * fleet.h - the collector's predictive engine: failures forecast from the
+ * fleet's telemetry, before the device itself notices.
+ *
+ * Per device it runs the same forecast the agent runs on the product
+ * (src/predict.h: load- and ambient-adjusted temperature drift to the
+ * critical limit, fan speed at the same demand falling to stall, rail sag
+ * under load and a CUSUM on the under-voltage rate), fed with one row per
+ * telemetry period (averages; the rail's minimum; the period's event count).
+ * It needs the product description of the model (boards/MODEL.json).
+ *
+ * Fleet-relative: a drift is only reported when it stands out from the same
+ * model's fleet (robust z of the device's slope against the fleet's median
+ * and MAD at least 3, once 5 or more devices of the model have a fit), so a
+ * cause the regressors miss but every device shares (a hot summer without an
+ * ambient sensor, a firmware change) is not a failure of each of them.
+ *
+ * State per device: its id, the model and the forecast (about 1.4 KiB for a
+ * router); nothing is stored in the database: after a restart it learns
+ * again (two days of hours).
+ */
+#ifndef TPC_FLEET_H
+#define TPC_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tpd/err.h"
+#include "tpd/wire.h"
+#include "ingest.h"
+
+struct tpc_fleet;
+
+/* A forecast the engine made, or its reversal. */
+struct tpc_prediction {
+	char dev[TPD_ID_MAX + 1];
+	char model[TPD_ID_MAX + 1];
+	enum tpd_fault_code code;       /* TEMP_RISING, FAN_DEGRADED, PWR_DEGRADING */
+	char sensor[TPD_SENSOR_NAME_MAX];
+	bool raised;                    /* false: the trend reversed */
+	double ts;                      /* device time of the telemetry that decided it */
+	double value, limit;            /* the forecast quantity now, the limit it nears */
+	double eta_s, eta_early_s, eta_late_s; /* ETA and its band (slope -+ 2 se) */
+	double slope_per_day, slope_se_per_day; /* NAN for the event rate */
+	double fleet_slope_per_day;     /* the model's median, NAN: too few devices */
+	unsigned fleet_n;
+	double hours;                   /* rows behind the fit */
+	double confidence;              /* 0..1, from the drift's standard errors */
+};
+
+/* dirs: NULL-terminated folders holding MODEL.json descriptions. */
+enum tpd_err tpc_fleet_new(const char *const *dirs, struct tpc_fleet **out);
+void tpc_fleet_free(struct tpc_fleet *f);
+
+/* Feeds one stored (not duplicate) telemetry report. Writes up to max
+ * predictions decided by it (an hour closing) into out; returns how many. */
+unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r,
+			     struct tpc_prediction *out, unsigned max);
+
+/* Devices tracked and the bytes their state takes (for make bench). */
+void tpc_fleet_size(const struct tpc_fleet *f, size_t *devices, size_t *bytes);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * test_fleet.c - the collector's predictive engine on synthetic fleets of
+ * the shipped archer-ax55 (telemetry every 10 minutes), and the claims it
+ * opens on a real SQLite file: a dusty device stands out of its fleet and is
+ * claimed days before its limit; a drift every device shares is not a
+ * failure; a reversal is noted; a claim is never reopened by the engine.
+ */
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+#include "claims.h"
+#include "fleet.h"
+#include "ingest.h"
+#include "policy.h"
+#include "store.h"
+
+#define DAY 86400.0
+#define PERIOD_S 600.0
+#define T0 1764000000.0
+
+static const char *const board_dirs[] = { "boards", NULL };
+
+/* One device's world: dust (C/day, from day 3), a drift shared with the
+ * whole fleet (C/day, no ambient sensor sees it), and cleaning on day `clean`. */
+struct fl_dev {
+	char id[16];
+	double dust, shared, clean_day;
+	unsigned seed;
+};
+
+static double fl_noise(unsigned *s, double a)
+{
+	*s = *s * 1103515245u + 12345u;
+	return ((double)((*s >> 8) & 0xffff) / 65535.0 * 2 - 1) * a;
+}
+
+/* The telemetry report of period k for device d, as ingest would decode it. */
+static void fl_report(struct fl_dev *d, long k, struct tpc_report *r, double *cpu_out)
+{
+	double day = k * PERIOD_S / DAY, hour = fmod(day, 1.0) * 24;
+	double load = 0.45 + 0.4 * sin(2 * M_PI * (hour - 14) / 24.0) + fl_noise(&d->seed, 0.04);
+	double amb = 24 + 3 * sin(2 * M_PI * (hour - 15) / 24.0);
+	double worn = day > 3 && !(day >= d->clean_day) ? day - 3 : 0;
+	double board = amb + 8 + 6 * load;
+	double cpu = amb + 14 + 26 * load + d->dust * worn + d->shared * day + fl_noise(&d->seed, 0.3);
+	double fan = 2600 + 45 * (cpu - 45) + fl_noise(&d->seed, 20);
+	double curr = 0.6 + 0.9 * load;
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+		 "{\"sensors\":{\"temp.cpu\":{\"avg\":%.3f},\"temp.board\":{\"avg\":%.3f},"
+		 "\"volt.vin\":{\"min\":%.3f},\"curr.vin\":{\"avg\":%.3f},\"fan.main\":{\"avg\":%.1f}},"
+		 "\"load\":{\"cpu\":%.3f},\"events\":{\"undervoltage\":0,\"reboot\":0}}",
+		 cpu, board, 12.1 - 0.2 * curr, curr, fan, load);
+	memset(r, 0, sizeof(*r));
+	r->kind = TPD_TOPIC_TELEMETRY;
+	snprintf(r->dev, sizeof(r->dev), "%s", d->id);
+	r->model = "archer-ax55";
+	r->ts = T0 + (k + 1) * PERIOD_S;
+	r->json = cJSON_Parse(json);
+	assert_non_null(r->json);
+	*cpu_out = cpu;
+}
+
+struct fl_result {
+	double raised_day[16], reversed_day[16], crossed_day[16], eta_s[16];
+	struct tpc_prediction first[16];
+	unsigned forecasts;
+};
+
+static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *res)
+{
+	struct tpc_fleet *f;
+
+	assert_int_equal(tpc_fleet_new(board_dirs, &f), TPD_OK);
+	memset(res, 0, sizeof(*res));
+	for (unsigned i = 0; i < n; i++)
+		res->raised_day[i] = res->reversed_day[i] = res->crossed_day[i] = NAN;
+	for (long k = 0; k < (long)(days * DAY / PERIOD_S); k++) {
+		for (unsigned i = 0; i < n; i++) {
+			struct tpc_report r;
+			struct tpc_prediction p[4];
+			double cpu, day = (k + 1) * PERIOD_S / DAY;
+			unsigned np;
+
+			fl_report(&devs[i], k, &r, &cpu);
+			if (cpu >= 100 && isnan(res->crossed_day[i]))
+				res->crossed_day[i] = day;
+			np = tpc_fleet_telemetry(f, &r, p, 4);
+			cJSON_Delete(r.json);
+			for (unsigned j = 0; j < np; j++) {
+				res->forecasts++;
+				assert_string_equal(p[j].dev, devs[i].id);
+				if (p[j].raised && isnan(res->raised_day[i])) {
+					res->raised_day[i] = day;
+					res->eta_s[i] = p[j].eta_s;
+					res->first[i] = p[j];
+				} else if (!p[j].raised && isnan(res->reversed_day[i])) {
+					res->reversed_day[i] = day;
+				}
+			}
+		}
+	}
+	{
+		size_t nd, bytes;
+
+		tpc_fleet_size(f, &nd, &bytes);
+		assert_int_equal(nd, n);
+		print_message("  %zu devices, %zu bytes of state each\n", nd, bytes / nd);
+		assert_true(bytes / nd <= 2048);
+	}
+	tpc_fleet_free(f);
+}
+
+static void fl_fleet(struct fl_dev *devs, unsigned n, double shared)
+{
+	for (unsigned i = 0; i < n; i++) {
+		memset(&devs[i], 0, sizeof(devs[i]));
+		snprintf(devs[i].id, sizeof(devs[i].id), "TPF%04u", i);
+		devs[i].shared = shared;
+		devs[i].clean_day = INFINITY;
+		devs[i].seed = 1000 + i;
+	}
+}
+
+/* One dusty device among eight: claimed before its limit, with the numbers;
+ * the seven healthy ones, never. */
+static void test_dusty_device_stands_out(void **state)
+{
+	struct fl_dev devs[8];
+	struct fl_result res;
+
+	(void)state;
+	fl_fleet(devs, 8, 0);
+	devs[3].dust = 2.0;
+	fl_run(devs, 8, 24, &res);
+	print_message("  TEMP_RISING raised day %.1f (eta %.1f d), limit crossed day %.1f\n",
+		      res.raised_day[3], res.eta_s[3] / DAY, res.crossed_day[3]);
+	assert_false(isnan(res.raised_day[3]));
+	assert_true(res.raised_day[3] < res.crossed_day[3]);
+	assert_int_equal(res.first[3].code, TPD_FAULT_TEMP_RISING);
+	assert_string_equal(res.first[3].sensor, "temp.cpu");
+	assert_float_equal(res.first[3].slope_per_day, 2.0, 0.3);
+	assert_true(res.first[3].confidence > 0.99);
+	assert_int_equal(res.first[3].fleet_n, 8);
+	assert_true(fabs(res.first[3].fleet_slope_per_day) < 0.2);
+	for (unsigned i = 0; i < 8; i++)
+		if (i != 3 && !isnan(res.raised_day[i]))
+			fail_msg("healthy %s claimed on day %.1f", devs[i].id, res.raised_day[i]);
+}
+
+/* Every device drifts the same 1.5 C/day (a cause no sensor explains): not
+ * a failure of each of them. */
+static void test_shared_drift_is_not_a_failure(void **state)
+{
+	struct fl_dev devs[8];
+	struct fl_result res;
+
+	(void)state;
+	fl_fleet(devs, 8, 1.5);
+	fl_run(devs, 8, 16, &res);
+	assert_int_equal(res.forecasts, 0);
+}
+
+/* The dusty device is cleaned on day 11: the forecast is reversed. */
+static void test_cleaning_reverses_the_forecast(void **state)
+{
+	struct fl_dev devs[6];
+	struct fl_result res;
+
+	(void)state;
+	fl_fleet(devs, 6, 0);
+	devs[0].dust = 3.0;
+	devs[0].clean_day = 11;
+	fl_run(devs, 6, 26, &res);
+	print_message("  raised day %.1f, reversed day %.1f\n", res.raised_day[0],
+		      res.reversed_day[0]);
+	assert_true(res.raised_day[0] < 11);
+	assert_true(res.reversed_day[0] > 11);
+}
+
+/* The claims a forecast makes, on a real store. */
+static void test_predicted_claims(void **state)
+{
+	struct tpc_policy *policy;
+	struct tpc_store *store;
+	struct tpc_claim_result res;
+	struct tpc_prediction p = {
+		.dev = "TPF0003", .model = "archer-ax55", .code = TPD_FAULT_TEMP_RISING,
+		.sensor = "temp.cpu", .raised = true, .ts = T0 + 10 * DAY, .value = 91.2,
+		.limit = 100, .eta_s = 5.5 * DAY, .eta_early_s = 4.9 * DAY, .eta_late_s = 6.3 * DAY,
+		.slope_per_day = 1.6, .slope_se_per_day = 0.04, .fleet_slope_per_day = 0.01,
+		.fleet_n = 8, .hours = 140, .confidence = 0.9999,
+	};
+	char dir[64], url[128], err[256], why[256];
+	cJSON *cl = NULL, *tl;
+	const char *desc;
+
+	(void)state;
+	tu_mkdtemp(dir, sizeof(dir));
+	snprintf(url, sizeof(url), "sqlite:%s/c.db", dir);
+	assert_int_equal(tpc_store_open(url, &store, err, sizeof(err)), TPD_OK);
+	assert_int_equal(tpc_policy_builtin(&policy), TPD_OK);
+
+	assert_int_equal(tpc_claims_predicted(store, policy, &p, T0 + 10 * DAY, &res), TPD_OK);
+	assert_true(res.opened && res.claim > 0);
+	assert_int_equal(tpc_store_claim_get(store, res.claim, &cl), TPD_OK);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cl, "predictive")));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "category")), "thermal");
+	desc = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "description"));
+	print_message("  %s\n", desc);
+	assert_non_null(strstr(desc, "+1.6 +- 0.04 °C a day"));
+	assert_non_null(strstr(desc, "the archer-ax55 fleet of 8"));
+	assert_non_null(strstr(desc, "5.5 days (between 4.9 days and 6.3 days)"));
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "title")), "forecast"));
+	cJSON_Delete(cl);
+
+	/* the same forecast again joins the open claim, no second one */
+	assert_int_equal(tpc_claims_predicted(store, policy, &p, T0 + 11 * DAY, &res), TPD_OK);
+	assert_false(res.opened);
+	/* the trend reverses: a timeline line */
+	p.raised = false;
+	p.slope_per_day = -0.1;
+	assert_int_equal(tpc_claims_predicted(store, policy, &p, T0 + 12 * DAY, &res), TPD_OK);
+	assert_int_equal(tpc_store_claim_get(store, res.claim, &cl), TPD_OK);
+	tl = cJSON_GetObjectItem(cl, "timeline");
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1), "note")), "trend reversed"));
+	cJSON_Delete(cl);
+	/* support resolves it; the engine never reopens it */
+	{
+		static const char *const path[] = { "in_review", "approved", "remote_guidance",
+						    "resolved" };
+
+		for (size_t i = 0; i < 4; i++)
+			assert_int_equal(tpc_claims_transition(store, res.claim, path[i], "ann", NULL,
+							       T0 + 13 * DAY, why, sizeof(why)), TPD_OK);
+	}
+	p.raised = true;
+	assert_int_equal(tpc_claims_predicted(store, policy, &p, T0 + 20 * DAY, &res), TPD_OK);
+	assert_false(res.opened);
+	assert_int_equal(res.claim, 0);
+	tpc_policy_free(policy);
+	tpc_store_close(store);
+	tu_rm_rf(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dusty_device_stands_out),
+		cmocka_unit_test(test_shared_drift_is_not_a_failure),
+		cmocka_unit_test(test_cleaning_reverses_the_forecast),
+		cmocka_unit_test(test_predicted_claims),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
