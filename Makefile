@@ -5,6 +5,7 @@
 #   make check      the same suite under ASan+UBSan (build-san/)
 #   make fuzz       coverage-guided fuzzing of every parser (clang libFuzzer)
 #   make demo       local end-to-end demo: fan wears out -> claim
+#   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -43,7 +44,8 @@ CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
-PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpkey
+PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpclaim $(BUILD)/tpkey \
+	      $(BUILD)/tpsim
 
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
@@ -59,7 +61,7 @@ FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check demo deps deps-check clean install unit fuzz
+.PHONY: all test check demo eval deps deps-check clean install unit fuzz
 
 all: deps-check $(PROGS)
 
@@ -105,6 +107,9 @@ $(BUILD)/tpclaim: $(BUILD)/tools/tpclaim.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd
 $(BUILD)/tpdiag: $(BUILD)/tools/tpdiag.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/tpsim: $(BUILD)/tools/tpsim.o $(BUILD)/tools/tpsim_gen.o $(BUILD)/libtpd.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
 $(BUILD)/tpkey: $(BUILD)/tools/tpkey.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -143,6 +148,10 @@ check:
 
 demo: all
 	@tools/demo.sh $(BUILD)
+
+# A benchmark, not a test: prints recall, false claims and lead time per scenario.
+eval: all
+	@tools/eval.sh $(BUILD) $(FLEET)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards

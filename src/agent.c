@@ -53,6 +53,7 @@ struct tpd_agent {
 	struct tpd_rng *rng;
 	tpd_agent_emit_fn emit;
 	void *emit_ctx;
+	bool no_edge_predict;             /* predictive faults left to the collector */
 
 	struct tpd_seq seq;
 	char prev[TPD_HASH_B64_LEN + 1];  /* hash of the last signed report, "" first */
@@ -174,6 +175,7 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 	a->rng = cfg->rng;
 	a->emit = cfg->emit;
 	a->emit_ctx = cfg->emit_ctx;
+	a->no_edge_predict = cfg->no_edge_predict;
 	if (cfg->state_dir) {
 		a->state_dir = strdup(cfg->state_dir);
 		if (!a->state_dir)
@@ -581,7 +583,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 	rc = rc ? rc : rc2;
 	/* Predictions change at most once an hour (predict.h). */
 	npev = tpd_predict_sample(a->predict, ts, clean, edges, pev, TPD_PREDICT_MAX_TARGETS);
-	for (unsigned k = 0; k < npev; k++) {
+	for (unsigned k = 0; k < npev && !a->no_edge_predict; k++) {
 		rc2 = agent_emit_fault(a, ts, pev[k].code, TPD_SEV_WARNING, pev[k].raised,
 				       pev[k].sensor, pev[k].value, pev[k].limit, pev[k].since,
 				       pev[k].eta_s);

@@ -11,6 +11,7 @@
 #ifndef TPD_AGENT_H
 #define TPD_AGENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,10 @@ struct tpd_agent_cfg {
 	struct tpd_rng *rng;               /* borrowed; signing blinding */
 	tpd_agent_emit_fn emit;
 	void *emit_ctx;
+	/* Raise no predictive faults of its own (the forecast still runs for the
+	 * self-check): lets an evaluation measure the collector's fleet engine
+	 * alone. */
+	bool no_edge_predict;
 };
 
 struct tpd_agent_stats {
