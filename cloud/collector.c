@@ -136,19 +136,15 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 {
 	struct tpc_report_row row = { 0 };
 	char hash[TPD_HASH_B64_LEN + 1];
-	char *body;
 	int64_t id = 0;
 	enum tpd_err rc;
 
 	*dup = false;
-	body = cJSON_PrintUnformatted(r->json);
-	if (!body)
-		return TPD_ERR_NOMEM;
 	row.dev = r->dev;
 	row.seq = r->seq;
 	row.kind = tpd_topic_kind_name(r->kind);
 	row.ts = r->ts;
-	row.body = body;
+	row.body = r->body;
 	row.jws = r->jws;
 	row.verified = r->verified;
 	rc = tpc_store_begin(c->store);
@@ -180,7 +176,6 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 	}
 	rc = tpc_store_commit(c->store);
 out:
-	cJSON_free(body);
 	return rc;
 }
 

@@ -390,7 +390,7 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 	struct ingest_ctx c = { reason, why, whylen };
 	char topic_id[TPD_ID_MAX + 1];
 	struct tpd_jws jws = { 0 };
-	const char *json_text = payload;
+	const char *json_text = payload, *end = NULL;
 	size_t json_len = len;
 	enum tpd_err rc;
 
@@ -415,9 +415,22 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 			goto fail;
 		}
 	}
-	out->json = cJSON_ParseWithLength(json_text, json_len);
+	out->json = cJSON_ParseWithLengthOpts(json_text, json_len, &end, false);
 	if (!cJSON_IsObject(out->json)) {
 		rc = ingest_reject(&c, TPC_REJECT_JSON, "payload is not a JSON object");
+		goto fail;
+	}
+	/* the text is stored as received, so it must be that object and nothing
+	 * else: no trailing data, no NUL inside */
+	while (end < json_text + json_len && strchr(" \t\r\n", *end) && *end)
+		end++;
+	if (end != json_text + json_len || memchr(json_text, '\0', json_len)) {
+		rc = ingest_reject(&c, TPC_REJECT_JSON, "data after the JSON object");
+		goto fail;
+	}
+	out->body = strndup(json_text, json_len);
+	if (!out->body) {
+		rc = TPD_ERR_NOMEM;
 		goto fail;
 	}
 	rc = ingest_common(&c, out->json, topic_id, out);
@@ -444,6 +457,8 @@ void tpc_report_clear(struct tpc_report *r)
 {
 	cJSON_Delete(r->json);
 	free(r->jws);
+	free(r->body);
 	r->json = NULL;
 	r->jws = NULL;
+	r->body = NULL;
 }

@@ -46,6 +46,8 @@ struct tpc_report {
 	uint64_t seq;
 	double ts;
 	cJSON *json;             /* the report object (owned) */
+	char *body;              /* its JSON text as the device sent it (owned): stored as is,
+				  * which spares printing it again (a third of the ingest CPU) */
 	char *jws;               /* fault/self-check: the signed text (owned), else NULL */
 	bool verified;           /* signature checked against the registry */
 	/* fault reports */

@@ -22,7 +22,11 @@ static const struct tpc_store_ops *const store_backends[] = {
 struct tpc_store {
 	const struct tpc_store_ops *ops;
 	void *ctx;
+	/* Recursive: the MQTT thread holds it through a whole batch
+	 * (tpc_store_batch_begin..commit) and takes it again inside for each
+	 * report's transaction and its self-locking calls. */
 	pthread_mutex_t lock;
+	bool batch;        /* a batch transaction is open; read and written under lock */
 };
 
 enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, size_t errlen)
@@ -40,7 +44,12 @@ enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, 
 		if (!s)
 			return TPD_ERR_NOMEM;
 		s->ops = ops;
-		pthread_mutex_init(&s->lock, NULL);
+		pthread_mutexattr_t attr;
+
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->lock, &attr);
+		pthread_mutexattr_destroy(&attr);
 		rc = ops->open(url, &s->ctx, err, errlen);
 		if (rc) {
 			pthread_mutex_destroy(&s->lock);
@@ -67,12 +76,14 @@ void tpc_store_close(struct tpc_store *s)
 	free(s);
 }
 
+/* Inside a batch a transaction is a savepoint of the batch's: its rollback
+ * undoes that report alone, its "commit" waits for the batch's. */
 enum tpd_err tpc_store_begin(struct tpc_store *s)
 {
 	enum tpd_err rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = s->ops->exec(s->ctx, "BEGIN IMMEDIATE");
+	rc = s->ops->exec(s->ctx, s->batch ? "SAVEPOINT report" : "BEGIN IMMEDIATE");
 	if (rc)
 		pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -80,18 +91,49 @@ enum tpd_err tpc_store_begin(struct tpc_store *s)
 
 enum tpd_err tpc_store_commit(struct tpc_store *s)
 {
-	enum tpd_err rc = s->ops->exec(s->ctx, "COMMIT");
+	enum tpd_err rc = s->ops->exec(s->ctx, s->batch ? "RELEASE report" : "COMMIT");
 
 	if (rc)
-		s->ops->exec(s->ctx, "ROLLBACK");
-	pthread_mutex_unlock(&s->lock);
+		tpc_store_rollback(s);
+	else
+		pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
 void tpc_store_rollback(struct tpc_store *s)
 {
-	s->ops->exec(s->ctx, "ROLLBACK");
+	if (s->batch) {
+		s->ops->exec(s->ctx, "ROLLBACK TO report");
+		s->ops->exec(s->ctx, "RELEASE report");
+	} else {
+		s->ops->exec(s->ctx, "ROLLBACK");
+	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+enum tpd_err tpc_store_batch_begin(struct tpc_store *s)
+{
+	enum tpd_err rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = s->ops->exec(s->ctx, "BEGIN IMMEDIATE");
+	if (rc) {
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	s->batch = true;
+	return TPD_OK;
+}
+
+enum tpd_err tpc_store_batch_commit(struct tpc_store *s)
+{
+	enum tpd_err rc = s->ops->exec(s->ctx, "COMMIT");
+
+	if (rc)
+		s->ops->exec(s->ctx, "ROLLBACK");
+	s->batch = false;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_report_row *r,

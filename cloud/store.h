@@ -138,6 +138,17 @@ enum tpd_err tpc_store_begin(struct tpc_store *s);
 enum tpd_err tpc_store_commit(struct tpc_store *s);
 void tpc_store_rollback(struct tpc_store *s);
 
+/*
+ * Group commit, for the MQTT thread: batch_begin takes the lock and opens one
+ * transaction; the begin/commit/rollback above then become savepoints inside
+ * it (a refused or duplicate report rolls back alone), and batch_commit makes
+ * them all durable at once and releases the lock. The other threads wait for
+ * the lock meanwhile, so a batch must stay short (one MQTT loop's messages).
+ * A failed batch commit rolls the whole batch back; the caller logs it.
+ */
+enum tpd_err tpc_store_batch_begin(struct tpc_store *s);
+enum tpd_err tpc_store_batch_commit(struct tpc_store *s);
+
 /* Inside a transaction (the lock is held): */
 enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_report_row *r,
 				     int64_t *id); /* TPD_ERR_DUPLICATE for a seen (dev, seq) */

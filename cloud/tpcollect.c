@@ -68,13 +68,34 @@ struct tpcollect_outbox {
 struct tpcollect {
 	struct tpc_collector *col;
 	struct tpcollect_outbox outbox;
+	struct tpc_store *store;
+	bool batch;         /* a group commit is open (tpc_store_batch_begin) */
 };
 
+/* Reports read in one MQTT loop share one commit (group commit): the first
+ * opens it, tpcollect_before_ack commits it before their PUBACKs leave. If
+ * the batch cannot be opened each report commits alone. */
 static void tpcollect_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct tpcollect *t = ctx;
 
+	if (!t->batch)
+		t->batch = tpc_store_batch_begin(t->store) == TPD_OK;
 	tpc_collector_handle(t->col, topic, payload, len, tpcollect_now());
+}
+
+static void tpcollect_before_ack(void *ctx)
+{
+	struct tpcollect *t = ctx;
+	enum tpd_err rc;
+
+	if (!t->batch)
+		return;
+	t->batch = false;
+	rc = tpc_store_batch_commit(t->store);
+	if (rc)
+		fprintf(stderr, PROG ": database: a batch of reports could not be committed: %s\n",
+			tpd_strerror(rc));
 }
 
 static void tpcollect_on_acked(void *ctx, int mid)
@@ -251,6 +272,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": no --tokens: the API is read-only\n");
 	t.col = col;
 	t.outbox.store = store;
+	t.store = store;
 	if (tpd_inflight_init(&t.outbox.inflight, OUTBOX_INFLIGHT))
 		goto out;
 
@@ -261,6 +283,7 @@ int main(int argc, char **argv)
 	mc.backoff_max_ms = RECONNECT_MAX_MS;
 	mc.on_message = tpcollect_on_message;
 	mc.on_acked = tpcollect_on_acked;
+	mc.before_ack = tpcollect_before_ack;
 	mc.tls_ca = tls_ca;
 	mc.tls_cert = tls_cert;
 	mc.tls_key = tls_key;

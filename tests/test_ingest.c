@@ -133,6 +133,10 @@ static void test_bad_plain_messages(void **state)
 	expect_reject(TOPIC_T, "[1,2]", TPC_REJECT_JSON, NULL);
 	expect_reject(TOPIC_T, "", TPC_REJECT_JSON, NULL);
 	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{}", TPC_REJECT_JSON, NULL);
+	/* the text is stored as sent: nothing may follow the object */
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{}} {\"x\":1}", TPC_REJECT_JSON,
+		      "after the JSON object");
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{}}garbage", TPC_REJECT_JSON, NULL);
 	/* dev differs from the topic */
 	expect_reject("tp/v1/TP2/telemetry", "{" HDR ",\"period_s\":60,\"sensors\":{}}",
 		      TPC_REJECT_DEV_MISMATCH, "TP2");

@@ -274,11 +274,64 @@ static void test_claim_ids(void **state)
 	assert_false(tpc_claim_id_parse("C-99999999999999999999999", &id));
 }
 
+/* Group commit: reports in a batch are savepoints; one rolled back goes
+ * alone, the rest become durable at batch_commit, and self-locking calls from
+ * the batch's thread do not deadlock. Another connection sees nothing of the
+ * batch before its commit. */
+static void test_batch_group_commit(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_report_row r = { .dev = "TPB", .seq = 1, .kind = "telemetry", .ts = 1,
+				    .body = "{}" };
+	int64_t id, n;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	assert_int_equal(tpc_store_batch_begin(s), TPD_OK);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		r.seq = seq;
+		assert_int_equal(tpc_store_begin(s), TPD_OK);
+		assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+		if (seq == 2)
+			tpc_store_rollback(s);          /* this report alone is undone */
+		else
+			assert_int_equal(tpc_store_commit(s), TPD_OK);
+	}
+	r.seq = 1;                                  /* a duplicate inside the batch */
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_ERR_DUPLICATE);
+	tpc_store_rollback(s);
+	assert_int_equal(tpc_store_count_reports(s, "TPB", NULL, &n), TPD_OK);  /* self-locking */
+	assert_int_equal(n, 2);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM reports WHERE dev = 'TPB'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);   /* not committed yet */
+	sqlite3_reset(st);
+	assert_int_equal(tpc_store_batch_commit(s), TPD_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* after the batch, begin/commit are transactions of their own again */
+	r.seq = 9;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+	tpc_store_rollback(s);
+	assert_int_equal(tpc_store_count_reports(s, "TPB", NULL, &n), TPD_OK);
+	assert_int_equal(n, 2);
+	tpc_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrations_and_reopen),
 		cmocka_unit_test(test_reports_are_idempotent),
+		cmocka_unit_test(test_batch_group_commit),
 		cmocka_unit_test(test_claim_json_has_every_spec_field),
 		cmocka_unit_test(test_claim_ids),
 		cmocka_unit_test(test_device_upsert_reports_what_changed),

@@ -17,6 +17,8 @@
 
 struct tpd_mqtt;
 
+#define TPD_MQTT_BATCH_MAX 256
+
 /* A QoS 1 message is acknowledged to the broker only after this returns, so
  * whatever the handler made durable before returning survives a crash, and
  * whatever it did not is delivered again to a persistent session. */
@@ -27,6 +29,10 @@ typedef void (*tpd_mqtt_connect_fn)(void *ctx);
 /* Called when the broker has acknowledged the QoS 1 message with this mid
  * (PUBACK): from then on it is the broker's, not ours, to lose. */
 typedef void (*tpd_mqtt_acked_fn)(void *ctx, int mid);
+/* Called once a loop, after every message read in it was handled and before
+ * their PUBACKs are written: a subscriber that batches its durable work
+ * (the collector's group commit) makes it durable here. */
+typedef void (*tpd_mqtt_before_ack_fn)(void *ctx);
 
 struct tpd_mqtt_cfg {
 	const char *url;           /* mqtt://HOST:PORT or mqtts://HOST:PORT */
@@ -39,6 +45,9 @@ struct tpd_mqtt_cfg {
 	tpd_mqtt_message_fn on_message;
 	tpd_mqtt_connect_fn on_connect;
 	tpd_mqtt_acked_fn on_acked;   /* optional */
+	/* optional; with it a loop reads up to TPD_MQTT_BATCH_MAX messages that
+	 * are already waiting before it calls this and acknowledges them */
+	tpd_mqtt_before_ack_fn before_ack;
 	void *ctx;
 	unsigned max_inflight;     /* 0: libmosquitto's default (20) */
 	unsigned backoff_max_ms;   /* reconnect backoff cap; 0: 60 s (a fleet must not storm) */
