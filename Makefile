@@ -5,6 +5,7 @@
 #   make check      the same suite under ASan+UBSan (build-san/)
 #   make fuzz       coverage-guided fuzzing of every parser (clang libFuzzer)
 #   make demo       local end-to-end demo: fan wears out -> claim
+#   make bench      footprint, latency, ingest and scale beside references (a table)
 #   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -61,7 +62,7 @@ FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test check demo eval deps deps-check clean install unit fuzz
+.PHONY: all test check demo eval bench deps deps-check clean install unit fuzz
 
 all: deps-check $(PROGS)
 
@@ -148,6 +149,23 @@ check:
 
 demo: all
 	@tools/demo.sh $(BUILD)
+
+# Benchmark helpers (tools/bench/): the footprint floor and load generators.
+BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load
+
+$(BUILD)/bench/floor: tools/bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIBS) -o $@
+
+$(BUILD)/bench/bench_load: $(BUILD)/tools/bench/bench_load.o $(BUILD)/libtpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# A benchmark, not a test: prints each figure beside its reference and target.
+bench: all $(BENCH_BINS)
+	@command -v collectd >/dev/null 2>&1 || test -x /usr/sbin/collectd || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends collectd-core >/dev/null; }
+	@tools/bench/bench.sh $(BUILD)
 
 # A benchmark, not a test: prints recall, false claims and lead time per scenario.
 eval: all
