@@ -80,6 +80,14 @@ struct gen_state {
 	bool glitched[TPD_PRODUCT_MAX_SENSORS]; /* this sensor's previous row was a glitch */
 };
 
+static bool gen_has_fan(const struct tpd_product *p)
+{
+	for (size_t i = 0; i < p->nsensors; i++)
+		if (p->sensors[i].kind == TPD_KIND_FAN)
+			return true;
+	return false;
+}
+
 static const char *gen_col(const struct tpd_product *p, size_t i)
 {
 	return p->sensors[i].id;
@@ -94,7 +102,7 @@ static void gen_sample(const struct tpd_product *p, const struct gen_device *d,
 	int dow = (int)day % 7;
 	double load, amb, board, cpu, rpm = 0, curr, vin, worn = day - d->wear_start;
 	double uv_p = 1.0 / (20 * 288.0);   /* a flag every ~20 days */
-	bool fan = false;
+	bool fan = gen_has_fan(p);
 
 	load = 0.42 + d->load_off + 0.38 * sin(2 * M_PI * (hour - 14) / 24.0) *
 	       (dow >= 5 ? 0.55 : 1.0) + gen_between(rng, -0.05, 0.05);
@@ -117,8 +125,6 @@ static void gen_sample(const struct tpd_product *p, const struct gen_device *d,
 		else if (d->sc == GEN_ADAPTER)
 			st->sag_v = 0.45 * f;
 	}
-	for (size_t i = 0; i < p->nsensors; i++)
-		fan |= p->sensors[i].kind == TPD_KIND_FAN;
 	board = amb + 8 + 6 * load;
 	/* a slowing fan moves less air: the CPU runs hotter */
 	cpu = board + 6 + d->t_off + 20 * load + st->dust_c + (fan ? 14 * st->fan_wear : 0) +
@@ -206,19 +212,15 @@ static void gen_cell(FILE *f, double v, enum tpd_sensor_kind kind)
 }
 
 /* The scenario of device i: a fixed share of each, shuffled by the seed. */
-static enum gen_scenario gen_pick(unsigned i, unsigned n, const struct tpd_product *p)
+static enum gen_scenario gen_pick(unsigned i, const struct tpd_product *p)
 {
 	static const enum gen_scenario order[] = {
 		GEN_RHYTHM, GEN_FAN_WEAR, GEN_HEAT_WAVE, GEN_DUST, GEN_HEAVY_WEEK, GEN_ADAPTER,
 		GEN_GRID_DIP, GEN_GLITCHES, GEN_RHYTHM, GEN_FAN_WEAR,
 	};
 	enum gen_scenario sc = order[i % (sizeof(order) / sizeof(order[0]))];
-	bool fan = false;
 
-	(void)n;
-	for (size_t k = 0; k < p->nsensors; k++)
-		fan |= p->sensors[k].kind == TPD_KIND_FAN;
-	if (sc == GEN_FAN_WEAR && !fan)
+	if (sc == GEN_FAN_WEAR && !gen_has_fan(p))
 		sc = GEN_DUST;
 	return sc;
 }
@@ -261,7 +263,7 @@ int tpsim_generate(const struct tpsim_gen_cfg *cfg)
 		FILE *f;
 
 		snprintf(id, sizeof(id), "TPS%05u", i + 1);
-		d.sc = gen_pick(i, cfg->devices, p);
+		d.sc = gen_pick(i, p);
 		d.t_off = gen_between(&rng, -3, 3);
 		d.amb_off = gen_between(&rng, -2, 2);
 		d.load_off = gen_between(&rng, -0.08, 0.08);
