@@ -62,6 +62,11 @@ FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
+# Keep the objects of pattern-built binaries (tests, fuzz targets): make would
+# otherwise delete them as intermediates, rebuild them next time, and print
+# its "rm" after the suite's closing "tests: N passed, M failed" line.
+.SECONDARY:
+
 .PHONY: all test check demo eval bench deps deps-check clean install unit fuzz
 
 all: deps-check $(PROGS)
