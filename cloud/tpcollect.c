@@ -67,8 +67,7 @@ struct tpcollect_outbox {
 
 struct tpcollect {
 	struct tpc_collector *col;
-	struct tpcollect_outbox outbox;
-	struct tpc_store *store;
+	struct tpcollect_outbox outbox;   /* outbox.store is the collector's store */
 	bool batch;         /* a group commit is open (tpc_store_batch_begin) */
 };
 
@@ -80,7 +79,7 @@ static void tpcollect_on_message(void *ctx, const char *topic, const void *paylo
 	struct tpcollect *t = ctx;
 
 	if (!t->batch)
-		t->batch = tpc_store_batch_begin(t->store) == TPD_OK;
+		t->batch = tpc_store_batch_begin(t->outbox.store) == TPD_OK;
 	tpc_collector_handle(t->col, topic, payload, len, tpcollect_now());
 }
 
@@ -92,7 +91,7 @@ static void tpcollect_before_ack(void *ctx)
 	if (!t->batch)
 		return;
 	t->batch = false;
-	rc = tpc_store_batch_commit(t->store);
+	rc = tpc_store_batch_commit(t->outbox.store);
 	if (rc)
 		fprintf(stderr, PROG ": database: a batch of reports could not be committed: %s\n",
 			tpd_strerror(rc));
@@ -272,7 +271,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": no --tokens: the API is read-only\n");
 	t.col = col;
 	t.outbox.store = store;
-	t.store = store;
 	if (tpd_inflight_init(&t.outbox.inflight, OUTBOX_INFLIGHT))
 		goto out;
 

@@ -137,6 +137,16 @@ footprint_run() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 }
 
+# Until the collector's stored counter reaches N (at most 60 s).
+bench_wait_stored() {
+	local i
+	for i in $(seq 600); do
+		[ "$(stack_stat stored)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 fp_med() { awk -v c="$3" '{ print $c }' "$work/fp.$1.$2" 2>/dev/null | median; }
 
 stripped_kb() {
@@ -197,7 +207,7 @@ section_latency() {
 		stack_collector --subscribe exclusive || return 1
 		"$BB/bench_load" latency --devices "${BENCH_LAT_DEVICES:-200}" --broker "$STACK_BROKER_URL" \
 			--api "$STACK_API" --token "$STACK_TOKEN" > "$work/lat.$i" || echo "bench: latency run $i failed"
-		kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+		stack_stop_collector
 		rm -f "$work"/tpcollect.db*
 	done
 	row "" "p50 ms" "p99 ms" "faults" "target"
@@ -231,16 +241,13 @@ section_ingest() {
 		"$STACK_BIN/tpsim" --traces "$fleet" --keys "$work/simkeys" --broker "$STACK_BROKER_URL" \
 			--epoch 1764000000 2> "$work/tpsim.$i"
 		n=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$work/tpsim.$i")
-		for _ in $(seq 600); do
-			[ "$(( $(stack_stat stored) - stored0 ))" -ge "$n" ] && break
-			sleep 0.1
-		done
+		bench_wait_stored $((stored0 + n))
 		t1=$(date +%s.%N)
 		kill "$sub_pid"; wait "$sub_pid" 2>/dev/null
 		sub_rate=$(awk 'NR == 1 { a = $1 } { b = $1; n++ } END { if (b > a) printf "%.0f", (n - 1) / (b - a); else print 0 }' "$work/sub.$i")
 		col_rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 		echo "$sub_rate $col_rate $n $(( $(stack_stat stored) - stored0 )) $(stack_stat duplicates)" >> "$work/ingest"
-		kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+		stack_stop_collector
 	done
 	local sub_med col_med
 	sub_med=$(awk '{ print $1 }' "$work/ingest" | median)
@@ -255,7 +262,7 @@ section_ingest() {
 	row "signed reports/s verified+stored vs raw verify/s" "$(kv ingest_signed_per_s "$work/signed")" \
 		"$(kv raw_verify_per_s "$work/signed")" \
 		"$(ratio "$(kv ingest_signed_per_s "$work/signed")" "$(kv raw_verify_per_s "$work/signed")")" ">= 0.90 per core"
-	kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+	stack_stop_collector
 }
 
 # ---------------------------------------------------------------- scale
@@ -273,14 +280,11 @@ section_scale() {
 		base=$(rss_kb "$STACK_COLLECTOR_PID")
 		"$BB/bench_load" scale --devices "$n" --per-device 2 --broker "$STACK_BROKER_URL" > /dev/null \
 			|| { echo "bench: scale $n failed"; continue; }
-		for _ in $(seq 600); do
-			[ "$(stack_stat stored)" -ge $((2 * n)) ] && break
-			sleep 0.2
-		done
+		bench_wait_stored $((2 * n))
 		after=$(rss_kb "$STACK_COLLECTOR_PID")
 		row "$n devices" "$(awk -v a="$after" 'BEGIN { printf "%.1f", a / 1024 }')" \
 			"$(awk -v a="$after" -v b="$base" -v n="$n" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')" "" "<= 2048"
-		kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+		stack_stop_collector
 	done
 	db_bytes=$(du -cb "$work"/tpcollect.db* | tail -n 1 | cut -f1)
 	rows=$(sqlite3 "$work/tpcollect.db" "select count(*) from reports where kind='telemetry'")
@@ -308,14 +312,14 @@ section_broker() {
 			stack_start_broker_again || return 1
 		fi
 		stack_collector --subscribe exclusive || return 1
-		kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+		stack_stop_collector
 		"$BB/bench_load" scale --devices "$n" --per-device 1 --broker "$STACK_BROKER_URL" > /dev/null
 		stack_collector --subscribe exclusive || return 1
 		stack_wait_idle
 		got=$(stack_stat stored)
 		row "mosquitto $mode" "$got" "$n" "$((n - got))" \
 			"$([ "$mode" = defaults ] && echo 'max_queued_messages 1000' || echo 'max_queued_messages 0, persistence')"
-		kill "$STACK_COLLECTOR_PID"; wait "$STACK_COLLECTOR_PID" 2>/dev/null
+		stack_stop_collector
 	done
 }
 

@@ -6,6 +6,7 @@
 #   stack_stop_broker / stack_start_broker_again   stop and restart it on the same port
 #   stack_collector [ARGS]    tpcollect on sqlite + a free API port -> STACK_API (http://...),
 #                             with the shipped warranty policy and a tokens file
+#   stack_stop_collector      stops it (SIGTERM) and waits for it
 #   stack_api METHOD PATH [BODY]  curl with the support token; prints the body,
 #                             then the HTTP status on a line of its own
 #   stack_register ID MODEL DATE   tpkey gen + registry row -> $STACK_DIR/keys/ID.key
@@ -141,6 +142,11 @@ stack_collector() {
 	echo "stack: tpcollect did not start:" >&2
 	cat "$log" >&2
 	return 1
+}
+
+stack_stop_collector() {
+	kill "$STACK_COLLECTOR_PID" 2>/dev/null
+	wait "$STACK_COLLECTOR_PID" 2>/dev/null
 }
 
 stack_register() {
