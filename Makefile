@@ -25,13 +25,17 @@ DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
+# Evaluated when a recipe first needs them, not when make reads this file:
+# on a bare machine `make deps-check` installs the packages first (every
+# object and program waits for it, below), and only then is pkg-config asked.
+# Each asks once per make (the eval/:= idiom caches the answer).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
 # mbedTLS 2.28 ships no .pc file.
-MBED_LIBS  := -lmbedtls -lmbedx509 -lmbedcrypto
-LIBS       := $(PKG_LIBS) $(MBED_LIBS) -lm
+MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
+LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
 
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
@@ -85,7 +89,9 @@ deps:
 	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
 
-$(BUILD)/%.o: %.c
+# deps-check is order-only: it runs (once) before any compile, also under -j,
+# but its running never makes an object out of date.
+$(BUILD)/%.o: %.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -132,7 +138,7 @@ test: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 # Coverage-guided fuzzing, FUZZ_SECONDS per target (needs clang; installed if missing).
-fuzz:
+fuzz: deps-check
 	@command -v clang >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
@@ -158,7 +164,7 @@ demo: all
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
 BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load
 
-$(BUILD)/bench/floor: tools/bench/floor.c
+$(BUILD)/bench/floor: tools/bench/floor.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIBS) -o $@
 

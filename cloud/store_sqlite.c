@@ -69,9 +69,10 @@ static const char *const sq_migrations[] = {
 	"  id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), sent_at TEXT);"
 	"CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;",
-	/* 3: the evidence chain (SPEC §2 "prev") */
-	"ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
-	"ALTER TABLE reports ADD COLUMN chain TEXT;",
+	/* 3: the evidence chain (SPEC §2 "prev"); the parentheses tell clang's
+	 * -Wstring-concatenation that two statements in one element are meant */
+	("ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
+	 "ALTER TABLE reports ADD COLUMN chain TEXT;"),
 };
 
 enum sq_stmt_id {
