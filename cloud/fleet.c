@@ -43,6 +43,7 @@ struct fleet_device {
 
 struct tpc_fleet {
 	const char *const *dirs;
+	double threshold;               /* passed to every forecast */
 	struct fleet_model models[FLEET_MAX_MODELS];
 	unsigned nmodels;
 	struct fleet_device **slots;    /* open addressing, power-of-two size */
@@ -50,7 +51,7 @@ struct tpc_fleet {
 	size_t bytes;
 };
 
-enum tpd_err tpc_fleet_new(const char *const *dirs, struct tpc_fleet **out)
+enum tpd_err tpc_fleet_new(const char *const *dirs, double threshold, struct tpc_fleet **out)
 {
 	struct tpc_fleet *f = calloc(1, sizeof(*f));
 
@@ -58,6 +59,7 @@ enum tpd_err tpc_fleet_new(const char *const *dirs, struct tpc_fleet **out)
 	if (!f)
 		return TPD_ERR_NOMEM;
 	f->dirs = dirs;
+	f->threshold = threshold;
 	f->cap = 1024;
 	f->slots = calloc(f->cap, sizeof(*f->slots));
 	if (!f->slots) {
@@ -163,7 +165,7 @@ static struct fleet_device *fleet_device(struct tpc_fleet *f, const char *dev, u
 	if (*slot)
 		return *slot;
 	d = calloc(1, sizeof(*d));
-	if (!d || !(d->pred = tpd_predict_new(f->models[model].product))) {
+	if (!d || !(d->pred = tpd_predict_new(f->models[model].product, f->threshold))) {
 		free(d);
 		return NULL;
 	}

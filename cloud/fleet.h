@@ -49,7 +49,8 @@ struct tpc_prediction {
 };
 
 /* dirs: NULL-terminated folders holding MODEL.json descriptions. */
-enum tpd_err tpc_fleet_new(const char *const *dirs, struct tpc_fleet **out);
+/* threshold: the forecast's decision threshold (predict.h; 0: its default). */
+enum tpd_err tpc_fleet_new(const char *const *dirs, double threshold, struct tpc_fleet **out);
 void tpc_fleet_free(struct tpc_fleet *f);
 
 /* Feeds one stored (not duplicate) telemetry report. Writes up to max

@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
 	const char *boards_dir = NULL;
 	bool no_predict = false;
+	const char *threshold_arg = NULL;
+	double threshold = 0;
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
@@ -184,6 +186,7 @@ int main(int argc, char **argv)
 		{ "subscribe", "shared|exclusive", "shared: $share/tpcollect/tp/v1/+/+, several collectors split the load (default, SPEC §2); exclusive: tp/v1/+/+ for a single collector, which mosquitto 2.0 also keeps across a broker restart (see README)", &sub_mode, NULL },
 		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
 		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
+		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -222,11 +225,14 @@ int main(int argc, char **argv)
 	}
 	if (optind_out < argc || !broker || !db ||
 	    tpc_api_parse_listen(listen, host, sizeof(host), &port) ||
-	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0)) {
+	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0) ||
+	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold))) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
 			: strcmp(sub_mode, "shared") && strcmp(sub_mode, "exclusive")
-			? "--subscribe takes shared or exclusive" : "--listen takes HOST:PORT");
+			? "--subscribe takes shared or exclusive"
+			: threshold_arg && threshold == 0 ? "--predict-threshold takes a number from 0.1 to 1000"
+			: "--listen takes HOST:PORT");
 		tpd_cli_free(&cli);
 		return 2;
 	}
@@ -260,7 +266,7 @@ int main(int argc, char **argv)
 	    tpc_collector_new(store, reg, policy, &col))
 		goto out;
 	if (!no_predict) {
-		if (tpc_fleet_new(board_dirs, &fleet))
+		if (tpc_fleet_new(board_dirs, threshold, &fleet))
 			goto out;
 		tpc_collector_set_fleet(col, fleet);
 	}

@@ -204,7 +204,7 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 	if (!a->thr)
 		goto nomem;
 	agent_build_detectors(a);
-	a->predict = tpd_predict_new(a->product);
+	a->predict = tpd_predict_new(a->product, cfg->predict_threshold);
 	if (!a->predict)
 		goto nomem;
 	a->brownout_clear_at = NAN;

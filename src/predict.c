@@ -107,7 +107,7 @@ static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product 
 	return n;
 }
 
-struct tpd_predict *tpd_predict_new(const struct tpd_product *prod)
+struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold)
 {
 	unsigned n = predict_targets(NULL, prod);
 	struct tpd_predict *p = calloc(1, sizeof(*p) + n * sizeof(p->t[0]));

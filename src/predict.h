@@ -81,7 +81,7 @@ struct tpd_predict {
 
 /* Allocates the forecast for a product (about 330 bytes per target: a
  * router has 4). NULL when out of memory. */
-struct tpd_predict *tpd_predict_new(const struct tpd_product *prod);
+struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold);
 void tpd_predict_free(struct tpd_predict *p);
 
 /*

@@ -72,7 +72,7 @@ static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *
 {
 	struct tpc_fleet *f;
 
-	assert_int_equal(tpc_fleet_new(board_dirs, &f), TPD_OK);
+	assert_int_equal(tpc_fleet_new(board_dirs, 0, &f), TPD_OK);
 	memset(res, 0, sizeof(*res));
 	for (unsigned i = 0; i < n; i++)
 		res->raised_day[i] = res->reversed_day[i] = res->crossed_day[i] = NAN;

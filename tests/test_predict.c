@@ -66,7 +66,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 
 	assert_int_equal(tpd_product_parse(pr_product_json, strlen(pr_product_json), "pred", &prod,
 					   err, sizeof(err)), TPD_OK);
-	pred = tpd_predict_new(&prod);
+	pred = tpd_predict_new(&prod, 0);
 	assert_non_null(pred);
 	memset(o, 0, sizeof(*o));
 	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)

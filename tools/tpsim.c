@@ -65,6 +65,7 @@ struct tpsim {
 	size_t ndev;
 	struct tpd_rng *rng;
 	bool no_edge_predict;
+	double predict_threshold;   /* 0: the default */
 	unsigned long long published;
 };
 
@@ -226,6 +227,7 @@ static int tpsim_open(struct tpsim *s, struct tpsim_device *v, const char *broke
 	struct tpd_agent_cfg ac = {
 		.id = v->id, .product = v->product, .key = v->key, .rng = s->rng,
 		.emit = tpsim_emit, .emit_ctx = v, .no_edge_predict = s->no_edge_predict,
+		.predict_threshold = s->predict_threshold,
 	};
 	struct tpd_mqtt_cfg mc = {
 		.url = broker, .client_id = v->id, .clean_session = true,
@@ -337,6 +339,7 @@ int main(int argc, char **argv)
 	const char *devices = "40", *days = "30", *period = "300", *seed = "1", *epoch_arg = NULL;
 	const char *window_arg = "64", *purchase = "2025-06-01", *boards = NULL;
 	bool no_edge = false;
+	const char *threshold_arg = NULL;
 	struct tpd_cli_opt opts[] = {
 		{ "generate", "DIR", "write a labelled fleet: a trace per device and labels.csv", &gen_dir, NULL },
 		{ "devices", "N", "--generate: devices (default 40)", &devices, NULL },
@@ -350,6 +353,7 @@ int main(int argc, char **argv)
 		{ "broker", "URL", "mqtt://HOST:PORT to publish to", &broker, NULL },
 		{ "epoch", "S", "Unix time of the traces' t_s 0 (default: now)", &epoch_arg, NULL },
 		{ "no-edge-predict", NULL, "the agents raise no predictive faults (to measure the collector's engine alone)", NULL, &no_edge },
+		{ "predict-threshold", "H", "the agents' forecast decision threshold (default: the built-in one)", &threshold_arg, NULL },
 		{ "window", "N", "QoS 1 reports in flight per device (default 64)", &window_arg, NULL },
 		{ "boards", "DIR", "product descriptions (default ./boards, then " TPD_DATADIR "/boards)", &boards, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
@@ -367,7 +371,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = tpsim_on_signal };
 	struct tpsim s = { 0 };
 	char keybuf[4096];
-	double n_dev, n_days, n_period, n_seed, epoch = (double)time(NULL), window;
+	double n_dev, n_days, n_period, n_seed, epoch = (double)time(NULL), window, threshold = 0;
 	int optind_out, code = 2;
 
 	switch (tpd_cli_parse(&cli, argc, argv, &optind_out)) {
@@ -380,6 +384,7 @@ int main(int argc, char **argv)
 	    !tpd_cli_number(devices, 1, 100000, &n_dev) || !tpd_cli_number(days, 1, 3650, &n_days) ||
 	    !tpd_cli_number(period, 1, 86400, &n_period) || !tpd_cli_number(seed, 0, 1e15, &n_seed) ||
 	    !tpd_cli_number(window_arg, 1, 10000, &window) ||
+	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
 	    (epoch_arg && !tpd_cli_number(epoch_arg, 0, 1e11, &epoch))) {
 		fprintf(stderr, PROG ": bad usage: %s (see --help)\n",
 			optind_out < argc ? "unexpected argument"
@@ -404,6 +409,7 @@ int main(int argc, char **argv)
 	mosquitto_lib_init();
 	s.board_dirs = dirs;
 	s.no_edge_predict = no_edge;
+	s.predict_threshold = threshold;
 	snprintf(keybuf, sizeof(keybuf), "%s/keys", traces);
 	code = 1;
 	if (tpd_rng_new(&s.rng)) {

@@ -45,6 +45,9 @@ struct tpd_agent_cfg {
 	 * self-check): lets an evaluation measure the collector's fleet engine
 	 * alone. */
 	bool no_edge_predict;
+	/* The forecast's decision threshold (predict.h; 0: its default). An
+	 * evaluation sweeps it to draw recall against false claims. */
+	double predict_threshold;
 };
 
 struct tpd_agent_stats {
