@@ -58,13 +58,15 @@
 #define PREDICT_K 1.0
 #define PREDICT_CAP 3.0
 /* Effects too small to call wear, whatever their significance: a thermal
- * slope 15 % above its early life, a fan 12 % below its early-life speed.
- * The allowance is never below half of them. */
+ * slope 15 % above its early life (the allowance is never below half of
+ * it), a fan 16 % below its early-life speed (never below all of it: a
+ * firmware may rescale a tacho by 10-15 % for good, a bearing does not
+ * stop at that). */
 #define PREDICT_TEMP_REL 0.15
-#define PREDICT_FAN_REL 0.12
+#define PREDICT_FAN_REL 0.16
 #define PREDICT_TEMP_MIN_SLOPE 1.0          /* C per unit load to tell a change of */
 #define PREDICT_TEMP_MIN_VAR 1e-4          /* load variance an hour needs (sd 0.01) */
-#define PREDICT_TEMP_SIGMA_FLOOR 0.02       /* of the early-life slope */
+#define PREDICT_TEMP_NOISE_FLOOR_C 0.1      /* a sensor's resolution, at least */
 #define PREDICT_FAN_SIGMA_FLOOR 0.02
 #define PREDICT_FAN_MIN_N 5.0               /* samples that make a fan bin */
 
@@ -277,34 +279,42 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 {
 	struct tpd_predict_thermal *th = &t->u.th;
 	struct tpd_trend_fit fit;
-	double n = th->hour.n_eff, var, slope, a;
+	double n = th->hour.n_eff, var, slope, a, w, z;
 
 	var = n > 0 ? th->load_ss / n - (th->load_sum / n) * (th->load_sum / n) : 0;
 	if (n < PREDICT_MIN_SAMPLES || var < PREDICT_TEMP_MIN_VAR || !tpd_trend_fit(&th->hour, &fit))
 		goto reset;
 	slope = fit.b[1];
+	/* the hour's slope in its own standard errors: an hour of 12 samples
+	 * or a flat load says less than one of 360 with the load swinging */
+	w = sqrt(n * var) / fmax(fit.sigma, PREDICT_TEMP_NOISE_FLOOR_C);
 	a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
 	th->slope_avg = isnan(th->slope_avg) ? slope : th->slope_avg * a + slope * (1 - a);
 	if (th->slope_n < TPD_PREDICT_LEARN_H) {
-		th->slope_sum += slope;
+		th->slope_sum += slope * w * w;
+		th->weight_sum += w * w;
 		if (++th->slope_n == TPD_PREDICT_LEARN_H) {
 			/* A product whose temperature does not follow its load has
 			 * no slope to watch. */
-			th->slope0 = th->slope_sum / th->slope_n;
+			th->slope0 = th->slope_sum / th->weight_sum;
 			if (th->slope0 < PREDICT_TEMP_MIN_SLOPE)
 				th->slope0 = NAN;
 		}
-	} else if (isnan(th->slope0)) {
-		/* not watched */
-	} else if (th->cal_n < TPD_PREDICT_CAL_H) {
-		th->cal_ss += (slope - th->slope0) * (slope - th->slope0);
-		if (++th->cal_n == TPD_PREDICT_CAL_H)
-			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n),
-					 PREDICT_TEMP_SIGMA_FLOOR * th->slope0);
-	} else {
-		predict_cusum(&th->rise, predict_row((slope - th->slope0) / th->sigma,
-						     PREDICT_TEMP_REL * th->slope0 / th->sigma));
+		goto reset;
 	}
+	if (isnan(th->slope0))
+		goto reset;
+	z = (slope - th->slope0) * w;
+	if (th->cal_n < TPD_PREDICT_CAL_H) {
+		/* how far the hours stray beyond their own errors (a slope that
+		 * moves with the fan's regime through the day) */
+		th->cal_ss += z * z;
+		if (++th->cal_n == TPD_PREDICT_CAL_H)
+			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), 1.0);
+		goto reset;
+	}
+	predict_cusum(&th->rise, predict_row(z / th->sigma,
+					     PREDICT_TEMP_REL * th->slope0 * w / th->sigma));
 reset:
 	tpd_trend_init(&th->hour, 1, INFINITY);
 	th->load_sum = th->load_ss = 0;
@@ -327,7 +337,7 @@ static void predict_fan_hour(struct tpd_predict_target *t)
 			f->sigma = fmax(sqrt(f->cal_ss / f->cal_n), PREDICT_FAN_SIGMA_FLOOR);
 	} else {
 		predict_cusum(&f->shortfall, predict_row((1 - q) / f->sigma,
-							 PREDICT_FAN_REL / f->sigma));
+							 2 * PREDICT_FAN_REL / f->sigma));
 	}
 reset:
 	f->sum_q = 0;

@@ -68,11 +68,11 @@ enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD
 struct tpd_predict_thermal {
 	struct tpd_trend hour;       /* this hour's samples: T on load and time */
 	double load_sum, load_ss;    /* this hour's load, for its spread */
-	double slope_sum;            /* learning: sum of hourly slopes */
+	double slope_sum, weight_sum;/* learning: precision-weighted hourly slopes */
 	unsigned slope_n;
 	double slope0;               /* early-life C per unit load; NAN: not learned */
 	double slope_avg;            /* decaying mean of hourly slopes (1 day) */
-	double sigma;                /* hourly slope spread (from calibration) */
+	double sigma;                /* hourly spread beyond the hours' own errors */
 	double cal_ss;
 	unsigned cal_n;
 	struct tpd_cusum rise;
