@@ -1,7 +1,8 @@
 /*
  * tpsim - fleet simulator and load generator (SPEC §1, §5).
  *
- *   tpsim --generate DIR [--devices N] [--days D] [--period S] [--seed N]
+ *   tpsim --generate DIR [--devices N] [--days D] [--period S | --period-min S]
+ *                        [--mix even|tune|test] [--seed N]
  *   tpsim --traces DIR --registry-out FILE.csv [--keys DIR]
  *   tpsim --traces DIR --broker URL [--keys DIR] [--epoch S]
  *
@@ -336,7 +337,8 @@ static void tpsim_free(struct tpsim *s)
 int main(int argc, char **argv)
 {
 	const char *gen_dir = NULL, *traces = NULL, *broker = NULL, *keys = NULL, *reg_out = NULL;
-	const char *devices = "40", *days = "30", *period = "300", *seed = "1", *epoch_arg = NULL;
+	const char *devices = "40", *days = "30", *period = NULL, *seed = "1", *epoch_arg = NULL;
+	const char *period_min = NULL, *mix = "even";
 	const char *window_arg = "64", *purchase = "2025-06-01", *boards = NULL;
 	bool no_edge = false;
 	const char *threshold_arg = NULL;
@@ -344,7 +346,9 @@ int main(int argc, char **argv)
 		{ "generate", "DIR", "write a labelled fleet: a trace per device and labels.csv", &gen_dir, NULL },
 		{ "devices", "N", "--generate: devices (default 40)", &devices, NULL },
 		{ "days", "D", "--generate: days of history (default 30)", &days, NULL },
-		{ "period", "S", "--generate: seconds between trace rows (default 300)", &period, NULL },
+		{ "period", "S", "--generate: every device's seconds between trace rows (default: drawn per device from 10, 30, 60, 120, 300)", &period, NULL },
+		{ "period-min", "S", "--generate: floor for a drawn period, to bound file sizes", &period_min, NULL },
+		{ "mix", "NAME", "--generate: the fleet's proportions: even (default), tune, test", &mix, NULL },
 		{ "seed", "N", "--generate: the fleet depends on this only (default 1)", &seed, NULL },
 		{ "traces", "DIR", "replay one virtual device per DIR/*.csv (SPEC §5)", &traces, NULL },
 		{ "keys", "DIR", "device keys ID.key, made when missing (default TRACES/keys)", &keys, NULL },
@@ -371,7 +375,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = tpsim_on_signal };
 	struct tpsim s = { 0 };
 	char keybuf[4096];
-	double n_dev, n_days, n_period, n_seed, epoch = (double)time(NULL), window, threshold = 0;
+	double n_dev, n_days, n_period = 0, n_period_min = 0, n_seed, epoch = (double)time(NULL), window, threshold = 0;
 	int optind_out, code = 2;
 
 	switch (tpd_cli_parse(&cli, argc, argv, &optind_out)) {
@@ -382,7 +386,9 @@ int main(int argc, char **argv)
 	dirs[0] = boards ? boards : "boards";
 	if (optind_out < argc || !gen_dir == !traces || (traces && !broker == !reg_out) ||
 	    !tpd_cli_number(devices, 1, 100000, &n_dev) || !tpd_cli_number(days, 1, 3650, &n_days) ||
-	    !tpd_cli_number(period, 1, 86400, &n_period) || !tpd_cli_number(seed, 0, 1e15, &n_seed) ||
+	    (period && !tpd_cli_number(period, 1, 86400, &n_period)) ||
+	    (period_min && !tpd_cli_number(period_min, 1, 86400, &n_period_min)) ||
+	    !tpd_cli_number(seed, 0, 1e15, &n_seed) || !tpsim_gen_mix_known(mix) ||
 	    !tpd_cli_number(window_arg, 1, 10000, &window) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
 	    (epoch_arg && !tpd_cli_number(epoch_arg, 0, 1e11, &epoch))) {
@@ -390,6 +396,7 @@ int main(int argc, char **argv)
 			optind_out < argc ? "unexpected argument"
 			: !gen_dir == !traces ? "one of --generate DIR or --traces DIR"
 			: traces && !broker == !reg_out ? "--traces needs --broker URL or --registry-out FILE"
+			: !tpsim_gen_mix_known(mix) ? "--mix is one of even, tune, test"
 			: "a number is out of range");
 		tpd_cli_free(&cli);
 		return 2;
@@ -399,7 +406,8 @@ int main(int argc, char **argv)
 	if (gen_dir) {
 		struct tpsim_gen_cfg gc = {
 			.dir = gen_dir, .board_dirs = dirs, .devices = (unsigned)n_dev,
-			.days = (unsigned)n_days, .period_s = n_period, .seed = (uint64_t)n_seed,
+			.days = (unsigned)n_days, .period_s = n_period, .period_min_s = n_period_min,
+			.mix = mix, .seed = (uint64_t)n_seed,
 		};
 
 		code = tpsim_generate(&gc);
