@@ -44,6 +44,7 @@
 #define PREDICT_SLOW_HALF_LIFE_S (14 * 86400.0)
 #define PREDICT_PEAK_HALF_LIFE_S (7 * 86400.0)
 #define PREDICT_DAY_HALF_LIFE_S 86400.0     /* "now" in descriptions */
+#define PREDICT_GROWTH_HALF_LIFE_S (3 * 86400.0) /* the detectors' ETA memory */
 #define PREDICT_MIN_ROWS 48                 /* hours before a drift gives an ETA */
 #define PREDICT_CLEAR_SE 4.0                /* rail: slope this many standard errors */
 #define PREDICT_HOLD_SE 2.0                 /* ...and stays raised above this */
@@ -102,9 +103,11 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 		/* within the hour nothing decays */
 		tpd_trend_init(&t->u.th.hour, 1, INFINITY);
 		t->u.th.slope0 = t->u.th.slope_avg = NAN;
+		tpd_trend_init(&t->u.th.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.th.rise, PREDICT_K, p->threshold, PREDICT_CAP);
 	} else if (kind == TPD_PREDICT_FAN) {
 		t->u.fan.ratio = t->u.fan.ratio_avg = NAN;
+		tpd_trend_init(&t->u.fan.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.fan.shortfall, PREDICT_K, p->threshold, PREDICT_CAP);
 	}
 	return t;
@@ -290,6 +293,7 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 	w = sqrt(n * var) / fmax(fit.sigma, PREDICT_TEMP_NOISE_FLOOR_C);
 	a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
 	th->slope_avg = isnan(th->slope_avg) ? slope : th->slope_avg * a + slope * (1 - a);
+	tpd_trend_add(&th->growth, th->hour.last_s, NULL, slope);
 	if (th->slope_n < TPD_PREDICT_LEARN_H) {
 		th->slope_sum += slope * w * w;
 		th->weight_sum += w * w;
@@ -321,7 +325,7 @@ reset:
 }
 
 /* The fan-baseline detector's hour. */
-static void predict_fan_hour(struct tpd_predict_target *t)
+static void predict_fan_hour(struct tpd_predict_target *t, double mid)
 {
 	struct tpd_predict_fanbase *f = &t->u.fan;
 	double q, a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
@@ -331,6 +335,7 @@ static void predict_fan_hour(struct tpd_predict_target *t)
 	q = f->sum_q / f->nq;
 	f->ratio = q;
 	f->ratio_avg = isnan(f->ratio_avg) ? q : f->ratio_avg * a + q * (1 - a);
+	tpd_trend_add(&f->growth, mid, NULL, q);
 	if (f->cal_n < TPD_PREDICT_CAL_H) {
 		f->cal_ss += (1 - q) * (1 - q);
 		if (++f->cal_n == TPD_PREDICT_CAL_H)
@@ -358,7 +363,7 @@ static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 			t->u.ev.hours_with_events |= 1;
 	}
 	if (t->kind == TPD_PREDICT_FAN && t->hours >= TPD_PREDICT_LEARN_H)
-		predict_fan_hour(t);
+		predict_fan_hour(t, mid);
 	if (t->kind == TPD_PREDICT_TEMP)
 		predict_thermal_hour(t);
 	if (!ok)
@@ -423,6 +428,39 @@ bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, dou
 	return false;
 }
 
+/*
+ * When the detector's own quantity reaches the limit at its present growth
+ * (INFINITY: it does not grow towards it, or too few days yet):
+ *   TEMP  the busy hour's temperature `busy` rises by the slope's growth
+ *         times the busy hour's load (the heat at no load, which grows with
+ *         it, is left out, so this errs late);
+ *   FAN   the speed share falls to the stall limit's share of the
+ *         early-life speed at the latest hour's demand.
+ */
+static double predict_growth_eta(const struct tpd_predict *p, const struct tpd_predict_target *t,
+				 double busy, double now)
+{
+	const struct tpd_trend *g = t->kind == TPD_PREDICT_TEMP ? &t->u.th.growth
+								 : &t->u.fan.growth;
+	struct tpd_trend_fit fit;
+	double rate;
+
+	if (g->rows < 24 || !tpd_trend_fit(g, &fit))
+		return INFINITY;
+	if (t->kind == TPD_PREDICT_TEMP) {
+		rate = fit.slope_per_s * t->peak_x[0];
+		return rate > 0 && !isnan(busy) ? fmax(0.0, (t->limit - busy) / rate) : INFINITY;
+	} else {
+		int bin = predict_fan_bin(p->product, t, t->last_x[0]);
+		double base = predict_fan_base(&t->u.fan, bin);
+		double q = tpd_trend_predict(g, &fit, NULL, now);
+
+		if (!(base > 0) || !(fit.slope_per_s < 0))
+			return INFINITY;
+		return fmax(0.0, (q - t->limit / base) / -fit.slope_per_s);
+	}
+}
+
 /* Decides one target after its hour closed; fills ev and returns true on a
  * change. */
 static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t, double now,
@@ -467,10 +505,19 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 			(t->active || eta > 0);
 	}
 	}
-	/* A change detector says that, not when: the drift's own ETA where it
-	 * shows one within the horizon, else the horizon. */
-	if (t->kind != TPD_PREDICT_RAIL && !(eta <= horizon))
+	/* A change detector says that, not when: its own quantity's growth
+	 * says when, else the reading's drift, else the horizon it looks
+	 * across. */
+	if (t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_FAN) {
+		double e = predict_growth_eta(p, t, value, now);
+
+		if (isfinite(e))
+			eta = e;
+		if (!isfinite(eta))
+			eta = horizon;
+	} else if (t->kind == TPD_PREDICT_EVENTS && !(fitted && fit.slope_per_s > 0 && eta <= horizon)) {
 		eta = horizon;
+	}
 	if (alarm == t->active) {
 		if (alarm)
 			t->eta_s = eta;

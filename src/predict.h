@@ -39,7 +39,10 @@
  * capped at 3 standard deviations, so no single hour decides. The ETA
  * extrapolates the drift of the reading itself at a busy hour's load
  * (tpd/trend.h; the horizon when it shows none yet). A raised prediction
- * clears when its statistic falls back to zero.
+ * clears when its statistic falls back to zero. The ETA of a thermal or fan
+ * forecast extrapolates the detector's own quantity (the slope's growth at
+ * a busy hour's load, the fan's speed share towards its stall limit) over
+ * the last days; the rail's, the reading's own drift.
  *
  * Cost per sample: a few additions per sensor; per hour: one 3x3 solve per
  * target. State: under 1 KiB per target.
@@ -72,6 +75,7 @@ struct tpd_predict_thermal {
 	unsigned slope_n;
 	double slope0;               /* early-life C per unit load; NAN: not learned */
 	double slope_avg;            /* decaying mean of hourly slopes (1 day) */
+	struct tpd_trend growth;     /* hourly slopes on time (3 days): the ETA */
 	double sigma;                /* hourly spread beyond the hours' own errors */
 	double cal_ss;
 	unsigned cal_n;
@@ -86,6 +90,7 @@ struct tpd_predict_fanbase {
 	unsigned nq;
 	double ratio;                /* latest hourly ratio, NAN: none */
 	double ratio_avg;            /* decaying mean of hourly ratios (1 day) */
+	struct tpd_trend growth;     /* hourly ratios on time (3 days): the ETA */
 	double sigma;                /* hourly spread of the ratio (calibration) */
 	double cal_ss;
 	unsigned cal_n;

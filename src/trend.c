@@ -59,7 +59,8 @@ void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y)
 		tr->t0_s = t_s;
 		tr->last_s = t_s;
 	}
-	if (t_s > tr->last_s) {
+	/* an infinite half-life (a fit within one hour) never decays */
+	if (t_s > tr->last_s && isfinite(tr->half_life_s)) {
 		double k = exp2(-(t_s - tr->last_s) / tr->half_life_s);
 
 		for (size_t i = 0; i < sizeof(tr->xtx) / sizeof(tr->xtx[0]); i++)
@@ -68,8 +69,9 @@ void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y)
 			tr->xty[i] *= k;
 		tr->yty *= k;
 		tr->n_eff *= k;
-		tr->last_s = t_s;
 	}
+	if (t_s > tr->last_s)
+		tr->last_s = t_s;
 	p = trend_row(tr, x, t_s, row);
 	for (unsigned j = 0; j < p; j++) {
 		for (unsigned i = 0; i <= j; i++)
