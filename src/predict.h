@@ -24,10 +24,12 @@
  *                  same curve; a worn bearing turns slower at the same demand.
  *                  A CUSUM on the hourly shortfall, whether it ever stalls or
  *                  not.
- *   PWR_DEGRADING  each volt.* with a minimum: the hourly lowest reading
- *                  regressed on current (the sag through the adapter's
- *                  resistance) falling to the minimum within the horizon;
- *                  and event.undervoltage: a Poisson CUSUM on hourly event
+ *   PWR_DEGRADING  each volt.* with a minimum: the adapter's internal
+ *                  resistance, the rail's drop per ampere fitted within
+ *                  each hour (V = Voc - R*I), against early life (a CUSUM,
+ *                  as for heat); or the hourly lowest reading regressed on
+ *                  current falling to the minimum within the horizon; and
+ *                  event.undervoltage: a Poisson CUSUM on hourly event
  *                  counts against the device's own long-run rate, confirmed
  *                  by events in several distinct hours (one grid dip is not a
  *                  trend).
@@ -64,6 +66,7 @@
 #define TPD_PREDICT_CAL_H 24          /* hours after it that measure the spread */
 #define TPD_PREDICT_THRESHOLD 5.0     /* the CUSUMs' decision interval, default */
 #define TPD_PREDICT_FAN_BINS 48       /* 2 C bins from 10 C */
+#define TPD_PREDICT_TEMP_BINS 24      /* 4 C bins from 10 C */
 
 enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD_PREDICT_EVENTS };
 
@@ -74,6 +77,12 @@ struct tpd_predict_thermal {
 	double slope_sum, weight_sum;/* learning: precision-weighted hourly slopes */
 	unsigned slope_n;
 	double slope0;               /* early-life C per unit load; NAN: not learned */
+	/* the early-life slope per 4 C of the hour's mean temperature: a fan's
+	 * control loop damps the swings more when it runs faster, so the slope
+	 * belongs to an operating point */
+	float bin_sw[TPD_PREDICT_TEMP_BINS];   /* sum of weight * slope */
+	float bin_w[TPD_PREDICT_TEMP_BINS];    /* sum of weights */
+	uint8_t bin_hours[TPD_PREDICT_TEMP_BINS];
 	double slope_avg;            /* decaying mean of hourly slopes (1 day) */
 	struct tpd_trend growth;     /* hourly slopes on time (3 days): the ETA */
 	double sigma;                /* hourly spread beyond the hours' own errors */
@@ -95,6 +104,20 @@ struct tpd_predict_fanbase {
 	double cal_ss;
 	unsigned cal_n;
 	struct tpd_cusum shortfall;
+};
+
+/* RAIL: the adapter's internal resistance against its early life. */
+struct tpd_predict_sag {
+	struct tpd_trend hour;       /* this hour's samples: V on current and time */
+	double x_sum, x_ss;          /* this hour's current, for its spread */
+	double sw, w;                /* learning: precision-weighted hourly ohms */
+	unsigned learn_n;
+	double ohm0;                 /* early-life V per A; NAN: not learned */
+	double ohm_avg;              /* decaying mean of hourly ohms (1 day) */
+	double sigma;                /* hourly spread beyond the hours' own errors */
+	double cal_ss;
+	unsigned cal_n;
+	struct tpd_cusum rise;
 };
 
 /* EVENTS: the under-voltage rate. */
@@ -122,6 +145,7 @@ struct tpd_predict_target {
 	union {
 		struct tpd_predict_thermal th;
 		struct tpd_predict_fanbase fan;
+		struct tpd_predict_sag rail;
 		struct tpd_predict_rate ev;
 	} u;
 	bool active;
