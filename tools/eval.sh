@@ -13,7 +13,7 @@
 #   the test set    seeds EVAL_TEST_SEEDS ("101 102"), --mix test: other
 #                   proportions of wear curves, confounders, products and
 #                   periods, not only other seeds; the figures that count
-# each set EVAL_DEVICES (40) devices (split over its seeds) x EVAL_DAYS (30) days, row periods
+# each set EVAL_DEVICES (24) devices (split over its seeds) x EVAL_DAYS (30) days, row periods
 # drawn per device but not below EVAL_PERIOD_MIN (30 s, for replay time).
 # With FLEET_DIR that folder is the test set and there is no tuning set: any
 # folder of SPEC §5 traces (ID.csv, "# model: NAME") with a labels.csv
@@ -46,7 +46,7 @@ FLEET=${2:-}
 work=$(mktemp -d /tmp/tpdiag-eval.XXXXXX)
 trap 'stack_cleanup; rm -rf "$work"' EXIT
 epoch=1764000000
-devices=${EVAL_DEVICES:-40}
+devices=${EVAL_DEVICES:-24}
 days=${EVAL_DAYS:-30}
 thresholds=${EVAL_THRESHOLDS-3 4 6 8 12}
 [ -x "$BUILD/tpsim" ] || { echo "eval: $BUILD/tpsim is missing (make first)" >&2; exit 1; }
