@@ -598,6 +598,7 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size_t len)
 {
 	char val[48], lim[48], eta[32], early[32] = "?", late[32] = "?", fleet[160] = "";
+	char why[256] = "its reading drifts at the same load";
 	enum tpd_sensor_kind kind;
 	const char *unit = "";
 
@@ -612,9 +613,9 @@ static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size
 		claims_duration(p->eta_late_s, late, sizeof(late));
 	else
 		snprintf(late, sizeof(late), "not at all");
-	if (!isnan(p->fleet_slope_per_day))
-		snprintf(fleet, sizeof(fleet), " (the %s fleet of %u moves %+.3g %s a day)", p->model,
-			 p->fleet_n, p->fleet_slope_per_day, unit);
+	if (!isnan(p->fleet_center))
+		snprintf(fleet, sizeof(fleet), " (the %s fleet of %u stands at %+.0f %% on average)",
+			 p->model, p->fleet_n, 100 * p->fleet_center);
 	if (p->code == TPD_FAULT_PWR_DEGRADING && isnan(p->slope_per_day)) {
 		snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: "
 			 "under-voltage events on %s come at a rate well above the device's own "
@@ -624,13 +625,21 @@ static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size
 			 100 * p->confidence);
 		return;
 	}
-	snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry, adjusted for "
-		 "load and ambient: %s is %s at %s demand and moves %+.3g +- %.2g %s a day%s; the "
+	if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now))
+		snprintf(why, sizeof(why), "its thermal slope is %.1f C per unit of CPU load against "
+			 "%.1f C in its early life (%+.0f %%: more heat for the same work, as dust "
+			 "or a slower fan cause; ambient moves the level, not the slope)",
+			 p->now, p->baseline, 100 * (p->now / p->baseline - 1));
+	else if (p->code == TPD_FAULT_FAN_DEGRADED && !isnan(p->now))
+		snprintf(why, sizeof(why), "it turns at %.0f %% of its early-life speed at the same "
+			 "temperature (a worn bearing turns slower at the same demand)", 100 * p->now);
+	snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: %s%s; "
+		 "%s is %s at %s demand and moves %+.3g +- %.2g %s a day; the "
 		 "limit of %s is reached in about %s (between %s and %s), confidence %.1f %%. "
 		 "Telemetry is unsigned (its identity is the device's TLS client certificate).",
-		 tpd_fault_code_name(p->code), p->hours, p->sensor, val,
+		 tpd_fault_code_name(p->code), p->hours, why, fleet, p->sensor, val,
 		 p->code == TPD_FAULT_FAN_DEGRADED ? "today's" : "a busy hour's",
-		 p->slope_per_day, p->slope_se_per_day, unit, fleet, lim, eta, early, late,
+		 p->slope_per_day, p->slope_se_per_day, unit, lim, eta, early, late,
 		 100 * p->confidence);
 }
 

@@ -12,6 +12,22 @@
  * 2. A forecast is reported once per device and code while it stands; a
  *    suppressed one (not an outlier in its fleet) is looked at again every
  *    hour, so it is reported as soon as it stands out.
+ * 3. Fleet-relative, without hiding anyone behind a summer: the detectors
+ *    compare each device with its own early life in ratios that ambient
+ *    does not move (predict.c note 2), so a hot season moves no device and
+ *    none is compared away. What a device cannot see is its whole model
+ *    moving: a firmware that draws more power raises every thermal slope.
+ *    Per model and target the engine counts the learned devices and those
+ *    whose detector stands raised or whose excess is past 10 % (O(1) per hour, whatever the fleet's size),
+ *    and keeps a decaying mean and spread of every device-hour's excess.
+ *    With 5 or more learned devices and most of them past 10 %, the model
+ *    has moved, and a device is reported only when it stands 3 deviations
+ *    above its model's mean. A majority cannot be one failing device, so
+ *    none hides a single failure. With 1 to 4 devices, or a model where it
+ *    was, the device's own detector decides. A raise is reported once it
+ *    has stood FLEET_HOLD_H hours, so a change that reaches every device at
+ *    once (a firmware pushed to all) is seen as the model's before any one
+ *    device is claimed for it; one rolled out over days is not.
  */
 #include <math.h>
 #include <stdint.h>
@@ -28,16 +44,34 @@
 #define FLEET_MAX_MODELS 64
 #define FLEET_MIN_PEERS 5
 #define FLEET_Z 3.0
+#define FLEET_MAX_TARGETS TPD_PREDICT_MAX_TARGETS
+/* A device is "over" when its excess is past this (the detectors' own
+ * effect floors are 12-15 %); the model has moved when most are. */
+#define FLEET_MOVED 0.10
+#define FLEET_HOLD_H 6
+#define FLEET_SPREAD_FLOOR 0.03
+
+/* The fleet of one model on one target (note 3). */
+struct fleet_spread {
+	unsigned devices;               /* devices that have learned their baseline */
+	unsigned over;                  /* ...of them with an excess past FLEET_MOVED */
+	uint64_t rows;                  /* device-hours seen */
+	double center, mad;             /* decaying mean and mean |deviation| of the excess */
+};
 
 struct fleet_model {
 	char name[TPD_ID_MAX + 1];
 	struct tpd_product *product;    /* NULL: no description found */
+	struct fleet_spread spread[FLEET_MAX_TARGETS];
 };
 
 struct fleet_device {
 	char dev[TPD_ID_MAX + 1];
 	unsigned model;
 	uint32_t reported;              /* bit i: target i's forecast was reported */
+	uint32_t learned;               /* bit i: counted in its model's spread[i] */
+	uint32_t over;                  /* bit i: counted in spread[i].over */
+	uint8_t held[FLEET_MAX_TARGETS];/* hours target i has stood raised, unreported */
 	struct tpd_predict *pred;
 };
 
@@ -173,7 +207,7 @@ static struct fleet_device *fleet_device(struct tpc_fleet *f, const char *dev, u
 	d->model = model;
 	*slot = d;
 	f->n++;
-	f->bytes += sizeof(*d) + sizeof(*d->pred) + d->pred->ntargets * sizeof(d->pred->t[0]);
+	f->bytes += sizeof(*d) + tpd_predict_size(d->pred);
 	return d;
 }
 
@@ -210,82 +244,84 @@ static void fleet_row(const struct tpd_product *p, const cJSON *t, double *clean
 	}
 }
 
-static int fleet_cmp(const void *a, const void *b)
+/*
+ * The model's fleet on target index i: a decaying mean and mean absolute
+ * deviation of every device-hour's excess (note 3), O(1) per hour. One
+ * device-hour weighs 1 / (a day of the fleet's hours).
+ */
+static void fleet_learn(struct fleet_model *m, struct fleet_device *d, unsigned i, double excess,
+			bool alarmed)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	struct fleet_spread *sp = &m->spread[i];
+	double w = 1.0 / (6.0 * (sp->devices ? sp->devices : 1));
+	bool over = alarmed || excess >= FLEET_MOVED;
 
-	return x < y ? -1 : x > y;
+	if (!(d->learned & (1u << i))) {
+		d->learned |= 1u << i;
+		sp->devices++;
+	}
+	if (over != !!(d->over & (1u << i))) {
+		d->over ^= 1u << i;
+		if (over)
+			sp->over++;
+		else
+			sp->over--;
+	}
+
+	excess = fmin(fmax(excess, -1.0), 1.0);
+	if (sp->rows++ == 0) {
+		sp->center = excess;
+		return;
+	}
+	sp->mad = sp->mad * (1 - w) + fabs(excess - sp->center) * w;
+	sp->center = sp->center * (1 - w) + excess * w;
 }
 
-static double fleet_median(double *v, size_t n)
+/* A target's excess towards wear: the thermal slope's rise, the fan's
+ * shortfall, both as fractions of their early life; NAN: none yet. */
+static double fleet_excess(const struct tpd_predict_target *t)
 {
-	qsort(v, n, sizeof(*v), fleet_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+	double base, now;
 
-/* The smallest slope spread (per day) worth telling apart, per kind. */
-static double fleet_slope_floor(enum tpd_predict_kind kind)
-{
-	return kind == TPD_PREDICT_TEMP ? 0.1 : kind == TPD_PREDICT_FAN ? 20.0 : 0.005;
+	if (!tpd_predict_basis(t, &base, &now) || !(base > 0))
+		return NAN;
+	return t->kind == TPD_PREDICT_TEMP ? now / base - 1 : base - now;
 }
 
 /*
- * Does d's drift on target t stand out from its model's fleet? Sets the
- * fleet's median slope (per day) and size. With fewer than FLEET_MIN_PEERS
- * fitted devices the device's own forecast stands.
+ * Does d's raised forecast on target i stand as it is (note 3)? Sets the
+ * fleet's centre and size. With fewer than FLEET_MIN_PEERS learned devices
+ * of the model, or a fleet that is where it was, the device's own detector
+ * stands; when most of the model has moved past the detector's own effect
+ * floor (a firmware that draws more power, a batch of mis-scaled tachos), a
+ * device must stand out from it by FLEET_Z robust deviations.
  */
-static bool fleet_outlier(const struct tpc_fleet *f, const struct fleet_device *d,
-			  const struct tpd_predict_target *t, double slope_per_day,
-			  double *median, unsigned *n_out)
+static bool fleet_stands(const struct tpc_fleet *f, const struct fleet_device *d, unsigned i,
+			 double excess, double *center, unsigned *n_out)
 {
-	size_t n = 0, cap = 64;
-	double *v = malloc(cap * sizeof(*v)), med, mad, scale, dir;
-	bool out = true;
+	const struct fleet_spread *sp = &f->models[d->model].spread[i];
+	double scale;
 
-	*median = NAN;
-	*n_out = 0;
-	for (size_t i = 0; v && i < f->cap; i++) {
-		const struct fleet_device *o = f->slots[i];
-		struct tpd_trend_fit fit;
-
-		if (!o || o->model != d->model || !tpd_predict_fit(o->pred, t->sensor, &fit))
-			continue;
-		if (n == cap) {
-			double *g = realloc(v, 2 * cap * sizeof(*v));
-
-			if (!g)
-				break;
-			v = g;
-			cap *= 2;
-		}
-		v[n++] = fit.slope_per_s * 86400;
-	}
-	*n_out = (unsigned)n;
-	if (!v || n < FLEET_MIN_PEERS) {
-		free(v);
+	*center = NAN;
+	*n_out = sp->devices;
+	if (sp->devices < FLEET_MIN_PEERS || isnan(excess))
 		return true;
-	}
-	med = fleet_median(v, n);
-	for (size_t i = 0; i < n; i++)
-		v[i] = fabs(v[i] - med);
-	mad = fleet_median(v, n);
-	scale = fmax(1.4826 * mad, fleet_slope_floor(t->kind));
-	dir = t->kind == TPD_PREDICT_TEMP ? 1.0 : -1.0;
-	out = dir * (slope_per_day - med) / scale >= FLEET_Z;
-	*median = med;
-	free(v);
-	return out;
+	*center = sp->center;
+	if (2 * sp->over <= sp->devices)
+		return true;
+	scale = fmax(1.2533 * sp->mad, FLEET_SPREAD_FLOOR);   /* mean |dev| -> sd */
+	return (excess - sp->center) / scale >= FLEET_Z;
 }
 
-/* Fills p for target t of d (raised or reversed) at time ts. */
-static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device *d,
-			   const struct tpd_predict_target *t, double ts, bool raised,
-			   struct tpc_prediction *p, bool *report)
+/* Fills p for target i of d (raised or reversed) at time ts. */
+static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device *d, unsigned i,
+			   double ts, bool raised, struct tpc_prediction *p, bool *report)
 {
+	const struct tpd_predict_target *t = &d->pred->t[i];
 	const struct tpd_product *prod = f->models[d->model].product;
 	struct tpd_trend_fit fit;
 	double band[2] = { NAN, NAN };
-	const double *xe = t->kind == TPD_PREDICT_FAN ? t->last_x : t->peak_x;
+	const double *xe = t->kind == TPD_PREDICT_TEMP ? t->peak_x : t->last_x;
 	int dir = t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_EVENTS ? 1 : -1;
 	bool fitted = tpd_trend_fit(&t->trend, &fit);
 
@@ -300,24 +336,33 @@ static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device 
 	p->limit = t->limit;
 	p->eta_s = t->eta_s;
 	p->hours = t->trend.n_eff;
-	p->slope_per_day = p->slope_se_per_day = p->fleet_slope_per_day = NAN;
+	p->slope_per_day = p->slope_se_per_day = p->fleet_center = NAN;
+	p->eta_early_s = p->eta_late_s = NAN;
 	p->value = t->last_y;
+	tpd_predict_basis(t, &p->baseline, &p->now);
 	if (fitted && t->kind != TPD_PREDICT_EVENTS) {
 		p->value = tpd_trend_predict(&t->trend, &fit, xe, ts);
 		tpd_trend_eta(&t->trend, &fit, xe, ts, t->limit, dir, band);
 		p->slope_per_day = fit.slope_per_s * 86400;
 		p->slope_se_per_day = fit.slope_se_per_s * 86400;
+		p->eta_early_s = band[0];
+		p->eta_late_s = band[1];
+	}
+	if (t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_FAN) {
+		/* how far past its decision interval the change detector is */
+		const struct tpd_cusum *c = t->kind == TPD_PREDICT_FAN ? &t->u.fan.shortfall
+									: &t->u.th.rise;
+
+		p->confidence = 1 - exp(-c->s / c->h * 2);
+	} else if (t->kind == TPD_PREDICT_RAIL && fitted) {
 		p->confidence = fit.slope_se_per_s > 0
 			? erf(fabs(fit.slope_per_s / fit.slope_se_per_s) / sqrt(2.0)) : 1.0;
 	} else {
-		p->confidence = 1 - exp(-t->cusum / 2);   /* the CUSUM's excess, in events */
+		p->confidence = 1 - exp(-t->u.ev.cusum / 2);   /* the CUSUM's excess, in events */
 	}
-	p->eta_early_s = band[0];
-	p->eta_late_s = band[1];
 	*report = true;
-	if (raised && t->kind != TPD_PREDICT_EVENTS && fitted)
-		*report = fleet_outlier(f, d, t, p->slope_per_day, &p->fleet_slope_per_day,
-					&p->fleet_n);
+	if (raised && (t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_FAN))
+		*report = fleet_stands(f, d, i, fleet_excess(t), &p->fleet_center, &p->fleet_n);
 }
 
 unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r,
@@ -343,13 +388,26 @@ unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r,
 	tpd_predict_sample(d->pred, r->ts, clean, events, ev, TPD_PREDICT_MAX_TARGETS);
 	if (!(d->pred->bin_start > bin))
 		return 0;   /* no hour closed: nothing was decided */
+	for (unsigned i = 0; i < d->pred->ntargets && i < FLEET_MAX_TARGETS; i++) {
+		double e = fleet_excess(&d->pred->t[i]);
+
+		if (isnan(e))
+			continue;
+		fleet_learn(&f->models[model], d, i, e, d->pred->t[i].active);
+	}
 	for (unsigned i = 0; i < d->pred->ntargets && n < max; i++) {
 		const struct tpd_predict_target *t = &d->pred->t[i];
 		bool was = d->reported & (1u << i), report;
 
-		if (t->active == was)
+		if (t->active == was) {
+			d->held[i] = 0;
 			continue;
-		fleet_describe(f, d, t, r->ts, t->active, &out[n], &report);
+		}
+		/* a raise must stand a few hours first (note 3) */
+		if (t->active && (t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_FAN) &&
+		    ++d->held[i] < FLEET_HOLD_H)
+			continue;
+		fleet_describe(f, d, i, r->ts, t->active, &out[n], &report);
 		if (!report)
 			continue;   /* not an outlier in its fleet (yet) */
 		d->reported ^= 1u << i;

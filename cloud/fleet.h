@@ -3,21 +3,19 @@
  * fleet's telemetry, before the device itself notices.
  *
  * Per device it runs the same forecast the agent runs on the product
- * (src/predict.h: load- and ambient-adjusted temperature drift to the
- * critical limit, fan speed at the same demand falling to stall, rail sag
- * under load and a CUSUM on the under-voltage rate), fed with one row per
- * telemetry period (averages; the rail's minimum; the period's event count).
- * It needs the product description of the model (boards/MODEL.json).
+ * (src/predict.h: the thermal slope and the fan's speed at the same demand
+ * against the device's early life, rail sag under load and a CUSUM on the
+ * under-voltage rate), fed with one row per telemetry period (averages; the
+ * rail's minimum; the period's event count). It needs the product
+ * description of the model (boards/MODEL.json).
  *
- * Fleet-relative: a drift is only reported when it stands out from the same
- * model's fleet (robust z of the device's slope against the fleet's median
- * and MAD at least 3, once 5 or more devices of the model have a fit), so a
- * cause the regressors miss but every device shares (a hot summer without an
- * ambient sensor, a firmware change) is not a failure of each of them.
+ * Fleet-relative (fleet.c note 3): when a whole model moves (a firmware
+ * change every device shares), a device is reported only when it stands out
+ * from its model; a season, which moves no device's ratios, hides nobody.
  *
- * State per device: its id, the model and the forecast (about 1.4 KiB for a
- * router); nothing is stored in the database: after a restart it learns
- * again (two days of hours).
+ * State per device: its id, the model and the forecast (tpd_predict_size);
+ * nothing is stored in the database: after a restart it learns again
+ * (three days of hours).
  */
 #ifndef TPC_FLEET_H
 #define TPC_FLEET_H
@@ -42,8 +40,9 @@ struct tpc_prediction {
 	double value, limit;            /* the forecast quantity now, the limit it nears */
 	double eta_s, eta_early_s, eta_late_s; /* ETA and its band (slope -+ 2 se) */
 	double slope_per_day, slope_se_per_day; /* NAN for the event rate */
-	double fleet_slope_per_day;     /* the model's median, NAN: too few devices */
-	unsigned fleet_n;
+	double baseline, now;           /* the detector's basis (tpd_predict_event), NAN: none */
+	double fleet_center;            /* the model's mean excess (fleet.c note 3), NAN: too few */
+	unsigned fleet_n;               /* devices of the model that have learned */
 	double hours;                   /* rows behind the fit */
 	double confidence;              /* 0..1, from the drift's standard errors */
 };

@@ -1,16 +1,34 @@
 /*
  * predict.c - the agent's edge forecast (see predict.h).
  *
+ * Layout: targets (which sensors are forecast), the hour's accumulation, the
+ * thermal-slope detector, the fan-baseline detector, the rail and the event
+ * rate, the decision per hour.
+ *
  * Design notes:
  * 1. Hourly rows, not samples: a daily rhythm is 24 rows a day whatever the
- *    sample rate, the regression cost is per hour, and one implausible
- *    reading (already NAN here, agent.c note 1) cannot move an hour's mean.
- * 2. Load and ambient are regressors, so a busy evening, a week of heavy
- *    use or a heat wave changes the fitted effect of load/ambient, not the
- *    drift. The forecast is made at a busy hour's load and ambient (decaying
- *    maxima), so a device that overheats only when busy is caught while it
- *    is idle.
- * 3. Under-voltage events are rare and bursty: a CUSUM against four times the
+ *    sample rate (1 s on a device, a telemetry period in the collector), the
+ *    CUSUM rows are closer to independent, and one implausible reading
+ *    (already NAN here, agent.c note 1) cannot move an hour's mean.
+ * 2. No ambient sensor. A board sensor sits on the same PCB as the SoC and
+ *    follows it (by 0.25 to 1 in the field), so regressing on it as
+ *    "ambient" absorbs the very drift to be found. What wear changes and the
+ *    surroundings do not is a ratio: the temperature rise per unit of load
+ *    (thermal resistance) and the fan's speed at a given demand.
+ * 3. The thermal slope is measured within the hour: T = a + s*load + c*t
+ *    on the hour's samples (one a second on a device, one a telemetry period
+ *    in the collector). Between hours, ambient follows the day much as the
+ *    load does (afternoon heat, evening use), and on a weekend the load
+ *    swings less while the ambient does not: a slope fitted across hours
+ *    mixes the two and moves with the calendar. Within an hour the ambient
+ *    is a straight line, which the time term takes, and what is left is how
+ *    the temperature follows the load's minute-to-minute swings. Hours are
+ *    then independent rows for the CUSUM, as its run length assumes.
+ * 4. Early life is the baseline: a product is assumed sound when it starts
+ *    reporting (the first three days). A device that starts already worn is
+ *    compared with its worn self, and only its further wear is seen; the
+ *    collector's fleet comparison (cloud/fleet.c) covers that case.
+ * 5. Under-voltage events are rare and bursty: a CUSUM against four times the
  *    device's own long-run rate (at least one event a week) with each hour's
  *    count capped, plus events in at least 3 distinct hours of the last day,
  *    so one grid dip with a handful of flags never raises it.
@@ -21,18 +39,36 @@
 
 #include "predict.h"
 
-#define PREDICT_HALF_LIFE_S (7 * 86400.0)   /* trend memory */
+#define PREDICT_HALF_LIFE_S (7 * 86400.0)   /* drift memory for the ETA */
 #define PREDICT_EVENT_HALF_LIFE_S (3 * 86400.0)
 #define PREDICT_SLOW_HALF_LIFE_S (14 * 86400.0)
 #define PREDICT_PEAK_HALF_LIFE_S (7 * 86400.0)
-#define PREDICT_MIN_ROWS 48                 /* two days of hours */
-#define PREDICT_CLEAR_SE 4.0                /* slope must be this many standard errors */
+#define PREDICT_DAY_HALF_LIFE_S 86400.0     /* "now" in descriptions */
+#define PREDICT_MIN_ROWS 48                 /* hours before a drift gives an ETA */
+#define PREDICT_CLEAR_SE 4.0                /* rail: slope this many standard errors */
 #define PREDICT_HOLD_SE 2.0                 /* ...and stays raised above this */
 #define PREDICT_MIN_SAMPLES 5               /* samples that make an hour */
 #define PREDICT_EVENT_FLOOR_PER_H (1.0 / 168.0)
 #define PREDICT_EVENT_CAP_PER_H 3.0
 #define PREDICT_CUSUM_H 6.0
 #define PREDICT_EVENT_HOURS 3
+/* The CUSUMs on hourly rows (tpd/cusum.h): allowance and cap in standard
+ * deviations. With k = 1 and h = 5 an in-control run lasts about 1.1e5
+ * hours (13 years) on independent rows; a shift of 3 sd decides in 3 h. */
+#define PREDICT_K 1.0
+#define PREDICT_CAP 3.0
+/* Effects too small to call wear, whatever their significance: a thermal
+ * slope 15 % above its early life (the allowance is never below half of
+ * it), a fan 16 % below its early-life speed (never below all of it: a
+ * firmware may rescale a tacho by 10-15 % for good, a bearing does not
+ * stop at that). */
+#define PREDICT_TEMP_REL 0.15
+#define PREDICT_FAN_REL 0.16
+#define PREDICT_TEMP_MIN_SLOPE 1.0          /* C per unit load to tell a change of */
+#define PREDICT_TEMP_MIN_VAR 1e-4          /* load variance an hour needs (sd 0.01) */
+#define PREDICT_TEMP_NOISE_FLOOR_C 0.1      /* a sensor's resolution, at least */
+#define PREDICT_FAN_SIGMA_FLOOR 0.02
+#define PREDICT_FAN_MIN_N 5.0               /* samples that make a fan bin */
 
 static int predict_first_of_kind(const struct tpd_product *p, enum tpd_sensor_kind kind)
 {
@@ -43,7 +79,7 @@ static int predict_first_of_kind(const struct tpd_product *p, enum tpd_sensor_ki
 }
 
 static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_predict_kind kind,
-					      int sensor, double limit, int x0, int x1,
+					      int sensor, double limit, int x0,
 					      double half_life_s)
 {
 	struct tpd_predict_target *t;
@@ -55,14 +91,21 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 	t->limit = limit;
 	if (x0 >= 0)
 		t->x[t->nx++] = x0;
-	if (x1 >= 0)
-		t->x[t->nx++] = x1;
 	tpd_trend_init(&t->trend, t->nx, half_life_s);
 	t->min_y = INFINITY;
 	t->last_y = NAN;
 	for (unsigned i = 0; i < TPD_TREND_MAX_X; i++) {
 		t->peak_x[i] = NAN;
 		t->last_x[i] = NAN;
+	}
+	if (kind == TPD_PREDICT_TEMP) {
+		/* within the hour nothing decays */
+		tpd_trend_init(&t->u.th.hour, 1, INFINITY);
+		t->u.th.slope0 = t->u.th.slope_avg = NAN;
+		tpd_cusum_init(&t->u.th.rise, PREDICT_K, p->threshold, PREDICT_CAP);
+	} else if (kind == TPD_PREDICT_FAN) {
+		t->u.fan.ratio = t->u.fan.ratio_avg = NAN;
+		tpd_cusum_init(&t->u.fan.shortfall, PREDICT_K, p->threshold, PREDICT_CAP);
 	}
 	return t;
 }
@@ -79,26 +122,26 @@ static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product 
 		const struct tpd_sensor_desc *s = &prod->sensors[i];
 		int si = (int)i;
 
-		if (s->kind == TPD_KIND_TEMP && !isnan(s->crit) && si != amb) {
+		if (s->kind == TPD_KIND_TEMP && !isnan(s->crit) && si != amb && load >= 0) {
 			if (p)
-				predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, amb,
-					    PREDICT_HALF_LIFE_S);
-		} else if (s->kind == TPD_KIND_FAN && !isnan(s->stall_rpm)) {
+				predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, PREDICT_HALF_LIFE_S);
+		} else if (s->kind == TPD_KIND_FAN && !isnan(s->stall_rpm) &&
+			   (s->spin_sensor >= 0 || load >= 0)) {
 			if (p)
 				predict_add(p, TPD_PREDICT_FAN, si, s->stall_rpm,
-					    s->spin_sensor >= 0 ? s->spin_sensor : load, -1,
+					    s->spin_sensor >= 0 ? s->spin_sensor : load,
 					    PREDICT_HALF_LIFE_S);
 		} else if (s->kind == TPD_KIND_VOLT && !isnan(s->min)) {
 			if (p)
 				predict_add(p, TPD_PREDICT_RAIL, si, s->min, curr >= 0 ? curr : load,
-					    -1, PREDICT_HALF_LIFE_S);
+					    PREDICT_HALF_LIFE_S);
 		} else if (s->kind == TPD_KIND_EVENT && strcmp(s->id, "event.undervoltage") == 0) {
 			/* The rate at which brownouts would follow one another. */
 			if (p)
 				predict_add(p, TPD_PREDICT_EVENTS, si,
 					    s->brownout_count ? s->brownout_count * 3600.0 /
 								s->brownout_window_s : 6.0,
-					    -1, -1, PREDICT_EVENT_HALF_LIFE_S);
+					    -1, PREDICT_EVENT_HALF_LIFE_S);
 		} else {
 			continue;
 		}
@@ -115,6 +158,7 @@ struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double thres
 	if (!p)
 		return NULL;
 	p->product = prod;
+	p->threshold = threshold > 0 ? threshold : TPD_PREDICT_THRESHOLD;
 	p->bin_start = NAN;
 	predict_targets(p, prod);
 	return p;
@@ -125,17 +169,32 @@ void tpd_predict_free(struct tpd_predict *p)
 	free(p);
 }
 
-bool tpd_predict_fit(const struct tpd_predict *p, int sensor, struct tpd_trend_fit *fit)
+size_t tpd_predict_size(const struct tpd_predict *p)
 {
-	for (unsigned i = 0; i < p->ntargets; i++) {
-		if (p->t[i].sensor == sensor)
-			return tpd_trend_fit(&p->t[i].trend, fit) &&
-			       p->t[i].trend.rows >= PREDICT_MIN_ROWS;
-	}
-	return false;
+	return sizeof(*p) + p->ntargets * sizeof(p->t[0]);
 }
 
-static void predict_accumulate(struct tpd_predict_target *t, const double *clean,
+/* The fan's early-life speed at demand d: its bin, else the nearest learned
+ * bin below (the speed does not fall as demand rises, so that errs towards
+ * "not degraded"); NAN below everything learned. */
+static int predict_fan_bin(const struct tpd_product *prod, const struct tpd_predict_target *t,
+			   double d)
+{
+	double b = prod->sensors[t->x[0]].kind == TPD_KIND_LOAD ? d * (TPD_PREDICT_FAN_BINS - 1)
+								 : (d - 10.0) / 2.0;
+
+	return b < 0 ? 0 : b >= TPD_PREDICT_FAN_BINS - 1 ? TPD_PREDICT_FAN_BINS - 1 : (int)b;
+}
+
+static double predict_fan_base(const struct tpd_predict_fanbase *f, int bin)
+{
+	for (int i = bin; i >= 0; i--)
+		if (f->n[i] >= PREDICT_FAN_MIN_N)
+			return f->rpm_sum[i] / f->n[i];
+	return NAN;
+}
+
+static void predict_accumulate(struct tpd_predict_target *t, double ts, const double *clean,
 			       const double *events, const struct tpd_product *prod)
 {
 	double y = clean[t->sensor];
@@ -156,6 +215,29 @@ static void predict_accumulate(struct tpd_predict_target *t, const double *clean
 			return;
 	for (unsigned i = 0; i < t->nx; i++)
 		t->sum_x[i] += clean[t->x[i]];
+	if (t->kind == TPD_PREDICT_TEMP) {
+		struct tpd_predict_thermal *th = &t->u.th;
+		double l = clean[t->x[0]];
+
+		tpd_trend_add(&th->hour, ts, &l, y);
+		th->load_sum += l;
+		th->load_ss += l * l;
+	} else if (t->kind == TPD_PREDICT_FAN) {
+		struct tpd_predict_fanbase *f = &t->u.fan;
+		int bin = predict_fan_bin(prod, t, clean[t->x[0]]);
+
+		if (t->hours < TPD_PREDICT_LEARN_H) {
+			f->rpm_sum[bin] += (float)y;
+			f->n[bin] += 1.0f;
+		} else {
+			double base = predict_fan_base(f, bin);
+
+			if (base > 0) {
+				f->sum_q += y / base;
+				f->nq++;
+			}
+		}
+	}
 	t->sum_y += y;
 	if (y < t->min_y)
 		t->min_y = y;
@@ -171,7 +253,98 @@ static int predict_popcount(uint32_t v)
 	return n;
 }
 
-/* Closes the hour into the target's trend; false when the hour had too few
+/* A CUSUM row for a statistic z whose allowance must be at least
+ * min_shift/2 (both in standard deviations): shifted so the CUSUM's own
+ * allowance k applies, and capped there (tpd/cusum.h). */
+static double predict_row(double z, double min_shift)
+{
+	double k = fmax(PREDICT_K, min_shift / 2);
+
+	return z - k + PREDICT_K;
+}
+
+/* A CUSUM may not run far past its decision interval, so it can come back
+ * within a few days once the cause is gone (a cleaned heat sink). */
+static bool predict_cusum(struct tpd_cusum *c, double row)
+{
+	bool over = tpd_cusum_add(c, row);
+
+	c->s = fmin(c->s, 3 * c->h);
+	return over;
+}
+
+/* The thermal-slope detector's hour (note 3): the slope of the hour just
+ * closed, against early life. */
+static void predict_thermal_hour(struct tpd_predict_target *t)
+{
+	struct tpd_predict_thermal *th = &t->u.th;
+	struct tpd_trend_fit fit;
+	double n = th->hour.n_eff, var, slope, a, w, z;
+
+	var = n > 0 ? th->load_ss / n - (th->load_sum / n) * (th->load_sum / n) : 0;
+	if (n < PREDICT_MIN_SAMPLES || var < PREDICT_TEMP_MIN_VAR || !tpd_trend_fit(&th->hour, &fit))
+		goto reset;
+	slope = fit.b[1];
+	/* the hour's slope in its own standard errors: an hour of 12 samples
+	 * or a flat load says less than one of 360 with the load swinging */
+	w = sqrt(n * var) / fmax(fit.sigma, PREDICT_TEMP_NOISE_FLOOR_C);
+	a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
+	th->slope_avg = isnan(th->slope_avg) ? slope : th->slope_avg * a + slope * (1 - a);
+	if (th->slope_n < TPD_PREDICT_LEARN_H) {
+		th->slope_sum += slope * w * w;
+		th->weight_sum += w * w;
+		if (++th->slope_n == TPD_PREDICT_LEARN_H) {
+			/* A product whose temperature does not follow its load has
+			 * no slope to watch. */
+			th->slope0 = th->slope_sum / th->weight_sum;
+			if (th->slope0 < PREDICT_TEMP_MIN_SLOPE)
+				th->slope0 = NAN;
+		}
+		goto reset;
+	}
+	if (isnan(th->slope0))
+		goto reset;
+	z = (slope - th->slope0) * w;
+	if (th->cal_n < TPD_PREDICT_CAL_H) {
+		/* how far the hours stray beyond their own errors (a slope that
+		 * moves with the fan's regime through the day) */
+		th->cal_ss += z * z;
+		if (++th->cal_n == TPD_PREDICT_CAL_H)
+			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), 1.0);
+		goto reset;
+	}
+	predict_cusum(&th->rise, predict_row(z / th->sigma,
+					     PREDICT_TEMP_REL * th->slope0 * w / th->sigma));
+reset:
+	tpd_trend_init(&th->hour, 1, INFINITY);
+	th->load_sum = th->load_ss = 0;
+}
+
+/* The fan-baseline detector's hour. */
+static void predict_fan_hour(struct tpd_predict_target *t)
+{
+	struct tpd_predict_fanbase *f = &t->u.fan;
+	double q, a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
+
+	if (f->nq < PREDICT_MIN_SAMPLES)
+		goto reset;
+	q = f->sum_q / f->nq;
+	f->ratio = q;
+	f->ratio_avg = isnan(f->ratio_avg) ? q : f->ratio_avg * a + q * (1 - a);
+	if (f->cal_n < TPD_PREDICT_CAL_H) {
+		f->cal_ss += (1 - q) * (1 - q);
+		if (++f->cal_n == TPD_PREDICT_CAL_H)
+			f->sigma = fmax(sqrt(f->cal_ss / f->cal_n), PREDICT_FAN_SIGMA_FLOOR);
+	} else {
+		predict_cusum(&f->shortfall, predict_row((1 - q) / f->sigma,
+							 2 * PREDICT_FAN_REL / f->sigma));
+	}
+reset:
+	f->sum_q = 0;
+	f->nq = 0;
+}
+
+/* Closes the hour into the target's state; false when the hour had too few
  * samples to count. */
 static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 {
@@ -180,10 +353,14 @@ static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 	bool ok = t->n >= PREDICT_MIN_SAMPLES;
 
 	if (t->kind == TPD_PREDICT_EVENTS) {
-		t->hours_with_events = (t->hours_with_events << 1) & 0xffffffu;
+		t->u.ev.hours_with_events = (t->u.ev.hours_with_events << 1) & 0xffffffu;
 		if (ok && t->sum_y > 0)
-			t->hours_with_events |= 1;
+			t->u.ev.hours_with_events |= 1;
 	}
+	if (t->kind == TPD_PREDICT_FAN && t->hours >= TPD_PREDICT_LEARN_H)
+		predict_fan_hour(t);
+	if (t->kind == TPD_PREDICT_TEMP)
+		predict_thermal_hour(t);
 	if (!ok)
 		goto reset;
 	y = t->kind == TPD_PREDICT_RAIL ? t->min_y : t->kind == TPD_PREDICT_EVENTS ? t->sum_y
@@ -197,6 +374,7 @@ static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 	}
 	t->last_y = y;
 	tpd_trend_add(&t->trend, mid, x, y);
+	t->hours++;
 reset:
 	t->sum_y = 0;
 	t->min_y = INFINITY;
@@ -205,27 +383,44 @@ reset:
 	return ok;
 }
 
-/* The event-rate detector (note 3), run on each closed hour. */
-static bool predict_events_alarm(struct tpd_predict_target *t, bool counted)
+/* The event-rate detector (note 5), run on each closed hour. */
+static bool predict_events_alarm(struct tpd_predict_target *t, bool counted, double scale)
 {
+	struct tpd_predict_rate *ev = &t->u.ev;
 	double lambda0, lambda1, k, c;
 
 	if (!counted)
 		return t->active;
 	c = fmin(t->last_y, PREDICT_EVENT_CAP_PER_H);
-	lambda0 = fmax(t->rate_slow, PREDICT_EVENT_FLOOR_PER_H);
+	lambda0 = fmax(ev->rate_slow, PREDICT_EVENT_FLOOR_PER_H);
 	lambda1 = 4 * lambda0;
 	k = (lambda1 - lambda0) / log(lambda1 / lambda0);
-	t->cusum = fmax(0.0, t->cusum + c - k);
+	ev->cusum = fmax(0.0, ev->cusum + c - k);
 	{
 		double a = exp2(-TPD_PREDICT_BIN_S / PREDICT_SLOW_HALF_LIFE_S);
 
-		t->rate_slow = t->rate_slow * a + t->last_y * (1 - a);
+		ev->rate_slow = ev->rate_slow * a + t->last_y * (1 - a);
 	}
 	if (t->active)
-		return t->cusum > 0 || t->hours_with_events != 0;
-	return t->cusum >= PREDICT_CUSUM_H &&
-	       predict_popcount(t->hours_with_events) >= PREDICT_EVENT_HOURS;
+		return ev->cusum > 0 || ev->hours_with_events != 0;
+	return ev->cusum >= PREDICT_CUSUM_H * scale &&
+	       predict_popcount(ev->hours_with_events) >= PREDICT_EVENT_HOURS;
+}
+
+bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, double *now)
+{
+	*baseline = *now = NAN;
+	if (t->kind == TPD_PREDICT_TEMP && !isnan(t->u.th.slope0)) {
+		*baseline = t->u.th.slope0;
+		*now = t->u.th.slope_avg;
+		return true;
+	}
+	if (t->kind == TPD_PREDICT_FAN && !isnan(t->u.fan.ratio_avg)) {
+		*baseline = 1.0;
+		*now = t->u.fan.ratio_avg;
+		return true;
+	}
+	return false;
 }
 
 /* Decides one target after its hour closed; fills ev and returns true on a
@@ -234,9 +429,10 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 			     bool counted, struct tpd_predict_event *ev)
 {
 	double horizon = p->product->predict_horizon_s;
+	double scale = p->threshold / TPD_PREDICT_THRESHOLD;
 	struct tpd_trend_fit fit;
-	const double *xe = t->kind == TPD_PREDICT_FAN ? t->last_x : t->peak_x;
-	bool fitted, clear_drift, alarm;
+	const double *xe = t->kind == TPD_PREDICT_TEMP ? t->peak_x : t->last_x;
+	bool fitted, alarm;
 	double eta = INFINITY, value = t->last_y;
 	int dir;
 
@@ -249,21 +445,32 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 		if (t->kind != TPD_PREDICT_EVENTS)
 			value = tpd_trend_predict(&t->trend, &fit, xe, now);
 	}
-	if (t->kind == TPD_PREDICT_EVENTS) {
-		alarm = predict_events_alarm(t, counted);
-		/* The rate's own trend says when; without one, within the horizon. */
-		if (!(fitted && fit.slope_per_s > 0 && eta <= horizon))
-			eta = horizon;
-	} else {
+	switch (t->kind) {
+	case TPD_PREDICT_TEMP:
+		alarm = t->active ? t->u.th.rise.s > 0 : t->u.th.rise.s >= t->u.th.rise.h;
+		break;
+	case TPD_PREDICT_FAN:
+		alarm = t->active ? t->u.fan.shortfall.s > 0
+				  : t->u.fan.shortfall.s >= t->u.fan.shortfall.h;
+		break;
+	case TPD_PREDICT_EVENTS:
+		alarm = predict_events_alarm(t, counted, scale);
+		break;
+	default: {
 		double z = fitted && fit.slope_se_per_s > 0 ? dir * fit.slope_per_s / fit.slope_se_per_s
 							    : 0;
+		bool clear_drift = z >= (t->active ? PREDICT_HOLD_SE : PREDICT_CLEAR_SE * scale);
 
-		clear_drift = z >= (t->active ? PREDICT_HOLD_SE : PREDICT_CLEAR_SE);
 		/* Already past the limit is the limit detectors' business: a
 		 * forecast after the fact helps nobody. */
 		alarm = fitted && clear_drift && eta <= (t->active ? 2 * horizon : horizon) &&
 			(t->active || eta > 0);
 	}
+	}
+	/* A change detector says that, not when: the drift's own ETA where it
+	 * shows one within the horizon, else the horizon. */
+	if (t->kind != TPD_PREDICT_RAIL && !(eta <= horizon))
+		eta = horizon;
 	if (alarm == t->active) {
 		if (alarm)
 			t->eta_s = eta;
@@ -280,6 +487,7 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 		.sensor = t->sensor, .raised = alarm, .value = value, .limit = t->limit,
 		.eta_s = alarm ? eta : NAN, .since = t->since,
 	};
+	tpd_predict_basis(t, &ev->baseline, &ev->now);
 	return true;
 }
 
@@ -303,7 +511,7 @@ unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clea
 		p->bin_start = floor(ts / TPD_PREDICT_BIN_S) * TPD_PREDICT_BIN_S;
 	}
 	for (unsigned i = 0; i < p->ntargets; i++)
-		predict_accumulate(&p->t[i], clean, events, p->product);
+		predict_accumulate(&p->t[i], ts, clean, events, p->product);
 	return n;
 }
 

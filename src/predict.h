@@ -1,27 +1,48 @@
 /*
  * predict.h - the agent's edge forecast: SPEC §3's predictive codes from the
- * device's own recent history, before a limit is crossed.
+ * device's own history, before a limit is crossed, with no ambient sensor.
  *
- *   TEMP_RISING    each temp.* sensor with a critical limit (but the one
- *                  standing for ambient): hourly mean temperature regressed
- *                  on load and ambient plus a time term (tpd/trend.h); raised
- *                  when, at a busy hour's load and ambient, the drift reaches
- *                  the critical limit within the horizon.
- *   FAN_DEGRADED   each fan.* with a stall limit: hourly mean speed while it
- *                  turns, regressed on its demand (the spin_when sensor, else
- *                  load); raised when the speed at today's demand is falling
- *                  to the stall limit within the horizon.
- *   PWR_DEGRADING  each volt.* with a minimum: hourly lowest reading
- *                  regressed on load (the sag under load) falling to the
- *                  minimum within the horizon; and event.undervoltage: a
- *                  Poisson CUSUM on hourly event counts against the device's
- *                  own long-run rate, confirmed by events in several
- *                  distinct hours (so one grid dip is not a trend).
+ * Each detector compares the device with its own early life (the first
+ * three days of hours it sees, TPD_PREDICT_LEARN_H), in quantities that
+ * wear moves and the surroundings do not:
  *
- * A drift must be clear (slope at least 4 standard errors from zero) after
- * at least two days of hourly rows; a raised prediction clears when its ETA
- * moves beyond twice the horizon or the drift is no longer clear. Cost per
- * sample: a few additions per sensor; per hour: one 4x4 solve per target.
+ *   TEMP_RISING    each temp.* sensor with a critical limit (but one a
+ *                  product declares as "ambient"): its thermal slope, the
+ *                  temperature rise per unit of CPU load. Heat moves from the
+ *                  SoC through a thermal resistance; dust and a slower fan
+ *                  raise that resistance, so the same load swing heats more.
+ *                  Ambient (a heat wave, a hot cupboard, the season) and a
+ *                  sensor's offset only move the level. The slope is fitted
+ *                  within each hour, on the samples' load swings against a
+ *                  straight line in time (so the ambient's slow drift, even
+ *                  when it follows the daily load, is not taken for heat from
+ *                  the load); a CUSUM watches it rise above early life.
+ *   FAN_DEGRADED   each fan.* with a stall limit: its speed against its own
+ *                  early-life speed at the same demand (the spin_when sensor's
+ *                  temperature, which drives the fan's control loop), learned
+ *                  per 2 C bin. Dust makes the fan turn faster, but along the
+ *                  same curve; a worn bearing turns slower at the same demand.
+ *                  A CUSUM on the hourly shortfall, whether it ever stalls or
+ *                  not.
+ *   PWR_DEGRADING  each volt.* with a minimum: the hourly lowest reading
+ *                  regressed on current (the sag through the adapter's
+ *                  resistance) falling to the minimum within the horizon;
+ *                  and event.undervoltage: a Poisson CUSUM on hourly event
+ *                  counts against the device's own long-run rate, confirmed
+ *                  by events in several distinct hours (one grid dip is not a
+ *                  trend).
+ *
+ * The CUSUMs (tpd/cusum.h) run on hourly rows standardized by the spread
+ * measured on the day after learning; their decision interval is the
+ * forecast's threshold H (default TPD_PREDICT_THRESHOLD; an evaluation sweeps
+ * it), the rail's and the event rate's thresholds scale with it. Rows are
+ * capped at 3 standard deviations, so no single hour decides. The ETA
+ * extrapolates the drift of the reading itself at a busy hour's load
+ * (tpd/trend.h; the horizon when it shows none yet). A raised prediction
+ * clears when its statistic falls back to zero.
+ *
+ * Cost per sample: a few additions per sensor; per hour: one 3x3 solve per
+ * target. State: under 1 KiB per target.
  */
 #ifndef TPD_PREDICT_H
 #define TPD_PREDICT_H
@@ -29,14 +50,53 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tpd/cusum.h"
 #include "tpd/product.h"
 #include "tpd/trend.h"
 #include "tpd/wire.h"
 
 #define TPD_PREDICT_MAX_TARGETS 12
 #define TPD_PREDICT_BIN_S 3600.0
+#define TPD_PREDICT_LEARN_H 72        /* hours of early life that are the baseline */
+#define TPD_PREDICT_CAL_H 24          /* hours after it that measure the spread */
+#define TPD_PREDICT_THRESHOLD 5.0     /* the CUSUMs' decision interval, default */
+#define TPD_PREDICT_FAN_BINS 48       /* 2 C bins from 10 C */
 
 enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD_PREDICT_EVENTS };
+
+/* TEMP: the thermal slope against its early life. */
+struct tpd_predict_thermal {
+	struct tpd_trend hour;       /* this hour's samples: T on load and time */
+	double load_sum, load_ss;    /* this hour's load, for its spread */
+	double slope_sum, weight_sum;/* learning: precision-weighted hourly slopes */
+	unsigned slope_n;
+	double slope0;               /* early-life C per unit load; NAN: not learned */
+	double slope_avg;            /* decaying mean of hourly slopes (1 day) */
+	double sigma;                /* hourly spread beyond the hours' own errors */
+	double cal_ss;
+	unsigned cal_n;
+	struct tpd_cusum rise;
+};
+
+/* FAN: speed against its early life at the same demand. */
+struct tpd_predict_fanbase {
+	float rpm_sum[TPD_PREDICT_FAN_BINS];
+	float n[TPD_PREDICT_FAN_BINS];
+	double sum_q;                /* this hour: speed / early-life speed */
+	unsigned nq;
+	double ratio;                /* latest hourly ratio, NAN: none */
+	double ratio_avg;            /* decaying mean of hourly ratios (1 day) */
+	double sigma;                /* hourly spread of the ratio (calibration) */
+	double cal_ss;
+	unsigned cal_n;
+	struct tpd_cusum shortfall;
+};
+
+/* EVENTS: the under-voltage rate. */
+struct tpd_predict_rate {
+	double cusum, rate_slow;     /* events per hour, long-run */
+	uint32_t hours_with_events;  /* bit i: an event i hours ago (24 h) */
+};
 
 struct tpd_predict_target {
 	enum tpd_predict_kind kind;
@@ -44,7 +104,8 @@ struct tpd_predict_target {
 	int x[TPD_TREND_MAX_X];      /* regressor sensors */
 	unsigned nx;
 	double limit;                /* the limit it would cross */
-	struct tpd_trend trend;
+	struct tpd_trend trend;      /* the reading's drift at the same load: the ETA */
+	unsigned hours;              /* hours counted (learning first) */
 	/* the hour being accumulated */
 	double sum_y, min_y, sum_x[TPD_TREND_MAX_X];
 	unsigned n;
@@ -53,9 +114,11 @@ struct tpd_predict_target {
 	/* latest hourly means, for FAN/RAIL forecasts "at today's demand" */
 	double last_x[TPD_TREND_MAX_X];
 	double last_y;
-	/* EVENTS: CUSUM state */
-	double cusum, rate_slow;     /* events per hour, long-run */
-	uint32_t hours_with_events;  /* bit i: an event i hours ago (24 h) */
+	union {
+		struct tpd_predict_thermal th;
+		struct tpd_predict_fanbase fan;
+		struct tpd_predict_rate ev;
+	} u;
 	bool active;
 	double since;
 	double eta_s;
@@ -70,19 +133,27 @@ struct tpd_predict_event {
 	double limit;
 	double eta_s;                /* raised: forecast seconds to the limit */
 	double since;
+	/* why, in the detector's own terms (NAN: not this kind): TEMP the
+	 * thermal slope in C per unit load, FAN the speed as a fraction of its
+	 * early-life speed at the same demand (baseline 1) */
+	double baseline, now;
 };
 
 struct tpd_predict {
 	const struct tpd_product *product;  /* borrowed */
+	double threshold;                   /* the CUSUMs' decision interval */
 	double bin_start;                   /* NAN before the first sample */
 	unsigned ntargets;
 	struct tpd_predict_target t[];      /* only as many as the product needs */
 };
 
-/* Allocates the forecast for a product (about 330 bytes per target: a
- * router has 4). NULL when out of memory. */
+/* Allocates the forecast for a product; threshold 0 takes
+ * TPD_PREDICT_THRESHOLD. NULL when out of memory. */
 struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold);
 void tpd_predict_free(struct tpd_predict *p);
+
+/* Bytes of the forecast's state. */
+size_t tpd_predict_size(const struct tpd_predict *p);
 
 /*
  * Feeds one sample: clean[] per sensor (NAN: failed or implausible),
@@ -94,16 +165,16 @@ void tpd_predict_free(struct tpd_predict *p);
 unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clean,
 			    const double *events, struct tpd_predict_event *out, unsigned max);
 
-/* The current fit of the target forecasting sensor (false: none, or not
- * enough data yet); for the collector's fleet comparison. */
-bool tpd_predict_fit(const struct tpd_predict *p, int sensor, struct tpd_trend_fit *fit);
+/* What target t says now, in its own terms (see tpd_predict_event): its
+ * baseline and present value; false before it has learned. */
+bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, double *now);
 
 /*
  * What the device's own history says temperature sensor `sensor` should read
- * now at the current load and ambient (from clean[]), and how far above that
- * is still normal (4 residual standard deviations, at least 6 C). false while
- * that is still being learned (under a day of hours) or for a sensor that is
- * not forecast. For the self-check's temp_for_load step.
+ * now at the current load (from clean[]), and how far above that is still
+ * normal (4 residual standard deviations, at least 6 C). false while that is
+ * still being learned (under a day of hours) or for a sensor that is not
+ * forecast. For the self-check's temp_for_load step.
  */
 bool tpd_predict_expected(const struct tpd_predict *p, int sensor, const double *clean,
 			  double ts, double *expected, double *tol);

@@ -503,7 +503,8 @@ static void test_predictive_fault_before_the_limit(void **state)
 	a = new_agent(&p, NULL, &cap);
 	for (long k = 0; k < 30 * 1440; k++) {
 		double day = k / 1440.0, load = 0.5 + 0.45 * sin(2 * M_PI * day);
-		double v[2] = { 40 + 25 * load + (day > 5 ? 2.0 * (day - 5) : 0), load };
+		/* dust from day 5: the same load heats 4 % more each day */
+		double v[2] = { 40 + 25 * load * (day > 5 ? 1 + 0.04 * (day - 5) : 1), load };
 
 		tpd_agent_sample(a, 1764000000.0 + k * 60.0, v);
 	}

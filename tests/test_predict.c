@@ -1,9 +1,14 @@
 /*
  * test_predict.c - the edge forecast on 30-day synthetic histories: each
- * confounder alone (daily and weekly load rhythm, a heat wave, a week of
- * heavy load, a one-off grid dip, read failures) raises nothing; each wear
- * (dust, a wearing fan, an ageing adapter, a rising under-voltage rate)
- * raises its predictive code before the limit is crossed.
+ * confounder alone (daily and weekly load rhythm with the ambient following
+ * the day, a heat wave, a week of heavy load, a step into a hot cupboard, a
+ * firmware update that shifts the CPU sensor's offset, a one-off grid dip,
+ * read failures) raises nothing; each wear (dust and a wearing fan raise the
+ * thermal resistance; a wearing fan also turns slower at the same duty; an
+ * ageing adapter, a rising under-voltage rate) raises its predictive code
+ * before the limit is crossed. The fan follows a control loop: its duty
+ * rises with the CPU temperature it reads. Then the CUSUM's run length on
+ * noise against Siegmund's figure.
  */
 #include "testutil.h"
 
@@ -32,8 +37,10 @@ struct pr_world {
 	bool heavy_week;         /* load 0.9 on days 12..19 */
 	bool grid_dip;           /* day 15: five flags in one hour, rail at 11.0 V for 5 min */
 	bool read_failures;      /* every 97th reading of each sensor fails, a spike a day */
-	double dust_c_per_day;   /* CPU runs hotter by this much a day */
+	double dust_per_day;     /* thermal resistance grows by this fraction a day */
 	double fan_wear_per_day; /* fan loses this fraction of its speed a day */
+	double cupboard_c;       /* from day 12 on, ambient + this */
+	double fw_offset_c;      /* from day 14 on, the CPU sensor reads this much more */
 	double sag_v_per_day;    /* adapter: the rail under load drops this much a day */
 	bool uv_rising;          /* under-voltage flags, growing in rate */
 };
@@ -91,12 +98,23 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		amb = 24 + 3 * sin(2 * M_PI * (hour - 15) / 24.0) + pr_noise(&seed, 0.2);
 		if (day >= 10 && day < 15)
 			amb += w->heat_wave_c;
-		v[P_BOARD] = amb + 8 + 6 * load;
-		v[P_CPU] = amb + 14 + 26 * load + w->dust_c_per_day * worn + pr_noise(&seed, 0.4);
-		rpm_target = 2600 + 45 * (v[P_CPU] - 45);
-		v[P_FAN] = v[P_CPU] > 45 ? rpm_target * fmax(0, 1 - w->fan_wear_per_day * worn) +
-						  pr_noise(&seed, 30)
-					 : 0;
+		if (day >= 12)
+			amb += w->cupboard_c;
+		{
+			/* heat from the SoC through a resistance that dust and a
+			 * slower fan raise; the board sensor follows the SoC */
+			double wear = fmax(0, 1 - w->fan_wear_per_day * worn);
+			double r = 1 + w->dust_per_day * worn + 0.6 * (1 - wear);
+			double rise = (14 + 26 * load) * r;
+
+			v[P_CPU] = amb + rise + pr_noise(&seed, 0.4);
+			v[P_BOARD] = amb + 0.5 * rise;
+			if (day >= 14)
+				v[P_CPU] += w->fw_offset_c;
+			/* the control loop reads the (possibly offset) sensor */
+			rpm_target = 2600 + 45 * (v[P_CPU] - 45);
+			v[P_FAN] = v[P_CPU] > 45 ? rpm_target * wear + pr_noise(&seed, 30) : 0;
+		}
 		v[P_LOAD] = load;
 		v[P_CURR] = 0.6 + 0.9 * load + pr_noise(&seed, 0.02);
 		v[P_VIN] = 12.1 - 0.2 * v[P_CURR] - w->sag_v_per_day * worn * (v[P_CURR] / 1.5) +
@@ -126,7 +144,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		was_uv = clean[P_UV] >= 0.5;
 		/* When did the wear reach its limit at the busy hour? */
 		if (isnan(o->crossed_day) &&
-		    ((w->dust_c_per_day > 0 && clean[P_CPU] >= 100) ||
+		    ((w->dust_per_day > 0 && clean[P_CPU] >= 100) ||
 		     (w->fan_wear_per_day > 0 && clean[P_FAN] > 0 && clean[P_FAN] < 500) ||
 		     (w->sag_v_per_day > 0 && clean[P_VIN] < 11.4)))
 			o->crossed_day = day;
@@ -177,6 +195,62 @@ static void test_heavy_week_is_quiet(void **state)
 	pr_assert_quiet(&w);
 }
 
+static void test_hot_cupboard_is_quiet(void **state)
+{
+	struct pr_world w = { .cupboard_c = 9 };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+static void test_sensor_offset_update_is_quiet(void **state)
+{
+	struct pr_world w = { .fw_offset_c = 5 };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+/* The CUSUM on N(0,1) rows: the mean run length to a false alarm against
+ * Siegmund's figure, within a factor of 2 (tpd/cusum.h), for two designs. */
+static void pr_assert_arl(double k, double h, unsigned runs)
+{
+	uint64_t s = 0x9E3779B97F4A7C15ull;
+	double total = 0, want = tpd_cusum_arl(k, h, 0);
+
+	for (unsigned r = 0; r < runs; r++) {
+		struct tpd_cusum c;
+		unsigned long n = 0;
+
+		tpd_cusum_init(&c, k, h, INFINITY);
+		do {
+			/* Box-Muller on a xorshift64* stream */
+			double u1, u2;
+
+			s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+			u1 = ((s * 2685821657736338717ull) >> 11) / 9007199254740992.0 + 1e-300;
+			s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+			u2 = ((s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+			n++;
+			if (tpd_cusum_add(&c, sqrt(-2 * log(u1)) * cos(2 * M_PI * u2)))
+				break;
+		} while (n < 100000000ul);
+		total += (double)n;
+	}
+	print_message("  CUSUM k=%.2f h=%.1f: mean run %.0f rows over %u runs, Siegmund %.0f\n", k, h,
+		      total / runs, runs, want);
+	assert_true(total / runs > want / 2 && total / runs < want * 2);
+}
+
+static void test_cusum_run_length_on_noise(void **state)
+{
+	(void)state;
+	pr_assert_arl(0.5, 4.0, 400);
+	pr_assert_arl(1.0, 3.0, 200);
+	/* and a shift of 2 sd decides within a handful of rows */
+	assert_true(tpd_cusum_arl(1.0, 5.0, 2.0) < 8);
+}
+
 static void test_grid_dip_is_quiet(void **state)
 {
 	struct pr_world w = { .grid_dip = true };
@@ -193,8 +267,9 @@ static void test_read_failures_are_quiet(void **state)
 	pr_assert_quiet(&w);
 }
 
-/* One wear: its code is raised before the limit is crossed, and nothing else. */
-static void pr_assert_predicted(const struct pr_world *w, enum tpd_fault_code code)
+/* One wear: its code is raised before the limit is crossed, and nothing
+ * else but `also` (-1: none), which the same wear may rightly raise too. */
+static void pr_assert_predicted_also(const struct pr_world *w, enum tpd_fault_code code, int also)
 {
 	struct pr_outcome o;
 
@@ -205,13 +280,18 @@ static void pr_assert_predicted(const struct pr_world *w, enum tpd_fault_code co
 	assert_true(isnan(o.crossed_day) || o.raised[code] < o.crossed_day);
 	assert_true(o.eta_s[code] > 0 && o.eta_s[code] <= 7 * DAY);
 	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
-		if (c != (int)code && !isnan(o.raised[c]))
+		if (c != (int)code && c != also && !isnan(o.raised[c]))
 			fail_msg("also %s raised on day %.1f", tpd_fault_code_name(c), o.raised[c]);
+}
+
+static void pr_assert_predicted(const struct pr_world *w, enum tpd_fault_code code)
+{
+	pr_assert_predicted_also(w, code, -1);
 }
 
 static void test_dust_raises_temp_rising(void **state)
 {
-	struct pr_world w = { .dust_c_per_day = 2.0 };
+	struct pr_world w = { .dust_per_day = 0.03 };
 
 	(void)state;
 	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
@@ -219,7 +299,7 @@ static void test_dust_raises_temp_rising(void **state)
 
 static void test_dust_under_heat_wave(void **state)
 {
-	struct pr_world w = { .dust_c_per_day = 2.0, .heat_wave_c = 8, .read_failures = true };
+	struct pr_world w = { .dust_per_day = 0.03, .heat_wave_c = 8, .read_failures = true };
 
 	(void)state;
 	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
@@ -230,7 +310,8 @@ static void test_fan_wear_raises_fan_degraded(void **state)
 	struct pr_world w = { .fan_wear_per_day = 0.04 };
 
 	(void)state;
-	pr_assert_predicted(&w, TPD_FAULT_FAN_DEGRADED);
+	/* a slower fan also raises the thermal slope */
+	pr_assert_predicted_also(&w, TPD_FAULT_FAN_DEGRADED, TPD_FAULT_TEMP_RISING);
 }
 
 static void test_adapter_sag_raises_pwr_degrading(void **state)
@@ -256,6 +337,9 @@ int main(void)
 		cmocka_unit_test(test_heat_wave_is_quiet),
 		cmocka_unit_test(test_heavy_week_is_quiet),
 		cmocka_unit_test(test_grid_dip_is_quiet),
+		cmocka_unit_test(test_hot_cupboard_is_quiet),
+		cmocka_unit_test(test_sensor_offset_update_is_quiet),
+		cmocka_unit_test(test_cusum_run_length_on_noise),
 		cmocka_unit_test(test_read_failures_are_quiet),
 		cmocka_unit_test(test_dust_raises_temp_rising),
 		cmocka_unit_test(test_dust_under_heat_wave),
