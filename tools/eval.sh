@@ -101,14 +101,15 @@ eval_replay() {
 	db="$dir/tpcollect.db"
 	sqlite3 "$db" "DROP TABLE IF EXISTS labels;" || return 1
 	sqlite3 -csv "$db" ".import '$fleet/labels.csv' labels" || return 1
-	# the old 7-column labels: status from fails and fail_t_s, no warning times
+	# the old 7-column labels: status from fails, fail_t_s and class (a class
+	# without a failure in the trace is wear that outlasts it), no warning times
 	cols=$(sqlite3 "$db" "SELECT group_concat(name, ' ') FROM pragma_table_info('labels')")
 	case " $cols " in
 	*" status "*) ;;
 	*) sqlite3 "$db" "ALTER TABLE labels ADD COLUMN status TEXT;
 ALTER TABLE labels ADD COLUMN first_warn_t_s TEXT DEFAULT '';
-UPDATE labels SET status = CASE WHEN fails != '1' THEN 'healthy'
-  WHEN fail_t_s != '' THEN 'failing' ELSE 'degrading' END;" || return 1 ;;
+UPDATE labels SET status = CASE WHEN fails = '1' AND fail_t_s != '' THEN 'failing'
+  WHEN fails = '1' OR class != '' THEN 'degrading' ELSE 'healthy' END;" || return 1 ;;
 	esac
 	sqlite3 -separator ' ' "$db" "
 WITH pred AS (SELECT c.device, c.category, min(cf.first_ts) AS ts FROM claims c
