@@ -240,14 +240,14 @@ static void predict_accumulate(struct tpd_predict_target *t, double ts, const do
 		struct tpd_predict_thermal *th = &t->u.th;
 		double l = clean[t->x[0]];
 
-		tpd_trend_add(&th->hour, ts, &l, y);
+		tpd_trend_add1(&th->hour, ts, l, y);
 		th->load_sum += l;
 		th->load_ss += l * l;
 	} else if (t->kind == TPD_PREDICT_RAIL) {
 		struct tpd_predict_sag *r = &t->u.rail;
 		double i = clean[t->x[0]];
 
-		tpd_trend_add(&r->hour, ts, &i, y);
+		tpd_trend_add1(&r->hour, ts, i, y);
 		r->x_sum += i;
 		r->x_ss += i * i;
 	} else if (t->kind == TPD_PREDICT_FAN) {

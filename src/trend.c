@@ -83,6 +83,32 @@ void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y)
 	tr->rows++;
 }
 
+void tpd_trend_add1(struct tpd_trend *tr, double t_s, double x, double y)
+{
+	double t;
+
+	if (isnan(y) || isnan(t_s) || isnan(x))
+		return;
+	if (isnan(tr->t0_s))
+		tr->t0_s = tr->last_s = t_s;
+	if (t_s > tr->last_s)
+		tr->last_s = t_s;
+	t = (t_s - tr->t0_s) / TREND_DAY_S;
+	/* the packed triangle of [1 x t]'[1 x t] (trend_ix) */
+	tr->xtx[0] += 1;
+	tr->xtx[1] += x;
+	tr->xtx[2] += x * x;
+	tr->xtx[3] += t;
+	tr->xtx[4] += x * t;
+	tr->xtx[5] += t * t;
+	tr->xty[0] += y;
+	tr->xty[1] += x * y;
+	tr->xty[2] += t * y;
+	tr->yty += y * y;
+	tr->n_eff += 1.0;
+	tr->rows++;
+}
+
 /* Cholesky A = L L' of the packed symmetric p x p matrix into l (row-major
  * full). false when A is not positive definite enough to trust. */
 static bool trend_cholesky(const double *a, unsigned p, double l[TPD_TREND_MAX_P][TPD_TREND_MAX_P])
