@@ -8,6 +8,7 @@
 #   make bench      footprint, latency, ingest and scale beside references (a table)
 #   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
+#   make fresh      `make demo` + `make test` of the committed HEAD in a bare Debian root (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # CC, CFLAGS, LDFLAGS, BUILD are overridable.
@@ -71,7 +72,7 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench deps deps-check clean install unit fuzz
+.PHONY: all test check demo eval bench deps deps-check clean install unit fuzz fresh
 
 all: deps-check $(PROGS)
 
@@ -160,6 +161,11 @@ check:
 
 demo: all
 	@tools/demo.sh $(BUILD)
+
+# README's two commands, first try, on a bare Debian bookworm root (mmdebstrap
+# + chroot; needs root). Tests the committed HEAD, not the working tree.
+fresh:
+	@tests/fresh.sh
 
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
 BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load
