@@ -41,23 +41,35 @@ fresh_mounts_under() {
 	findmnt -rn -o TARGET | awk -v r="$ROOT" '$0 == r || index($0, r "/") == 1' | sort -r
 }
 
-# Processes whose root directory is ours: started by this run, killed by PID.
-fresh_kill_inside() {
-	local p pids=() sig
+# Processes whose root directory is ours: started by this run, so they may
+# be killed (by PID; zombies have no root and are not listed).
+fresh_pids_inside() {
+	local p
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && pids+=("${p#/proc/}")
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && echo "${p#/proc/}"
 	done
-	[ "${#pids[@]}" -gt 0 ] || return 0
-	fresh_log "stopping ${#pids[@]} process(es) left in the root: ${pids[*]}"
+	return 0
+}
+
+fresh_kill_inside() {
+	local sig pids i
 	for sig in TERM KILL; do
-		kill -s "$sig" "${pids[@]}" 2>/dev/null || true
-		sleep 1
+		pids=$(fresh_pids_inside)
+		[ -n "$pids" ] || return 0
+		fresh_log "SIG$sig to what runs in the root:" $pids
+		kill -s "$sig" $pids 2>/dev/null || true
+		for i in $(seq 30); do
+			[ -n "$(fresh_pids_inside)" ] || return 0
+			sleep 0.1
+		done
 	done
 }
 
 fresh_cleanup() {
 	local rc=$? m left
-	trap - EXIT INT TERM
+	# A second signal (make forwards its own to us) must not cut this short.
+	trap '' INT TERM HUP
+	trap - EXIT
 	[ -n "$ROOT" ] || exit "$rc"
 	fresh_kill_inside
 	for m in $(fresh_mounts_under); do
@@ -80,6 +92,7 @@ fresh_cleanup() {
 trap fresh_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 fresh_mount() {
 	local target="$ROOT$1"
@@ -161,7 +174,7 @@ fresh_in_root() {
 		/bin/bash -c "$1" < /dev/null
 }
 
-fresh_in_root "update-ca-certificates > /dev/null"
+fresh_in_root "update-ca-certificates 2>&1 > /dev/null | grep -v 'does not contain exactly one certificate' >&2 || true"
 git clone -q --no-checkout "$here" "$ROOT/root/tpdiag"
 git -C "$ROOT/root/tpdiag" checkout -q --detach "$rev"
 fresh_log "cloned HEAD $(git log -1 --format='%h %s' "$rev")"
@@ -171,7 +184,10 @@ fresh_timed() {
 	local t0 t1 rc=0 ms
 	fresh_log "== $1 (first try, in the fresh root)"
 	t0=$(date +%s%N)
-	fresh_in_root "cd /root/tpdiag && $1" || rc=$?
+	# In the background so that a signal reaches our trap at once (bash runs
+	# traps only between foreground commands); the trap's cleanup kills it.
+	fresh_in_root "cd /root/tpdiag && $1" &
+	wait "$!" || rc=$?
 	t1=$(date +%s%N)
 	ms=$(( (t1 - t0) / 1000000 ))
 	FRESH_TOOK="$(( ms / 1000 )).$(( ms % 1000 / 100 ))"
