@@ -114,7 +114,7 @@ fresh_sources() {
 }
 
 fresh_build_tarball() {
-	local srcs
+	local srcs part
 	if ! command -v mmdebstrap > /dev/null 2>&1; then
 		fresh_log "installing mmdebstrap"
 		apt-get update -qq
@@ -123,10 +123,12 @@ fresh_build_tarball() {
 	mapfile -t srcs < <(fresh_sources)
 	[ "${#srcs[@]}" -gt 0 ] || { fresh_log "no apt sources on this machine" >&2; return 1; }
 	mkdir -p "$CACHE"
+	part="$CACHE/partial-$SUITE.tar"
+	rm -rf "$part"
 	fresh_log "building a $SUITE minbase root (sources: ${srcs[*]})"
-	mmdebstrap --quiet --variant=minbase --include=make,git,ca-certificates \
-		"$SUITE" "$TARBALL.part" "${srcs[@]}"
-	mv "$TARBALL.part" "$TARBALL"
+	mmdebstrap --quiet --variant=minbase --format=tar --include=make,git,ca-certificates \
+		"$SUITE" "$part" "${srcs[@]}"
+	mv "$part" "$TARBALL"
 }
 
 if [ "${FRESH_REBUILD:-0}" = 1 ] || [ ! -s "$TARBALL" ]; then
@@ -140,6 +142,7 @@ fi
 
 ROOT=$(mktemp -d /var/tmp/tpdiag-fresh.XXXXXX)
 fresh_log "root $ROOT from $TARBALL"
+chmod 0755 "$ROOT"   # mktemp's 0700 would shut out apt's _apt user
 tar -C "$ROOT" --numeric-owner -xpf "$TARBALL"
 
 # What a new machine of this workplace has besides Debian itself.
