@@ -602,13 +602,16 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 /* Misc ---------------------------------------------------------------------- */
 
+/* 503 while reports cannot be stored (a full disk): the collector is up
+ * but not doing its job, which is what a health check is for. */
 static enum MHD_Result api_health(struct api_call *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
+	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
 
 	if (o)
-		cJSON_AddStringToObject(o, "status", "ok");
-	return api_json(c->conn, MHD_HTTP_OK, o);
+		cJSON_AddStringToObject(o, "status", failing ? "store failing" : "ok");
+	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 
 static enum MHD_Result api_stats(struct api_call *c)
