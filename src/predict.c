@@ -58,6 +58,10 @@
  * hours (13 years) on independent rows; a shift of 3 sd decides in 3 h. */
 #define PREDICT_K 1.0
 #define PREDICT_CAP 3.0
+/* An hour's thermal slope in its own standard errors scatters more than
+ * N(0,1) (the fan's regime, an operating point learned in a busy week):
+ * its scale is measured, and never taken below this. */
+#define PREDICT_Z_SCALE_FLOOR 1.2
 /* Effects too small to call wear, whatever their significance: a thermal
  * slope 15 % above its early life (the allowance is never below half of
  * it), a fan 16 % below its early-life speed (never below all of it: a
@@ -378,7 +382,7 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 		 * moves with the fan's regime through the day) */
 		th->cal_ss += z * z;
 		if (++th->cal_n == TPD_PREDICT_CAL_H)
-			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), 1.0);
+			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), PREDICT_Z_SCALE_FLOOR);
 		goto reset;
 	}
 	predict_cusum(&th->rise, predict_row(z / th->sigma,
