@@ -80,7 +80,7 @@ eval_gen() {
 # collector and database, the replay; leaves OUT/scored.txt, one line per
 # device (see eval_score).
 eval_replay() {
-	local fleet=$1 dir=$2 start db sargs=() cargs=() cols
+	local fleet=$1 dir=$2 start db sargs=() cargs=() cols pub
 	shift 2
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
@@ -96,7 +96,14 @@ eval_replay() {
 		--epoch "$epoch" ${sargs[@]+"${sargs[@]}"} 2> "$dir/tpsim.log" ||
 		{ tail -n 5 "$dir/tpsim.log"; return 1; }
 	stack_wait_idle
-	echo "eval: replay and ingest $(( $(date +%s) - start )) s: $(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$dir/tpsim.log") reports published, $(stack_stat stored) stored, $(stack_stat claims_opened) claims ($(stack_stat predicted_claims) opened by the fleet forecast)"
+	pub=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$dir/tpsim.log")
+	echo "eval: replay and ingest $(( $(date +%s) - start )) s: $pub reports published, $(stack_stat stored) stored, $(stack_stat claims_opened) claims ($(stack_stat predicted_claims) opened by the fleet forecast)"
+	# every report the agents made must be stored: a gap is a bug (a
+	# rejection or a loss), and the scores below would be of the rest
+	if [ "$pub" != "$(stack_stat stored)" ]; then
+		echo "eval: WARNING: $(( pub - $(stack_stat stored) )) reports not stored ($(stack_stat rejected) rejected, $(stack_stat duplicates) duplicates); first lines of tpcollect.log:" >&2
+		grep -m 3 -E 'rejected|cannot' "$dir/tpcollect.log" >&2
+	fi
 	stack_cleanup
 	db="$dir/tpcollect.db"
 	sqlite3 "$db" "DROP TABLE IF EXISTS labels;" || return 1
