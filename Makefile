@@ -79,6 +79,7 @@ all: deps-check $(PROGS)
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && test -f /usr/include/mbedtls/pk.h \
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
+	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  || $(MAKE) --no-print-directory deps
 
 deps:
