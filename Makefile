@@ -72,7 +72,7 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench deps deps-check clean install unit fuzz fresh
+.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh
 
 all: deps-check $(PROGS)
 
@@ -198,6 +198,12 @@ bench: all $(BENCH_BINS)
 	@command -v collectd >/dev/null 2>&1 || test -x /usr/sbin/collectd || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends collectd-core >/dev/null; }
 	@tools/bench/bench.sh $(BUILD)
+
+# Robustness under a long mixed load (SOAK_SECONDS, default 600): valid
+# reports, 1 % hostile ones and slow HTTP clients; fails when a valid report
+# is not stored or the collector dies.
+soak: all
+	@tools/soak.sh $(BUILD)
 
 # A benchmark, not a test: prints recall, false claims and lead time per scenario.
 eval: all
