@@ -47,6 +47,7 @@
 #define DRAIN_OFFLINE_MS 2000         /* not connected: one short chance to reconnect */
 #define INFLIGHT_WINDOW 64       /* QoS 1 reports handed to MQTT, not yet acknowledged */
 #define REPLAY_SPOOL_HIGH 512    /* a replay (virtual clock) waits while this many are pending */
+#define LOCAL_SLICE_MS 10        /* the longest wait while a technician is being served */
 
 static volatile sig_atomic_t tpdiagd_stop;
 
@@ -77,8 +78,9 @@ struct tpdiagd {
 	double last_ts;              /* time of the latest sample, on the agent's clock */
 	const char *socket_arg;
 	char socket_path[4096];
-	int sock_fd;                 /* the technician's socket (tpdiag); -1: none */
+	struct tpd_local *local;     /* the technician's socket (tpdiag); NULL: none */
 	struct tpd_counters counters; /* lifetime stress counters (STATE/counters.json) */
+	double max_late_s;   /* worst lateness of a paced sample against its due time */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -219,6 +221,7 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 	cJSON_AddStringToObject(o, "model", d->product.model);
 	cJSON_AddStringToObject(o, "boot_reason", d->boot_reason);
 	cJSON_AddBoolToObject(o, "broker_connected", tpd_mqtt_connected(d->mqtt));
+	cJSON_AddNumberToObject(o, "max_sample_late_ms", round(d->max_late_s * 1000.0));
 	live = tpd_counters_json(&d->counters);
 	if (live)
 		cJSON_AddItemToObject(o, "lifetime", cJSON_Parse(live));
@@ -237,13 +240,18 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 }
 
 /* Network I/O, then whatever the spool can send, then a due batch fsync,
- * then the technician. */
+ * then the technician. The MQTT loop waits on the broker's socket only, so
+ * while a technician is mid-exchange it waits in short slices: the answer
+ * never waits a whole period, and serving never delays a sample (it only
+ * does what the sockets take at once, localsock.h). */
 static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 {
+	if (tpd_local_busy(d->local) && timeout_ms > LOCAL_SLICE_MS)
+		timeout_ms = LOCAL_SLICE_MS;
 	tpd_mqtt_loop(d->mqtt, timeout_ms);
 	tpdiagd_pump(d);
 	tpd_spool_tick(d->spool, tpdiagd_mono());
-	tpd_local_serve(d->sock_fd, tpdiagd_answer, d);
+	tpd_local_serve(d->local, tpdiagd_answer, d, tpdiagd_mono() * 1000.0);
 }
 
 /* The agent's emitter. Reports go to the spool first and are published from
@@ -611,7 +619,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (d->socket_arg)
 		snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->socket_arg);
 	/* Without it the product still does its job; only tpdiag cannot ask. */
-	if (tpd_local_listen(d->socket_path, &d->sock_fd, err, sizeof(err)))
+	if (tpd_local_listen(d->socket_path, &d->local, err, sizeof(err)))
 		fprintf(stderr, PROG ": technician socket: %s (tpdiag will not reach this agent)\n",
 			err);
 	return tpdiagd_connect(d);
@@ -649,24 +657,25 @@ static int tpdiagd_run(struct tpdiagd *d)
 	 * failing supply shows. */
 	for (int i = 0; virt && i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
 		tpdiagd_io(d, 100);
+	/* The pace counts from here, so the wait is not taken for lateness and
+	 * the first samples are not rushed to catch up. */
+	start_mono = tpdiagd_mono();
 	while (!tpdiagd_stop) {
 		rc = tpd_board_read(d->board, &t_s, values, err, sizeof(err));
 		if (rc == TPD_ERR_EOF)
 			break;
 		if (rc)
 			return tpdiagd_fail("board", err);
-		if (virt && d->speed > 0) {
-			double due = start_mono + t_s / d->speed;
+		if (!virt || d->speed > 0) {
+			double due = !virt ? start_mono + (double)n * d->product.sample_period_s
+					   : start_mono + t_s / d->speed;
 
 			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
 			     now = tpdiagd_mono())
 				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
-		} else if (!virt) {
-			double due = start_mono + (double)n * d->product.sample_period_s;
-
-			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
-			     now = tpdiagd_mono())
-				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
+			/* What a stalled loop costs (a slow technician, a slow disk):
+			 * kept for tpdiag status and the end-of-trace line. */
+			d->max_late_s = fmax(d->max_late_s, tpdiagd_mono() - due);
 		}
 		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
 		tpd_agent_sample(d->agent, d->last_ts, values);
@@ -696,6 +705,9 @@ static int tpdiagd_run(struct tpdiagd *d)
 			"%llu faults raised, %llu cleared\n", d->id, n,
 			(unsigned long long)st.telemetry, (unsigned long long)st.faults_raised,
 			(unsigned long long)st.faults_cleared);
+		if (d->speed > 0)
+			fprintf(stderr, PROG ": %s: samples were at most %.1f ms late\n", d->id,
+				d->max_late_s * 1000.0);
 		while (!d->exit_at_end && !tpdiagd_stop)
 			tpdiagd_io(d, 1000);
 	}
@@ -737,8 +749,8 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	tpd_board_close(d->board);
 	tpd_key_free(d->key);
 	tpd_rng_free(d->rng);
-	if (d->sock_fd >= 0) {
-		close(d->sock_fd);
+	if (d->local) {
+		tpd_local_close(d->local);
 		unlink(d->socket_path);
 	}
 	if (d->lock_fd >= 0)
@@ -748,7 +760,7 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 
 int main(int argc, char **argv)
 {
-	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1, .sock_fd = -1 };
+	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1 };
 	struct tpd_cli_opt opts[] = {
 		{ "id", "ID", "device id / serial (default: the trace file name)", &d.id, NULL },
 		{ "product", "NAME|FILE", "product description: boards/NAME.json or a file", &d.product_arg, NULL },
