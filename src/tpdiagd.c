@@ -49,7 +49,17 @@
 #define REPLAY_SPOOL_HIGH 512    /* a replay (virtual clock) waits while this many are pending */
 #define LOCAL_SLICE_MS 10        /* the longest wait while a technician is being served */
 
+#define LOG_EVERY_S 10.0          /* a recurring trouble is logged at most this often */
+#define DIRECT_MAX 256            /* telemetry published without a spool copy, unacked */
+
 static volatile sig_atomic_t tpdiagd_stop;
+
+/* One recurring trouble's log line: at most one per LOG_EVERY_S, saying how
+ * many it stands for. */
+struct tpdiagd_ratelog {
+	double next_s;
+	unsigned long quiet;     /* occurrences since the last line */
+};
 
 static void tpdiagd_on_signal(int sig)
 {
@@ -80,6 +90,10 @@ struct tpdiagd {
 	char socket_path[4096];
 	struct tpd_local *local;     /* the technician's socket (tpdiag); NULL: none */
 	struct tpd_counters counters; /* lifetime stress counters (STATE/counters.json) */
+	struct tpdiagd_ratelog log_store, log_ack, log_seq, log_drop;
+	uint64_t seen_seq_failures, seen_chain_failures;
+	uint64_t direct;             /* reports published without a spool copy */
+	uint64_t dropped_telemetry;  /* no disk, no room in memory: counted here */
 	double max_late_s;   /* worst lateness of a paced sample against its due time */
 	double speed;        /* 0 = max */
 	double epoch;
@@ -115,6 +129,21 @@ static int tpdiagd_usage(const char *why)
 	return 2;
 }
 
+/* True when the trouble may be logged now; *quiet gets how many it stands
+ * for (this one included). */
+static bool tpdiagd_ratelog(struct tpdiagd_ratelog *r, unsigned long *quiet)
+{
+	double now = tpdiagd_mono();
+
+	r->quiet++;
+	if (now < r->next_s)
+		return false;
+	*quiet = r->quiet;
+	r->quiet = 0;
+	r->next_s = now + LOG_EVERY_S;
+	return true;
+}
+
 /* Hands spooled reports to MQTT, oldest first, while the window has room. */
 static void tpdiagd_pump(struct tpdiagd *d)
 {
@@ -142,10 +171,13 @@ static void tpdiagd_on_acked(void *ctx, int mid)
 	struct tpdiagd *d = ctx;
 	uint64_t seq;
 
+	unsigned long n;
+
 	if (tpd_inflight_take(&d->inflight, mid, &seq) &&
-	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()))
-		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (it may be "
-			"sent again; the collector drops the duplicate)\n", (unsigned long long)seq);
+	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()) && tpdiagd_ratelog(&d->log_ack, &n))
+		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (%lu such "
+			"since the last line; they may be sent again, the collector drops the "
+			"duplicates)\n", (unsigned long long)seq, n);
 }
 
 /* The technician's self-check as localsock.h streams it: a line per step,
@@ -256,26 +288,71 @@ static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 
 /* The agent's emitter. Reports go to the spool first and are published from
  * there (QoS 1); the retained status is state, not evidence, and goes direct. */
+/* The seq and the evidence chain live in the state directory too: say so
+ * when the disk refuses them (statefile.h, the seq rule). */
+static void tpdiagd_state_health(struct tpdiagd *d)
+{
+	struct tpd_agent_stats st;
+	unsigned long n;
+
+	if (!d->agent)
+		return;
+	tpd_agent_stats(d->agent, &st);
+	if ((st.seq_write_failures > d->seen_seq_failures ||
+	     st.chain_write_failures > d->seen_chain_failures) && tpdiagd_ratelog(&d->log_seq, &n))
+		fprintf(stderr, PROG ": %s/seq: cannot write the seq reservation (%llu failed writes, "
+			"%llu chain links unsaved); counting on in memory, %llu seqs above the "
+			"reservation on disk; without a clean shutdown the next start skips %llu\n",
+			d->state_dir, (unsigned long long)st.seq_write_failures,
+			(unsigned long long)st.chain_write_failures, (unsigned long long)st.seq_beyond,
+			(unsigned long long)TPD_SEQ_UNCLEAN_SKIP);
+	d->seen_seq_failures = st.seq_write_failures;
+	d->seen_chain_failures = st.chain_write_failures;
+}
+
+/* The agent's emitter. Reports go to the spool first and are published from
+ * there (QoS 1); the retained status is state, not evidence, and goes direct.
+ * A report the spool cannot take (the disk refused it even after evicting
+ * telemetry) is published without a copy: libmosquitto holds it in memory
+ * until the broker has it. Fault and self-check reports always; telemetry
+ * while fewer than DIRECT_MAX are unacknowledged, else it is dropped and
+ * counted. Every such case is logged, rate-limited. */
 static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t seq,
 				 const char *payload, size_t len)
 {
 	struct tpdiagd *d = ctx;
 	char topic[TPD_TOPIC_MAX];
+	unsigned long n;
 	enum tpd_err rc;
 
+	tpdiagd_state_health(d);
 	if (tpd_topic_format(topic, sizeof(topic), d->id, kind))
 		return TPD_ERR_INVAL;
 	if (kind == TPD_TOPIC_STATUS || !d->spool)
 		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
 	rc = tpd_spool_append(d->spool, seq, kind, payload, len, tpdiagd_mono());
-	if (rc) {
-		fprintf(stderr, PROG ": spool: cannot store %s seq %llu (%s); publishing it without "
-			"a copy on disk\n", tpd_topic_kind_name(kind), (unsigned long long)seq,
-			tpd_strerror(rc));
-		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, false, NULL);
+	if (rc == TPD_OK) {
+		tpdiagd_pump(d);
+		return TPD_OK;
 	}
-	tpdiagd_pump(d);
-	return TPD_OK;
+	if (kind == TPD_TOPIC_TELEMETRY &&
+	    tpd_mqtt_unacked(d->mqtt) >= INFLIGHT_WINDOW + DIRECT_MAX) {
+		d->dropped_telemetry++;
+		if (tpdiagd_ratelog(&d->log_drop, &n))
+			fprintf(stderr, PROG ": spool: cannot store telemetry seq %llu (%s) and %d are "
+				"already waiting in memory: dropped (%lu since the last line, %llu in "
+				"all); fault reports still go out\n", (unsigned long long)seq,
+				tpd_strerror(rc), DIRECT_MAX, n,
+				(unsigned long long)d->dropped_telemetry);
+		return TPD_OK;
+	}
+	d->direct++;
+	if (tpdiagd_ratelog(&d->log_store, &n))
+		fprintf(stderr, PROG ": spool: cannot store %s seq %llu (%s); published without a "
+			"copy on disk, held in memory until the broker has it (%lu since the last "
+			"line, %llu in all)\n", tpd_topic_kind_name(kind), (unsigned long long)seq,
+			tpd_strerror(rc), n, (unsigned long long)d->direct);
+	return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, false, NULL);
 }
 
 static void tpdiagd_publish_status(struct tpdiagd *d, const char *state)
@@ -604,6 +681,8 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	ac.rng = d->rng;
 	ac.emit = tpdiagd_emit;
 	ac.emit_ctx = d;
+	ac.unclean_start = strcmp(d->boot_reason, "clean_restart") != 0 &&
+			   strcmp(d->boot_reason, "first_start") != 0;
 	if (tpd_agent_new(&ac, &d->agent, err, sizeof(err)))
 		return tpdiagd_fail("agent", err);
 	tpd_agent_set_restarts(d->agent, d->counters.restart_ts, d->counters.nrestarts);
@@ -732,6 +811,11 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 		if (st.pending)
 			fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) stay in the spool "
 				"for the next start\n", d->id, st.pending, st.pending_faults);
+		if (st.disk_full || st.write_failures || d->direct || d->dropped_telemetry)
+			fprintf(stderr, PROG ": %s: disk full %llu times, %llu spool writes refused; %llu "
+				"reports sent without a copy on disk, %llu telemetry dropped\n", d->id,
+				(unsigned long long)st.disk_full, (unsigned long long)st.write_failures,
+				(unsigned long long)d->direct, (unsigned long long)d->dropped_telemetry);
 		if (st.evicted_telemetry || st.evicted_faults)
 			fprintf(stderr, PROG ": %s: spool budget: evicted %llu telemetry and %llu fault or "
 				"self-check reports (oldest first)\n", d->id,
@@ -740,8 +824,17 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	}
 	if (d->agent && d->state_dir)
 		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, true);
-	if (d->state_dir && d->agent && code == 0)
-		tpd_statefile_write(d->state_dir, "clean", "1\n", 2);
+	/* "clean" promises the next start that the seq reservation covers
+	 * every seq used (statefile.h, rule 4). */
+	if (d->state_dir && d->agent && code == 0) {
+		if (!tpd_agent_seq_durable(d->agent))
+			fprintf(stderr, PROG ": %s/seq: still cannot write the seq reservation: no clean "
+				"shutdown marker, so the next start skips %llu seqs\n", d->state_dir,
+				(unsigned long long)TPD_SEQ_UNCLEAN_SKIP);
+		else if (tpd_statefile_write(d->state_dir, "clean", "1\n", 2))
+			fprintf(stderr, PROG ": %s/clean: cannot write the clean shutdown marker\n",
+				d->state_dir);
+	}
 	tpd_mqtt_free(d->mqtt);
 	tpd_spool_close(d->spool);
 	tpd_inflight_free(&d->inflight);
