@@ -2,6 +2,7 @@
  * utf8.c - UTF-8 validation and log/terminal escaping (see tpd/utf8.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tpd/utf8.h"
@@ -111,5 +112,40 @@ const char *tpd_esc(char *out, size_t cap, const char *s)
 	}
 	if (cap)
 		out[o < cap ? o : cap - 1] = '\0';
+	return out;
+}
+
+bool tpd_esc_needed(const char *s)
+{
+	size_t n = strlen(s);
+
+	return !tpd_utf8_clean(s, n, TPD_UTF8_ALLOW_NEWLINES, NULL) || memchr(s, '\r', n) ||
+	       memchr(s, '\t', n) || memchr(s, '\\', n);
+}
+
+char *tpd_esc_lines(const char *s)
+{
+	size_t n = strlen(s), cap = 4 * n + 1, used = 0;
+	char *out = malloc(cap), *line = malloc(n + 1);
+
+	if (!out || !line) {
+		free(out);
+		free(line);
+		return NULL;
+	}
+	for (const char *p = s;;) {
+		size_t len = strcspn(p, "\n");
+
+		memcpy(line, p, len);
+		line[len] = '\0';
+		tpd_esc(out + used, cap - used, line);
+		used += strlen(out + used);
+		if (!p[len])
+			break;
+		out[used++] = '\n';
+		p += len + 1;
+	}
+	out[used] = '\0';
+	free(line);
 	return out;
 }

@@ -53,12 +53,27 @@ static void test_esc(void **state)
 	assert_string_equal(tpd_esc(tiny, sizeof(tiny), "a\xe9\xa3\x8e\xe9\xa3\x8e"), "a\xe9\xa3\x8e");
 }
 
+static void test_esc_lines(void **state)
+{
+	char *e;
+
+	(void)state;
+	assert_false(tpd_esc_needed("called the customer\nfixed \xe9\xa3\x8e"));
+	assert_true(tpd_esc_needed("fw \x1b[2J"));
+	assert_true(tpd_esc_needed("over\rwrite"));
+	assert_true(tpd_esc_needed("bad \xff"));
+	e = tpd_esc_lines("line 1\n\x1b[2Jline 2\n");
+	assert_string_equal(e, "line 1\n\\x1b[2Jline 2\n");
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_esc),
+		cmocka_unit_test(test_esc_lines),
 	};
 	return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
 }

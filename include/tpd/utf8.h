@@ -40,4 +40,12 @@ bool tpd_utf8_clean(const char *s, size_t len, unsigned flags, size_t *bad_at);
  * argument list. s NULL prints as "". */
 const char *tpd_esc(char *out, size_t cap, const char *s);
 
+/* The same for a terminal, keeping line breaks: a malloc'ed copy of s with
+ * each line escaped (caller frees; NULL when out of memory). */
+char *tpd_esc_lines(const char *s);
+
+/* True when tpd_esc_lines would change s (anything but printable text and
+ * "\n"). */
+bool tpd_esc_needed(const char *s);
+
 #endif
