@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tpd/jws.h"
+#include "tpd/utf8.h"
 #include "calendar.h"
 #include "ingest.h"
 #include "registry.h"
@@ -122,6 +123,13 @@ enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, s
 	}
 	if (d->channel && strlen(d->channel) > TPC_CHANNEL_MAX) {
 		snprintf(why, whylen, "channel longer than %d characters", TPC_CHANNEL_MAX);
+		return TPD_ERR_INVAL;
+	}
+	/* served as JSON and shown on terminals (issue 14) */
+	if ((d->owner_contact && !tpd_utf8_clean(d->owner_contact, strlen(d->owner_contact), 0, NULL)) ||
+	    (d->channel && !tpd_utf8_clean(d->channel, strlen(d->channel), 0, NULL))) {
+		snprintf(why, whylen, "owner_contact and channel must be UTF-8 text without control "
+			 "characters");
 		return TPD_ERR_INVAL;
 	}
 	return TPD_OK;

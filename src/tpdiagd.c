@@ -31,6 +31,7 @@
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "tpd/trace.h"
+#include "tpd/utf8.h"
 #include "tpd/inflight.h"
 #include "cmd.h"
 #include "counters.h"
@@ -383,7 +384,11 @@ static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload
 	char why[160], *old, *merged = NULL;
 
 	if (tpd_cmd_parse(payload, len, &cmd, why, sizeof(why))) {
-		fprintf(stderr, PROG ": ignored a command on %.100s: %s\n", topic, why);
+		char esc_topic[128], esc_why[sizeof(why)];
+
+		/* the reason quotes the cloud's text: one log line whatever it held */
+		fprintf(stderr, PROG ": ignored a command on %s: %s\n",
+			tpd_esc(esc_topic, sizeof(esc_topic), topic), tpd_esc(esc_why, sizeof(esc_why), why));
 		return;
 	}
 	if (cmd.op == TPD_CMD_SELFCHECK) {
