@@ -42,7 +42,7 @@ LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
-	    src/trend.c src/cusum.c src/predict.c
+	    src/trend.c src/cusum.c src/predict.c src/utf8.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
@@ -56,7 +56,7 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet
+	      test_trend test_predict test_selfcheck test_fleet test_utf8
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "tpd/wire.h"
+#include "tpd/utf8.h"
 #include "claims.h"
 #include "fleet.h"
 #include "lifecycle.h"
@@ -507,7 +508,7 @@ static enum tpd_err claims_end(struct tpc_store *s, cJSON *cl, enum tpd_err rc)
 static enum tpd_err claims_text_ok(const char *what, const char *text, size_t max, bool required,
 				   char *why, size_t whylen)
 {
-	size_t n = text ? strlen(text) : 0;
+	size_t n = text ? strlen(text) : 0, bad = 0;
 
 	if (required && n == 0) {
 		snprintf(why, whylen, "%s: required, a non-empty string", what);
@@ -517,13 +518,18 @@ static enum tpd_err claims_text_ok(const char *what, const char *text, size_t ma
 		snprintf(why, whylen, "%s: longer than %zu characters", what, max);
 		return TPD_ERR_INVAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)text[i];
+	/* Stored and served as JSON and shown on terminals (issue 14): invalid
+	 * UTF-8 would make GET /claims/{id} invalid JSON, an escape sequence
+	 * would drive a support agent's terminal. Line breaks and tabs stay. */
+	if (!tpd_utf8_clean(text ? text : "", n, TPD_UTF8_ALLOW_NEWLINES, &bad)) {
+		unsigned long cp;
 
-		if (ch < 0x20 && ch != '\n' && ch != '\t') {
-			snprintf(why, whylen, "%s: control character 0x%02x is not allowed", what, ch);
-			return TPD_ERR_INVAL;
-		}
+		if (tpd_utf8_seq((const unsigned char *)text + bad, n - bad, &cp))
+			snprintf(why, whylen, "%s: control character U+%04lX at byte %zu is not allowed",
+				 what, cp, bad);
+		else
+			snprintf(why, whylen, "%s: invalid UTF-8 at byte %zu", what, bad);
+		return TPD_ERR_INVAL;
 	}
 	return TPD_OK;
 }

@@ -4,9 +4,22 @@
  * Layout: reject bookkeeping, typed field checks, the schema of each report
  * kind, the JWS envelope, and tpc_ingest_decode tying them together.
  *
- * Design note: unknown keys are rejected (issue 2). A newer agent that adds
- * an optional field must ship with a collector that knows it; until then its
- * reports are refused loudly (counted and logged), never half-stored.
+ * Design notes:
+ * 1. Unknown keys are rejected (issue 2). A newer agent that adds an
+ *    optional field must ship with a collector that knows it; until then its
+ *    reports are refused loudly (counted and logged), never half-stored.
+ * 2. Strict text (issue 14). The body is stored and served as the device
+ *    sent it, and other readers (a last-wins JSON library, a C string, a
+ *    terminal) must see what we validated. So the raw text is refused when
+ *    it starts with a BOM, is not valid UTF-8, or has a NUL or a control
+ *    character in any string (raw or escaped: every string in a report is
+ *    the device's: ids, fw, model, sensor and event names, boot_reason,
+ *    self-check texts); the parsed tree when an object repeats a key at any
+ *    depth (cJSON keeps the first, others the last) or a key or string holds
+ *    a control character after decoding (C1 written as raw UTF-8). Each has
+ *    its own reason counter.
+ * 3. Every rejection line is escaped (tpd_esc): it quotes device text, and
+ *    a "\n" in it must not start a forged log line.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -14,13 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "tpd/jws.h"
+#include "tpd/utf8.h"
 #include "ingest.h"
 #include "tpd/jsonfile.h"
 #include "registry.h"
 
 #define INGEST_MAX_DEPTH_ITEMS 256   /* sensors, recent rows, steps */
 #define INGEST_SEQ_MAX 9007199254740992.0  /* 2^53: exact in a JSON double */
+#define INGEST_MAX_MEMBERS 512       /* members of any one object (duplicate check) */
 
 static const char *const ingest_reject_names[TPC_REJECT_COUNT] = {
 	[TPC_REJECT_TOPIC] = "bad_topic",
@@ -33,6 +50,13 @@ static const char *const ingest_reject_names[TPC_REJECT_COUNT] = {
 	[TPC_REJECT_UNKNOWN_KID] = "unknown_kid",
 	[TPC_REJECT_KID_MISMATCH] = "kid_mismatch",
 	[TPC_REJECT_SIGNATURE] = "bad_signature",
+	[TPC_REJECT_DUP_KEY] = "duplicate_key",
+	[TPC_REJECT_NUL] = "nul_in_string",
+	[TPC_REJECT_BOM] = "bom",
+	[TPC_REJECT_BAD_UTF8] = "bad_utf8",
+	[TPC_REJECT_CONTROL] = "control_char",
+	[TPC_REJECT_TS_SKEW] = "ts_skew",
+	[TPC_REJECT_UNREGISTERED] = "unregistered",
 };
 
 const char *tpc_reject_name(enum tpc_reject r)
@@ -44,17 +68,142 @@ struct ingest_ctx {
 	enum tpc_reject *reason;
 	char *why;
 	size_t whylen;
+	const struct tpc_ingest_policy *pol;   /* NULL: none */
 };
 
+/* Sets the reason and one escaped line (note 3). */
 static enum tpd_err ingest_reject(struct ingest_ctx *c, enum tpc_reject r, const char *fmt, ...)
 {
+	char raw[512];
 	va_list ap;
 
 	*c->reason = r;
 	va_start(ap, fmt);
-	vsnprintf(c->why, c->whylen, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	if (c->whylen)
+		tpd_esc(c->why, c->whylen, raw);
 	return TPD_ERR_INVAL;
+}
+
+static int ingest_hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char ch = p[i];
+		int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+		      : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* The raw text before cJSON sees it (note 2): BOM, UTF-8, NUL and control
+ * characters inside strings, raw or escaped. */
+static enum tpd_err ingest_text(struct ingest_ctx *c, const char *t, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	bool in_str = false;
+	unsigned long cp;
+
+	if (len >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
+		return ingest_reject(c, TPC_REJECT_BOM, "a UTF-8 byte-order mark precedes the JSON");
+	for (size_t i = 0; i < len;) {
+		size_t n = tpd_utf8_seq(u + i, len - i, &cp);
+
+		if (!n)
+			return ingest_reject(c, TPC_REJECT_BAD_UTF8, "invalid UTF-8 at byte %zu", i);
+		i += n;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = t[i] == '"';
+			continue;
+		}
+		if (t[i] == '"') {
+			in_str = false;
+		} else if (u[i] == 0) {
+			return ingest_reject(c, TPC_REJECT_NUL, "NUL byte in a string at byte %zu", i);
+		} else if (u[i] < 0x20) {
+			return ingest_reject(c, TPC_REJECT_CONTROL, "control byte 0x%02x in a string at "
+					     "byte %zu", u[i], i);
+		} else if (t[i] == '\\' && i + 1 < len) {
+			int v;
+
+			i++;
+			if (strchr("bfnrt", t[i]) && t[i])
+				return ingest_reject(c, TPC_REJECT_CONTROL, "escaped control character "
+						     "\\%c in a string at byte %zu", t[i], i - 1);
+			if (t[i] != 'u' || i + 4 >= len)
+				continue;
+			v = ingest_hex4(t + i + 1);
+			if (v == 0)
+				return ingest_reject(c, TPC_REJECT_NUL, "\\u0000 in a string at byte %zu",
+						     i - 1);
+			if ((v > 0 && v < 0x20) || v == 0x7f || (v >= 0x80 && v <= 0x9f))
+				return ingest_reject(c, TPC_REJECT_CONTROL, "escaped control character "
+						     "U+%04X in a string at byte %zu", (unsigned)v, i - 1);
+			i += 4;
+		}
+	}
+	return TPD_OK;
+}
+
+static int ingest_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The parsed tree (note 2): no key twice in an object, no control character
+ * in a key or string after decoding. */
+static enum tpd_err ingest_tree(struct ingest_ctx *c, const cJSON *it)
+{
+	const char *keys[INGEST_MAX_MEMBERS];
+	const cJSON *ch;
+	size_t n = 0;
+	enum tpd_err rc;
+
+	if (cJSON_IsString(it) && !tpd_utf8_clean(it->valuestring, strlen(it->valuestring), 0, NULL))
+		return ingest_reject(c, TPC_REJECT_CONTROL, "control character in the value of "
+				     "\"%.40s\"", it->string ? it->string : "[]");
+	if (!cJSON_IsObject(it) && !cJSON_IsArray(it))
+		return TPD_OK;
+	cJSON_ArrayForEach(ch, it) {
+		if (cJSON_IsObject(it)) {
+			if (!tpd_utf8_clean(ch->string, strlen(ch->string), 0, NULL))
+				return ingest_reject(c, TPC_REJECT_CONTROL, "control character in a key");
+			if (n == INGEST_MAX_MEMBERS)
+				return ingest_reject(c, TPC_REJECT_SCHEMA, "an object with more than %d "
+						     "members", INGEST_MAX_MEMBERS);
+			keys[n++] = ch->string;
+		}
+		rc = ingest_tree(c, ch);
+		if (rc)
+			return rc;
+	}
+	if (n < 2)
+		return TPD_OK;
+	qsort(keys, n, sizeof(*keys), ingest_cmp_str);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			return ingest_reject(c, TPC_REJECT_DUP_KEY, "key \"%.40s\" appears twice in "
+					     "one object", keys[i]);
+	}
+	return TPD_OK;
+}
+
+static double ingest_now(const struct tpc_ingest_policy *p)
+{
+	struct timespec ts;
+
+	if (p->now)
+		return p->now(p->now_ctx);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static enum tpd_err ingest_keys(struct ingest_ctx *c, const cJSON *obj, const char *where,
@@ -151,6 +300,17 @@ static enum tpd_err ingest_common(struct ingest_ctx *c, const cJSON *o, const ch
 		return ingest_reject(c, TPC_REJECT_SCHEMA, "seq: must be a whole number 0..2^53");
 	if (!ingest_is_num(ts) || ts->valuedouble < 0 || ts->valuedouble > 1e11)
 		return ingest_reject(c, TPC_REJECT_SCHEMA, "ts: must be Unix seconds");
+	if (c->pol && (c->pol->max_back_s > 0 || c->pol->max_ahead_s > 0)) {
+		double now = ingest_now(c->pol);
+
+		/* A report from the year 3000 would set last_seen for good. */
+		if ((c->pol->max_ahead_s > 0 && ts->valuedouble > now + c->pol->max_ahead_s) ||
+		    (c->pol->max_back_s > 0 && ts->valuedouble < now - c->pol->max_back_s))
+			return ingest_reject(c, TPC_REJECT_TS_SKEW, "ts %.0f is %.0f s from the "
+					     "collector's clock (allowed: %.0f s back, %.0f s ahead; "
+					     "--max-skew)", ts->valuedouble, ts->valuedouble - now,
+					     c->pol->max_back_s, c->pol->max_ahead_s);
+	}
 	r->seq = (uint64_t)seq->valuedouble;
 	r->ts = ts->valuedouble;
 	return TPD_OK;
@@ -391,7 +551,7 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 			       struct tpc_registry *reg, struct tpc_report *out,
 			       enum tpc_reject *reason, char *why, size_t whylen)
 {
-	struct ingest_ctx c = { reason, why, whylen };
+	struct ingest_ctx c = { reason, why, whylen, tpc_registry_policy(reg) };
 	char topic_id[TPD_ID_MAX + 1];
 	struct tpd_jws jws = { 0 };
 	const char *json_text = payload, *end = NULL;
@@ -404,6 +564,13 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 				     topic);
 	if (out->kind == TPD_TOPIC_CMD)
 		return TPD_ERR_NOTFOUND;
+	/* Unsigned reports of unknown ids would each create a device row. */
+	if (c.pol && c.pol->registered_only &&
+	    (out->kind == TPD_TOPIC_TELEMETRY || out->kind == TPD_TOPIC_STATUS) &&
+	    !tpc_registry_known(reg, topic_id))
+		return ingest_reject(&c, TPC_REJECT_UNREGISTERED, "%s from %s, which is not "
+				     "registered (--registered-only)", tpd_topic_kind_name(out->kind),
+				     topic_id);
 	if (len > TPD_PAYLOAD_MAX)
 		return ingest_reject(&c, TPC_REJECT_TOO_BIG, "%zu bytes, limit %d", len, TPD_PAYLOAD_MAX);
 	if (out->kind == TPD_TOPIC_FAULT || out->kind == TPD_TOPIC_SELFCHECK) {
@@ -419,6 +586,9 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 			goto fail;
 		}
 	}
+	rc = ingest_text(&c, json_text, json_len);
+	if (rc)
+		goto fail;
 	out->json = cJSON_ParseWithLengthOpts(json_text, json_len, &end, false);
 	if (!cJSON_IsObject(out->json)) {
 		rc = ingest_reject(&c, TPC_REJECT_JSON, "payload is not a JSON object");
@@ -432,6 +602,9 @@ enum tpd_err tpc_ingest_decode(const char *topic, const void *payload, size_t le
 		rc = ingest_reject(&c, TPC_REJECT_JSON, "data after the JSON object");
 		goto fail;
 	}
+	rc = ingest_tree(&c, out->json);
+	if (rc)
+		goto fail;
 	out->body = strndup(json_text, json_len);
 	if (!out->body) {
 		rc = TPD_ERR_NOMEM;

@@ -32,10 +32,31 @@ enum tpc_reject {
 	TPC_REJECT_UNKNOWN_KID,   /* kid not in the registry */
 	TPC_REJECT_KID_MISMATCH,  /* kid differs from the topic id */
 	TPC_REJECT_SIGNATURE,     /* signature does not verify */
+	/* issue 14: text a last-wins or C-string reader would see differently */
+	TPC_REJECT_DUP_KEY,       /* a key twice in one object, at any depth */
+	TPC_REJECT_NUL,           /* \u0000 in a string (C strings end there) */
+	TPC_REJECT_BOM,           /* a UTF-8 byte-order mark before the object */
+	TPC_REJECT_BAD_UTF8,      /* not valid UTF-8 (RFC 3629) */
+	TPC_REJECT_CONTROL,       /* a control character in a key or string */
+	TPC_REJECT_TS_SKEW,       /* ts outside the policy's window around now */
+	TPC_REJECT_UNREGISTERED,  /* telemetry/status of an id not in the registry */
 	TPC_REJECT_COUNT
 };
 
 const char *tpc_reject_name(enum tpc_reject r);
+
+/*
+ * What the collector admits beyond the schema (tpcollect --max-skew,
+ * --registered-only), carried by the registry (registry.h). Without one no
+ * time window applies and every id may send telemetry.
+ */
+struct tpc_ingest_policy {
+	double max_back_s;       /* ts older than now - this is refused; 0: no limit */
+	double max_ahead_s;      /* ts newer than now + this is refused; 0: no limit */
+	bool registered_only;    /* telemetry and status only from registered ids */
+	double (*now)(void *ctx);  /* the collector's clock; NULL: CLOCK_REALTIME */
+	void *now_ctx;
+};
 
 /* A validated report. Strings point into json (owned). */
 struct tpc_report {

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "tpd/jws.h"
+#include "tpd/utf8.h"
 #include "calendar.h"
+#include "ingest.h"
 #include "registry.h"
 
 #define REG_LINE_MAX 8192
@@ -24,6 +26,8 @@ struct tpc_registry {
 	struct tpc_device *dev;    /* sorted by id */
 	size_t n, cap;
 	pthread_rwlock_t lock;     /* verify (MQTT thread) vs put (HTTP threads) */
+	struct tpc_ingest_policy policy;
+	bool has_policy;
 };
 
 int tpc_date_valid(const char *s)
@@ -119,6 +123,13 @@ enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, s
 	}
 	if (d->channel && strlen(d->channel) > TPC_CHANNEL_MAX) {
 		snprintf(why, whylen, "channel longer than %d characters", TPC_CHANNEL_MAX);
+		return TPD_ERR_INVAL;
+	}
+	/* served as JSON and shown on terminals (issue 14) */
+	if ((d->owner_contact && !tpd_utf8_clean(d->owner_contact, strlen(d->owner_contact), 0, NULL)) ||
+	    (d->channel && !tpd_utf8_clean(d->channel, strlen(d->channel), 0, NULL))) {
+		snprintf(why, whylen, "owner_contact and channel must be UTF-8 text without control "
+			 "characters");
 		return TPD_ERR_INVAL;
 	}
 	return TPD_OK;
@@ -347,6 +358,30 @@ enum tpd_err tpc_registry_put_key(struct tpc_registry *reg, const char *id, cons
 	}
 	pthread_rwlock_unlock(&reg->lock);
 	return rc;
+}
+
+bool tpc_registry_known(struct tpc_registry *reg, const char *id)
+{
+	bool found = false;
+
+	if (!reg || strlen(id) > TPD_ID_MAX)
+		return false;
+	pthread_rwlock_rdlock(&reg->lock);
+	reg_position(reg, id, &found);
+	pthread_rwlock_unlock(&reg->lock);
+	return found;
+}
+
+void tpc_registry_set_policy(struct tpc_registry *reg, const struct tpc_ingest_policy *p)
+{
+	reg->has_policy = p != NULL;
+	if (p)
+		reg->policy = *p;
+}
+
+const struct tpc_ingest_policy *tpc_registry_policy(const struct tpc_registry *reg)
+{
+	return reg && reg->has_policy ? &reg->policy : NULL;
 }
 
 enum tpd_err tpc_registry_verify(struct tpc_registry *reg, const char *id,

@@ -11,6 +11,7 @@
 #ifndef TPC_REGISTRY_H
 #define TPC_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tpd/err.h"
@@ -53,6 +54,18 @@ enum tpd_err tpc_registry_put_key(struct tpc_registry *reg, const char *id, cons
 struct tpd_jws;
 enum tpd_err tpc_registry_verify(struct tpc_registry *reg, const char *id,
 				 const struct tpd_jws *jws, const char *text);
+
+/* Thread-safe: true when id is registered (has a key), for a collector that
+ * takes telemetry from registered devices only. */
+bool tpc_registry_known(struct tpc_registry *reg, const char *id);
+
+/* What ingest admits (ingest.h). The registry carries it because it is the
+ * deployment's admission table and every ingest call already gets it; set
+ * once at start-up, before messages flow (not locked). NULL policy: none. */
+struct tpc_ingest_policy;
+void tpc_registry_set_policy(struct tpc_registry *reg, const struct tpc_ingest_policy *p);
+/* The policy set, or NULL (reg NULL too). */
+const struct tpc_ingest_policy *tpc_registry_policy(const struct tpc_registry *reg);
 
 /* Checks a row's id, model, purchase date and text lengths (not its key);
  * one line into why on failure. */

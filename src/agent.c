@@ -189,6 +189,8 @@ enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **o
 		tpd_agent_free(a);
 		return rc;
 	}
+	if (cfg->state_dir && cfg->unclean_start)
+		tpd_seq_skip(&a->seq, TPD_SEQ_UNCLEAN_SKIP);
 	if (cfg->state_dir) {
 		rc = tpd_statefile_read(cfg->state_dir, "chain", a->prev, sizeof(a->prev));
 		if (rc == TPD_ERR_NOTFOUND) {
@@ -260,8 +262,10 @@ static enum tpd_err agent_emit(struct tpd_agent *a, enum tpd_topic_kind kind, ui
 		/* Link first: a report that was built and signed is part of the
 		 * chain even if this emit fails, so a gap stays visible. */
 		tpd_hash_b64(jws, strlen(jws), a->prev);
-		if (a->state_dir)
-			tpd_statefile_write(a->state_dir, "chain", a->prev, strlen(a->prev));
+		/* fixed width: a full disk still takes it in place */
+		if (a->state_dir &&
+		    tpd_statefile_replace(a->state_dir, "chain", a->prev, strlen(a->prev)))
+			a->stats.chain_write_failures++;
 		rc = a->emit(a->emit_ctx, kind, seq, jws, strlen(jws));
 	} else {
 		rc = a->emit(a->emit_ctx, kind, seq, json, len);
@@ -711,4 +715,11 @@ enum tpd_err tpd_agent_live_json(const struct tpd_agent *a, char **out)
 void tpd_agent_stats(const struct tpd_agent *a, struct tpd_agent_stats *out)
 {
 	*out = a->stats;
+	out->seq_write_failures = a->seq.write_failures;
+	out->seq_beyond = a->seq.beyond;
+}
+
+bool tpd_agent_seq_durable(struct tpd_agent *a)
+{
+	return tpd_seq_durable(&a->seq);
 }

@@ -269,7 +269,8 @@ static int b64url_value(char c)
 	return -1;
 }
 
-enum tpd_err tpd_b64url_decode(const char *in, size_t len, unsigned char *out, size_t *outlen)
+enum tpd_err tpd_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+			       size_t *outlen)
 {
 	unsigned acc = 0;
 	int bits = 0;
@@ -277,6 +278,11 @@ enum tpd_err tpd_b64url_decode(const char *in, size_t len, unsigned char *out, s
 
 	if (len % 4 == 1)
 		return TPD_ERR_INVAL;
+	/* Exact output size: 6 bits per character, whole bytes only. Checked
+	 * before writing anything, so the bound is the caller's buffer, not a
+	 * length limit each caller must remember to compute. */
+	if (len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
+		return TPD_ERR_TOOBIG;
 	for (size_t i = 0; i < len; i++) {
 		int v = b64url_value(in[i]);
 
@@ -394,8 +400,7 @@ enum tpd_err tpd_jws_decode(const char *text, size_t len, struct tpd_jws *out)
 	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - text));
 	if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - text)))
 		return TPD_ERR_INVAL;
-	if ((size_t)(d1 - text) > (sizeof(hbuf) - 3) * 4 / 3 ||
-	    tpd_b64url_decode(text, (size_t)(d1 - text), hbuf, &hlen))
+	if (tpd_b64url_decode(text, (size_t)(d1 - text), hbuf, sizeof(hbuf), &hlen))
 		return TPD_ERR_INVAL;
 	h = cJSON_ParseWithLength((const char *)hbuf, hlen);
 	if (!h)
@@ -410,13 +415,18 @@ enum tpd_err tpd_jws_decode(const char *text, size_t len, struct tpd_jws *out)
 	cJSON_Delete(h);
 	if (rc)
 		return rc;
-	if ((size_t)(text + len - (d2 + 1)) > 88 ||
-	    tpd_b64url_decode(d2 + 1, (size_t)(text + len - (d2 + 1)), out->sig, &out->sig_len))
+	/* ES256 is 64 bytes (r || s, RFC 7518 §3.4), 86 characters; shorter
+	 * ones decode (alg "none" has none) and fail in tpd_jws_verify. The old
+	 * check allowed 88 characters, which decode to 66 bytes. */
+	if (tpd_b64url_decode(d2 + 1, (size_t)(text + len - (d2 + 1)), out->sig, sizeof(out->sig),
+			      &out->sig_len))
 		return TPD_ERR_INVAL;
-	out->payload = malloc((size_t)(d2 - d1) * 3 / 4 + 4);
+	plen = (size_t)(d2 - d1 - 1) / 4 * 3 + 3;   /* room for the decode, plus the NUL */
+	out->payload = malloc(plen + 1);
 	if (!out->payload)
 		return TPD_ERR_NOMEM;
-	if (tpd_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (unsigned char *)out->payload, &plen)) {
+	if (tpd_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (unsigned char *)out->payload, plen,
+			      &plen)) {
 		tpd_jws_clear(out);
 		return TPD_ERR_INVAL;
 	}

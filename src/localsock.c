@@ -28,90 +28,177 @@ static bool localsock_addr(const char *path, struct sockaddr_un *sa)
 	return true;
 }
 
-enum tpd_err tpd_local_listen(const char *path, int *fd, char *err, size_t errlen)
+struct localsock_client {
+	int fd;                          /* -1: free slot */
+	double deadline_ms;
+	char cmd[LOCALSOCK_CMD_MAX];
+	size_t cmd_len;
+	char *answer;                    /* NULL while the request is read */
+	size_t answer_len, sent;
+};
+
+struct tpd_local {
+	int fd;
+	struct localsock_client c[LOCALSOCK_CLIENTS];
+	unsigned active;
+};
+
+enum tpd_err tpd_local_listen(const char *path, struct tpd_local **out, char *err,
+			      size_t errlen)
 {
 	struct sockaddr_un sa;
+	struct tpd_local *l;
 	int s;
 
-	*fd = -1;
+	*out = NULL;
 	if (!localsock_addr(path, &sa)) {
 		snprintf(err, errlen, "%s: path too long for a Unix socket", path);
 		return TPD_ERR_INVAL;
 	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return TPD_ERR_NOMEM;
+	}
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
+		free(l);
 		return TPD_ERR_IO;
 	}
 	unlink(path);   /* a stale socket of a previous run (the state dir is locked) */
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
-	    listen(s, 8) != 0) {
+	    listen(s, LOCALSOCK_BACKLOG) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(s);
+		free(l);
 		return TPD_ERR_IO;
 	}
-	*fd = s;
+	l->fd = s;
+	for (size_t i = 0; i < LOCALSOCK_CLIENTS; i++)
+		l->c[i].fd = -1;
+	*out = l;
 	return TPD_OK;
 }
 
-/* Reads one line within the deadline; false on timeout, EOF or overflow. */
-static bool localsock_line(int c, char *buf, size_t len)
+static void localsock_drop(struct tpd_local *l, struct localsock_client *c)
 {
-	size_t n = 0;
+	close(c->fd);
+	free(c->answer);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	l->active--;
+}
 
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = c, .events = POLLIN };
-		ssize_t r;
+void tpd_local_close(struct tpd_local *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < LOCALSOCK_CLIENTS; i++) {
+		if (l->c[i].fd >= 0)
+			localsock_drop(l, &l->c[i]);
+	}
+	close(l->fd);
+	free(l);
+}
 
-		if (poll(&p, 1, LOCALSOCK_CLIENT_MS) <= 0)
+bool tpd_local_busy(const struct tpd_local *l)
+{
+	return l && l->active > 0;
+}
+
+/* Reads what is there; true once the line is complete (EOF ends it too).
+ * *bad on overflow, error, or EOF before any byte. */
+static bool localsock_read(struct localsock_client *c, bool *bad)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, c->cmd + c->cmd_len, 1);
+
+		if (r < 0) {
+			*bad = errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 			return false;
-		r = read(c, buf + n, 1);
-		if (r <= 0) {
-			buf[n] = '\0';   /* EOF ends the line too */
-			return n > 0;
 		}
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
+		if (r == 0) {
+			c->cmd[c->cmd_len] = '\0';
+			*bad = c->cmd_len == 0;
+			return !*bad;
+		}
+		if (c->cmd[c->cmd_len] == '\n') {
+			c->cmd[c->cmd_len] = '\0';
 			return true;
 		}
-		n++;
-	}
-	return false;
-}
-
-static void localsock_write_all(int c, const char *s, size_t len)
-{
-	while (len > 0) {
-		struct pollfd p = { .fd = c, .events = POLLOUT };
-		ssize_t w;
-
-		if (poll(&p, 1, LOCALSOCK_CLIENT_MS) <= 0)
-			return;
-		w = write(c, s, len);
-		if (w <= 0)
-			return;
-		s += w;
-		len -= (size_t)w;
-	}
-}
-
-void tpd_local_serve(int fd, tpd_local_handler_fn handler, void *ctx)
-{
-	for (int served = 0; fd >= 0 && served < 8; served++) {
-		char cmd[LOCALSOCK_CMD_MAX], *answer;
-		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (c < 0)
-			return;
-		if (localsock_line(c, cmd, sizeof(cmd))) {
-			answer = handler(ctx, cmd);
-			if (answer) {
-				localsock_write_all(c, answer, strlen(answer));
-				localsock_write_all(c, "\n", 1);
-			}
-			free(answer);
+		if (++c->cmd_len + 1 >= sizeof(c->cmd)) {
+			*bad = true;
+			return false;
 		}
-		close(c);
+	}
+}
+
+/* Writes what the socket takes; true when all is sent or the client is gone. */
+static bool localsock_flush(struct localsock_client *c)
+{
+	while (c->sent < c->answer_len) {
+		ssize_t w = send(c->fd, c->answer + c->sent, c->answer_len - c->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+		c->sent += (size_t)w;
+	}
+	return true;
+}
+
+/* Builds the answer once the request is in: the handler's text plus the
+ * final newline. */
+static void localsock_answer(struct localsock_client *c, tpd_local_handler_fn handler, void *ctx)
+{
+	char *a = handler(ctx, c->cmd);
+	size_t n = a ? strlen(a) : 0;
+	char *buf = a ? realloc(a, n + 2) : NULL;
+
+	if (!buf) {
+		free(a);
+		c->answer = strdup("{\"error\":\"out of memory\"}\n");
+		c->answer_len = c->answer ? strlen(c->answer) : 0;
+		return;
+	}
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	c->answer = buf;
+	c->answer_len = n + 1;
+}
+
+void tpd_local_serve(struct tpd_local *l, tpd_local_handler_fn handler, void *ctx, double now_ms)
+{
+	if (!l)
+		return;
+	/* accept what fits; the rest stays in the backlog for the next call */
+	for (size_t i = 0; i < LOCALSOCK_CLIENTS && l->active < LOCALSOCK_CLIENTS; i++) {
+		int fd;
+
+		if (l->c[i].fd >= 0)
+			continue;
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		l->c[i].fd = fd;
+		l->c[i].deadline_ms = now_ms + LOCALSOCK_CLIENT_MS;
+		l->active++;
+	}
+	for (size_t i = 0, answered = 0; i < LOCALSOCK_CLIENTS; i++) {
+		struct localsock_client *c = &l->c[i];
+		bool bad = false;
+
+		if (c->fd < 0)
+			continue;
+		/* A few answers per call, so a burst of technicians costs the
+		 * loop a bounded slice; the rest are answered on the next calls. */
+		if (!c->answer && answered < LOCALSOCK_ANSWERS_PER_CALL && localsock_read(c, &bad)) {
+			localsock_answer(c, handler, ctx);
+			answered++;
+		}
+		if (bad || (c->answer && localsock_flush(c)) || now_ms >= c->deadline_ms)
+			localsock_drop(l, c);
 	}
 }
 

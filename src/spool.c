@@ -53,6 +53,7 @@ struct tpd_spool {
 	size_t bytes;           /* all segments */
 	bool dirty;             /* written since the last fsync */
 	double last_sync;
+	bool tight;             /* the disk said full: budget shrunk to what it holds */
 	struct tpd_spool_stats st;
 };
 
@@ -293,10 +294,15 @@ static enum tpd_err spool_write(struct tpd_spool *s, int type, enum tpd_topic_ki
 	}
 	start = cur->bytes;
 	spool_header(hdr, type, kind, seq, payload, len);
+	errno = 0;
 	if (write(s->fd, hdr, SPOOL_HDR) != SPOOL_HDR ||
 	    (len && write(s->fd, payload, len) != (ssize_t)len)) {
+		/* A short write to a regular file is the disk filling up. */
+		int e = errno ? errno : ENOSPC;
+
 		if (ftruncate(s->fd, (off_t)start) != 0)
 			fprintf(stderr, "tpdiagd: spool: cannot cut back a failed write\n");
+		errno = e;
 		return TPD_ERR_IO;
 	}
 	cur->bytes += SPOOL_HDR + len;
@@ -312,24 +318,34 @@ static enum tpd_err spool_write(struct tpd_spool *s, int type, enum tpd_topic_ki
 	return TPD_OK;
 }
 
-/* Deletes finished segments from the oldest on (never the current one). */
+/* Deletes finished segments from the oldest on (never the current one).
+ * On a full disk (tight) also finished ones behind a pinned oldest: the
+ * space matters more then, and what it costs is that a report whose "done"
+ * record was in such a segment can come back after a restart (sent again:
+ * the collector drops the duplicate; evicted telemetry: sent late). */
 static void spool_drop_finished(struct tpd_spool *s)
 {
-	size_t n = 0;
+	size_t j = 0, dropped = 0;
+	bool in_order = true;
 	char path[4096];
 
-	while (n + 1 < s->nseg && s->seg[n].live == 0) {
-		spool_seg_path(s, s->seg[n].id, path, sizeof(path));
-		if (unlink(path) != 0 && errno != ENOENT)
-			break;
-		s->bytes -= s->seg[n].bytes;
-		n++;
+	for (size_t i = 0; i < s->nseg; i++) {
+		bool last = i + 1 == s->nseg;
+
+		if (!last && s->seg[i].live == 0 && (in_order || s->tight)) {
+			spool_seg_path(s, s->seg[i].id, path, sizeof(path));
+			if (unlink(path) == 0 || errno == ENOENT) {
+				s->bytes -= s->seg[i].bytes;
+				dropped++;
+				continue;
+			}
+		}
+		in_order = false;
+		s->seg[j++] = s->seg[i];
 	}
-	if (n) {
-		memmove(s->seg, s->seg + n, (s->nseg - n) * sizeof(*s->seg));
-		s->nseg -= n;
+	s->nseg = j;
+	if (dropped)
 		tpd_statefile_sync_dir(s->dir);
-	}
 }
 
 /* Reads a record's payload (malloc'ed, NUL-terminated). */
@@ -402,8 +418,14 @@ static enum tpd_err spool_copy_forward(struct tpd_spool *s, double now)
 	return TPD_OK;
 }
 
+/* Evicts (telemetry first) and deletes until the spool fits its budget. A
+ * "done" record or a copy that the disk refuses is counted, not fatal: the
+ * index already says the report is gone, and deleting segments is what
+ * frees the disk. */
 static enum tpd_err spool_budget(struct tpd_spool *s, double now)
 {
+	bool cf_failed = false;
+
 	for (int guard = 0; guard < 100000 && s->bytes > s->cfg.max_bytes; guard++) {
 		struct spool_entry *victim;
 		bool oldest_all_faults = s->nseg > 1 && s->seg[0].live > 0;
@@ -421,10 +443,13 @@ static enum tpd_err spool_budget(struct tpd_spool *s, double now)
 			else if (s->e[i].seg == s->seg[0].id)
 				oldest_all_faults = false;
 		}
-		if (oldest_all_faults && fault_bytes + 2 * s->cfg.segment_bytes <= s->cfg.max_bytes) {
+		if (oldest_all_faults && !cf_failed &&
+		    fault_bytes + 2 * s->cfg.segment_bytes <= s->cfg.max_bytes) {
 			rc = spool_copy_forward(s, now);
-			if (rc)
-				return rc;
+			if (rc) {
+				s->st.write_failures++;
+				cf_failed = true;   /* no room to copy: evict telemetry elsewhere */
+			}
 			continue;
 		}
 		victim = spool_oldest(s, false);
@@ -438,12 +463,32 @@ static enum tpd_err spool_budget(struct tpd_spool *s, double now)
 			fprintf(stderr, "tpdiagd: spool full of fault reports: evicting seq %" PRIu64 "\n",
 				victim->seq);
 		}
-		rc = spool_done(s, victim->seq, now);
-		if (rc)
-			return rc;
+		if (spool_done(s, victim->seq, now))
+			s->st.write_failures++;
 	}
 	spool_index_compact(s);
 	return TPD_OK;
+}
+
+/* The disk is full (a write failed with ENOSPC): the budget becomes three
+ * quarters of what the spool holds now (never under 8 segments of 2 KiB),
+ * new segments an eighth of that, and the oldest telemetry makes room. */
+static void spool_tighten(struct tpd_spool *s, double now)
+{
+	size_t floor_bytes = 8 * 2048, want = s->bytes / 4 * 3;
+
+	if (want < floor_bytes)
+		want = floor_bytes;
+	if (!s->tight || want < s->cfg.max_bytes) {
+		fprintf(stderr, "tpdiagd: spool: the disk is full at %zu bytes; budget now %zu bytes, "
+			"oldest telemetry evicted first\n", s->bytes, want);
+		s->cfg.max_bytes = want;
+	}
+	s->tight = true;
+	s->st.disk_full++;
+	if (s->cfg.segment_bytes > s->cfg.max_bytes / 8)
+		s->cfg.segment_bytes = s->cfg.max_bytes / 8;
+	spool_budget(s, now);
 }
 
 /* Open and recovery ---------------------------------------------------------- */
@@ -636,13 +681,23 @@ enum tpd_err tpd_spool_append(struct tpd_spool *s, uint64_t seq, enum tpd_topic_
 	uint32_t seg, off;
 	enum tpd_err rc;
 
+	bool sync = s->cfg.sync == TPD_SPOOL_SYNC_FAULTS && spool_faultish((uint8_t)kind);
+
 	if (len > SPOOL_MAX_PAYLOAD || (s->ne && seq <= s->e[s->ne - 1].seq))
 		return TPD_ERR_INVAL;
-	rc = spool_write(s, SPOOL_REC_REPORT, kind, seq, payload, len,
-			 s->cfg.sync == TPD_SPOOL_SYNC_FAULTS && spool_faultish((uint8_t)kind), now,
-			 &seg, &off);
-	if (!rc)
-		rc = spool_index_put(s, seq, (uint8_t)kind, seg, off, (uint32_t)len);
+	errno = 0;
+	rc = spool_write(s, SPOOL_REC_REPORT, kind, seq, payload, len, sync, now, &seg, &off);
+	if (rc == TPD_ERR_IO && (errno == ENOSPC || errno == EDQUOT)) {
+		/* Make room from telemetry, then try once more. */
+		spool_tighten(s, now);
+		errno = 0;
+		rc = spool_write(s, SPOOL_REC_REPORT, kind, seq, payload, len, sync, now, &seg, &off);
+	}
+	if (rc) {
+		s->st.write_failures++;
+		return rc;
+	}
+	rc = spool_index_put(s, seq, (uint8_t)kind, seg, off, (uint32_t)len);
 	if (!rc)
 		rc = spool_budget(s, now);
 	return rc;

@@ -17,7 +17,11 @@
  * a "done" record never outlives the report it cancels. When the spool is
  * over its byte budget the oldest pending telemetry is evicted first; fault
  * and self-check reports only when no telemetry is left, and each eviction
- * is counted and logged by the caller. Live reports pinned in the oldest
+ * is counted and logged by the caller. A write the disk refuses for want
+ * of space (ENOSPC) shrinks the budget to three quarters of what the spool
+ * holds, evicts the oldest telemetry and deletes what it can (even a
+ * finished segment behind a pinned one), then tries once more: on a full
+ * disk fault reports keep their place at telemetry's cost. Live reports pinned in the oldest
  * segment are copied forward (same seq) so that segment can go: no file is
  * ever rewritten in place.
  *
@@ -58,6 +62,8 @@ struct tpd_spool_stats {
 	uint64_t evicted_telemetry, evicted_faults;
 	uint64_t torn_bytes;        /* cut off at open (a torn tail) */
 	uint64_t recovered;         /* pending reports found at open */
+	uint64_t disk_full;         /* writes refused for want of space (budget shrunk) */
+	uint64_t write_failures;    /* records the disk refused (reports, done, copies) */
 };
 
 /* A pending report handed out for publishing; payload is the caller's (free). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "statefile.h"
@@ -46,6 +47,31 @@ enum tpd_err tpd_statefile_write(const char *dir, const char *name, const char *
 		return TPD_ERR_IO;
 	}
 	return tpd_statefile_sync_dir(dir);
+}
+
+enum tpd_err tpd_statefile_replace(const char *dir, const char *name, const char *data,
+				   size_t len)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+	enum tpd_err rc = tpd_statefile_write(dir, name, data, len);
+
+	if (rc != TPD_ERR_IO)
+		return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return TPD_ERR_TOOBIG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TPD_ERR_IO;
+	/* Same size only: the blocks are already the file's, nothing to allocate. */
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size != len ||
+	    pwrite(fd, data, len, 0) != (ssize_t)len || fsync(fd) != 0)
+		rc = TPD_ERR_IO;
+	else
+		rc = TPD_OK;
+	close(fd);
+	return rc;
 }
 
 enum tpd_err tpd_statefile_read(const char *dir, const char *name, char *buf, size_t len)
@@ -110,18 +136,42 @@ void tpd_seq_close(struct tpd_seq *s)
 	s->dir = NULL;
 }
 
+/* Writes the reservation upto (fixed width, rule 2 in statefile.h). */
+static enum tpd_err seq_write(struct tpd_seq *s, uint64_t upto)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", upto);
+	enum tpd_err rc = tpd_statefile_replace(s->dir, "seq", buf, (size_t)n);
+
+	if (rc) {
+		s->write_failures++;
+		s->retry_at = s->next + 16;
+		return rc;
+	}
+	s->reserved = upto;
+	s->retry_at = 0;
+	return TPD_OK;
+}
+
 enum tpd_err tpd_seq_next(struct tpd_seq *s, uint64_t *out)
 {
-	if (s->dir && s->next >= s->reserved) {
-		char buf[32];
-		uint64_t upto = s->next + TPD_SEQ_BLOCK;
-		int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", upto);
-		enum tpd_err rc = tpd_statefile_write(s->dir, "seq", buf, (size_t)n);
-
-		if (rc)
-			return rc;
-		s->reserved = upto;
-	}
+	if (s->dir && s->next + TPD_SEQ_BLOCK >= s->reserved && s->next >= s->retry_at)
+		seq_write(s, s->next + 2 * TPD_SEQ_BLOCK);   /* failure: counted, rule 3 */
+	if (s->dir && s->next >= s->reserved)
+		s->beyond++;
 	*out = s->next++;
 	return TPD_OK;
+}
+
+void tpd_seq_skip(struct tpd_seq *s, uint64_t n)
+{
+	if (s->next + n < UINT64_MAX / 2)
+		s->next += n;
+}
+
+bool tpd_seq_durable(struct tpd_seq *s)
+{
+	if (!s->dir || s->next <= s->reserved)
+		return true;
+	return seq_write(s, s->next + TPD_SEQ_BLOCK) == TPD_OK;
 }

@@ -31,6 +31,7 @@
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "tpd/trace.h"
+#include "tpd/utf8.h"
 #include "tpd/inflight.h"
 #include "cmd.h"
 #include "counters.h"
@@ -47,8 +48,19 @@
 #define DRAIN_OFFLINE_MS 2000         /* not connected: one short chance to reconnect */
 #define INFLIGHT_WINDOW 64       /* QoS 1 reports handed to MQTT, not yet acknowledged */
 #define REPLAY_SPOOL_HIGH 512    /* a replay (virtual clock) waits while this many are pending */
+#define LOCAL_SLICE_MS 10        /* the longest wait while a technician is being served */
+
+#define LOG_EVERY_S 10.0          /* a recurring trouble is logged at most this often */
+#define DIRECT_MAX 256            /* telemetry published without a spool copy, unacked */
 
 static volatile sig_atomic_t tpdiagd_stop;
+
+/* One recurring trouble's log line: at most one per LOG_EVERY_S, saying how
+ * many it stands for. */
+struct tpdiagd_ratelog {
+	double next_s;
+	unsigned long quiet;     /* occurrences since the last line */
+};
 
 static void tpdiagd_on_signal(int sig)
 {
@@ -77,8 +89,13 @@ struct tpdiagd {
 	double last_ts;              /* time of the latest sample, on the agent's clock */
 	const char *socket_arg;
 	char socket_path[4096];
-	int sock_fd;                 /* the technician's socket (tpdiag); -1: none */
+	struct tpd_local *local;     /* the technician's socket (tpdiag); NULL: none */
 	struct tpd_counters counters; /* lifetime stress counters (STATE/counters.json) */
+	struct tpdiagd_ratelog log_store, log_ack, log_seq, log_drop;
+	uint64_t seen_seq_failures, seen_chain_failures;
+	uint64_t direct;             /* reports published without a spool copy */
+	uint64_t dropped_telemetry;  /* no disk, no room in memory: counted here */
+	double max_late_s;   /* worst lateness of a paced sample against its due time */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -113,6 +130,21 @@ static int tpdiagd_usage(const char *why)
 	return 2;
 }
 
+/* True when the trouble may be logged now; *quiet gets how many it stands
+ * for (this one included). */
+static bool tpdiagd_ratelog(struct tpdiagd_ratelog *r, unsigned long *quiet)
+{
+	double now = tpdiagd_mono();
+
+	r->quiet++;
+	if (now < r->next_s)
+		return false;
+	*quiet = r->quiet;
+	r->quiet = 0;
+	r->next_s = now + LOG_EVERY_S;
+	return true;
+}
+
 /* Hands spooled reports to MQTT, oldest first, while the window has room. */
 static void tpdiagd_pump(struct tpdiagd *d)
 {
@@ -140,10 +172,13 @@ static void tpdiagd_on_acked(void *ctx, int mid)
 	struct tpdiagd *d = ctx;
 	uint64_t seq;
 
+	unsigned long n;
+
 	if (tpd_inflight_take(&d->inflight, mid, &seq) &&
-	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()))
-		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (it may be "
-			"sent again; the collector drops the duplicate)\n", (unsigned long long)seq);
+	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()) && tpdiagd_ratelog(&d->log_ack, &n))
+		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (%lu such "
+			"since the last line; they may be sent again, the collector drops the "
+			"duplicates)\n", (unsigned long long)seq, n);
 }
 
 /* The technician's self-check as localsock.h streams it: a line per step,
@@ -219,6 +254,7 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 	cJSON_AddStringToObject(o, "model", d->product.model);
 	cJSON_AddStringToObject(o, "boot_reason", d->boot_reason);
 	cJSON_AddBoolToObject(o, "broker_connected", tpd_mqtt_connected(d->mqtt));
+	cJSON_AddNumberToObject(o, "max_sample_late_ms", round(d->max_late_s * 1000.0));
 	live = tpd_counters_json(&d->counters);
 	if (live)
 		cJSON_AddItemToObject(o, "lifetime", cJSON_Parse(live));
@@ -237,37 +273,87 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 }
 
 /* Network I/O, then whatever the spool can send, then a due batch fsync,
- * then the technician. */
+ * then the technician. The MQTT loop waits on the broker's socket only, so
+ * while a technician is mid-exchange it waits in short slices: the answer
+ * never waits a whole period, and serving never delays a sample (it only
+ * does what the sockets take at once, localsock.h). */
 static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 {
+	if (tpd_local_busy(d->local) && timeout_ms > LOCAL_SLICE_MS)
+		timeout_ms = LOCAL_SLICE_MS;
 	tpd_mqtt_loop(d->mqtt, timeout_ms);
 	tpdiagd_pump(d);
 	tpd_spool_tick(d->spool, tpdiagd_mono());
-	tpd_local_serve(d->sock_fd, tpdiagd_answer, d);
+	tpd_local_serve(d->local, tpdiagd_answer, d, tpdiagd_mono() * 1000.0);
 }
 
 /* The agent's emitter. Reports go to the spool first and are published from
  * there (QoS 1); the retained status is state, not evidence, and goes direct. */
+/* The seq and the evidence chain live in the state directory too: say so
+ * when the disk refuses them (statefile.h, the seq rule). */
+static void tpdiagd_state_health(struct tpdiagd *d)
+{
+	struct tpd_agent_stats st;
+	unsigned long n;
+
+	if (!d->agent)
+		return;
+	tpd_agent_stats(d->agent, &st);
+	if ((st.seq_write_failures > d->seen_seq_failures ||
+	     st.chain_write_failures > d->seen_chain_failures) && tpdiagd_ratelog(&d->log_seq, &n))
+		fprintf(stderr, PROG ": %s/seq: cannot write the seq reservation (%llu failed writes, "
+			"%llu chain links unsaved); counting on in memory, %llu seqs above the "
+			"reservation on disk; without a clean shutdown the next start skips %llu\n",
+			d->state_dir, (unsigned long long)st.seq_write_failures,
+			(unsigned long long)st.chain_write_failures, (unsigned long long)st.seq_beyond,
+			(unsigned long long)TPD_SEQ_UNCLEAN_SKIP);
+	d->seen_seq_failures = st.seq_write_failures;
+	d->seen_chain_failures = st.chain_write_failures;
+}
+
+/* The agent's emitter. Reports go to the spool first and are published from
+ * there (QoS 1); the retained status is state, not evidence, and goes direct.
+ * A report the spool cannot take (the disk refused it even after evicting
+ * telemetry) is published without a copy: libmosquitto holds it in memory
+ * until the broker has it. Fault and self-check reports always; telemetry
+ * while fewer than DIRECT_MAX are unacknowledged, else it is dropped and
+ * counted. Every such case is logged, rate-limited. */
 static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t seq,
 				 const char *payload, size_t len)
 {
 	struct tpdiagd *d = ctx;
 	char topic[TPD_TOPIC_MAX];
+	unsigned long n;
 	enum tpd_err rc;
 
+	tpdiagd_state_health(d);
 	if (tpd_topic_format(topic, sizeof(topic), d->id, kind))
 		return TPD_ERR_INVAL;
 	if (kind == TPD_TOPIC_STATUS || !d->spool)
 		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
 	rc = tpd_spool_append(d->spool, seq, kind, payload, len, tpdiagd_mono());
-	if (rc) {
-		fprintf(stderr, PROG ": spool: cannot store %s seq %llu (%s); publishing it without "
-			"a copy on disk\n", tpd_topic_kind_name(kind), (unsigned long long)seq,
-			tpd_strerror(rc));
-		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, false, NULL);
+	if (rc == TPD_OK) {
+		tpdiagd_pump(d);
+		return TPD_OK;
 	}
-	tpdiagd_pump(d);
-	return TPD_OK;
+	if (kind == TPD_TOPIC_TELEMETRY &&
+	    tpd_mqtt_unacked(d->mqtt) >= INFLIGHT_WINDOW + DIRECT_MAX) {
+		d->dropped_telemetry++;
+		if (tpdiagd_ratelog(&d->log_drop, &n))
+			fprintf(stderr, PROG ": spool: cannot store telemetry seq %llu (%s) and %d are "
+				"already waiting in memory: dropped (%lu since the last line, %llu in "
+				"all); fault reports still go out\n", (unsigned long long)seq,
+				tpd_strerror(rc), DIRECT_MAX, n,
+				(unsigned long long)d->dropped_telemetry);
+		return TPD_OK;
+	}
+	d->direct++;
+	if (tpdiagd_ratelog(&d->log_store, &n))
+		fprintf(stderr, PROG ": spool: cannot store %s seq %llu (%s); published without a "
+			"copy on disk, held in memory until the broker has it (%lu since the last "
+			"line, %llu in all)\n", tpd_topic_kind_name(kind), (unsigned long long)seq,
+			tpd_strerror(rc), n, (unsigned long long)d->direct);
+	return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, false, NULL);
 }
 
 static void tpdiagd_publish_status(struct tpdiagd *d, const char *state)
@@ -298,7 +384,11 @@ static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload
 	char why[160], *old, *merged = NULL;
 
 	if (tpd_cmd_parse(payload, len, &cmd, why, sizeof(why))) {
-		fprintf(stderr, PROG ": ignored a command on %.100s: %s\n", topic, why);
+		char esc_topic[128], esc_why[sizeof(why)];
+
+		/* the reason quotes the cloud's text: one log line whatever it held */
+		fprintf(stderr, PROG ": ignored a command on %s: %s\n",
+			tpd_esc(esc_topic, sizeof(esc_topic), topic), tpd_esc(esc_why, sizeof(esc_why), why));
 		return;
 	}
 	if (cmd.op == TPD_CMD_SELFCHECK) {
@@ -596,6 +686,8 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	ac.rng = d->rng;
 	ac.emit = tpdiagd_emit;
 	ac.emit_ctx = d;
+	ac.unclean_start = strcmp(d->boot_reason, "clean_restart") != 0 &&
+			   strcmp(d->boot_reason, "first_start") != 0;
 	if (tpd_agent_new(&ac, &d->agent, err, sizeof(err)))
 		return tpdiagd_fail("agent", err);
 	tpd_agent_set_restarts(d->agent, d->counters.restart_ts, d->counters.nrestarts);
@@ -611,7 +703,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (d->socket_arg)
 		snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->socket_arg);
 	/* Without it the product still does its job; only tpdiag cannot ask. */
-	if (tpd_local_listen(d->socket_path, &d->sock_fd, err, sizeof(err)))
+	if (tpd_local_listen(d->socket_path, &d->local, err, sizeof(err)))
 		fprintf(stderr, PROG ": technician socket: %s (tpdiag will not reach this agent)\n",
 			err);
 	return tpdiagd_connect(d);
@@ -649,24 +741,25 @@ static int tpdiagd_run(struct tpdiagd *d)
 	 * failing supply shows. */
 	for (int i = 0; virt && i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
 		tpdiagd_io(d, 100);
+	/* The pace counts from here, so the wait is not taken for lateness and
+	 * the first samples are not rushed to catch up. */
+	start_mono = tpdiagd_mono();
 	while (!tpdiagd_stop) {
 		rc = tpd_board_read(d->board, &t_s, values, err, sizeof(err));
 		if (rc == TPD_ERR_EOF)
 			break;
 		if (rc)
 			return tpdiagd_fail("board", err);
-		if (virt && d->speed > 0) {
-			double due = start_mono + t_s / d->speed;
+		if (!virt || d->speed > 0) {
+			double due = !virt ? start_mono + (double)n * d->product.sample_period_s
+					   : start_mono + t_s / d->speed;
 
 			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
 			     now = tpdiagd_mono())
 				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
-		} else if (!virt) {
-			double due = start_mono + (double)n * d->product.sample_period_s;
-
-			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
-			     now = tpdiagd_mono())
-				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
+			/* What a stalled loop costs (a slow technician, a slow disk):
+			 * kept for tpdiag status and the end-of-trace line. */
+			d->max_late_s = fmax(d->max_late_s, tpdiagd_mono() - due);
 		}
 		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
 		tpd_agent_sample(d->agent, d->last_ts, values);
@@ -696,6 +789,9 @@ static int tpdiagd_run(struct tpdiagd *d)
 			"%llu faults raised, %llu cleared\n", d->id, n,
 			(unsigned long long)st.telemetry, (unsigned long long)st.faults_raised,
 			(unsigned long long)st.faults_cleared);
+		if (d->speed > 0)
+			fprintf(stderr, PROG ": %s: samples were at most %.1f ms late\n", d->id,
+				d->max_late_s * 1000.0);
 		while (!d->exit_at_end && !tpdiagd_stop)
 			tpdiagd_io(d, 1000);
 	}
@@ -720,6 +816,11 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 		if (st.pending)
 			fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) stay in the spool "
 				"for the next start\n", d->id, st.pending, st.pending_faults);
+		if (st.disk_full || st.write_failures || d->direct || d->dropped_telemetry)
+			fprintf(stderr, PROG ": %s: disk full %llu times, %llu spool writes refused; %llu "
+				"reports sent without a copy on disk, %llu telemetry dropped\n", d->id,
+				(unsigned long long)st.disk_full, (unsigned long long)st.write_failures,
+				(unsigned long long)d->direct, (unsigned long long)d->dropped_telemetry);
 		if (st.evicted_telemetry || st.evicted_faults)
 			fprintf(stderr, PROG ": %s: spool budget: evicted %llu telemetry and %llu fault or "
 				"self-check reports (oldest first)\n", d->id,
@@ -728,8 +829,17 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	}
 	if (d->agent && d->state_dir)
 		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, true);
-	if (d->state_dir && d->agent && code == 0)
-		tpd_statefile_write(d->state_dir, "clean", "1\n", 2);
+	/* "clean" promises the next start that the seq reservation covers
+	 * every seq used (statefile.h, rule 4). */
+	if (d->state_dir && d->agent && code == 0) {
+		if (!tpd_agent_seq_durable(d->agent))
+			fprintf(stderr, PROG ": %s/seq: still cannot write the seq reservation: no clean "
+				"shutdown marker, so the next start skips %llu seqs\n", d->state_dir,
+				(unsigned long long)TPD_SEQ_UNCLEAN_SKIP);
+		else if (tpd_statefile_write(d->state_dir, "clean", "1\n", 2))
+			fprintf(stderr, PROG ": %s/clean: cannot write the clean shutdown marker\n",
+				d->state_dir);
+	}
 	tpd_mqtt_free(d->mqtt);
 	tpd_spool_close(d->spool);
 	tpd_inflight_free(&d->inflight);
@@ -737,8 +847,8 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 	tpd_board_close(d->board);
 	tpd_key_free(d->key);
 	tpd_rng_free(d->rng);
-	if (d->sock_fd >= 0) {
-		close(d->sock_fd);
+	if (d->local) {
+		tpd_local_close(d->local);
 		unlink(d->socket_path);
 	}
 	if (d->lock_fd >= 0)
@@ -748,7 +858,7 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 
 int main(int argc, char **argv)
 {
-	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1, .sock_fd = -1 };
+	struct tpdiagd d = { .board_arg = "sim", .speed_arg = "1", .lock_fd = -1 };
 	struct tpd_cli_opt opts[] = {
 		{ "id", "ID", "device id / serial (default: the trace file name)", &d.id, NULL },
 		{ "product", "NAME|FILE", "product description: boards/NAME.json or a file", &d.product_arg, NULL },

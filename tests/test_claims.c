@@ -289,6 +289,16 @@ static void test_lifecycle_enforced_with_timeline_and_feedback(void **state)
 					     sizeof(why)), TPD_ERR_INVAL);
 	assert_int_equal(tpc_claims_note(store, id, "ann", "", 1764000500, why, sizeof(why)),
 			 TPD_ERR_INVAL);
+	/* issue 14: invalid UTF-8 would make the claim's JSON invalid; an escape
+	 * sequence would drive a terminal; line breaks are fine */
+	assert_int_equal(tpc_claims_note(store, id, "ann", "bad \xff\xfe", 1764000500, why,
+					 sizeof(why)), TPD_ERR_INVAL);
+	assert_non_null(strstr(why, "invalid UTF-8"));
+	assert_int_equal(tpc_claims_note(store, id, "ann", "\x1b[2J", 1764000500, why, sizeof(why)),
+			 TPD_ERR_INVAL);
+	assert_non_null(strstr(why, "U+001B"));
+	assert_int_equal(tpc_claims_feedback(store, id, 4, "ok \xc2\x9b", "cust", 1764000500, why,
+					     sizeof(why)), TPD_ERR_INVAL);
 	assert_int_equal(tpc_claims_note(store, id, "ann", "called the customer", 1764000600, why,
 					 sizeof(why)), TPD_OK);
 

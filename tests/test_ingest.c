@@ -272,6 +272,150 @@ static void test_signed_reports(void **state)
 	free(jws);
 }
 
+static void expect_reject_n(const char *topic, const char *payload, size_t len,
+			    enum tpc_reject want, const char *needle)
+{
+	struct tpc_report r;
+	enum tpc_reject reason = TPC_REJECT_COUNT;
+	char why[256] = "";
+
+	assert_int_equal(tpc_ingest_decode(topic, payload, len, reg, &r, &reason, why, sizeof(why)),
+			 TPD_ERR_INVAL);
+	if (reason != want)
+		fail_msg("rejected as %s (%s), expected %s", tpc_reject_name(reason), why,
+			 tpc_reject_name(want));
+	if (needle && !strstr(why, needle))
+		fail_msg("reason \"%s\" lacks \"%s\"", why, needle);
+	/* one log line, whatever the device wrote */
+	assert_null(strpbrk(why, "\n\r\x1b"));
+}
+
+#define SENS "\"sensors\":{\"temp.cpu\":{\"min\":1,\"max\":1,\"avg\":1,\"n\":1}}"
+
+/* Issue 14, finding 7: what a last-wins or C-string reader would read
+ * differently from what we validated. */
+static void test_strict_text(void **state)
+{
+	static const char nul_raw[] = "{" HDR ",\"period_s\":60,\"sensors\":{},\"x\":\"a\0b\"}";
+	char *jws;
+
+	(void)state;
+	/* duplicate keys: top level (a last-wins reader sees seq -5), nested */
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60," SENS ",\"seq\":-5}", TPC_REJECT_DUP_KEY,
+		      "seq");
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":1,"
+		      "\"max\":1,\"avg\":1,\"n\":1,\"n\":2}}}", TPC_REJECT_DUP_KEY, "\"n\"");
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":1,"
+		      "\"max\":1,\"avg\":1,\"n\":1},\"temp.cpu\":{\"min\":9,\"max\":9,\"avg\":9,"
+		      "\"n\":1}}}", TPC_REJECT_DUP_KEY, "temp.cpu");
+	/* another device's dev, second */
+	expect_reject(TOPIC_T, "{" HDR ",\"dev\":\"TP2\",\"period_s\":60," SENS "}",
+		      TPC_REJECT_DUP_KEY, "dev");
+	/* \u0000 in dev (would pass the topic check as "A") and in a sensor name */
+	expect_reject("tp/v1/A/telemetry", "{\"v\":1,\"dev\":\"A\\u0000EVIL\",\"model\":\"m\","
+		      "\"fw\":\"1\",\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_NUL, "u0000");
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{\"temp.cpu\\u0000x\":{"
+		      "\"min\":1,\"max\":1,\"avg\":1,\"n\":1}}}", TPC_REJECT_NUL, NULL);
+	/* an escaped backslash before u0000 is text, not a NUL */
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{\"a\\\\u0000\":{}}}",
+		      TPC_REJECT_SCHEMA, NULL);
+	expect_reject_n(TOPIC_T, nul_raw, sizeof(nul_raw) - 1, TPC_REJECT_NUL, NULL);
+	/* BOM */
+	expect_reject(TOPIC_T, "\xef\xbb\xbf{" HDR ",\"period_s\":60," SENS "}", TPC_REJECT_BOM,
+		      "byte-order");
+	/* invalid UTF-8: a lone continuation, an overlong, a cut sequence */
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\x80\","
+		      "\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_BAD_UTF8, "UTF-8");
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"\xc0\xaf\","
+		      "\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_BAD_UTF8, NULL);
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"\xe9\xa3\","
+		      "\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_BAD_UTF8, NULL);
+	/* control characters: escaped (ESC clearing a screen, a newline forging
+	 * a log line), raw, and C1 as raw UTF-8; in fw, boot_reason, an event */
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"\\u001b[2J\","
+		      "\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_CONTROL, "U+001B");
+	expect_reject("tp/v1/TP1/status", "{" HDR ",\"state\":\"online\",\"boot_reason\":"
+		      "\"x\\ntpcollect: opened claim C-999999\"}", TPC_REJECT_CONTROL, NULL);
+	expect_reject("tp/v1/TP1/status", "{" HDR ",\"state\":\"online\",\"boot_reason\":"
+		      "\"x\ty\"}", TPC_REJECT_CONTROL, "0x09");
+	expect_reject(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{},\"events\":{\"under\xc2\x9b"
+		      "x\":1}}", TPC_REJECT_CONTROL, "key");
+	/* the same checks run on a signed report's payload */
+	jws = sign(key, "TP1", "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":9,"
+		   "\"seq\":10,\"ts\":1764000000,\"fault\":{},\"prev\":\"\"}");
+	expect_reject("tp/v1/TP1/fault", jws, TPC_REJECT_DUP_KEY, "seq");
+	free(jws);
+	/* and honest non-ASCII text still passes */
+	{
+		struct tpc_report r;
+		enum tpc_reject reason;
+		char why[256];
+
+		assert_int_equal(decode("tp/v1/TP1/status", "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\","
+					"\"fw\":\"1.0-\xe9\xa3\x8e\",\"seq\":5,\"ts\":1764000000,"
+					"\"state\":\"online\"}", &r, &reason, why), TPD_OK);
+		tpc_report_clear(&r);
+	}
+}
+
+static double fixed_now(void *ctx)
+{
+	return *(const double *)ctx;
+}
+
+/* Issue 14, finding 9: the collector's clock bounds ts; --registered-only
+ * ignores unregistered ids. */
+static void test_policy(void **state)
+{
+	double now = 1764000000;
+	struct tpc_ingest_policy p = { .max_back_s = 365 * 86400.0, .max_ahead_s = 86400,
+				       .now = fixed_now, .now_ctx = &now };
+	struct tpc_report r;
+	enum tpc_reject reason;
+	char why[256];
+
+	(void)state;
+	tpc_registry_set_policy(reg, &p);
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":5,"
+		      "\"ts\":32503680000,\"period_s\":60,\"sensors\":{}}", TPC_REJECT_TS_SKEW,
+		      "--max-skew");
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":5,"
+		      "\"ts\":1764086401,\"period_s\":60,\"sensors\":{}}", TPC_REJECT_TS_SKEW, NULL);
+	expect_reject(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":5,"
+		      "\"ts\":100,\"period_s\":60,\"sensors\":{}}", TPC_REJECT_TS_SKEW, NULL);
+	/* inside the window, both edges */
+	assert_int_equal(decode(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\","
+				"\"seq\":5,\"ts\":1764086399,\"period_s\":60,\"sensors\":{}}", &r,
+				&reason, why), TPD_OK);
+	tpc_report_clear(&r);
+	assert_int_equal(decode(TOPIC_T, "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\","
+				"\"seq\":5,\"ts\":1732464001,\"period_s\":60,\"sensors\":{}}", &r,
+				&reason, why), TPD_OK);
+	tpc_report_clear(&r);
+	/* unregistered ids: accepted without the mode, ignored with it */
+	assert_int_equal(decode("tp/v1/TPX/telemetry", "{\"v\":1,\"dev\":\"TPX\",\"model\":\"m\","
+				"\"fw\":\"1\",\"seq\":5,\"ts\":1764000000,\"period_s\":60,"
+				"\"sensors\":{}}", &r, &reason, why), TPD_OK);
+	tpc_report_clear(&r);
+	p.registered_only = true;
+	tpc_registry_set_policy(reg, &p);
+	expect_reject("tp/v1/TPX/telemetry", "{\"v\":1,\"dev\":\"TPX\",\"model\":\"m\","
+		      "\"fw\":\"1\",\"seq\":5,\"ts\":1764000000,\"period_s\":60,\"sensors\":{}}",
+		      TPC_REJECT_UNREGISTERED, "TPX");
+	expect_reject("tp/v1/TPX/status", "{\"v\":1,\"dev\":\"TPX\",\"model\":\"m\","
+		      "\"fw\":\"1\",\"seq\":5,\"ts\":1764000000,\"state\":\"online\"}",
+		      TPC_REJECT_UNREGISTERED, NULL);
+	assert_int_equal(decode(TOPIC_T, "{" HDR ",\"period_s\":60,\"sensors\":{}}", &r, &reason,
+				why), TPD_OK);
+	tpc_report_clear(&r);
+	tpc_registry_set_policy(reg, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +423,8 @@ int main(void)
 		cmocka_unit_test(test_bad_plain_messages),
 		cmocka_unit_test(test_good_plain_messages),
 		cmocka_unit_test(test_signed_reports),
+		cmocka_unit_test(test_strict_text),
+		cmocka_unit_test(test_policy),
 	};
 	return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
 }

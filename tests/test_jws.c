@@ -28,16 +28,16 @@ static void test_b64url(void **state)
 			in[i] = (unsigned char)(i * 37 + len);
 		tpd_b64url_encode(in, len, enc);
 		assert_null(strpbrk(enc, "+/="));
-		assert_int_equal(tpd_b64url_decode(enc, strlen(enc), out, &n), TPD_OK);
+		assert_int_equal(tpd_b64url_decode(enc, strlen(enc), out, sizeof(out), &n), TPD_OK);
 		assert_int_equal(n, len);
 		assert_memory_equal(in, out, len);
 	}
 	tpd_b64url_encode((const unsigned char *)"\xfb\xff", 2, enc);
 	assert_string_equal(enc, "-_8");
-	assert_int_equal(tpd_b64url_decode("ab+/", 4, out, &n), TPD_ERR_INVAL);
-	assert_int_equal(tpd_b64url_decode("YQ==", 4, out, &n), TPD_ERR_INVAL);
-	assert_int_equal(tpd_b64url_decode("Y", 1, out, &n), TPD_ERR_INVAL);
-	assert_int_equal(tpd_b64url_decode("YR", 2, out, &n), TPD_ERR_INVAL); /* non-canonical */
+	assert_int_equal(tpd_b64url_decode("ab+/", 4, out, sizeof(out), &n), TPD_ERR_INVAL);
+	assert_int_equal(tpd_b64url_decode("YQ==", 4, out, sizeof(out), &n), TPD_ERR_INVAL);
+	assert_int_equal(tpd_b64url_decode("Y", 1, out, sizeof(out), &n), TPD_ERR_INVAL);
+	assert_int_equal(tpd_b64url_decode("YR", 2, out, sizeof(out), &n), TPD_ERR_INVAL); /* non-canonical */
 }
 
 static void test_sign_verify(void **state)
@@ -120,6 +120,43 @@ static void test_decode_refuses_malformed(void **state)
 	tpd_jws_clear(&j);
 }
 
+/* Issue 14: 88 signature characters decode to 66 bytes; the signature buffer
+ * holds 64. The decode must refuse it before writing, and the codec must
+ * honour any caller's capacity. */
+static void test_decode_refuses_long_signature(void **state)
+{
+	struct tpd_jws j;
+	char buf[512], h[128], sig[128];
+	unsigned char raw[66], out[9];
+	size_t n = 0;
+
+	(void)state;
+	memset(raw, 0x5a, sizeof(raw));
+	tpd_b64url_encode((const unsigned char *)"{\"alg\":\"ES256\",\"kid\":\"TP1\"}", 27, h);
+	tpd_b64url_encode(raw, sizeof(raw), sig);
+	assert_int_equal(strlen(sig), 88);
+	snprintf(buf, sizeof(buf), "%s.e30.%s", h, sig);
+	assert_int_equal(tpd_jws_decode(buf, strlen(buf), &j), TPD_ERR_INVAL);
+	/* 65 bytes (87 characters) too */
+	tpd_b64url_encode(raw, 65, sig);
+	snprintf(buf, sizeof(buf), "%s.e30.%s", h, sig);
+	assert_int_equal(tpd_jws_decode(buf, strlen(buf), &j), TPD_ERR_INVAL);
+	/* exactly 64 still decodes (and would then be verified) */
+	tpd_b64url_encode(raw, 64, sig);
+	snprintf(buf, sizeof(buf), "%s.e30.%s", h, sig);
+	assert_int_equal(tpd_jws_decode(buf, strlen(buf), &j), TPD_OK);
+	assert_int_equal(j.sig_len, 64);
+	tpd_jws_clear(&j);
+
+	/* the codec itself: 12 characters are 9 bytes, one more than out */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(tpd_b64url_decode("WlpaWlpaWlpa", 12, out, 8, &n), TPD_ERR_TOOBIG);
+	assert_int_equal(out[0], 0);   /* nothing written */
+	assert_int_equal(tpd_b64url_decode("WlpaWlpaWlo", 11, out, 8, &n), TPD_OK);
+	assert_int_equal(n, 8);
+	assert_int_equal(tpd_b64url_decode("WlpaWlpaWlpa", 12, out, 9, &n), TPD_OK);   /* exactly fits */
+}
+
 static void test_key_files(void **state)
 {
 	char dir[64], path[128], pem[512];
@@ -173,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_decode_refuses_malformed),
+		cmocka_unit_test(test_decode_refuses_long_signature),
 		cmocka_unit_test(test_key_files),
 		cmocka_unit_test(test_hash_link),
 	};

@@ -113,12 +113,30 @@ static void test_dates(void **state)
 	assert_false(tpc_date_valid("2025-04-03x"));
 }
 
+/* Issue 14: contact texts are served and printed; no escapes, no bad UTF-8. */
+static void test_row_text(void **state)
+{
+	struct tpc_device_row r = { .id = "TP1", .model = "m", .owner_contact = "Jos\xc3\xa9" };
+	char why[128];
+
+	(void)state;
+	assert_int_equal(tpc_registry_check_row(&r, why, sizeof(why)), TPD_OK);
+	r.owner_contact = "x\x1b[2J";
+	assert_int_equal(tpc_registry_check_row(&r, why, sizeof(why)), TPD_ERR_INVAL);
+	r.owner_contact = "bad \xff";
+	assert_int_equal(tpc_registry_check_row(&r, why, sizeof(why)), TPD_ERR_INVAL);
+	r.owner_contact = NULL;
+	r.channel = "web\n";
+	assert_int_equal(tpc_registry_check_row(&r, why, sizeof(why)), TPD_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_row_text),
 	};
 	return cmocka_run_group_tests_name("registry", tests, setup, teardown);
 }

@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tpd/utf8.h"
 #include "tpd/cli.h"
 #include "localsock.h"
 
@@ -102,11 +103,26 @@ static cJSON *tpdiag_ask(const char *sock, const char *cmd, bool show_steps, boo
 	return o;
 }
 
+/* A string field for the terminal: what the agent relays (claim notices
+ * from the cloud, names from a product file) is shown escaped when it holds
+ * anything but printable text and line breaks (tpd_esc_lines), so no escape
+ * sequence reaches the technician's screen. "-" when absent. */
 static const char *tpdiag_str(const cJSON *o, const char *key)
 {
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+	cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	char *esc;
 
-	return s ? s : "-";
+	if (!cJSON_IsString(it))
+		return "-";
+	if (!tpd_esc_needed(it->valuestring))
+		return it->valuestring;
+	esc = tpd_esc_lines(it->valuestring);
+	if (!esc || !cJSON_SetValuestring(it, esc)) {
+		free(esc);
+		return "(unprintable)";
+	}
+	free(esc);
+	return it->valuestring;
 }
 
 static double tpdiag_num(const cJSON *o, const char *key)

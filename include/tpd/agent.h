@@ -48,6 +48,10 @@ struct tpd_agent_cfg {
 	/* The forecast's decision threshold (predict.h; 0: its default). An
 	 * evaluation sweeps it to draw recall against false claims. */
 	double predict_threshold;
+	/* The last run did not shut down cleanly: it may have counted seqs in
+	 * memory past the reservation on disk, so this one starts
+	 * TPD_SEQ_UNCLEAN_SKIP further (statefile.h, the seq rule). */
+	bool unclean_start;
 };
 
 struct tpd_agent_stats {
@@ -58,6 +62,9 @@ struct tpd_agent_stats {
 	uint64_t emit_failures;
 	uint64_t selfchecks;      /* self-check reports emitted */
 	unsigned active_faults;
+	uint64_t seq_write_failures;  /* seq reservations the disk refused */
+	uint64_t seq_beyond;          /* seqs used above the reservation on disk */
+	uint64_t chain_write_failures; /* evidence-chain links not saved */
 };
 
 /*
@@ -84,6 +91,10 @@ enum tpd_err tpd_agent_status_json(struct tpd_agent *agent, const char *state,
 				   const char *boot_reason, double ts, char **out, size_t *len);
 
 void tpd_agent_stats(const struct tpd_agent *agent, struct tpd_agent_stats *out);
+
+/* Writes the seq reservation if it does not cover every seq used; true
+ * when it does. A clean-shutdown marker may be written only then. */
+bool tpd_agent_seq_durable(struct tpd_agent *agent);
 
 /*
  * Runs the product's self-check now over the latest readings and recent

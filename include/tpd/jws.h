@@ -48,9 +48,14 @@ enum tpd_err tpd_key_csr_pem(struct tpd_key *key, struct tpd_rng *rng, const cha
 enum tpd_err tpd_key_public_b64(const struct tpd_key *key, char *buf, size_t len);
 
 /* base64url without padding. encode: out needs 4*ceil(n/3)+1 bytes. decode:
- * strict alphabet, no padding; *outlen set; out needs 3*len/4+3 bytes. */
+ * strict alphabet, no padding, canonical trailing bits; writes at most cap
+ * bytes into out and sets *outlen. TPD_ERR_TOOBIG when the decoded length
+ * (len * 6 / 8) would exceed cap: nothing is written then, so a fixed buffer
+ * is safe whatever the input's length (issue 14: an 88-character signature
+ * part decodes to 66 bytes). TPD_ERR_INVAL for anything malformed. */
 void tpd_b64url_encode(const unsigned char *in, size_t n, char *out);
-enum tpd_err tpd_b64url_decode(const char *in, size_t len, unsigned char *out, size_t *outlen);
+enum tpd_err tpd_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+			       size_t *outlen);
 
 /*
  * Signs payload as JWS compact with kid. *out is malloc'ed, NUL-terminated,
