@@ -101,9 +101,9 @@ while [ $(( $(date +%s) - start )) -lt "$SECS" ]; do
 	rdir=$work/r$round
 	mkdir -p "$rdir"
 	for f in "$work/fleet"/TPS*.csv; do ln -s "$f" "$rdir/R$round-$(basename "$f")"; done
-	"$STACK_BIN/tpsim" --traces "$rdir" --keys "$work/keys" --registry-out "$rdir/reg.csv" \
+	"$STACK_BIN/tpsim" --traces "$rdir" --keys "$work/keys" --registry-out "$work/reg$round.csv" \
 		2> /dev/null || exit 1
-	"$STACK_BIN/tpclaim" --api "$STACK_API" --token "$STACK_TOKEN" devices import "$rdir/reg.csv" \
+	"$STACK_BIN/tpclaim" --api "$STACK_API" --token "$STACK_TOKEN" devices import "$work/reg$round.csv" \
 		> /dev/null || exit 1
 	t0=$(date +%s)
 	"$STACK_BIN/tpsim" --traces "$rdir" --keys "$work/keys" --broker "$STACK_BROKER_URL" \
@@ -115,7 +115,9 @@ while [ $(( $(date +%s) - start )) -lt "$SECS" ]; do
 	dev=R$round-TPS00001
 	hostile bad_json "tp/v1/$dev/telemetry" '{"v":1,"dev":' "$h"
 	hostile dev_mismatch "tp/v1/$dev/telemetry" '{"v":1,"dev":"OTHER","model":"archer-ax55","fw":"1","seq":1,"ts":1764000000,"period_s":60,"sensors":{},"events":{},"load":{}}' "$h"
-	hostile forged "tp/v1/$dev/fault" 'eyJhbGciOiJFUzI1NiIsImtpZCI6IlIxIn0.e30.AAAA' "$h"
+	# a JWS in the device's name whose signature is 64 zero bytes
+	hdr=$(printf '{"alg":"ES256","kid":"%s","typ":"tp-report"}' "$dev" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+	hostile forged "tp/v1/$dev/fault" "$hdr.e30.$(head -c 64 /dev/zero | base64 -w0 | tr '+/' '-_' | tr -d '=')" "$h"
 	hostile dup_keys "tp/v1/$dev/telemetry" '{"v":1,"dev":"'"$dev"'","dev":"X","model":"archer-ax55","fw":"1","seq":1,"ts":1764000000,"period_s":60,"sensors":{},"events":{},"load":{}}' "$h"
 	hostile nul_id "tp/v1/$dev/telemetry" '{"v":1,"dev":"'"$dev"'\u0000EVIL","model":"archer-ax55","fw":"1","seq":1,"ts":1764000000,"period_s":60,"sensors":{},"events":{},"load":{}}' "$h"
 	hostile year_3000 "tp/v1/$dev/telemetry" '{"v":1,"dev":"'"$dev"'","model":"archer-ax55","fw":"1","seq":999999999,"ts":32503680000,"period_s":60,"sensors":{},"events":{},"load":{}}' "$h"
