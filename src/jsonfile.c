@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tpd/jsonfile.h"
+#include "tpd/utf8.h"
 
 enum tpd_err tpd_json_read_file(const char *path, size_t max, char **text, size_t *len,
 				char *err, size_t errlen)
@@ -113,4 +114,22 @@ const cJSON *tpd_json_unknown_key(const cJSON *obj, const char *const *allowed)
 			return it;
 	}
 	return NULL;
+}
+
+const char *tpd_json_printable(const cJSON *obj, const char *key)
+{
+	cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char *esc;
+
+	if (!cJSON_IsString(it))
+		return "-";
+	if (!tpd_esc_needed(it->valuestring))
+		return it->valuestring;
+	esc = tpd_esc_lines(it->valuestring);
+	if (!esc || !cJSON_SetValuestring(it, esc)) {
+		free(esc);
+		return "(unprintable)";
+	}
+	free(esc);
+	return it->valuestring;
 }

@@ -47,40 +47,8 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2> /dev/null; }
 rss0=$(rss "$cpid")
 echo "soak: $SECS s; collector pid $cpid, RSS ${rss0} KiB at the start"
 
-# The slow clients.
-cat > "$work/drip.py" <<'EOF'
-import socket, sys, time
-port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-req = b"GET /api/v1/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4096
-end, conns = time.time() + secs, []
-def dial():
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        return None
-    s.setblocking(False)
-    return [s, 0]
-while time.time() < end:
-    while len(conns) < n:
-        c = dial()
-        if not c:
-            break
-        conns.append(c)
-    keep = []
-    for c in conns:
-        try:
-            c[0].send(c[1] < len(req) and req[c[1]:c[1] + 1] or b"a")
-            c[1] += 1
-            keep.append(c)
-        except OSError:
-            c[0].close()
-    conns = keep
-    time.sleep(2)
-EOF
-python3 "$work/drip.py" "${STACK_API##*:}" "$SLOW" "$SECS" 2> /dev/null &
+# The slow clients (tools/lib/drip.py, as integration 16 uses them).
+python3 tools/lib/drip.py "${STACK_API##*:}" "$SLOW" "$SECS" "$work/drip.out" 2> /dev/null &
 pids+=("$!")
 
 # Hostile lines, one mosquitto_pub -l per kind, paced to PCT % of the valid

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "tpd/cli.h"
+#include "tpd/jsonfile.h"
 #include "tpd/utf8.h"
 #include "tpd/jws.h"
 #include "claims.h"
@@ -70,26 +71,10 @@ static size_t tpclaim_write(char *ptr, size_t size, size_t nmemb, void *user)
 	return n;
 }
 
-/* A string field as a terminal may show it (issue 14): device- and
- * user-supplied text (fw, notes, titles) can carry escape sequences or
- * invalid UTF-8, so anything but printable text and line breaks is replaced
- * in the tree, once, by its \xNN form (tpd_esc). "-" when absent. */
+/* A string field as a terminal may show it (tpd_json_printable). */
 static const char *tpclaim_str(const cJSON *o, const char *key)
 {
-	cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-	char *esc;
-
-	if (!cJSON_IsString(it))
-		return "-";
-	if (!tpd_esc_needed(it->valuestring))
-		return it->valuestring;
-	esc = tpd_esc_lines(it->valuestring);
-	if (!esc || !cJSON_SetValuestring(it, esc)) {
-		free(esc);
-		return "(unprintable)";
-	}
-	free(esc);
-	return it->valuestring;
+	return tpd_json_printable(o, key);
 }
 
 static int tpclaim_int(const cJSON *o, const char *key)

@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tpd/jsonfile.h"
 #include "tpd/utf8.h"
 #include "tpd/cli.h"
 #include "localsock.h"
@@ -104,25 +105,11 @@ static cJSON *tpdiag_ask(const char *sock, const char *cmd, bool show_steps, boo
 }
 
 /* A string field for the terminal: what the agent relays (claim notices
- * from the cloud, names from a product file) is shown escaped when it holds
- * anything but printable text and line breaks (tpd_esc_lines), so no escape
- * sequence reaches the technician's screen. "-" when absent. */
+ * from the cloud, names from a product file) may carry escape sequences
+ * (tpd_json_printable). */
 static const char *tpdiag_str(const cJSON *o, const char *key)
 {
-	cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-	char *esc;
-
-	if (!cJSON_IsString(it))
-		return "-";
-	if (!tpd_esc_needed(it->valuestring))
-		return it->valuestring;
-	esc = tpd_esc_lines(it->valuestring);
-	if (!esc || !cJSON_SetValuestring(it, esc)) {
-		free(esc);
-		return "(unprintable)";
-	}
-	free(esc);
-	return it->valuestring;
+	return tpd_json_printable(o, key);
 }
 
 static double tpdiag_num(const cJSON *o, const char *key)

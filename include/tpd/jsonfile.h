@@ -36,4 +36,14 @@ bool tpd_str_in_set(const char *s, const char *const *set);
 /* The first member of obj whose key is not in allowed, or NULL. */
 const cJSON *tpd_json_unknown_key(const cJSON *obj, const char *const *allowed);
 
+/*
+ * A string member of obj as a terminal may show it: device- and
+ * user-supplied text (fw, notes, titles, claim notices) can carry escape
+ * sequences or invalid UTF-8, so anything but printable text and line
+ * breaks is replaced in the tree, once, by its \xNN form (tpd_esc_lines).
+ * "-" when absent or not a string; "(unprintable)" when out of memory. The
+ * result lives as long as obj.
+ */
+const char *tpd_json_printable(const cJSON *obj, const char *key);
+
 #endif
