@@ -8,6 +8,7 @@
 #   make bench      footprint, latency, ingest and scale beside references (a table)
 #   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
+#   make fresh      `make demo` + `make test` of the committed HEAD in a bare Debian root (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # CC, CFLAGS, LDFLAGS, BUILD are overridable.
@@ -21,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl
+	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -71,13 +72,14 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench deps deps-check clean install unit fuzz
+.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh
 
 all: deps-check $(PROGS)
 
 deps-check:
-	@$(PKG_CONFIG) --exists $(PKGS) && test -f /usr/include/mbedtls/pk.h \
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && test -f /usr/include/mbedtls/pk.h \
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
+	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  || $(MAKE) --no-print-directory deps
 
 deps:
@@ -137,21 +139,35 @@ unit: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 test: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
-# Coverage-guided fuzzing, FUZZ_SECONDS per target (needs clang; installed if missing).
+# Coverage-guided fuzzing, FUZZ_SECONDS per target (needs clang and its
+# libFuzzer runtime; installed if missing). Any sanitizer report stops the
+# target. A crash (or leak, timeout, OOM) fails the run: libFuzzer writes the
+# input as build-fuzz/artifacts/TARGET/crash-*, and it is copied into the
+# target's seed corpus so `make test` replays it once it is committed.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz: deps-check
-	@command -v clang >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
+	@command -v clang >/dev/null 2>&1 \
+	  && test -f "$$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$$(uname -m).a" \
+	  || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang libclang-rt-dev >/dev/null; }
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" LDFLAGS="-fsanitize=address,undefined" all
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" LDFLAGS="$(FUZZ_SAN)" all
 	@mkdir -p build-fuzz/fuzz
-	@for t in $(FUZZ_TARGETS); do \
-	  clang $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Icloud tests/fuzz/$$t.c \
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  seeds=tests/fuzz/corpus/$${t#fuzz_}; art=build-fuzz/artifacts/$$t; \
+	  clang $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Icloud tests/fuzz/$$t.c \
 	    build-fuzz/libtpcloud.a build-fuzz/libtpd.a $(LIBS) -lpthread -o build-fuzz/fuzz/$$t || exit 1; \
-	  mkdir -p build-fuzz/corpus/$$t; \
+	  mkdir -p build-fuzz/corpus/$$t $$art; rm -f $$art/*; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    build-fuzz/corpus/$$t tests/fuzz/corpus/$${t#fuzz_} 2>&1 | tail -n 3 || exit 1; \
-	done
+	  if build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$$art/ \
+	      build-fuzz/corpus/$$t $$seeds > build-fuzz/$$t.log 2>&1; then \
+	    sed -n "s/^\(Done [0-9]* runs in [0-9]* second.*\)/fuzz: $$t: \1/p" build-fuzz/$$t.log; \
+	  else \
+	    fail=1; tail -n 40 build-fuzz/$$t.log; echo "fuzz: $$t FAILED (log: build-fuzz/$$t.log)"; \
+	    for a in $$art/*; do [ -f "$$a" ] || continue; cp "$$a" $$seeds/; \
+	      echo "fuzz: $$t: input kept as $$seeds/$${a##*/} (commit it: make test replays it)"; done; \
+	  fi; \
+	done; exit $$fail
 
 check:
 	$(MAKE) --no-print-directory test BUILD=build-san \
@@ -160,6 +176,11 @@ check:
 
 demo: all
 	@tools/demo.sh $(BUILD)
+
+# README's two commands, first try, on a bare Debian bookworm root (mmdebstrap
+# + chroot; needs root). Tests the committed HEAD, not the working tree.
+fresh:
+	@tests/fresh.sh
 
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
 BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load
@@ -177,6 +198,12 @@ bench: all $(BENCH_BINS)
 	@command -v collectd >/dev/null 2>&1 || test -x /usr/sbin/collectd || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends collectd-core >/dev/null; }
 	@tools/bench/bench.sh $(BUILD)
+
+# Robustness under a long mixed load (SOAK_SECONDS, default 600): valid
+# reports, 1 % hostile ones and slow HTTP clients; fails when a valid report
+# is not stored or the collector dies.
+soak: all
+	@tools/soak.sh $(BUILD)
 
 # A benchmark, not a test: prints recall, false claims and lead time per scenario.
 eval: all

@@ -7,9 +7,24 @@
  * Design notes:
  * 1. Routes are one table of (method, path pattern, body cap, handler); a
  *    path that matches with another method is a 405 with an Allow header.
- * 2. A body is collected up to its route's cap; past it the request gets a
- *    413 and the rest is discarded unread into memory. Handlers see parsed
- *    JSON only.
+ * 2. Nothing is buffered for a request that will be refused: the route, the
+ *    bearer token (Authorization) and Content-Length are judged as soon as
+ *    the headers are in, and a 404/405/401/413 is queued before the first
+ *    body byte is read (libmicrohttpd then reads no body and closes the
+ *    connection). A body that is read counts against its route's cap and
+ *    against one total for all requests in flight (TPC_API_BODIES_MAX; over
+ *    it: 503). Handlers see parsed JSON only.
+ * 4. Slow clients. libmicrohttpd's own timeout is inactivity: a client that
+ *    drips one header byte every few seconds never hits it. So every
+ *    connection is tracked from its start (MHD_OPTION_NOTIFY_CONNECTION),
+ *    and a reaper thread shuts down the socket of any connection whose
+ *    request headers are not complete API_HEADER_DEADLINE_S after it
+ *    opened (or after its previous request ended). With epoll in a small
+ *    thread pool a slow client costs a descriptor, never a thread; the
+ *    connection limit is high (API_CONN_MAX, within RLIMIT_NOFILE) and one
+ *    address may hold at most half of it.
+ * 5. Personal data (a device's owner_contact) is only shown to a token
+ *    holder: without --tokens reads are open, and it is left out.
  * 3. Every value from the request is validated here or in the module that
  *    acts on it before it reaches the store, which binds parameters only.
  */
@@ -18,10 +33,14 @@
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -42,9 +61,35 @@
 #define API_TELEMETRY_MAX 5000
 #define API_SEGMENTS 6
 
+#define API_THREADS 4               /* epoll worker threads (MHD thread pool) */
+#define API_CONN_MAX 1000            /* connections in all; less if RLIMIT_NOFILE is low */
+#define API_IDLE_TIMEOUT_S 10        /* MHD_OPTION_CONNECTION_TIMEOUT: inactivity */
+#define API_HEADER_DEADLINE_S 10     /* request headers complete within this (note 4) */
+#define API_CONN_MEMORY (64 * 1024)  /* MHD_OPTION_CONNECTION_MEMORY_LIMIT: headers */
+
+/* One TCP connection, tracked for the header deadline (note 4). */
+struct api_conn {
+	struct api_conn *prev, *next;
+	int fd;
+	double since;        /* monotonic s: opened, or its last request ended */
+	bool in_request;     /* headers complete: the deadline no longer applies */
+	bool reaped;         /* shut down by the reaper already */
+};
+
 struct tpc_api {
 	struct MHD_Daemon *daemon;
 	struct tpc_api_cfg cfg;
+	atomic_size_t body_bytes;        /* request bodies held in memory, all connections */
+	pthread_mutex_t conns_lock;      /* guards conns and the counters below */
+	pthread_cond_t reaper_wake;
+	struct api_conn *conns;
+	bool stopping;
+	bool reaper_started;
+	pthread_t reaper;
+	unsigned long nconns;            /* open now */
+	unsigned long slow_closed;       /* connections cut by the header deadline */
+	unsigned long refused_early;     /* requests answered before their body */
+	unsigned conn_max, per_ip_max;
 };
 
 /* One request in flight (MHD's con_cls). */
@@ -52,9 +97,10 @@ struct api_req {
 	const struct api_route *route;   /* matched once, at the request's first call */
 	bool path_known;                 /* the path exists with some method (405, not 404) */
 	char allow[64];                  /* its methods, for Allow */
+	const char *who;                 /* the token's name (tokens' memory); NULL: none */
 	char *body;              /* grows by doubling up to max */
 	size_t len, cap, max;
-	bool too_big;
+	size_t reserved;         /* bytes of api->body_bytes this request holds */
 };
 
 /* What a handler gets. */
@@ -169,6 +215,22 @@ static enum MHD_Result api_fail(struct MHD_Connection *conn, enum tpd_err rc, co
 		return api_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "server error: %s",
 				 tpd_strerror(rc));
 	}
+}
+
+/* Leaves personal data out of a device (or a list of devices) for a caller
+ * without a token (note 5). */
+static void api_private(const struct api_call *c, cJSON *dev)
+{
+	cJSON *it;
+
+	if (c->who)
+		return;
+	if (cJSON_IsArray(dev)) {
+		cJSON_ArrayForEach(it, dev)
+			cJSON_DeleteItemFromObjectCaseSensitive(it, "owner_contact");
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(dev, "owner_contact");
 }
 
 /* Query parsing ----------------------------------------------------------- */
@@ -490,6 +552,7 @@ static enum MHD_Result api_devices_list(struct api_call *c)
 		return ret;
 	if (tpc_store_device_list(c->api->cfg.store, after, limit + 1, &arr))
 		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	api_private(c, arr);
 	return api_page(c, "devices", arr, limit, "id", -1);
 }
 
@@ -543,6 +606,7 @@ static enum MHD_Result api_device_get(struct api_call *c)
 		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no device %s", c->arg);
 	if (rc)
 		return api_fail(c->conn, rc, "");
+	api_private(c, dev);
 	return api_json(c->conn, MHD_HTTP_OK, dev);
 }
 
@@ -602,18 +666,34 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 /* Misc ---------------------------------------------------------------------- */
 
+/* 503 while reports cannot be stored (a full disk): the collector is up
+ * but not doing its job, which is what a health check is for. */
 static enum MHD_Result api_health(struct api_call *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
+	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
 
 	if (o)
-		cJSON_AddStringToObject(o, "status", "ok");
-	return api_json(c->conn, MHD_HTTP_OK, o);
+		cJSON_AddStringToObject(o, "status", failing ? "store failing" : "ok");
+	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 
 static enum MHD_Result api_stats(struct api_call *c)
 {
-	return api_json(c->conn, MHD_HTTP_OK, tpc_collector_stats_json(c->api->cfg.collector));
+	struct tpc_api *api = c->api;
+	cJSON *o = tpc_collector_stats_json(api->cfg.collector);
+	cJSON *a = o ? cJSON_AddObjectToObject(o, "api") : NULL;
+
+	if (a) {
+		pthread_mutex_lock(&api->conns_lock);
+		cJSON_AddNumberToObject(a, "connections", (double)api->nconns);
+		cJSON_AddNumberToObject(a, "connection_limit", api->conn_max);
+		cJSON_AddNumberToObject(a, "slow_closed", (double)api->slow_closed);
+		cJSON_AddNumberToObject(a, "refused_before_body", (double)api->refused_early);
+		pthread_mutex_unlock(&api->conns_lock);
+		cJSON_AddNumberToObject(a, "body_bytes", (double)atomic_load(&api->body_bytes));
+	}
+	return api_json(c->conn, MHD_HTTP_OK, o);
 }
 
 /* Routing ------------------------------------------------------------------- */
@@ -714,7 +794,6 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 				    const char *url, const char *method, struct api_req *req)
 {
 	struct api_call c = { .api = api, .conn = conn };
-	bool write;
 	char arg[TPD_ID_MAX + 8];
 	const char *argp = NULL;
 	size_t arglen = 0;
@@ -722,25 +801,10 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 	cJSON *body = NULL;
 	enum MHD_Result ret;
 
-	if (!req->path_known)
-		return api_error(conn, MHD_HTTP_NOT_FOUND, "no such resource: %.100s", url);
+	(void)method;
 	if (!r)
-		return api_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-				api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
-				"Allow", req->allow);
-	write = strcmp(r->method, "GET") != 0;
-	if (!r->open) {
-		c.who = api_who(api, conn);
-		if (!c.who && api->cfg.tokens)
-			return api_unauthorized(conn, "missing or invalid bearer token "
-						"(Authorization: Bearer TOKEN)");
-		if (!c.who && write)
-			return api_unauthorized(conn, "changes need a bearer token, and this collector "
-						"runs without --tokens");
-	}
-	if (req->too_big)
-		return api_error(conn, 413, "request body over %zu bytes",
-				 r->body_max);
+		return MHD_NO;   /* refused at the headers already (api_headers) */
+	c.who = req->who;
 	if (r->body_max) {
 		body = req->len ? cJSON_ParseWithLength(req->body, req->len) : NULL;
 		if (!cJSON_IsObject(body)) {
@@ -762,19 +826,157 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 	return ret;
 }
 
+/* The tracked connection of conn (note 4); NULL if not tracked. */
+static struct api_conn *api_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static double api_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void api_body_release(struct tpc_api *api, struct api_req *req)
+{
+	if (req->reserved)
+		atomic_fetch_sub(&api->body_bytes, req->reserved);
+	req->reserved = 0;
+}
+
+/* Takes n more bytes of the total for bodies in flight; false when that
+ * would pass TPC_API_BODIES_MAX. */
+static bool api_body_reserve(struct tpc_api *api, struct api_req *req, size_t n)
+{
+	size_t was = atomic_load(&api->body_bytes);
+
+	do {
+		if (n > TPC_API_BODIES_MAX || was > TPC_API_BODIES_MAX - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&api->body_bytes, &was, was + n));
+	req->reserved += n;
+	return true;
+}
+
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
+	struct tpc_api *api = cls;
 	struct api_req *req = *con_cls;
+	struct api_conn *ac = api_conn_of(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	if (ac) {
+		/* a kept-alive connection owes its next request's headers within
+		 * the deadline again */
+		pthread_mutex_lock(&api->conns_lock);
+		ac->in_request = false;
+		ac->since = api_mono();
+		pthread_mutex_unlock(&api->conns_lock);
+	}
 	if (req) {
+		api_body_release(api, req);
 		free(req->body);
 		free(req);
 		*con_cls = NULL;
 	}
+}
+
+/* Counts a request answered before its body (note 2) and queues the answer. */
+static enum MHD_Result api_refuse_early(struct tpc_api *api, enum MHD_Result ret)
+{
+	pthread_mutex_lock(&api->conns_lock);
+	api->refused_early++;
+	pthread_mutex_unlock(&api->conns_lock);
+	return ret;
+}
+
+/*
+ * The first call for a request: its headers are complete, no body byte has
+ * been read. Everything that can refuse it without the body does so here
+ * (design note 2). Returns MHD_YES with req set up to read the body.
+ */
+static enum MHD_Result api_headers(struct tpc_api *api, struct MHD_Connection *conn,
+				   const char *url, const char *method, struct api_req *req)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const struct api_route *r;
+	unsigned long long announced = 0;
+	char *end;
+
+	req->route = r = api_route_find(method, url, &req->path_known, req->allow,
+					sizeof(req->allow));
+	req->max = r ? r->body_max : 0;
+	if (!req->path_known)
+		return api_refuse_early(api, api_error(conn, MHD_HTTP_NOT_FOUND,
+						       "no such resource: %.100s", url));
+	if (!r)
+		return api_refuse_early(api, api_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
+			"Allow", req->allow));
+	if (!r->open) {
+		req->who = api_who(api, conn);
+		if (!req->who && api->cfg.tokens)
+			return api_refuse_early(api, api_unauthorized(conn,
+				"missing or invalid bearer token (Authorization: Bearer TOKEN)"));
+		if (!req->who && strcmp(r->method, "GET") != 0)
+			return api_refuse_early(api, api_unauthorized(conn,
+				"changes need a bearer token, and this collector runs without --tokens"));
+	}
+	if (cl) {
+		errno = 0;
+		announced = strtoull(cl, &end, 10);
+		if (end == cl || *end || errno || cl[0] == '-')
+			return api_refuse_early(api, api_error(conn, MHD_HTTP_BAD_REQUEST,
+							       "Content-Length: not a number"));
+	}
+	if (announced > req->max)
+		return api_refuse_early(api, api_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+						       "request body over %zu bytes", req->max));
+	/* The announced body is reserved whole, up front: a request that
+	 * cannot have its memory is told so before it sends it. */
+	if (announced && !api_body_reserve(api, req, (size_t)announced + 1))
+		return api_refuse_early(api, api_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			api_error_obj("too many request bodies in flight; retry shortly"),
+			MHD_HTTP_HEADER_RETRY_AFTER, "5"));
+	return MHD_YES;
+}
+
+/* Appends n body bytes; false when the request must be dropped (over its
+ * cap, or no memory for it): the connection is closed then, since a
+ * response cannot be queued in the middle of a body. */
+static bool api_body_add(struct tpc_api *api, struct api_req *req, const char *data, size_t n)
+{
+	if (n > req->max || req->len > req->max - n)
+		return false;
+	if (req->len + n + 1 > req->cap) {
+		size_t cap = req->cap ? req->cap : 4096;
+		char *grown;
+
+		while (cap < req->len + n + 1)
+			cap *= 2;
+		if (cap > req->max + 1)
+			cap = req->max + 1;
+		/* a chunked body (no Content-Length) reserves as it grows */
+		if (cap > req->reserved && !api_body_reserve(api, req, cap - req->reserved))
+			return false;
+		grown = realloc(req->body, cap);
+		if (!grown)
+			return false;
+		req->body = grown;
+		req->cap = cap;
+	}
+	memcpy(req->body + req->len, data, n);
+	req->len += n;
+	req->body[req->len] = '\0';
+	return true;
 }
 
 static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -786,51 +988,97 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 
 	(void)version;
 	if (!req) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		struct api_conn *ac = api_conn_of(conn);
 
+		if (ac) {
+			pthread_mutex_lock(&api->conns_lock);
+			ac->in_request = true;
+			pthread_mutex_unlock(&api->conns_lock);
+		}
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
-		req->route = api_route_find(method, url, &req->path_known, req->allow,
-					    sizeof(req->allow));
-		req->max = req->route ? req->route->body_max : 0;
-		if (cl && strtoull(cl, NULL, 10) > req->max)
-			req->too_big = true;
 		*con_cls = req;
-		return MHD_YES;
+		return api_headers(api, conn, url, method, req);
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (req->too_big || req->len + n > req->max) {
-			req->too_big = true;
-			free(req->body);
-			req->body = NULL;
-			req->len = req->cap = 0;
-			return MHD_YES;
-		}
-		if (req->len + n + 1 > req->cap) {
-			size_t cap = req->cap ? req->cap : 4096;
-			char *grown;
-
-			while (cap < req->len + n + 1)
-				cap *= 2;
-			if (cap > req->max + 1)
-				cap = req->max + 1;
-			grown = realloc(req->body, cap);
-			if (!grown)
-				return MHD_NO;
-			req->body = grown;
-			req->cap = cap;
-		}
-		memcpy(req->body + req->len, upload_data, n);
-		req->len += n;
-		req->body[req->len] = '\0';
-		return MHD_YES;
+		return api_body_add(api, req, upload_data, n) ? MHD_YES : MHD_NO;
 	}
 	return api_dispatch(api, conn, url, method, req);
+}
+
+/* Connection tracking and the header deadline (note 4) --------------------- */
+
+static void api_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+			    enum MHD_ConnectionNotificationCode toe)
+{
+	struct tpc_api *api = cls;
+	struct api_conn *ac = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		ac = calloc(1, sizeof(*ac));
+		if (!ac)
+			return;   /* untracked: only MHD's inactivity timeout applies */
+		ac->fd = ci ? ci->connect_fd : -1;
+		ac->since = api_mono();
+		pthread_mutex_lock(&api->conns_lock);
+		ac->next = api->conns;
+		if (api->conns)
+			api->conns->prev = ac;
+		api->conns = ac;
+		api->nconns++;
+		pthread_mutex_unlock(&api->conns_lock);
+		*socket_context = ac;
+		return;
+	}
+	if (!ac)
+		return;
+	/* CLOSED comes before MHD closes the socket: once ac is off the list
+	 * the reaper cannot touch a descriptor number that is reused. */
+	pthread_mutex_lock(&api->conns_lock);
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		api->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	api->nconns--;
+	pthread_mutex_unlock(&api->conns_lock);
+	free(ac);
+	*socket_context = NULL;
+}
+
+/* Once a second: shuts down connections past the header deadline. MHD sees
+ * the socket closed and cleans the connection up on its own thread. */
+static void *api_reaper(void *arg)
+{
+	struct tpc_api *api = arg;
+
+	pthread_mutex_lock(&api->conns_lock);
+	while (!api->stopping) {
+		struct timespec until;
+		double now = api_mono();
+
+		for (struct api_conn *ac = api->conns; ac; ac = ac->next) {
+			if (ac->in_request || ac->reaped || ac->fd < 0 ||
+			    now - ac->since < API_HEADER_DEADLINE_S)
+				continue;
+			shutdown(ac->fd, SHUT_RDWR);
+			ac->reaped = true;
+			api->slow_closed++;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&api->reaper_wake, &api->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&api->conns_lock);
+	return NULL;
 }
 
 /* Start and stop ------------------------------------------------------------ */
@@ -853,6 +1101,20 @@ enum tpd_err tpc_api_parse_listen(const char *s, char *host, size_t hostlen, int
 	return TPD_OK;
 }
 
+static void api_free(struct tpc_api *api)
+{
+	if (api->reaper_started) {
+		pthread_mutex_lock(&api->conns_lock);
+		api->stopping = true;
+		pthread_cond_signal(&api->reaper_wake);
+		pthread_mutex_unlock(&api->conns_lock);
+		pthread_join(api->reaper, NULL);
+	}
+	pthread_cond_destroy(&api->reaper_wake);
+	pthread_mutex_destroy(&api->conns_lock);
+	free(api);
+}
+
 enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 			   int *bound_port, char *err, size_t errlen)
 {
@@ -860,6 +1122,7 @@ enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 	const union MHD_DaemonInfo *info;
 	const char *host = cfg->host;
 	struct tpc_api *api;
+	struct rlimit nofile;
 
 	*out = NULL;
 	if (strcmp(host, "localhost") == 0)
@@ -872,18 +1135,37 @@ enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 	if (!api)
 		return TPD_ERR_NOMEM;
 	api->cfg = *cfg;
+	atomic_init(&api->body_bytes, 0);
+	pthread_mutex_init(&api->conns_lock, NULL);
+	pthread_cond_init(&api->reaper_wake, NULL);
+	/* Descriptors left for the database, the broker and the listeners. */
+	api->conn_max = API_CONN_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	    nofile.rlim_cur < API_CONN_MAX + 128)
+		api->conn_max = nofile.rlim_cur > 192 ? (unsigned)nofile.rlim_cur - 128 : 64;
+	api->per_ip_max = api->conn_max / 2;
+	if (pthread_create(&api->reaper, NULL, api_reaper, api) != 0) {
+		snprintf(err, errlen, "cannot start the API's connection reaper");
+		api_free(api);
+		return TPD_ERR_NOMEM;
+	}
+	api->reaper_started = true;
 	api->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 				       api_handler, api,
 				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				       MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
-				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+				       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
+				       MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
+				       MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, api,
+				       MHD_OPTION_CONNECTION_LIMIT, api->conn_max,
+				       MHD_OPTION_PER_IP_CONNECTION_LIMIT, api->per_ip_max,
+				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
+				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+				       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				       MHD_OPTION_END);
 	if (!api->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port,
 			 errno ? strerror(errno) : "libmicrohttpd refused");
-		free(api);
+		api_free(api);
 		return TPD_ERR_IO;
 	}
 	info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -897,5 +1179,5 @@ void tpc_api_stop(struct tpc_api *api)
 	if (!api)
 		return;
 	MHD_stop_daemon(api->daemon);
-	free(api);
+	api_free(api);
 }

@@ -17,9 +17,11 @@
  *   GET   /api/v1/devices/{id}/telemetry?since=&until=&after=&limit=
  *
  * Auth: "Authorization: Bearer TOKEN" checked against the tokens file
- * (tokens.h); the token's name is who the timeline records. Without a
- * tokens file reads are open and every write is refused.
- * Errors: 400 401 404 405 409 413 with {"error":"..."}; nothing changes.
+ * (tokens.h), from the headers, before any body byte is read; the token's
+ * name is who the timeline records. Without a tokens file reads are open
+ * (personal data - owner_contact - left out) and every write is refused.
+ * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
+ * /healthz is 503 while reports cannot be stored.
  */
 #ifndef TPC_API_H
 #define TPC_API_H
@@ -56,5 +58,8 @@ enum tpd_err tpc_api_parse_listen(const char *s, char *host, size_t hostlen, int
 
 #define TPC_API_BODY_MAX (64 * 1024)
 #define TPC_API_IMPORT_MAX (16 * 1024 * 1024)
+/* Request bodies held in memory at once, all connections together (two
+ * whole imports); a request that would pass it gets a 503 before its body. */
+#define TPC_API_BODIES_MAX ((size_t)32 * 1024 * 1024)
 
 #endif

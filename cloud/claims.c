@@ -114,11 +114,16 @@ static const char *claims_severity(const struct tpc_report *r)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims_fault(r), "severity"));
 }
 
+static double claims_fault_num(const struct tpc_report *r, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims_fault(r), key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 static double claims_eta(const struct tpc_report *r)
 {
-	const cJSON *eta = cJSON_GetObjectItemCaseSensitive(claims_fault(r), "eta_s");
-
-	return cJSON_IsNumber(eta) ? eta->valuedouble : NAN;
+	return claims_fault_num(r, "eta_s");
 }
 
 /* "3.2 days" / "5.0 hours" / "12 minutes" */
@@ -137,7 +142,7 @@ static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 {
 	const char *sev = claims_severity(r);
 	double eta = claims_eta(r);
-	char at[32], since[32], val[48], lim[48], forecast[128] = "";
+	char at[32], since[32], val[48], lim[48], forecast[384] = "";
 
 	tpc_iso_time(r->ts, at, sizeof(at));
 	claims_quantity(r->sensor, r->value, val, sizeof(val));
@@ -145,11 +150,20 @@ static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 	if (!isnan(r->since))
 		tpc_iso_time(r->since, since, sizeof(since));
 	if (r->predictive && isfinite(eta)) {
-		char d[32];
+		char d[32], why[200] = "";
+		double base = claims_fault_num(r, "baseline"), now = claims_fault_num(r, "now");
 
 		claims_duration(eta, d, sizeof(d));
-		snprintf(forecast, sizeof(forecast), " Forecast: the limit is reached in about %s "
-			 "(eta_s %.0f) at the present trend.", d, eta);
+		/* the device's detector says why (agent.c: "baseline", "now") */
+		if (r->code == TPD_FAULT_TEMP_RISING && base > 0 && !isnan(now))
+			snprintf(why, sizeof(why), " Its thermal slope is %.1f C per unit of CPU load "
+				 "against %.1f C in its early life (%+.0f %%).", now, base,
+				 100 * (now / base - 1));
+		else if (r->code == TPD_FAULT_FAN_DEGRADED && base > 0 && !isnan(now))
+			snprintf(why, sizeof(why), " The fan turns at %.0f %% of its early-life speed "
+				 "at the same temperature.", 100 * now / base);
+		snprintf(forecast, sizeof(forecast), "%s Forecast: the limit is reached in about %s "
+			 "(eta_s %.0f) at the present trend.", why, d, eta);
 	}
 	snprintf(buf, len, "%s (%s, %s%s) at %s: %s; %s read %s against a limit of %s%s%s.%s "
 		 "Signed report seq %llu, signature %s.",

@@ -3,12 +3,23 @@
  *
  * The report and every claim change it causes are one transaction: either
  * the report is stored and applied, or nothing is.
+ *
+ * Design notes:
+ * 1. Counters only ever say what the database holds. A report handled
+ *    inside a group commit (tpc_collector_batch_begin..end) is counted in
+ *    `pending` and reaches the published stats when the batch commits; a
+ *    batch that fails to commit drops its pending counts and counts its
+ *    reports as store errors instead (they come again from the broker).
+ * 2. A store error is logged at most once a minute (with how many followed
+ *    it): when the disk is full every delivery fails, again and again.
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tpd/jws.h"
 #include "claims.h"
@@ -22,9 +33,35 @@ struct tpc_collector {
 	struct tpc_registry *registry;
 	const struct tpc_policy *policy;
 	struct tpc_fleet *fleet;         /* the predictive engine, NULL: off */
-	pthread_mutex_t lock;            /* guards stats (read by HTTP threads) */
+	pthread_mutex_t lock;            /* guards stats and health (read by HTTP threads) */
 	struct tpc_collector_stats stats;
+	struct tpc_collector_health health;
+	double log_next;                 /* monotonic s: when a store error may be logged again */
+	unsigned long log_quiet;         /* store errors not logged since the last line */
+	/* The ingest thread's own (tpc_collector_handle's caller): no lock. */
+	struct tpc_collector_stats pending;  /* counts not yet committed (note 1) */
+	bool in_batch;                   /* between batch_begin and batch_end */
+	bool store_batch;                /* ... and the store's group commit is open */
+	bool batch_failed;               /* a report of this batch could not be stored */
 };
+
+#define COLLECTOR_LOG_EVERY_S 60
+
+static double collector_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double collector_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
 			       const struct tpc_policy *policy, struct tpc_collector **out)
@@ -50,11 +87,86 @@ void tpc_collector_free(struct tpc_collector *c)
 	free(c);
 }
 
-static void collector_count(struct tpc_collector *c, uint64_t *field)
+/* Publishes the pending counts (note 1). */
+static void collector_flush(struct tpc_collector *c)
 {
+	struct tpc_collector_stats *p = &c->pending, *s = &c->stats;
+
 	pthread_mutex_lock(&c->lock);
-	(*field)++;
+	s->stored += p->stored;
+	s->duplicates += p->duplicates;
+	s->rejected += p->rejected;
+	for (int i = 0; i < TPC_REJECT_COUNT; i++)
+		s->rejected_by[i] += p->rejected_by[i];
+	s->claims_opened += p->claims_opened;
+	s->evidence_added += p->evidence_added;
+	s->chain_broken += p->chain_broken;
+	s->forecasts += p->forecasts;
+	s->predicted_claims += p->predicted_claims;
 	pthread_mutex_unlock(&c->lock);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Records that n reports could not be stored (rc, what): counts them, marks
+ * the store failing and logs - once a minute at most (note 2).
+ */
+__attribute__((format(printf, 4, 5)))
+static void collector_store_failed(struct tpc_collector *c, uint64_t n, enum tpd_err rc,
+				   const char *fmt, ...)
+{
+	char what[200], detail[256];
+	double now = collector_mono();
+	bool say;
+	unsigned long quiet;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	tpc_store_last_error(c->store, detail, sizeof(detail));
+	pthread_mutex_lock(&c->lock);
+	c->stats.store_errors += n;
+	if (c->health.failing_since == 0)
+		c->health.failing_since = collector_wall();
+	snprintf(c->health.last_error, sizeof(c->health.last_error), "%.150s: %s%s%.120s", what,
+		 tpd_strerror(rc), *detail ? ": " : "", detail);
+	say = now >= c->log_next;
+	quiet = c->log_quiet;
+	if (say) {
+		c->log_next = now + COLLECTOR_LOG_EVERY_S;
+		c->log_quiet = 0;
+	} else {
+		c->log_quiet++;
+	}
+	if (say)
+		fprintf(stderr, "tpcollect: cannot store: %s; not acknowledged, the broker delivers "
+			"it again%s (%lu more failures in the last minute; next line in %d s at "
+			"most)\n", c->health.last_error,
+			c->in_batch ? " after a pause" : "", quiet, COLLECTOR_LOG_EVERY_S);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void collector_store_ok(struct tpc_collector *c)
+{
+	double now = collector_mono();
+
+	pthread_mutex_lock(&c->lock);
+	/* Under the same once-a-minute bound: a disk with a little room left
+	 * takes a small batch and refuses the next. */
+	if (c->health.failing_since != 0 && now >= c->log_next) {
+		fprintf(stderr, "tpcollect: storing again after %.0f s of store errors\n",
+			collector_wall() - c->health.failing_since);
+		c->log_next = now + COLLECTOR_LOG_EVERY_S;
+	}
+	c->health.failing_since = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void collector_count(struct tpc_collector *c, uint64_t *pending_field)
+{
+	(void)c;
+	(*pending_field)++;
 }
 
 static const char *collector_state(const struct tpc_report *r)
@@ -86,7 +198,7 @@ static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_re
 		return rc;
 	*chain = prev && strcmp(prev, before) == 0 ? "ok" : "broken";
 	if (strcmp(*chain, "broken") == 0) {
-		collector_count(c, &c->stats.chain_broken);
+		collector_count(c, &c->pending.chain_broken);
 		fprintf(stderr, "tpcollect: evidence chain of %s broken at seq %" PRIu64 ": \"prev\" is "
 			"not the hash of the signed report before it (kept and flagged)\n", r->dev,
 			r->seq);
@@ -112,7 +224,7 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 		enum tpd_err rc = tpc_claims_predicted(c->store, c->policy, &p[i], now, &res);
 		char cid[32];
 
-		collector_count(c, &c->stats.forecasts);
+		collector_count(c, &c->pending.forecasts);
 		if (rc) {
 			fprintf(stderr, "tpcollect: forecast %s for %s not applied: %s\n",
 				tpd_fault_code_name(p[i].code), p[i].dev, tpd_strerror(rc));
@@ -120,8 +232,8 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 		}
 		tpc_claim_id_format(res.claim, cid, sizeof(cid));
 		if (res.opened) {
-			collector_count(c, &c->stats.predicted_claims);
-			collector_count(c, &c->stats.claims_opened);
+			collector_count(c, &c->pending.predicted_claims);
+			collector_count(c, &c->pending.claims_opened);
 		}
 		fprintf(stderr, "tpcollect: forecast %s %s for %s (%s, eta %.1f days)%s%s\n",
 			tpd_fault_code_name(p[i].code), p[i].raised ? "raised" : "reversed", p[i].dev,
@@ -179,8 +291,8 @@ out:
 	return rc;
 }
 
-enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
-				  const void *payload, size_t len, double now)
+static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
+				     const void *payload, size_t len, double now)
 {
 	struct tpc_report r;
 	struct tpc_claim_result res = { 0 };
@@ -192,35 +304,30 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 	rc = tpc_ingest_decode(topic, payload, len, c->registry, &r, &reason, why, sizeof(why));
 	if (rc == TPD_ERR_NOTFOUND)
 		return TPD_OK; /* our own cmd messages */
-	collector_count(c, &c->stats.received);
+	pthread_mutex_lock(&c->lock);
+	c->stats.received++;   /* deliveries, redeliveries included */
+	pthread_mutex_unlock(&c->lock);
 	if (rc == TPD_ERR_INVAL) {
-		pthread_mutex_lock(&c->lock);
-		c->stats.rejected++;
-		c->stats.rejected_by[reason]++;
-		pthread_mutex_unlock(&c->lock);
+		c->pending.rejected++;
+		c->pending.rejected_by[reason]++;
 		fprintf(stderr, "tpcollect: rejected message on %.120s: %s: %s\n", topic,
 			tpc_reject_name(reason), why);
 		return TPD_OK;
 	}
 	if (rc) {
-		collector_count(c, &c->stats.store_errors);
-		fprintf(stderr, "tpcollect: cannot decode message on %.120s: %s\n", topic,
-			tpd_strerror(rc));
+		collector_store_failed(c, 1, rc, "message on %.120s", topic);
 		return rc;
 	}
 	rc = collector_store(c, &r, now, &res, &dup);
 	if (rc) {
-		collector_count(c, &c->stats.store_errors);
-		fprintf(stderr, "tpcollect: cannot store %s report %s/%" PRIu64 ": %s\n",
-			tpd_topic_kind_name(r.kind), r.dev, r.seq, tpd_strerror(rc));
+		collector_store_failed(c, 1, rc, "%s report %s/%" PRIu64, tpd_topic_kind_name(r.kind),
+				       r.dev, r.seq);
 	} else if (dup) {
-		collector_count(c, &c->stats.duplicates);
+		c->pending.duplicates++;
 	} else {
-		pthread_mutex_lock(&c->lock);
-		c->stats.stored++;
-		c->stats.claims_opened += res.opened;
-		c->stats.evidence_added += res.claim && !res.opened;
-		pthread_mutex_unlock(&c->lock);
+		c->pending.stored++;
+		c->pending.claims_opened += res.opened;
+		c->pending.evidence_added += res.claim && !res.opened;
 		if (res.opened) {
 			char cid[32];
 
@@ -235,11 +342,93 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 	return rc;
 }
 
+enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
+				  const void *payload, size_t len, double now)
+{
+	enum tpd_err rc = collector_handle(c, topic, payload, len, now);
+
+	if (rc)
+		c->batch_failed = true;
+	if (!c->store_batch) {
+		/* committed on its own already (or not at all) */
+		collector_flush(c);
+		if (!rc && !c->in_batch)
+			collector_store_ok(c);
+	}
+	return rc;
+}
+
+void tpc_collector_batch_begin(struct tpc_collector *c)
+{
+	if (c->in_batch)
+		return;
+	c->in_batch = true;
+	c->batch_failed = false;
+	c->store_batch = tpc_store_batch_begin(c->store) == TPD_OK;
+}
+
+enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
+{
+	enum tpd_err rc = TPD_OK;
+
+	if (!c->in_batch)
+		return TPD_OK;
+	if (c->store_batch) {
+		c->store_batch = false;
+		rc = tpc_store_batch_commit(c->store);
+		if (rc) {
+			uint64_t lost = c->pending.stored;
+
+			memset(&c->pending, 0, sizeof(c->pending));
+			collector_store_failed(c, lost ? lost : 1, rc, "commit of %" PRIu64 " reports",
+					       lost);
+		} else {
+			collector_flush(c);
+		}
+	}
+	if (rc || c->batch_failed) {
+		pthread_mutex_lock(&c->lock);
+		c->health.batches_refused++;
+		pthread_mutex_unlock(&c->lock);
+		c->in_batch = false;
+		return rc ? rc : TPD_ERR_DB;
+	}
+	c->in_batch = false;
+	collector_store_ok(c);
+	return TPD_OK;
+}
+
 void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out)
 {
 	pthread_mutex_lock(&c->lock);
 	*out = c->stats;
 	pthread_mutex_unlock(&c->lock);
+}
+
+void tpc_collector_health(struct tpc_collector *c, struct tpc_collector_health *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->health;
+	pthread_mutex_unlock(&c->lock);
+}
+
+cJSON *tpc_collector_health_json(struct tpc_collector *c)
+{
+	struct tpc_collector_health h;
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+
+	tpc_collector_health(c, &h);
+	ok = ok && cJSON_AddBoolToObject(o, "store_failing", h.failing_since != 0);
+	if (ok && h.failing_since != 0)
+		ok = cJSON_AddNumberToObject(o, "store_failing_since", h.failing_since) &&
+		     cJSON_AddStringToObject(o, "store_last_error", h.last_error);
+	ok = ok && cJSON_AddNumberToObject(o, "batches_refused", (double)h.batches_refused);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 cJSON *tpc_collector_stats_json(struct tpc_collector *c)
@@ -252,7 +441,8 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 		{ "store_errors", &st.store_errors }, { "chain_broken", &st.chain_broken },
 		{ "forecasts", &st.forecasts }, { "predicted_claims", &st.predicted_claims },
 	};
-	cJSON *o = cJSON_CreateObject(), *by = o ? cJSON_AddObjectToObject(o, "rejected_by") : NULL;
+	cJSON *o = tpc_collector_health_json(c);
+	cJSON *by = o ? cJSON_AddObjectToObject(o, "rejected_by") : NULL;
 	bool ok = by != NULL;
 
 	tpc_collector_stats(c, &st);

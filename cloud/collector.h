@@ -33,6 +33,13 @@ struct tpc_collector_stats {
 	uint64_t predicted_claims;/* claims the engine opened */
 };
 
+/* Whether reports are being stored; read by the API's health answer. */
+struct tpc_collector_health {
+	double failing_since;     /* Unix s of the first store error in a row; 0: storing */
+	char last_error[320];     /* the last store error, one line */
+	uint64_t batches_refused; /* group commits not acknowledged to the broker */
+};
+
 /* store, registry and policy are borrowed (registry may be NULL). */
 enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
 			       const struct tpc_policy *policy, struct tpc_collector **out);
@@ -43,16 +50,33 @@ void tpc_collector_free(struct tpc_collector *c);
 void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet);
 
 /*
- * Handles one message. Logs one line to stderr for a rejection or a store
- * error, and for each claim opened. Returns TPD_OK for stored, duplicate and
- * rejected messages alike (all are final); TPD_ERR_DB when it could not be
- * stored (the caller may retry).
+ * Handles one message. Logs one line to stderr for a rejection and for each
+ * claim opened; store errors at most once a minute. Returns TPD_OK for
+ * stored, duplicate and rejected messages alike (all are final); TPD_ERR_DB
+ * (or another code) when it could not be stored: the message must not be
+ * acknowledged, so that it comes again. Ingest thread only.
  */
 enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 				  const void *payload, size_t len, double now);
 
+/*
+ * Group commit over the messages of one MQTT read (ingest thread only).
+ * batch_begin opens the store's batch (when it cannot, each report commits
+ * alone); batch_end commits it. batch_end returns TPD_OK only when every
+ * message handled since batch_begin is final and durable: anything else
+ * means none of them may be acknowledged (the store error is counted,
+ * logged and shown in the health answer). Counts of a batch show in the
+ * stats only once it committed. batch_end without batch_begin is TPD_OK.
+ */
+void tpc_collector_batch_begin(struct tpc_collector *c);
+enum tpd_err tpc_collector_batch_end(struct tpc_collector *c);
+
 /* Thread-safe snapshot. */
 void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out);
 cJSON *tpc_collector_stats_json(struct tpc_collector *c);
+void tpc_collector_health(struct tpc_collector *c, struct tpc_collector_health *out);
+/* {"store_failing":bool[,"store_failing_since":s,"store_last_error":"..."],
+ *  "batches_refused":n}; NULL on out of memory. */
+cJSON *tpc_collector_health_json(struct tpc_collector *c);
 
 #endif

@@ -438,7 +438,8 @@ static enum tpd_err ingest_fault(struct ingest_ctx *c, const cJSON *o, struct tp
 {
 	static const char *const keys[] = { "fault", "recent", "selfcheck", "prev", NULL };
 	static const char *const fkeys[] = { "code", "class", "severity", "state", "sensor", "value",
-					     "limit", "since", "predictive", "eta_s", NULL };
+					     "limit", "since", "predictive", "eta_s",
+					     "baseline", "now", NULL };
 	static const char *const states[] = { "raised", "cleared", NULL };
 	const cJSON *f = ingest_get(o, "fault"), *recent = ingest_get(o, "recent");
 	const cJSON *sc = ingest_get(o, "selfcheck"), *pred, *it;
@@ -446,7 +447,7 @@ static enum tpd_err ingest_fault(struct ingest_ctx *c, const cJSON *o, struct tp
 	enum tpd_sensor_kind kind;
 	enum tpd_fault_class want;
 	enum tpd_severity sevv;
-	double eta;
+	double eta, basis;
 	enum tpd_err rc = ingest_keys(c, o, "fault report", ingest_common_keys, keys);
 
 	if (!rc)
@@ -465,6 +466,9 @@ static enum tpd_err ingest_fault(struct ingest_ctx *c, const cJSON *o, struct tp
 	if (!rc) rc = ingest_num_or_null(c, f, "fault", "limit", true, &r->limit);
 	if (!rc) rc = ingest_num_or_null(c, f, "fault", "since", true, &r->since);
 	if (!rc) rc = ingest_num_or_null(c, f, "fault", "eta_s", false, &eta);
+	/* a forecast's basis (agent.c: the detector's baseline and present value) */
+	if (!rc) rc = ingest_num_or_null(c, f, "fault", "baseline", false, &basis);
+	if (!rc) rc = ingest_num_or_null(c, f, "fault", "now", false, &basis);
 	if (rc)
 		return rc;
 	if (tpd_fault_code_parse(code, &r->code))

@@ -136,6 +136,17 @@ enum tpd_err tpc_store_batch_commit(struct tpc_store *s)
 	return rc;
 }
 
+void tpc_store_last_error(struct tpc_store *s, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (!s->ops->last_error)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->ops->last_error(s->ctx, buf, len);
+	pthread_mutex_unlock(&s->lock);
+}
+
 enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_report_row *r,
 				     int64_t *id)
 {

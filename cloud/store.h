@@ -88,6 +88,8 @@ struct tpc_store_ops {
 	enum tpd_err (*open)(const char *url, void **ctx, char *err, size_t errlen);
 	void (*close)(void *ctx);
 	enum tpd_err (*exec)(void *ctx, const char *sql);   /* BEGIN/COMMIT/ROLLBACK */
+	/* optional: the backend's last error, one line ("" if none) */
+	void (*last_error)(void *ctx, char *buf, size_t len);
 	enum tpd_err (*insert_report)(void *ctx, const struct tpc_report_row *r, int64_t *id);
 	enum tpd_err (*signed_before)(void *ctx, const char *dev, uint64_t seq, char *hash,
 				      size_t len);
@@ -147,6 +149,8 @@ void tpc_store_rollback(struct tpc_store *s);
  * A failed batch commit rolls the whole batch back; the caller logs it.
  */
 enum tpd_err tpc_store_batch_begin(struct tpc_store *s);
+/* The backend's last error as one line ("" when none, or not told). */
+void tpc_store_last_error(struct tpc_store *s, char *buf, size_t len);
 enum tpd_err tpc_store_batch_commit(struct tpc_store *s);
 
 /* Inside a transaction (the lock is held): */

@@ -12,11 +12,17 @@
  * 3. "At most one open claim per device and class" is also a partial unique
  *    index, so no code path can break it.
  * 4. Prepared statements only: no value is ever pasted into SQL text.
+ * 5. Errors are logged at most once a minute (sq_log): a full disk fails
+ *    every statement of every report the broker delivers again, and one
+ *    line per failure would fill the log faster than the database. The
+ *    last error is kept for the collector's health answer.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -160,10 +166,47 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
 };
 
+#define SQ_LOG_EVERY_S 60
+
 struct sq_ctx {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+	/* under the store's lock, like every call here (store.c) */
+	char last_error[256];
+	double log_next;          /* monotonic seconds: the next line may be logged */
+	unsigned long log_quiet;  /* errors not logged since the last line */
 };
+
+static double sq_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Records an error and logs it, at most one line a minute (design note 5). */
+__attribute__((format(printf, 2, 3)))
+static void sq_log(struct sq_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	double now = sq_mono();
+
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	if (now < c->log_next) {
+		c->log_quiet++;
+		return;
+	}
+	if (c->log_quiet)
+		fprintf(stderr, "tpcollect: sqlite: %s (and %lu more errors in the last minute)\n",
+			c->last_error, c->log_quiet);
+	else
+		fprintf(stderr, "tpcollect: sqlite: %s\n", c->last_error);
+	c->log_quiet = 0;
+	c->log_next = now + SQ_LOG_EVERY_S;
+}
 
 /* The cached statement, reset and unbound, or NULL. */
 static sqlite3_stmt *sq_stmt(struct sq_ctx *c, enum sq_stmt_id id)
@@ -173,7 +216,7 @@ static sqlite3_stmt *sq_stmt(struct sq_ctx *c, enum sq_stmt_id id)
 	if (!st) {
 		if (sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 				       &c->stmt[id], NULL) != SQLITE_OK) {
-			fprintf(stderr, "tpcollect: sqlite: prepare failed: %s\n", sqlite3_errmsg(c->db));
+			sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
 			return NULL;
 		}
 		return c->stmt[id];
@@ -205,7 +248,7 @@ static enum tpd_err sq_done(struct sq_ctx *c, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "tpcollect: sqlite: %s\n", sqlite3_errmsg(c->db));
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
 		sqlite3_reset(st);
 		return TPD_ERR_DB;
 	}
@@ -218,8 +261,13 @@ static enum tpd_err sq_exec(void *ctx, const char *sql)
 	struct sq_ctx *c = ctx;
 	char *msg = NULL;
 
+	/* SQLite rolls a transaction back by itself on SQLITE_FULL and IOERR;
+	 * the caller's ROLLBACK then has nothing to do, and its "no transaction
+	 * is active" must not hide the error that mattered. */
+	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(c->db))
+		return TPD_OK;
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fprintf(stderr, "tpcollect: sqlite: %s: %s\n", sql, msg ? msg : "?");
+		sq_log(c, "%s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 		return TPD_ERR_DB;
 	}
@@ -412,7 +460,7 @@ static enum tpd_err sq_one_text(struct sq_ctx *c, sqlite3_stmt *st, char *buf, s
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
 		out = TPD_OK;
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fprintf(stderr, "tpcollect: sqlite: %s\n", sqlite3_errmsg(c->db));
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
 		out = TPD_ERR_DB;
 	}
 	sqlite3_reset(st);
@@ -936,7 +984,7 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 		}
 	}
 	if (!rc && step != SQLITE_DONE) {
-		fprintf(stderr, "tpcollect: sqlite: %s\n", sqlite3_errmsg(c->db));
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
 		rc = TPD_ERR_DB;
 	}
 	sqlite3_finalize(st);
@@ -951,7 +999,7 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 static enum tpd_err sq_prepare(struct sq_ctx *c, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "tpcollect: sqlite: prepare failed: %s\n", sqlite3_errmsg(c->db));
+		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
 		return TPD_ERR_DB;
 	}
 	return TPD_OK;
@@ -1072,11 +1120,19 @@ static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kin
 	return rc == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
+static void sq_last_error(void *ctx, char *buf, size_t len)
+{
+	const struct sq_ctx *c = ctx;
+
+	snprintf(buf, len, "%s", c->last_error);
+}
+
 const struct tpc_store_ops tpc_store_sqlite = {
 	.scheme = "sqlite:",
 	.open = sq_open,
 	.close = sq_close,
 	.exec = sq_exec,
+	.last_error = sq_last_error,
 	.insert_report = sq_insert_report,
 	.signed_before = sq_signed_before,
 	.device_seen = sq_device_seen,

@@ -39,6 +39,9 @@
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
 #define EXCLUSIVE_SUB "tp/v1/+/+"
 #define RECONNECT_MAX_MS 2000   /* one client, not a fleet: come back fast */
+/* After a batch could not be stored (disk full): 1 s doubling to this
+ * before the broker is asked for it again. */
+#define REFUSED_MAX_MS 16000
 #define SUBSCRIBE_WAIT_S 30
 #define OUTBOX_INFLIGHT 64
 
@@ -68,33 +71,35 @@ struct tpcollect_outbox {
 struct tpcollect {
 	struct tpc_collector *col;
 	struct tpcollect_outbox outbox;   /* outbox.store is the collector's store */
-	bool batch;         /* a group commit is open (tpc_store_batch_begin) */
 };
 
 /* Reports read in one MQTT loop share one commit (group commit): the first
- * opens it, tpcollect_before_ack commits it before their PUBACKs leave. If
- * the batch cannot be opened each report commits alone. */
+ * opens it, tpcollect_before_ack commits it before their PUBACKs leave. */
 static void tpcollect_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct tpcollect *t = ctx;
 
-	if (!t->batch)
-		t->batch = tpc_store_batch_begin(t->outbox.store) == TPD_OK;
+	tpc_collector_batch_begin(t->col);
 	tpc_collector_handle(t->col, topic, payload, len, tpcollect_now());
 }
 
-static void tpcollect_before_ack(void *ctx)
+/* A batch that is not durable is refused: the MQTT link sends none of its
+ * PUBACKs and drops the connection (src/mqtt.c, note 5), so the broker
+ * delivers it again. That also forgets the outbox messages in flight on
+ * the connection: they are handed out again (at least once). */
+static enum tpd_err tpcollect_before_ack(void *ctx)
 {
 	struct tpcollect *t = ctx;
-	enum tpd_err rc;
+	enum tpd_err rc = tpc_collector_batch_end(t->col);
 
-	if (!t->batch)
-		return;
-	t->batch = false;
-	rc = tpc_store_batch_commit(t->outbox.store);
-	if (rc)
-		fprintf(stderr, PROG ": database: a batch of reports could not be committed: %s\n",
-			tpd_strerror(rc));
+	if (rc) {
+		uint64_t id;
+
+		for (size_t i = t->outbox.inflight.n; i > 0; i--)
+			tpd_inflight_take(&t->outbox.inflight, t->outbox.inflight.slot[i - 1].mid, &id);
+		t->outbox.last = 0;
+	}
+	return rc;
 }
 
 static void tpcollect_on_acked(void *ctx, int mid)
@@ -338,6 +343,7 @@ int main(int argc, char **argv)
 	mc.clean_session = false;
 	mc.subscribe = strcmp(sub_mode, "exclusive") == 0 ? exclusive_subs : subs;
 	mc.backoff_max_ms = RECONNECT_MAX_MS;
+	mc.refused_max_ms = REFUSED_MAX_MS;
 	mc.on_message = tpcollect_on_message;
 	mc.on_acked = tpcollect_on_acked;
 	mc.before_ack = tpcollect_before_ack;

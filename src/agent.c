@@ -378,12 +378,18 @@ enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *tri
 	return tpd_agent_selfcheck_report(a, ts, trigger, NULL);
 }
 
-/* One fault report for a raise or a clear. value/limit NAN print as null;
- * eta_s (predictive raises only) is left out when NAN. */
+/* One fault report for a raise or a clear. value/limit NAN print as null.
+ * pred (a forecast's change, else NULL) adds eta_s on a raise and the
+ * detector's basis, "baseline" and "now" (predict.h: a thermal slope in C
+ * per unit of load, a fan's speed as a share of its early-life speed), so
+ * the claim can say why; each is left out when NAN. */
 static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fault_code code,
 				     enum tpd_severity sev, int raised, int sensor, double value,
-				     double limit, double since, double eta_s)
+				     double limit, double since,
+				     const struct tpd_predict_event *pred)
 {
+	double eta_s = pred ? pred->eta_s : NAN;
+	double base = pred ? pred->baseline : NAN, now = pred ? pred->now : NAN;
 	enum tpd_sc_verdict verdict = TPD_SC_OK;
 	bool run_sc;
 	uint64_t seq;
@@ -404,6 +410,8 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 	    !tpd_json_add_num(f, "since", since, 3) ||
 	    !cJSON_AddBoolToObject(f, "predictive", tpd_fault_code_predictive(code)) ||
 	    (!isnan(eta_s) && !tpd_json_add_num(f, "eta_s", round(eta_s), 0)) ||
+	    (!isnan(base) && !isnan(now) && (!tpd_json_add_num(f, "baseline", base, 3) ||
+					     !tpd_json_add_num(f, "now", now, 3))) ||
 	    agent_add_recent(a, obj))
 		goto fail;
 	/* A raised power or thermal fault carries what the self-check found
@@ -486,7 +494,7 @@ static enum tpd_err agent_brownout_restart(struct tpd_agent *a, double ts, const
 		a->brownout_pending = false;
 		a->brownout_clear_at = ts + AGENT_BROWNOUT_CLEAR_S;
 		return agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING, 1, b->sensor,
-					b->value, s->min, b->seen_ts, NAN);
+					b->value, s->min, b->seen_ts, NULL);
 	}
 	if (isnan(a->brownout_clear_at))
 		return TPD_OK;
@@ -498,7 +506,7 @@ static enum tpd_err agent_brownout_restart(struct tpd_agent *a, double ts, const
 		return TPD_OK;
 	a->brownout_clear_at = NAN;
 	return agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING, 0, b->sensor, v,
-				s->min, b->seen_ts, NAN);
+				s->min, b->seen_ts, NULL);
 }
 
 enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *values)
@@ -557,7 +565,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
-					       (int)i, values[i], NAN, d->since_s, NAN);
+					       (int)i, values[i], NAN, d->since_s, NULL);
 			rc = rc ? rc : rc2;
 		}
 	}
@@ -568,7 +576,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, d->code, d->severity, ev == TPD_DETECT_RAISED,
-					       d->sensor, clean[d->sensor], d->limit, d->since_s, NAN);
+					       d->sensor, clean[d->sensor], d->limit, d->since_s, NULL);
 			rc = rc ? rc : rc2;
 		}
 	}
@@ -579,7 +587,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 		if (ev != TPD_DETECT_NONE) {
 			rc2 = agent_emit_fault(a, ts, TPD_FAULT_PWR_BROWNOUT, TPD_SEV_WARNING,
 					       ev == TPD_DETECT_RAISED, b->sensor,
-					       tpd_brownout_in_window(b, ts), b->count, b->since_s, NAN);
+					       tpd_brownout_in_window(b, ts), b->count, b->since_s, NULL);
 			rc = rc ? rc : rc2;
 		}
 	}
@@ -590,7 +598,7 @@ enum tpd_err tpd_agent_sample(struct tpd_agent *a, double ts, const double *valu
 	for (unsigned k = 0; k < npev && !a->no_edge_predict; k++) {
 		rc2 = agent_emit_fault(a, ts, pev[k].code, TPD_SEV_WARNING, pev[k].raised,
 				       pev[k].sensor, pev[k].value, pev[k].limit, pev[k].since,
-				       pev[k].eta_s);
+				       &pev[k]);
 		rc = rc ? rc : rc2;
 	}
 	/* The boot self-check runs on the first readings. */

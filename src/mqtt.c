@@ -25,6 +25,16 @@
  *    TPD_MQTT_BATCH_MAX), calls before_ack (one commit for all of them),
  *    and only then writes their PUBACKs. The guarantee of note 3 holds for
  *    the whole batch.
+ * 5. A batch before_ack refuses (its commit failed: disk full, I/O error) is
+ *    never acknowledged. Its PUBACKs already sit in libmosquitto's output
+ *    queue, and libmosquitto has no call to take them back (a DISCONNECT
+ *    would be queued behind them), so the client object is destroyed
+ *    unwritten - the socket closes without another byte - and a fresh one
+ *    connects later. The broker keeps the unacknowledged messages in flight
+ *    for the persistent session and delivers them again. The wait before
+ *    that reconnect doubles with each refused batch in a row (a full disk
+ *    does not empty itself in a second) and starts over after a batch is
+ *    acknowledged.
  */
 #include <errno.h>
 #include <poll.h>
@@ -41,6 +51,7 @@
 #define MQTT_KEEPALIVE_S 30
 #define MQTT_BACKOFF_MIN_MS 1000
 #define MQTT_BACKOFF_MAX_MS 60000
+#define MQTT_REFUSED_MAX_MS 30000
 
 struct tpd_mqtt {
 	struct mosquitto *mosq;
@@ -48,7 +59,12 @@ struct tpd_mqtt {
 	char **subs;               /* owned copy of cfg.subscribe */
 	char host[256];
 	int port;
+	bool tls;
 	bool connected;
+	bool fresh;                /* mosq was remade (note 5): connect, not reconnect */
+	unsigned batch_read;       /* messages read in this loop (batched mode) */
+	unsigned refused_ms;       /* wait after the next refused batch (note 5) */
+	unsigned refused_max_ms;
 	unsigned subs_pending;     /* SUBACKs still awaited on this connection */
 	bool ever_connected;
 	size_t unacked;
@@ -115,10 +131,11 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc)
 			m->host, m->port, mosquitto_connack_string(rc));
 		return;
 	}
-	if (m->ever_connected)
+	if (m->ever_connected && !m->fresh)
 		fprintf(stderr, "%s: reconnected to %s:%d\n", m->cfg.program, m->host, m->port);
 	m->connected = true;
 	m->ever_connected = true;
+	m->fresh = false;
 	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
 	m->subs_pending = 0;
 	for (char **s = m->subs; s && *s; s++) {
@@ -172,6 +189,7 @@ static void mqtt_on_message(struct mosquitto *mosq, void *obj, const struct mosq
 	struct tpd_mqtt *m = obj;
 
 	(void)mosq;
+	m->batch_read++;
 	if (m->cfg.on_message)
 		m->cfg.on_message(m->cfg.ctx, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
@@ -203,35 +221,17 @@ static char **mqtt_copy_subs(const char *const *subs)
 	return out;
 }
 
-enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
-			  char *err, size_t errlen)
+/* Makes m->mosq with every setting of m->cfg; on failure writes one line to
+ * err and leaves m->mosq NULL (or to be destroyed by the caller). */
+static enum tpd_err mqtt_make_client(struct tpd_mqtt *m, char *err, size_t errlen)
 {
-	struct tpd_mqtt *m;
-	bool tls;
+	const struct tpd_mqtt_cfg *cfg = &m->cfg;
 	int rc;
 
-	*out = NULL;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return TPD_ERR_NOMEM;
-	m->cfg = *cfg;
-	if (!m->cfg.program)
-		m->cfg.program = "tpdiag";
-	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
-	m->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : MQTT_BACKOFF_MAX_MS;
-	m->jitter_seed = (unsigned)getpid() ^ (unsigned)(mqtt_now() * 1000.0);
-	if (tpd_mqtt_parse_url(cfg->url, m->host, sizeof(m->host), &m->port, &tls)) {
-		snprintf(err, errlen, "broker URL \"%.200s\" is not mqtt://HOST:PORT or mqtts://HOST:PORT",
-			 cfg->url);
-		free(m);
-		return TPD_ERR_INVAL;
-	}
-	m->subs = mqtt_copy_subs(cfg->subscribe);
 	m->mosq = mosquitto_new(cfg->client_id, cfg->clean_session, m);
-	if (!m->subs || !m->mosq) {
+	if (!m->mosq) {
 		snprintf(err, errlen, "cannot create MQTT client: %s",
 			 errno == EINVAL ? "invalid client id" : "out of memory");
-		tpd_mqtt_free(m);
 		return TPD_ERR_NOMEM;
 	}
 	mosquitto_threaded_set(m->mosq, true);   /* design note 3 */
@@ -242,24 +242,21 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 	mosquitto_subscribe_callback_set(m->mosq, mqtt_on_subscribe);
 	if (cfg->max_inflight)
 		mosquitto_max_inflight_messages_set(m->mosq, cfg->max_inflight);
-	if (!tls && (cfg->tls_ca || cfg->tls_cert)) {
+	if (!m->tls && (cfg->tls_ca || cfg->tls_cert)) {
 		snprintf(err, errlen, "TLS files given but %s is not an mqtts:// URL", cfg->url);
-		tpd_mqtt_free(m);
 		return TPD_ERR_INVAL;
 	}
-	if (tls && (!cfg->tls_cert != !cfg->tls_key)) {
+	if (m->tls && (!cfg->tls_cert != !cfg->tls_key)) {
 		snprintf(err, errlen, "a TLS client certificate needs its key, and a key its certificate");
-		tpd_mqtt_free(m);
 		return TPD_ERR_INVAL;
 	}
-	if (tls) {
+	if (m->tls) {
 		rc = mosquitto_tls_set(m->mosq, cfg->tls_ca, cfg->tls_ca ? NULL : "/etc/ssl/certs",
 				       cfg->tls_cert, cfg->tls_key, NULL);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			snprintf(err, errlen, "TLS set-up for %s: %s (CA %s, certificate %s)", cfg->url,
 				 mosquitto_strerror(rc), cfg->tls_ca ? cfg->tls_ca : "system",
 				 cfg->tls_cert ? cfg->tls_cert : "none");
-			tpd_mqtt_free(m);
 			return TPD_ERR_INVAL;
 		}
 	}
@@ -267,17 +264,93 @@ enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
 	    mosquitto_will_set(m->mosq, cfg->will_topic, (int)cfg->will_len, cfg->will_payload,
 			       1, true) != 0) {
 		snprintf(err, errlen, "cannot set the Last Will on %s", cfg->will_topic);
-		tpd_mqtt_free(m);
 		return TPD_ERR_MQTT;
 	}
-	rc = mosquitto_connect(m->mosq, m->host, m->port, MQTT_KEEPALIVE_S);
+	return TPD_OK;
+}
+
+/* Starts a connection attempt; schedules a retry when it cannot start. */
+static void mqtt_connect_now(struct tpd_mqtt *m)
+{
+	int rc = mosquitto_connect(m->mosq, m->host, m->port, MQTT_KEEPALIVE_S);
+
 	if (rc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "%s: cannot connect to %s:%d: %s; retrying\n", m->cfg.program,
-			m->host, m->port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		if (!m->fresh)
+			fprintf(stderr, "%s: cannot connect to %s:%d: %s; retrying\n", m->cfg.program,
+				m->host, m->port,
+				rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		mqtt_schedule_retry(m);
 	}
+}
+
+enum tpd_err tpd_mqtt_new(const struct tpd_mqtt_cfg *cfg, struct tpd_mqtt **out,
+			  char *err, size_t errlen)
+{
+	struct tpd_mqtt *m;
+	enum tpd_err rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return TPD_ERR_NOMEM;
+	m->cfg = *cfg;
+	if (!m->cfg.program)
+		m->cfg.program = "tpdiag";
+	m->backoff_ms = MQTT_BACKOFF_MIN_MS;
+	m->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : MQTT_BACKOFF_MAX_MS;
+	m->refused_ms = MQTT_BACKOFF_MIN_MS;
+	m->refused_max_ms = cfg->refused_max_ms ? cfg->refused_max_ms : MQTT_REFUSED_MAX_MS;
+	m->jitter_seed = (unsigned)getpid() ^ (unsigned)(mqtt_now() * 1000.0);
+	if (tpd_mqtt_parse_url(cfg->url, m->host, sizeof(m->host), &m->port, &m->tls)) {
+		snprintf(err, errlen, "broker URL \"%.200s\" is not mqtt://HOST:PORT or mqtts://HOST:PORT",
+			 cfg->url);
+		free(m);
+		return TPD_ERR_INVAL;
+	}
+	m->subs = mqtt_copy_subs(cfg->subscribe);
+	if (!m->subs) {
+		snprintf(err, errlen, "cannot create MQTT client: out of memory");
+		tpd_mqtt_free(m);
+		return TPD_ERR_NOMEM;
+	}
+	rc = mqtt_make_client(m, err, errlen);
+	if (rc) {
+		tpd_mqtt_free(m);
+		return rc;
+	}
+	mqtt_connect_now(m);
 	*out = m;
 	return TPD_OK;
+}
+
+/*
+ * Drops the connection without writing what is queued on it (design note
+ * 5): the client object goes, unflushed, and a new one with the same
+ * settings connects after the refusal backoff. Returns a MOSQ_ERR_*: the
+ * loop's caller sees a lost connection either way.
+ */
+static int mqtt_drop_unacked(struct tpd_mqtt *m)
+{
+	char err[256];
+	double jitter = 0.75 + (rand_r(&m->jitter_seed) % 501) / 1000.0;
+
+	mosquitto_destroy(m->mosq);
+	m->mosq = NULL;
+	m->connected = false;
+	m->subs_pending = 0;
+	m->fresh = true;
+	m->next_attempt = mqtt_now() + m->refused_ms * jitter / 1000.0;
+	m->refused_ms = m->refused_ms * 2 > m->refused_max_ms ? m->refused_max_ms
+							      : m->refused_ms * 2;
+	if (mqtt_make_client(m, err, sizeof(err))) {
+		/* Only memory can fail here (the settings worked before); the next
+		 * loop tries again. */
+		if (m->mosq)
+			mosquitto_destroy(m->mosq);
+		m->mosq = NULL;
+		fprintf(stderr, "%s: %s\n", m->cfg.program, err);
+	}
+	return MOSQ_ERR_NO_CONN;
 }
 
 void tpd_mqtt_free(struct tpd_mqtt *m)
@@ -301,6 +374,7 @@ static int mqtt_loop_batched(struct tpd_mqtt *m, int timeout_ms)
 	struct pollfd p = { .fd = mosquitto_socket(m->mosq) };
 	int rc = MOSQ_ERR_SUCCESS;
 
+	m->batch_read = 0;
 	if (p.fd < 0)
 		return MOSQ_ERR_NO_CONN;
 	p.events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
@@ -317,7 +391,10 @@ static int mqtt_loop_batched(struct tpd_mqtt *m, int timeout_ms)
 				break;
 		}
 	}
-	m->cfg.before_ack(m->cfg.ctx);
+	if (m->cfg.before_ack(m->cfg.ctx) != TPD_OK)
+		return mqtt_drop_unacked(m);
+	if (m->batch_read > 0)
+		m->refused_ms = MQTT_BACKOFF_MIN_MS;
 	if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
 		rc = mosquitto_loop_write(m->mosq, 1);
 	if (rc == MOSQ_ERR_SUCCESS)
@@ -342,12 +419,31 @@ enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms)
 			return TPD_OK;
 		}
 		m->next_attempt = 0;
-		rc = mosquitto_reconnect(m->mosq);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			mqtt_schedule_retry(m);
-			return TPD_OK;
+		if (!m->mosq) {
+			char err[256];
+
+			if (mqtt_make_client(m, err, sizeof(err))) {
+				if (m->mosq)
+					mosquitto_destroy(m->mosq);
+				m->mosq = NULL;
+				mqtt_schedule_retry(m);
+				return TPD_OK;
+			}
+		}
+		if (m->fresh) {
+			mqtt_connect_now(m);
+			if (m->next_attempt > 0)
+				return TPD_OK;
+		} else {
+			rc = mosquitto_reconnect(m->mosq);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				mqtt_schedule_retry(m);
+				return TPD_OK;
+			}
 		}
 	}
+	if (!m->mosq)
+		return TPD_OK;
 	rc = m->cfg.before_ack ? mqtt_loop_batched(m, timeout_ms)
 			       : mosquitto_loop(m->mosq, timeout_ms, 1);
 	if (rc != MOSQ_ERR_SUCCESS && m->next_attempt == 0) {
@@ -363,7 +459,11 @@ enum tpd_err tpd_mqtt_loop(struct tpd_mqtt *m, int timeout_ms)
 enum tpd_err tpd_mqtt_publish(struct tpd_mqtt *m, const char *topic, const void *payload,
 			      size_t len, int qos, bool retain, int *mid)
 {
-	int rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
+	int rc;
+
+	if (!m->mosq)
+		return TPD_ERR_MQTT;
+	rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
 
 	if (rc == MOSQ_ERR_NO_CONN && qos > 0) {
 		/* libmosquitto has queued it for the next connection. */

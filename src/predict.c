@@ -44,19 +44,24 @@
 #define PREDICT_SLOW_HALF_LIFE_S (14 * 86400.0)
 #define PREDICT_PEAK_HALF_LIFE_S (7 * 86400.0)
 #define PREDICT_DAY_HALF_LIFE_S 86400.0     /* "now" in descriptions */
+#define PREDICT_GROWTH_HALF_LIFE_S (3 * 86400.0) /* the detectors' ETA memory */
 #define PREDICT_MIN_ROWS 48                 /* hours before a drift gives an ETA */
 #define PREDICT_CLEAR_SE 4.0                /* rail: slope this many standard errors */
 #define PREDICT_HOLD_SE 2.0                 /* ...and stays raised above this */
 #define PREDICT_MIN_SAMPLES 5               /* samples that make an hour */
 #define PREDICT_EVENT_FLOOR_PER_H (1.0 / 168.0)
 #define PREDICT_EVENT_CAP_PER_H 3.0
-#define PREDICT_CUSUM_H 6.0
+#define PREDICT_CUSUM_H 10.0
 #define PREDICT_EVENT_HOURS 3
 /* The CUSUMs on hourly rows (tpd/cusum.h): allowance and cap in standard
  * deviations. With k = 1 and h = 5 an in-control run lasts about 1.1e5
  * hours (13 years) on independent rows; a shift of 3 sd decides in 3 h. */
 #define PREDICT_K 1.0
 #define PREDICT_CAP 3.0
+/* An hour's thermal slope in its own standard errors scatters more than
+ * N(0,1) (the fan's regime, an operating point learned in a busy week):
+ * its scale is measured, and never taken below this. */
+#define PREDICT_Z_SCALE_FLOOR 1.2
 /* Effects too small to call wear, whatever their significance: a thermal
  * slope 15 % above its early life (the allowance is never below half of
  * it), a fan 16 % below its early-life speed (never below all of it: a
@@ -64,9 +69,21 @@
  * stop at that). */
 #define PREDICT_TEMP_REL 0.15
 #define PREDICT_FAN_REL 0.16
-#define PREDICT_TEMP_MIN_SLOPE 1.0          /* C per unit load to tell a change of */
+#define PREDICT_TEMP_MIN_SLOPE 0.3          /* C per unit load to tell a change of */
 #define PREDICT_TEMP_MIN_VAR 1e-4          /* load variance an hour needs (sd 0.01) */
 #define PREDICT_TEMP_NOISE_FLOOR_C 0.1      /* a sensor's resolution, at least */
+#define PREDICT_TEMP_BIN_HOURS 3            /* hours that make an operating point */
+/* The adapter: a resistance 50 % and 0.2 ohm above its early life is worth
+ * a call (the allowance is never below half of it; one that fails has
+ * gained several times its own), fitted on hours whose current varies (sd
+ * 5 mA); a rail that drops less than 10 mV per A has none to watch. The
+ * fit is biased low by the current sensor's own noise, the same way early
+ * and late, so the ratio holds. */
+#define PREDICT_RAIL_REL 0.5
+#define PREDICT_RAIL_MIN_SHIFT_OHM 0.2
+#define PREDICT_RAIL_MIN_VAR 2.5e-5
+#define PREDICT_RAIL_NOISE_FLOOR_V 0.002
+#define PREDICT_RAIL_MIN_OHM 0.01
 #define PREDICT_FAN_SIGMA_FLOOR 0.02
 #define PREDICT_FAN_MIN_N 5.0               /* samples that make a fan bin */
 
@@ -102,9 +119,17 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 		/* within the hour nothing decays */
 		tpd_trend_init(&t->u.th.hour, 1, INFINITY);
 		t->u.th.slope0 = t->u.th.slope_avg = NAN;
+		tpd_trend_init(&t->u.th.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.th.rise, PREDICT_K, p->threshold, PREDICT_CAP);
+	} else if (kind == TPD_PREDICT_RAIL) {
+		tpd_trend_init(&t->u.rail.hour, 1, INFINITY);
+		t->u.rail.ohm0 = t->u.rail.ohm_avg = NAN;
+		/* hours of an adapter say less than hours of heat (the current
+		 * sensor's own noise): twice the decision interval */
+		tpd_cusum_init(&t->u.rail.rise, PREDICT_K, 2 * p->threshold, PREDICT_CAP);
 	} else if (kind == TPD_PREDICT_FAN) {
 		t->u.fan.ratio = t->u.fan.ratio_avg = NAN;
+		tpd_trend_init(&t->u.fan.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.fan.shortfall, PREDICT_K, p->threshold, PREDICT_CAP);
 	}
 	return t;
@@ -219,9 +244,16 @@ static void predict_accumulate(struct tpd_predict_target *t, double ts, const do
 		struct tpd_predict_thermal *th = &t->u.th;
 		double l = clean[t->x[0]];
 
-		tpd_trend_add(&th->hour, ts, &l, y);
+		tpd_trend_add1(&th->hour, ts, l, y);
 		th->load_sum += l;
 		th->load_ss += l * l;
+	} else if (t->kind == TPD_PREDICT_RAIL) {
+		struct tpd_predict_sag *r = &t->u.rail;
+		double i = clean[t->x[0]];
+
+		tpd_trend_add1(&r->hour, ts, i, y);
+		r->x_sum += i;
+		r->x_ss += i * i;
 	} else if (t->kind == TPD_PREDICT_FAN) {
 		struct tpd_predict_fanbase *f = &t->u.fan;
 		int bin = predict_fan_bin(prod, t, clean[t->x[0]]);
@@ -273,13 +305,41 @@ static bool predict_cusum(struct tpd_cusum *c, double row)
 	return over;
 }
 
+static int predict_temp_bin(double temp)
+{
+	double b = (temp - 10.0) / 4.0;
+
+	return b < 0 ? 0 : b >= TPD_PREDICT_TEMP_BINS - 1 ? TPD_PREDICT_TEMP_BINS - 1 : (int)b;
+}
+
+static void predict_temp_learn(struct tpd_predict_thermal *th, int bin, double slope, double w)
+{
+	th->bin_sw[bin] += (float)(w * w * slope);
+	th->bin_w[bin] += (float)(w * w);
+	if (th->bin_hours[bin] < UINT8_MAX)
+		th->bin_hours[bin]++;
+}
+
+/* The early-life slope at an hour's operating point: its own bin, else the
+ * nearest learned one colder (hotter than anything learned is where wear
+ * leads; the faster fan there damps more, so this errs towards "not
+ * worn"); NAN when colder than everything learned. */
+static double predict_temp_base(const struct tpd_predict_thermal *th, int bin)
+{
+	for (int i = bin; i >= 0; i--)
+		if (th->bin_hours[i] >= PREDICT_TEMP_BIN_HOURS && th->bin_w[i] > 0)
+			return th->bin_sw[i] / th->bin_w[i];
+	return NAN;
+}
+
 /* The thermal-slope detector's hour (note 3): the slope of the hour just
- * closed, against early life. */
+ * closed, against early life at the same operating point. */
 static void predict_thermal_hour(struct tpd_predict_target *t)
 {
 	struct tpd_predict_thermal *th = &t->u.th;
 	struct tpd_trend_fit fit;
-	double n = th->hour.n_eff, var, slope, a, w, z;
+	double n = th->hour.n_eff, var, slope, a, w, z, base;
+	int bin;
 
 	var = n > 0 ? th->load_ss / n - (th->load_sum / n) * (th->load_sum / n) : 0;
 	if (n < PREDICT_MIN_SAMPLES || var < PREDICT_TEMP_MIN_VAR || !tpd_trend_fit(&th->hour, &fit))
@@ -290,9 +350,12 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 	w = sqrt(n * var) / fmax(fit.sigma, PREDICT_TEMP_NOISE_FLOOR_C);
 	a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
 	th->slope_avg = isnan(th->slope_avg) ? slope : th->slope_avg * a + slope * (1 - a);
+	tpd_trend_add(&th->growth, th->hour.last_s, NULL, slope);
+	bin = predict_temp_bin(th->hour.xty[0] / n);
 	if (th->slope_n < TPD_PREDICT_LEARN_H) {
 		th->slope_sum += slope * w * w;
 		th->weight_sum += w * w;
+		predict_temp_learn(th, bin, slope, w);
 		if (++th->slope_n == TPD_PREDICT_LEARN_H) {
 			/* A product whose temperature does not follow its load has
 			 * no slope to watch. */
@@ -304,24 +367,74 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 	}
 	if (isnan(th->slope0))
 		goto reset;
-	z = (slope - th->slope0) * w;
+	base = predict_temp_base(th, bin);
+	if (isnan(base)) {
+		/* colder than all of early life (it was learned in a busy week,
+		 * or in summer): learn this operating point now, as wear only
+		 * makes a product hotter */
+		if (!t->active && th->rise.s == 0)
+			predict_temp_learn(th, bin, slope, w);
+		goto reset;
+	}
+	z = (slope - base) * w;
 	if (th->cal_n < TPD_PREDICT_CAL_H) {
 		/* how far the hours stray beyond their own errors (a slope that
 		 * moves with the fan's regime through the day) */
 		th->cal_ss += z * z;
 		if (++th->cal_n == TPD_PREDICT_CAL_H)
-			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), 1.0);
+			th->sigma = fmax(sqrt(th->cal_ss / th->cal_n), PREDICT_Z_SCALE_FLOOR);
 		goto reset;
 	}
 	predict_cusum(&th->rise, predict_row(z / th->sigma,
-					     PREDICT_TEMP_REL * th->slope0 * w / th->sigma));
+					     PREDICT_TEMP_REL * base * w / th->sigma));
 reset:
 	tpd_trend_init(&th->hour, 1, INFINITY);
 	th->load_sum = th->load_ss = 0;
 }
 
+/* The adapter-resistance detector's hour: as the thermal slope's, without
+ * operating points (an adapter's resistance does not depend on the load). */
+static void predict_rail_hour(struct tpd_predict_target *t)
+{
+	struct tpd_predict_sag *r = &t->u.rail;
+	struct tpd_trend_fit fit;
+	double n = r->hour.n_eff, var, ohm, a, w, z;
+
+	var = n > 0 ? r->x_ss / n - (r->x_sum / n) * (r->x_sum / n) : 0;
+	if (n < PREDICT_MIN_SAMPLES || var < PREDICT_RAIL_MIN_VAR || !tpd_trend_fit(&r->hour, &fit))
+		goto reset;
+	ohm = -fit.b[1];
+	w = sqrt(n * var) / fmax(fit.sigma, PREDICT_RAIL_NOISE_FLOOR_V);
+	a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
+	r->ohm_avg = isnan(r->ohm_avg) ? ohm : r->ohm_avg * a + ohm * (1 - a);
+	if (r->learn_n < TPD_PREDICT_LEARN_H) {
+		r->sw += ohm * w * w;
+		r->w += w * w;
+		if (++r->learn_n == TPD_PREDICT_LEARN_H) {
+			r->ohm0 = r->sw / r->w;
+			if (!(r->ohm0 >= PREDICT_RAIL_MIN_OHM))
+				r->ohm0 = NAN;
+		}
+		goto reset;
+	}
+	if (isnan(r->ohm0))
+		goto reset;
+	z = (ohm - r->ohm0) * w;
+	if (r->cal_n < TPD_PREDICT_CAL_H) {
+		r->cal_ss += z * z;
+		if (++r->cal_n == TPD_PREDICT_CAL_H)
+			r->sigma = fmax(sqrt(r->cal_ss / r->cal_n), 1.0);
+		goto reset;
+	}
+	predict_cusum(&r->rise, predict_row(z / r->sigma, fmax(PREDICT_RAIL_REL * r->ohm0,
+							       PREDICT_RAIL_MIN_SHIFT_OHM) * w / r->sigma));
+reset:
+	tpd_trend_init(&r->hour, 1, INFINITY);
+	r->x_sum = r->x_ss = 0;
+}
+
 /* The fan-baseline detector's hour. */
-static void predict_fan_hour(struct tpd_predict_target *t)
+static void predict_fan_hour(struct tpd_predict_target *t, double mid)
 {
 	struct tpd_predict_fanbase *f = &t->u.fan;
 	double q, a = exp2(-TPD_PREDICT_BIN_S / PREDICT_DAY_HALF_LIFE_S);
@@ -331,6 +444,7 @@ static void predict_fan_hour(struct tpd_predict_target *t)
 	q = f->sum_q / f->nq;
 	f->ratio = q;
 	f->ratio_avg = isnan(f->ratio_avg) ? q : f->ratio_avg * a + q * (1 - a);
+	tpd_trend_add(&f->growth, mid, NULL, q);
 	if (f->cal_n < TPD_PREDICT_CAL_H) {
 		f->cal_ss += (1 - q) * (1 - q);
 		if (++f->cal_n == TPD_PREDICT_CAL_H)
@@ -358,9 +472,11 @@ static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 			t->u.ev.hours_with_events |= 1;
 	}
 	if (t->kind == TPD_PREDICT_FAN && t->hours >= TPD_PREDICT_LEARN_H)
-		predict_fan_hour(t);
+		predict_fan_hour(t, mid);
 	if (t->kind == TPD_PREDICT_TEMP)
 		predict_thermal_hour(t);
+	if (t->kind == TPD_PREDICT_RAIL)
+		predict_rail_hour(t);
 	if (!ok)
 		goto reset;
 	y = t->kind == TPD_PREDICT_RAIL ? t->min_y : t->kind == TPD_PREDICT_EVENTS ? t->sum_y
@@ -415,12 +531,50 @@ bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, dou
 		*now = t->u.th.slope_avg;
 		return true;
 	}
+	if (t->kind == TPD_PREDICT_RAIL && !isnan(t->u.rail.ohm0)) {
+		*baseline = t->u.rail.ohm0;
+		*now = t->u.rail.ohm_avg;
+		return true;
+	}
 	if (t->kind == TPD_PREDICT_FAN && !isnan(t->u.fan.ratio_avg)) {
 		*baseline = 1.0;
 		*now = t->u.fan.ratio_avg;
 		return true;
 	}
 	return false;
+}
+
+/*
+ * When the detector's own quantity reaches the limit at its present growth
+ * (INFINITY: it does not grow towards it, or too few days yet):
+ *   TEMP  the busy hour's temperature `busy` rises by the slope's growth
+ *         times the busy hour's load (the heat at no load, which grows with
+ *         it, is left out, so this errs late);
+ *   FAN   the speed share falls to the stall limit's share of the
+ *         early-life speed at the latest hour's demand.
+ */
+static double predict_growth_eta(const struct tpd_predict *p, const struct tpd_predict_target *t,
+				 double busy, double now)
+{
+	const struct tpd_trend *g = t->kind == TPD_PREDICT_TEMP ? &t->u.th.growth
+								 : &t->u.fan.growth;
+	struct tpd_trend_fit fit;
+	double rate;
+
+	if (g->rows < 24 || !tpd_trend_fit(g, &fit))
+		return INFINITY;
+	if (t->kind == TPD_PREDICT_TEMP) {
+		rate = fit.slope_per_s * t->peak_x[0];
+		return rate > 0 && !isnan(busy) ? fmax(0.0, (t->limit - busy) / rate) : INFINITY;
+	} else {
+		int bin = predict_fan_bin(p->product, t, t->last_x[0]);
+		double base = predict_fan_base(&t->u.fan, bin);
+		double q = tpd_trend_predict(g, &fit, NULL, now);
+
+		if (!(base > 0) || !(fit.slope_per_s < 0))
+			return INFINITY;
+		return fmax(0.0, (q - t->limit / base) / -fit.slope_per_s);
+	}
 }
 
 /* Decides one target after its hour closed; fills ev and returns true on a
@@ -463,14 +617,29 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 
 		/* Already past the limit is the limit detectors' business: a
 		 * forecast after the fact helps nobody. */
+		const struct tpd_cusum *c = &t->u.rail.rise;
+
 		alarm = fitted && clear_drift && eta <= (t->active ? 2 * horizon : horizon) &&
 			(t->active || eta > 0);
+		/* or the adapter's resistance has risen */
+		alarm = alarm || (t->active ? c->s > 0 : c->s >= c->h);
+		if (alarm && !(eta <= 2 * horizon))
+			eta = horizon;
 	}
 	}
-	/* A change detector says that, not when: the drift's own ETA where it
-	 * shows one within the horizon, else the horizon. */
-	if (t->kind != TPD_PREDICT_RAIL && !(eta <= horizon))
+	/* A change detector says that, not when: its own quantity's growth
+	 * says when, else the reading's drift, else the horizon it looks
+	 * across. */
+	if (t->kind == TPD_PREDICT_TEMP || t->kind == TPD_PREDICT_FAN) {
+		double e = predict_growth_eta(p, t, value, now);
+
+		if (isfinite(e))
+			eta = e;
+		if (!isfinite(eta))
+			eta = horizon;
+	} else if (t->kind == TPD_PREDICT_EVENTS && !(fitted && fit.slope_per_s > 0 && eta <= horizon)) {
 		eta = horizon;
+	}
 	if (alarm == t->active) {
 		if (alarm)
 			t->eta_s = eta;

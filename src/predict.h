@@ -24,10 +24,12 @@
  *                  same curve; a worn bearing turns slower at the same demand.
  *                  A CUSUM on the hourly shortfall, whether it ever stalls or
  *                  not.
- *   PWR_DEGRADING  each volt.* with a minimum: the hourly lowest reading
- *                  regressed on current (the sag through the adapter's
- *                  resistance) falling to the minimum within the horizon;
- *                  and event.undervoltage: a Poisson CUSUM on hourly event
+ *   PWR_DEGRADING  each volt.* with a minimum: the adapter's internal
+ *                  resistance, the rail's drop per ampere fitted within
+ *                  each hour (V = Voc - R*I), against early life (a CUSUM,
+ *                  as for heat); or the hourly lowest reading regressed on
+ *                  current falling to the minimum within the horizon; and
+ *                  event.undervoltage: a Poisson CUSUM on hourly event
  *                  counts against the device's own long-run rate, confirmed
  *                  by events in several distinct hours (one grid dip is not a
  *                  trend).
@@ -39,7 +41,10 @@
  * capped at 3 standard deviations, so no single hour decides. The ETA
  * extrapolates the drift of the reading itself at a busy hour's load
  * (tpd/trend.h; the horizon when it shows none yet). A raised prediction
- * clears when its statistic falls back to zero.
+ * clears when its statistic falls back to zero. The ETA of a thermal or fan
+ * forecast extrapolates the detector's own quantity (the slope's growth at
+ * a busy hour's load, the fan's speed share towards its stall limit) over
+ * the last days; the rail's, the reading's own drift.
  *
  * Cost per sample: a few additions per sensor; per hour: one 3x3 solve per
  * target. State: under 1 KiB per target.
@@ -61,6 +66,7 @@
 #define TPD_PREDICT_CAL_H 24          /* hours after it that measure the spread */
 #define TPD_PREDICT_THRESHOLD 5.0     /* the CUSUMs' decision interval, default */
 #define TPD_PREDICT_FAN_BINS 48       /* 2 C bins from 10 C */
+#define TPD_PREDICT_TEMP_BINS 24      /* 4 C bins from 10 C */
 
 enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD_PREDICT_EVENTS };
 
@@ -71,7 +77,14 @@ struct tpd_predict_thermal {
 	double slope_sum, weight_sum;/* learning: precision-weighted hourly slopes */
 	unsigned slope_n;
 	double slope0;               /* early-life C per unit load; NAN: not learned */
+	/* the early-life slope per 4 C of the hour's mean temperature: a fan's
+	 * control loop damps the swings more when it runs faster, so the slope
+	 * belongs to an operating point */
+	float bin_sw[TPD_PREDICT_TEMP_BINS];   /* sum of weight * slope */
+	float bin_w[TPD_PREDICT_TEMP_BINS];    /* sum of weights */
+	uint8_t bin_hours[TPD_PREDICT_TEMP_BINS];
 	double slope_avg;            /* decaying mean of hourly slopes (1 day) */
+	struct tpd_trend growth;     /* hourly slopes on time (3 days): the ETA */
 	double sigma;                /* hourly spread beyond the hours' own errors */
 	double cal_ss;
 	unsigned cal_n;
@@ -86,10 +99,25 @@ struct tpd_predict_fanbase {
 	unsigned nq;
 	double ratio;                /* latest hourly ratio, NAN: none */
 	double ratio_avg;            /* decaying mean of hourly ratios (1 day) */
+	struct tpd_trend growth;     /* hourly ratios on time (3 days): the ETA */
 	double sigma;                /* hourly spread of the ratio (calibration) */
 	double cal_ss;
 	unsigned cal_n;
 	struct tpd_cusum shortfall;
+};
+
+/* RAIL: the adapter's internal resistance against its early life. */
+struct tpd_predict_sag {
+	struct tpd_trend hour;       /* this hour's samples: V on current and time */
+	double x_sum, x_ss;          /* this hour's current, for its spread */
+	double sw, w;                /* learning: precision-weighted hourly ohms */
+	unsigned learn_n;
+	double ohm0;                 /* early-life V per A; NAN: not learned */
+	double ohm_avg;              /* decaying mean of hourly ohms (1 day) */
+	double sigma;                /* hourly spread beyond the hours' own errors */
+	double cal_ss;
+	unsigned cal_n;
+	struct tpd_cusum rise;
 };
 
 /* EVENTS: the under-voltage rate. */
@@ -117,6 +145,7 @@ struct tpd_predict_target {
 	union {
 		struct tpd_predict_thermal th;
 		struct tpd_predict_fanbase fan;
+		struct tpd_predict_sag rail;
 		struct tpd_predict_rate ev;
 	} u;
 	bool active;

@@ -59,7 +59,8 @@ void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y)
 		tr->t0_s = t_s;
 		tr->last_s = t_s;
 	}
-	if (t_s > tr->last_s) {
+	/* an infinite half-life (a fit within one hour) never decays */
+	if (t_s > tr->last_s && isfinite(tr->half_life_s)) {
 		double k = exp2(-(t_s - tr->last_s) / tr->half_life_s);
 
 		for (size_t i = 0; i < sizeof(tr->xtx) / sizeof(tr->xtx[0]); i++)
@@ -68,14 +69,41 @@ void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y)
 			tr->xty[i] *= k;
 		tr->yty *= k;
 		tr->n_eff *= k;
-		tr->last_s = t_s;
 	}
+	if (t_s > tr->last_s)
+		tr->last_s = t_s;
 	p = trend_row(tr, x, t_s, row);
 	for (unsigned j = 0; j < p; j++) {
 		for (unsigned i = 0; i <= j; i++)
 			tr->xtx[trend_ix(i, j)] += row[i] * row[j];
 		tr->xty[j] += row[j] * y;
 	}
+	tr->yty += y * y;
+	tr->n_eff += 1.0;
+	tr->rows++;
+}
+
+void tpd_trend_add1(struct tpd_trend *tr, double t_s, double x, double y)
+{
+	double t;
+
+	if (isnan(y) || isnan(t_s) || isnan(x))
+		return;
+	if (isnan(tr->t0_s))
+		tr->t0_s = tr->last_s = t_s;
+	if (t_s > tr->last_s)
+		tr->last_s = t_s;
+	t = (t_s - tr->t0_s) / TREND_DAY_S;
+	/* the packed triangle of [1 x t]'[1 x t] (trend_ix) */
+	tr->xtx[0] += 1;
+	tr->xtx[1] += x;
+	tr->xtx[2] += x * x;
+	tr->xtx[3] += t;
+	tr->xtx[4] += x * t;
+	tr->xtx[5] += t * t;
+	tr->xty[0] += y;
+	tr->xty[1] += x * y;
+	tr->xty[2] += t * y;
 	tr->yty += y * y;
 	tr->n_eff += 1.0;
 	tr->rows++;

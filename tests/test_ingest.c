@@ -247,6 +247,24 @@ static void test_signed_reports(void **state)
 		   "\"predictive\":false},\"prev\":\"\"}");
 	expect_reject("tp/v1/TP1/fault", jws, TPC_REJECT_SCHEMA, "class");
 	free(jws);
+	/* a forecast with its basis (the agent's optional baseline/now) is
+	 * taken; a basis that is not a number is not */
+	jws = sign(key, "TP1", "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":10,"
+		   "\"ts\":1764000000,\"fault\":{\"code\":\"TEMP_RISING\",\"class\":\"thermal\","
+		   "\"severity\":\"warning\",\"state\":\"raised\",\"sensor\":\"temp.cpu\",\"value\":80,"
+		   "\"limit\":100,\"since\":1764000000,\"predictive\":true,\"eta_s\":86400,"
+		   "\"baseline\":26.1,\"now\":31.4},\"recent\":[],\"prev\":\"\"}");
+	assert_int_equal(decode("tp/v1/TP1/fault", jws, &r, &reason, why), TPD_OK);
+	assert_true(r.predictive);
+	tpc_report_clear(&r);
+	free(jws);
+	jws = sign(key, "TP1", "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":10,"
+		   "\"ts\":1764000000,\"fault\":{\"code\":\"TEMP_RISING\",\"class\":\"thermal\","
+		   "\"severity\":\"warning\",\"state\":\"raised\",\"sensor\":\"temp.cpu\",\"value\":80,"
+		   "\"limit\":100,\"since\":1764000000,\"predictive\":true,\"now\":\"hot\"},"
+		   "\"recent\":[],\"prev\":\"\"}");
+	expect_reject("tp/v1/TP1/fault", jws, TPC_REJECT_SCHEMA, "now");
+	free(jws);
 	/* prev missing */
 	jws = sign(key, "TP1", "{\"v\":1,\"dev\":\"TP1\",\"model\":\"m\",\"fw\":\"1\",\"seq\":9,"
 		   "\"ts\":1,\"fault\":{}}");

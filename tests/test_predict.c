@@ -278,7 +278,8 @@ static void pr_assert_predicted_also(const struct pr_world *w, enum tpd_fault_co
 		      tpd_fault_code_name(code), o.raised[code], o.eta_s[code] / DAY, o.crossed_day);
 	assert_false(isnan(o.raised[code]));
 	assert_true(isnan(o.crossed_day) || o.raised[code] < o.crossed_day);
-	assert_true(o.eta_s[code] > 0 && o.eta_s[code] <= 7 * DAY);
+	/* a change detector decides; the ETA is its quantity's growth so far */
+	assert_true(o.eta_s[code] > 0 && isfinite(o.eta_s[code]));
 	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
 		if (c != (int)code && c != also && !isnan(o.raised[c]))
 			fail_msg("also %s raised on day %.1f", tpd_fault_code_name(c), o.raised[c]);

@@ -132,6 +132,30 @@ static void test_refuses_weak_data(void **state)
 	assert_int_equal(tr.rows, 48);
 }
 
+/* The one-regressor, no-decay fast path gives the general path's fit. */
+static void test_add1_is_add(void **state)
+{
+	struct tpd_trend a, b;
+	struct tpd_trend_fit fa, fb;
+
+	(void)state;
+	tpd_trend_init(&a, 1, INFINITY);
+	tpd_trend_init(&b, 1, INFINITY);
+	for (int i = 0; i < 360; i++) {
+		double t = 1764000000.0 + 10 * i, x = 0.5 + 0.3 * sin(i * 0.7);
+		double y = 40 + 26 * x + 0.001 * i + 0.2 * cos(i * 1.3);
+
+		tpd_trend_add(&a, t, &x, y);
+		tpd_trend_add1(&b, t, x, y);
+	}
+	tpd_trend_add1(&b, 1764003600.0, NAN, 50);   /* ignored, as tpd_trend_add does */
+	assert_true(tpd_trend_fit(&a, &fa) && tpd_trend_fit(&b, &fb));
+	for (unsigned i = 0; i < 3; i++)
+		assert_float_equal(fa.b[i], fb.b[i], 1e-9 * (1 + fabs(fa.b[i])));
+	assert_float_equal(fa.sigma, fb.sigma, 1e-9);
+	assert_int_equal(a.rows, b.rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_drift_under_cycle),
 		cmocka_unit_test(test_forgetting),
 		cmocka_unit_test(test_refuses_weak_data),
+		cmocka_unit_test(test_add1_is_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 #   the test set    seeds EVAL_TEST_SEEDS ("101 102"), --mix test: other
 #                   proportions of wear curves, confounders, products and
 #                   periods, not only other seeds; the figures that count
-# each set EVAL_DEVICES (40) devices (split over its seeds) x EVAL_DAYS (30) days, row periods
+# each set EVAL_DEVICES (24) devices (split over its seeds) x EVAL_DAYS (30) days, row periods
 # drawn per device but not below EVAL_PERIOD_MIN (30 s, for replay time).
 # With FLEET_DIR that folder is the test set and there is no tuning set: any
 # folder of SPEC §5 traces (ID.csv, "# model: NAME") with a labels.csv
@@ -46,7 +46,7 @@ FLEET=${2:-}
 work=$(mktemp -d /tmp/tpdiag-eval.XXXXXX)
 trap 'stack_cleanup; rm -rf "$work"' EXIT
 epoch=1764000000
-devices=${EVAL_DEVICES:-40}
+devices=${EVAL_DEVICES:-24}
 days=${EVAL_DAYS:-30}
 thresholds=${EVAL_THRESHOLDS-3 4 6 8 12}
 [ -x "$BUILD/tpsim" ] || { echo "eval: $BUILD/tpsim is missing (make first)" >&2; exit 1; }
@@ -80,7 +80,7 @@ eval_gen() {
 # collector and database, the replay; leaves OUT/scored.txt, one line per
 # device (see eval_score).
 eval_replay() {
-	local fleet=$1 dir=$2 start db sargs=() cargs=() cols
+	local fleet=$1 dir=$2 start db sargs=() cargs=() cols pub
 	shift 2
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
@@ -96,19 +96,27 @@ eval_replay() {
 		--epoch "$epoch" ${sargs[@]+"${sargs[@]}"} 2> "$dir/tpsim.log" ||
 		{ tail -n 5 "$dir/tpsim.log"; return 1; }
 	stack_wait_idle
-	echo "eval: replay and ingest $(( $(date +%s) - start )) s: $(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$dir/tpsim.log") reports published, $(stack_stat stored) stored, $(stack_stat claims_opened) claims ($(stack_stat predicted_claims) opened by the fleet forecast)"
+	pub=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$dir/tpsim.log")
+	echo "eval: replay and ingest $(( $(date +%s) - start )) s: $pub reports published, $(stack_stat stored) stored, $(stack_stat claims_opened) claims ($(stack_stat predicted_claims) opened by the fleet forecast)"
+	# every report the agents made must be stored: a gap is a bug (a
+	# rejection or a loss), and the scores below would be of the rest
+	if [ "$pub" != "$(stack_stat stored)" ]; then
+		echo "eval: WARNING: $(( pub - $(stack_stat stored) )) reports not stored ($(stack_stat rejected) rejected, $(stack_stat duplicates) duplicates); first lines of tpcollect.log:" >&2
+		grep -m 3 -E 'rejected|cannot' "$dir/tpcollect.log" >&2
+	fi
 	stack_cleanup
 	db="$dir/tpcollect.db"
 	sqlite3 "$db" "DROP TABLE IF EXISTS labels;" || return 1
 	sqlite3 -csv "$db" ".import '$fleet/labels.csv' labels" || return 1
-	# the old 7-column labels: status from fails and fail_t_s, no warning times
+	# the old 7-column labels: status from fails, fail_t_s and class (a class
+	# without a failure in the trace is wear that outlasts it), no warning times
 	cols=$(sqlite3 "$db" "SELECT group_concat(name, ' ') FROM pragma_table_info('labels')")
 	case " $cols " in
 	*" status "*) ;;
 	*) sqlite3 "$db" "ALTER TABLE labels ADD COLUMN status TEXT;
 ALTER TABLE labels ADD COLUMN first_warn_t_s TEXT DEFAULT '';
-UPDATE labels SET status = CASE WHEN fails != '1' THEN 'healthy'
-  WHEN fail_t_s != '' THEN 'failing' ELSE 'degrading' END;" || return 1 ;;
+UPDATE labels SET status = CASE WHEN fails = '1' AND fail_t_s != '' THEN 'failing'
+  WHEN fails = '1' OR class != '' THEN 'degrading' ELSE 'healthy' END;" || return 1 ;;
 	esac
 	sqlite3 -separator ' ' "$db" "
 WITH pred AS (SELECT c.device, c.category, min(cf.first_ts) AS ts FROM claims c

@@ -213,7 +213,8 @@ static void gen_cols_of(const struct tpd_product *p, struct gen_cols *c)
 	c->reboot = gen_find(p, "event.reboot");
 }
 
-static double gen_limit(const struct tpd_product *p, int col, double want, double fallback)
+/* A limit of the description, or the archer-ax55's when it has none. */
+static double gen_limit(int col, double want, double fallback)
 {
 	return col >= 0 && !isnan(want) ? want : fallback;
 }
@@ -370,7 +371,7 @@ static void gen_sample(const struct gen_device *d, const struct gen_cols *c, str
 			r->v[i] = (amb + board) / 2 + 0.2 * gen_noise(rng);
 		else if (isnan(r->v[i]) && p->sensors[i].kind == TPD_KIND_EVENT)
 			r->v[i] = 0;
-	v_min = c->vin >= 0 ? gen_limit(p, c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
+	v_min = c->vin >= 0 ? gen_limit(c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
 	if (c->uv >= 0) {
 		/* a flag every ~20 days on a good supply, every few minutes when the
 		 * rail is within a tenth of a volt of its minimum */
@@ -385,9 +386,9 @@ static void gen_sample(const struct gen_device *d, const struct gen_cols *c, str
 	/* failure and warning, judged on what the agent reads (a firmware
 	 * offset moves a limit crossing as the agent would see it), before any
 	 * glitch or grid dip touches the row */
-	cpu_warn = c->cpu >= 0 ? gen_limit(p, c->cpu, p->sensors[c->cpu].warn, 85) : INFINITY;
-	cpu_crit = c->cpu >= 0 ? gen_limit(p, c->cpu, p->sensors[c->cpu].crit, 100) : INFINITY;
-	stall = fan ? gen_limit(p, c->fan, p->sensors[c->fan].stall_rpm, 300) : 0;
+	cpu_warn = c->cpu >= 0 ? gen_limit(c->cpu, p->sensors[c->cpu].warn, 85) : INFINITY;
+	cpu_crit = c->cpu >= 0 ? gen_limit(c->cpu, p->sensors[c->cpu].crit, 100) : INFINITY;
+	stall = fan ? gen_limit(c->fan, p->sensors[c->fan].stall_rpm, 300) : 0;
 	spin = fan && (p->sensors[c->fan].spin_sensor < 0 ||
 		       r->v[p->sensors[c->fan].spin_sensor] > p->sensors[c->fan].spin_above);
 	{
@@ -405,7 +406,7 @@ static void gen_sample(const struct gen_device *d, const struct gen_cols *c, str
 		/* a healthy device's board over its warning limit would be a true
 		 * TEMP_HIGH: the labels say so rather than hide it */
 		r->any_warn = warm || stalled || low ||
-			      (c->board >= 0 && r->v[c->board] >= gen_limit(p, c->board,
+			      (c->board >= 0 && r->v[c->board] >= gen_limit(c->board,
 						p->sensors[c->board].warn, INFINITY));
 	}
 }
@@ -418,7 +419,7 @@ static void gen_disturb(const struct gen_device *d, const struct gen_cols *c, st
 	const struct tpd_product *p = d->p;
 
 	if (gen_in(t_s, d->dip_s, d->period_s)) {
-		double v_min = c->vin >= 0 ? gen_limit(p, c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
+		double v_min = c->vin >= 0 ? gen_limit(c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
 
 		if (c->vin >= 0)
 			r->v[c->vin] = v_min - gen_between(rng, 0.3, 0.8);
@@ -500,10 +501,10 @@ static void gen_draw(struct gen_device *d, const struct gen_mix *m, const struct
 		     const struct tpsim_gen_cfg *cfg, uint64_t *rng)
 {
 	const struct tpd_product *p = d->p;
-	double days = cfg->days, end = days * GEN_DAY_S;
+	double days = cfg->days;
 	bool fan = c->fan >= 0, mesh = strcmp(p->model, "deco-x50") == 0;
-	double crit = c->cpu >= 0 ? gen_limit(p, c->cpu, p->sensors[c->cpu].crit, 100) : 100;
-	double v_min = c->vin >= 0 ? gen_limit(p, c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
+	double crit = c->cpu >= 0 ? gen_limit(c->cpu, p->sensors[c->cpu].crit, 100) : 100;
+	double v_min = c->vin >= 0 ? gen_limit(c->vin, p->sensors[c->vin].min, 11.4) : 11.4;
 	double load_peak, amb_peak, p_peak, r_full, i_peak;
 	bool conf[GEN_HEALTHY_KINDS];
 
@@ -625,7 +626,6 @@ static void gen_draw(struct gen_device *d, const struct gen_mix *m, const struct
 	}
 	i_peak = (d->sys_idle_w + d->sys_load_w * load_peak) / v_min;
 	d->dr_max = fmax(0.05, (d->voc - v_min + 0.03) / i_peak - d->r_int);
-	(void)end;
 }
 
 static bool gen_offline(const struct gen_device *d, struct gen_state *st, double t_s)

@@ -31,8 +31,12 @@ typedef void (*tpd_mqtt_connect_fn)(void *ctx);
 typedef void (*tpd_mqtt_acked_fn)(void *ctx, int mid);
 /* Called once a loop, after every message read in it was handled and before
  * their PUBACKs are written: a subscriber that batches its durable work
- * (the collector's group commit) makes it durable here. */
-typedef void (*tpd_mqtt_before_ack_fn)(void *ctx);
+ * (the collector's group commit) makes it durable here. TPD_OK lets the
+ * PUBACKs go. Anything else refuses the whole batch: none of its messages is
+ * acknowledged, the connection is dropped unflushed, and the link reconnects
+ * after a wait that doubles with each refusal in a row (1 s up to
+ * refused_max_ms), so a persistent session gets them all again. */
+typedef enum tpd_err (*tpd_mqtt_before_ack_fn)(void *ctx);
 
 struct tpd_mqtt_cfg {
 	const char *url;           /* mqtt://HOST:PORT or mqtts://HOST:PORT */
@@ -51,6 +55,7 @@ struct tpd_mqtt_cfg {
 	void *ctx;
 	unsigned max_inflight;     /* 0: libmosquitto's default (20) */
 	unsigned backoff_max_ms;   /* reconnect backoff cap; 0: 60 s (a fleet must not storm) */
+	unsigned refused_max_ms;   /* cap of the wait after a refused batch; 0: 30 s */
 	/* mqtts:// only: CA file to trust (NULL: the system's), and the client
 	 * certificate and its private key (PEM) that prove who this is. */
 	const char *tls_ca, *tls_cert, *tls_key;

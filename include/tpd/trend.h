@@ -50,6 +50,11 @@ void tpd_trend_init(struct tpd_trend *tr, unsigned nx, double half_life_s);
  * A row with any NAN is ignored. */
 void tpd_trend_add(struct tpd_trend *tr, double t_s, const double *x, double y);
 
+/* tpd_trend_add for a fit with one regressor that never decays (a fit
+ * within one hour, on every sample): the same sums, without the general
+ * path's loops, for the agent's per-sample cost. */
+void tpd_trend_add1(struct tpd_trend *tr, double t_s, double x, double y);
+
 /* Solves the regression. false while there are too few rows or the
  * regressors do not vary enough to tell their effect from the drift. */
 bool tpd_trend_fit(const struct tpd_trend *tr, struct tpd_trend_fit *fit);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 15: slow technicians cannot stall the agent (issue 14, finding 5). While
+# 18: slow technicians cannot stall the agent (issue 14, finding 5). While
 # tpdiagd samples in real time (10x, a 100 ms period), clients that drip one
 # byte of their request every 150 ms hold the socket: no sample is late by
 # more than a period and each dripping client is dropped at its 2 s

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 14: a full disk on the product does not silence its fault reports (issue
+# 17: a full disk on the product does not silence its fault reports (issue
 # 14, finding 2). The state directory sits on a 200 KB tmpfs; the broker is
 # down for a whole 48 h replay. The spool shrinks its budget to what the
 # disk holds and evicts telemetry, so every fault and self-check report is
