@@ -478,7 +478,7 @@ static int tpdiagd_load_product(struct tpdiagd *d)
 
 static int tpdiagd_state(struct tpdiagd *d)
 {
-	char buf[16];
+	char buf[32];   /* holds the fixed-width seq file (21 bytes) */
 
 	if (mkdir(d->state_dir, 0700) != 0 && errno != EEXIST)
 		return tpdiagd_fail(d->state_dir, strerror(errno));
