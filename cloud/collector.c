@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "tpd/jws.h"
+#include "tpd/utf8.h"
 #include "claims.h"
 #include "collector.h"
 #include "fleet.h"
@@ -297,7 +298,7 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 	struct tpc_report r;
 	struct tpc_claim_result res = { 0 };
 	enum tpc_reject reason = TPC_REJECT_SCHEMA;
-	char why[256];
+	char why[256], etopic[160];
 	bool dup;
 	enum tpd_err rc;
 
@@ -310,12 +311,14 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 	if (rc == TPD_ERR_INVAL) {
 		c->pending.rejected++;
 		c->pending.rejected_by[reason]++;
-		fprintf(stderr, "tpcollect: rejected message on %.120s: %s: %s\n", topic,
-			tpc_reject_name(reason), why);
+		/* the topic is the sender's too: escaped, so it cannot forge a line */
+		fprintf(stderr, "tpcollect: rejected message on %s: %s: %s\n",
+			tpd_esc(etopic, sizeof(etopic), topic), tpc_reject_name(reason), why);
 		return TPD_OK;
 	}
 	if (rc) {
-		collector_store_failed(c, 1, rc, "message on %.120s", topic);
+		collector_store_failed(c, 1, rc, "message on %s",
+				       tpd_esc(etopic, sizeof(etopic), topic));
 		return rc;
 	}
 	rc = collector_store(c, &r, now, &res, &dup);
