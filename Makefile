@@ -183,13 +183,18 @@ fresh:
 	@tests/fresh.sh
 
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
-BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load
+BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load $(BUILD)/bench/predict_replay
 
 $(BUILD)/bench/floor: tools/bench/floor.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIBS) -o $@
 
 $(BUILD)/bench/bench_load: $(BUILD)/tools/bench/bench_load.o $(BUILD)/libtpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# The edge detectors alone over a labelled fleet, for tuning (README "Evaluation").
+$(BUILD)/bench/predict_replay: $(BUILD)/tools/bench/predict_replay.o $(BUILD)/libtpd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
