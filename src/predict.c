@@ -611,14 +611,14 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 		alarm = predict_events_alarm(t, counted, scale);
 		break;
 	default: {
+		const struct tpd_cusum *c = &t->u.rail.rise;
 		double z = fitted && fit.slope_se_per_s > 0 ? dir * fit.slope_per_s / fit.slope_se_per_s
 							    : 0;
 		bool clear_drift = z >= (t->active ? PREDICT_HOLD_SE : PREDICT_CLEAR_SE * scale);
 
-		/* Already past the limit is the limit detectors' business: a
-		 * forecast after the fact helps nobody. */
-		const struct tpd_cusum *c = &t->u.rail.rise;
-
+		/* The rail's lowest reading drifting to its minimum; already past
+		 * it is the limit detectors' business: a forecast after the fact
+		 * helps nobody. */
 		alarm = fitted && clear_drift && eta <= (t->active ? 2 * horizon : horizon) &&
 			(t->active || eta > 0);
 		/* or the adapter's resistance has risen */
