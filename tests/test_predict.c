@@ -38,6 +38,8 @@ struct pr_world {
 	bool grid_dip;           /* day 15: five flags in one hour, rail at 11.0 V for 5 min */
 	bool read_failures;      /* every 97th reading of each sensor fails, a spike a day */
 	double dust_per_day;     /* thermal resistance grows by this fraction a day */
+	int dust_curve;          /* 0 linear; 1 power 3, 2 exponential, 3 a step then a
+				  * ramp: the same wear on day 30 as linear */
 	double fan_wear_per_day; /* fan loses this fraction of its speed a day */
 	double cupboard_c;       /* from day 12 on, ambient + this */
 	double fw_offset_c;      /* from day 14 on, the CPU sensor reads this much more */
@@ -61,6 +63,20 @@ static unsigned pr_rand(unsigned *s)
 static double pr_noise(unsigned *s, double a)
 {
 	return ((double)pr_rand(s) / 65535.0 * 2 - 1) * a;
+}
+
+/* Days of wear as a curve shape sees them: equal to `worn` on day 30 (25
+ * days of wear) whatever the shape. */
+static double pr_curve(int shape, double worn)
+{
+	double u = worn / 25.0;
+
+	switch (shape) {
+	case 1: return 25.0 * u * u * u;
+	case 2: return 25.0 * (exp(3 * u) - 1) / (exp(3.0) - 1);
+	case 3: return worn > 0 ? 25.0 * (0.3 + 0.7 * u) : 0;
+	default: return worn;
+	}
 }
 
 static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
@@ -104,7 +120,7 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 			/* heat from the SoC through a resistance that dust and a
 			 * slower fan raise; the board sensor follows the SoC */
 			double wear = fmax(0, 1 - w->fan_wear_per_day * worn);
-			double r = 1 + w->dust_per_day * worn + 0.6 * (1 - wear);
+			double r = 1 + w->dust_per_day * pr_curve(w->dust_curve, worn) + 0.6 * (1 - wear);
 			double rise = (14 + 26 * load) * r;
 
 			v[P_CPU] = amb + rise + pr_noise(&seed, 0.4);
@@ -298,6 +314,19 @@ static void test_dust_raises_temp_rising(void **state)
 	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
 }
 
+/* Each wear family is caught: a late-steep power curve, an exponential one,
+ * and a step then a ramp, all reaching the same wear on day 30. */
+static void test_dust_wear_families(void **state)
+{
+	(void)state;
+	for (int shape = 1; shape <= 3; shape++) {
+		struct pr_world w = { .dust_per_day = 0.03, .dust_curve = shape };
+
+		print_message("  curve %d\n", shape);
+		pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
+	}
+}
+
 static void test_dust_under_heat_wave(void **state)
 {
 	struct pr_world w = { .dust_per_day = 0.03, .heat_wave_c = 8, .read_failures = true };
@@ -344,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_read_failures_are_quiet),
 		cmocka_unit_test(test_dust_raises_temp_rising),
 		cmocka_unit_test(test_dust_under_heat_wave),
+		cmocka_unit_test(test_dust_wear_families),
 		cmocka_unit_test(test_fan_wear_raises_fan_degraded),
 		cmocka_unit_test(test_adapter_sag_raises_pwr_degrading),
 		cmocka_unit_test(test_rising_undervoltage_rate),
