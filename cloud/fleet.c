@@ -18,8 +18,9 @@
  *    none is compared away. What a device cannot see is its whole model
  *    moving: a firmware that draws more power raises every thermal slope.
  *    Per model and target the engine counts the learned devices and those
- *    whose detector stands raised or whose excess is past 10 % (O(1) per hour, whatever the fleet's size),
- *    and keeps a decaying mean and spread of every device-hour's excess.
+ *    whose detector stands raised or whose excess is past 10 % (O(1) per
+ *    hour, whatever the fleet's size), and keeps a decaying mean and
+ *    spread of every device-hour's excess.
  *    With 5 or more learned devices and most of them past 10 %, the model
  *    has moved, and a device is reported only when it stands 3 deviations
  *    above its model's mean. A majority cannot be one failing device, so
@@ -247,7 +248,8 @@ static void fleet_row(const struct tpd_product *p, const cJSON *t, double *clean
 /*
  * The model's fleet on target index i: a decaying mean and mean absolute
  * deviation of every device-hour's excess (note 3), O(1) per hour. One
- * device-hour weighs 1 / (a day of the fleet's hours).
+ * device-hour weighs 1 / (six hours of the fleet's device-hours), so the
+ * centre follows a model-wide change within a quarter of a day.
  */
 static void fleet_learn(struct fleet_model *m, struct fleet_device *d, unsigned i, double excess,
 			bool alarmed)
