@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tpd/clock.h"
 #include "tpd/jws.h"
 #include "tpd/utf8.h"
 #include "claims.h"
@@ -47,22 +48,6 @@ struct tpc_collector {
 };
 
 #define COLLECTOR_LOG_EVERY_S 60
-
-static double collector_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double collector_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
 			       const struct tpc_policy *policy, struct tpc_collector **out)
@@ -117,7 +102,7 @@ static void collector_store_failed(struct tpc_collector *c, uint64_t n, enum tpd
 				   const char *fmt, ...)
 {
 	char what[200], detail[256];
-	double now = collector_mono();
+	double now = tpd_clock_mono();
 	bool say;
 	unsigned long quiet;
 	va_list ap;
@@ -129,7 +114,7 @@ static void collector_store_failed(struct tpc_collector *c, uint64_t n, enum tpd
 	pthread_mutex_lock(&c->lock);
 	c->stats.store_errors += n;
 	if (c->health.failing_since == 0)
-		c->health.failing_since = collector_wall();
+		c->health.failing_since = tpd_clock_wall();
 	snprintf(c->health.last_error, sizeof(c->health.last_error), "%.150s: %s%s%.120s", what,
 		 tpd_strerror(rc), *detail ? ": " : "", detail);
 	say = now >= c->log_next;
@@ -150,14 +135,14 @@ static void collector_store_failed(struct tpc_collector *c, uint64_t n, enum tpd
 
 static void collector_store_ok(struct tpc_collector *c)
 {
-	double now = collector_mono();
+	double now = tpd_clock_mono();
 
 	pthread_mutex_lock(&c->lock);
 	/* Under the same once-a-minute bound: a disk with a little room left
 	 * takes a small batch and refuses the next. */
 	if (c->health.failing_since != 0 && now >= c->log_next) {
 		fprintf(stderr, "tpcollect: storing again after %.0f s of store errors\n",
-			collector_wall() - c->health.failing_since);
+			tpd_clock_wall() - c->health.failing_since);
 		c->log_next = now + COLLECTOR_LOG_EVERY_S;
 	}
 	c->health.failing_since = 0;

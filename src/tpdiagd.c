@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 #include <mosquitto.h>
 
+#include "tpd/clock.h"
 #include "tpd/agent.h"
 #include "tpd/board.h"
 #include "tpd/cli.h"
@@ -101,22 +102,6 @@ struct tpdiagd {
 	char boot_reason[32];
 };
 
-static double tpdiagd_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double tpdiagd_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int tpdiagd_fail(const char *what, const char *why)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, why);
@@ -134,7 +119,7 @@ static int tpdiagd_usage(const char *why)
  * for (this one included). */
 static bool tpdiagd_ratelog(struct tpdiagd_ratelog *r, unsigned long *quiet)
 {
-	double now = tpdiagd_mono();
+	double now = tpd_clock_mono();
 
 	r->quiet++;
 	if (now < r->next_s)
@@ -175,7 +160,7 @@ static void tpdiagd_on_acked(void *ctx, int mid)
 	unsigned long n;
 
 	if (tpd_inflight_take(&d->inflight, mid, &seq) &&
-	    tpd_spool_ack(d->spool, seq, tpdiagd_mono()) && tpdiagd_ratelog(&d->log_ack, &n))
+	    tpd_spool_ack(d->spool, seq, tpd_clock_mono()) && tpdiagd_ratelog(&d->log_ack, &n))
 		fprintf(stderr, PROG ": spool: cannot record that seq %llu was delivered (%lu such "
 			"since the last line; they may be sent again, the collector drops the "
 			"duplicates)\n", (unsigned long long)seq, n);
@@ -283,8 +268,8 @@ static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 		timeout_ms = LOCAL_SLICE_MS;
 	tpd_mqtt_loop(d->mqtt, timeout_ms);
 	tpdiagd_pump(d);
-	tpd_spool_tick(d->spool, tpdiagd_mono());
-	tpd_local_serve(d->local, tpdiagd_answer, d, tpdiagd_mono() * 1000.0);
+	tpd_spool_tick(d->spool, tpd_clock_mono());
+	tpd_local_serve(d->local, tpdiagd_answer, d, tpd_clock_mono() * 1000.0);
 }
 
 /* The agent's emitter. Reports go to the spool first and are published from
@@ -331,7 +316,7 @@ static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t s
 		return TPD_ERR_INVAL;
 	if (kind == TPD_TOPIC_STATUS || !d->spool)
 		return tpd_mqtt_publish(d->mqtt, topic, payload, len, 1, kind == TPD_TOPIC_STATUS, NULL);
-	rc = tpd_spool_append(d->spool, seq, kind, payload, len, tpdiagd_mono());
+	rc = tpd_spool_append(d->spool, seq, kind, payload, len, tpd_clock_mono());
 	if (rc == TPD_OK) {
 		tpdiagd_pump(d);
 		return TPD_OK;
@@ -361,7 +346,7 @@ static void tpdiagd_publish_status(struct tpdiagd *d, const char *state)
 	char *json;
 	size_t len;
 
-	if (tpd_agent_status_json(d->agent, state, d->boot_reason, tpdiagd_wall(), &json, &len))
+	if (tpd_agent_status_json(d->agent, state, d->boot_reason, tpd_clock_wall(), &json, &len))
 		return;
 	tpdiagd_emit(d, TPD_TOPIC_STATUS, 0, json, len);
 	free(json);
@@ -405,7 +390,7 @@ static void tpdiagd_on_message(void *ctx, const char *topic, const void *payload
 	if (old && tpd_statefile_read(d->state_dir, "claims.json", old,
 				      TPD_CMD_CLAIMS_FILE_MAX))
 		old[0] = '\0';
-	if (tpd_cmd_claims_merge(old && old[0] ? old : NULL, &cmd, tpdiagd_wall(), &merged) ||
+	if (tpd_cmd_claims_merge(old && old[0] ? old : NULL, &cmd, tpd_clock_wall(), &merged) ||
 	    tpd_statefile_write(d->state_dir, "claims.json", merged, strlen(merged)))
 		fprintf(stderr, PROG ": claim %s: %s: cannot record it in %s/claims.json\n", cmd.claim,
 			cmd.state, d->state_dir);
@@ -588,7 +573,7 @@ static int tpdiagd_connect(struct tpdiagd *d)
 
 	tpd_topic_format(will_topic, sizeof(will_topic), d->id, TPD_TOPIC_STATUS);
 	tpd_topic_format(cmd_topic, sizeof(cmd_topic), d->id, TPD_TOPIC_CMD);
-	if (tpd_agent_status_json(d->agent, "offline", d->boot_reason, tpdiagd_wall(), &will,
+	if (tpd_agent_status_json(d->agent, "offline", d->boot_reason, tpd_clock_wall(), &will,
 				  &will_len))
 		return tpdiagd_fail("status", "cannot build the Last Will");
 	mc.url = d->broker;
@@ -728,7 +713,7 @@ static void tpdiagd_trim_heap(void)
  * exit code. */
 static int tpdiagd_run(struct tpdiagd *d)
 {
-	double values[TPD_PRODUCT_MAX_SENSORS], t_s = 0, start_mono = tpdiagd_mono();
+	double values[TPD_PRODUCT_MAX_SENSORS], t_s = 0, start_mono = tpd_clock_mono();
 	bool virt = tpd_board_caps(d->board) & TPD_BOARD_CAP_VIRTUAL_CLOCK;
 	unsigned long n = 0;
 	char err[512];
@@ -743,7 +728,7 @@ static int tpdiagd_run(struct tpdiagd *d)
 		tpdiagd_io(d, 100);
 	/* The pace counts from here, so the wait is not taken for lateness and
 	 * the first samples are not rushed to catch up. */
-	start_mono = tpdiagd_mono();
+	start_mono = tpd_clock_mono();
 	while (!tpdiagd_stop) {
 		rc = tpd_board_read(d->board, &t_s, values, err, sizeof(err));
 		if (rc == TPD_ERR_EOF)
@@ -754,14 +739,14 @@ static int tpdiagd_run(struct tpdiagd *d)
 			double due = !virt ? start_mono + (double)n * d->product.sample_period_s
 					   : start_mono + t_s / d->speed;
 
-			for (double now = tpdiagd_mono(); now < due && !tpdiagd_stop;
-			     now = tpdiagd_mono())
+			for (double now = tpd_clock_mono(); now < due && !tpdiagd_stop;
+			     now = tpd_clock_mono())
 				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
 			/* What a stalled loop costs (a slow technician, a slow disk):
 			 * kept for tpdiag status and the end-of-trace line. */
-			d->max_late_s = fmax(d->max_late_s, tpdiagd_mono() - due);
+			d->max_late_s = fmax(d->max_late_s, tpd_clock_mono() - due);
 		}
-		d->last_ts = virt ? d->epoch + t_s : tpdiagd_wall();
+		d->last_ts = virt ? d->epoch + t_s : tpd_clock_wall();
 		tpd_agent_sample(d->agent, d->last_ts, values);
 		sag = tpd_counters_sample(&d->counters, &d->product, d->last_ts, values);
 		tpd_counters_save(&d->counters, d->state_dir, d->last_ts, sag);
@@ -801,14 +786,14 @@ static int tpdiagd_run(struct tpdiagd *d)
 static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 {
 	if (d->mqtt && d->agent && d->spool) {
-		double deadline = tpdiagd_mono() + (tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
+		double deadline = tpd_clock_mono() + (tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
 						    : DRAIN_OFFLINE_MS) / 1000.0;
 		struct tpd_spool_stats st;
 
 		/* Send what the spool holds while the broker is there; a daemon
 		 * cut off from it still stops promptly: nothing is lost, the
 		 * spool keeps the rest for the next start. */
-		while (tpdiagd_spool_pending(d) > 0 && tpdiagd_mono() < deadline)
+		while (tpdiagd_spool_pending(d) > 0 && tpd_clock_mono() < deadline)
 			tpdiagd_io(d, 50);
 		tpdiagd_publish_status(d, "offline");
 		tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? 2000 : 200);
@@ -909,7 +894,7 @@ int main(int argc, char **argv)
 		d.speed = 0;
 	else if (!code && !tpd_cli_number(d.speed_arg, 0.001, 1e9, &d.speed))
 		code = tpdiagd_usage("--speed takes max or a positive number");
-	d.epoch = floor(tpdiagd_wall());
+	d.epoch = floor(tpd_clock_wall());
 	if (!code && d.epoch_arg && !tpd_cli_number(d.epoch_arg, 0, 4e9, &d.epoch))
 		code = tpdiagd_usage("--epoch takes Unix seconds");
 	if (code) {
