@@ -44,7 +44,13 @@ BUILD=${1:-build}
 FLEET=${2:-}
 . tools/lib/stack.sh
 work=$(mktemp -d /tmp/tpdiag-eval.XXXXXX)
-trap 'stack_cleanup; rm -rf "$work"' EXIT
+# EVAL_KEEP=1 keeps the work folder (each replay's tpcollect.db, logs,
+# scored.txt) for a look at which claim was counted how.
+if [ -n "${EVAL_KEEP:-}" ]; then
+	trap 'stack_cleanup; echo "eval: work folder kept: $work"' EXIT
+else
+	trap 'stack_cleanup; rm -rf "$work"' EXIT
+fi
 epoch=1764000000
 devices=${EVAL_DEVICES:-24}
 days=${EVAL_DAYS:-30}
@@ -95,8 +101,8 @@ eval_replay() {
 	"$STACK_BIN/tpsim" --traces "$fleet" --keys "$work/keys/$(basename "$fleet")" --broker "$STACK_BROKER_URL" \
 		--epoch "$epoch" ${sargs[@]+"${sargs[@]}"} 2> "$dir/tpsim.log" ||
 		{ tail -n 5 "$dir/tpsim.log"; return 1; }
-	stack_wait_idle
 	pub=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$dir/tpsim.log")
+	stack_wait_stored "${pub:-0}" || stack_wait_idle
 	echo "eval: replay and ingest $(( $(date +%s) - start )) s: $pub reports published, $(stack_stat stored) stored, $(stack_stat claims_opened) claims ($(stack_stat predicted_claims) opened by the fleet forecast)"
 	# every report the agents made must be stored: a gap is a bug (a
 	# rejection or a loss), and the scores below would be of the rest

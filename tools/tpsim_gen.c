@@ -43,7 +43,7 @@
 #define GEN_WEAR_MAX 1.15         /* wear stays a little past its failure level */
 #define GEN_MAX_GAPS 3
 #define GEN_MAX_REBOOTS 3
-#define GEN_HEALTHY_TRIES 8       /* draws of a healthy device before one over a limit is kept */
+#define GEN_HEALTHY_TRIES 8       /* draws of a device before one over a limit not its own is kept */
 
 enum gen_scenario {
 	/* healthy: each names the confounder the device surely has */
@@ -313,6 +313,7 @@ struct gen_row {
 	bool fail_cond;     /* the device's failure condition holds (needs two rows) */
 	bool warn_cond;     /* a warning limit of the device's class is crossed */
 	bool any_warn;      /* any warning limit is crossed (healthy devices) */
+	bool other_warn;    /* a warning limit of another class is crossed (wear devices) */
 };
 
 static void gen_sample(const struct gen_device *d, const struct gen_cols *c, struct gen_state *st,
@@ -405,9 +406,15 @@ static void gen_sample(const struct gen_device *d, const struct gen_cols *c, str
 		}
 		/* a healthy device's board over its warning limit would be a true
 		 * TEMP_HIGH: the labels say so rather than hide it */
-		r->any_warn = warm || stalled || low ||
-			      (c->board >= 0 && r->v[c->board] >= gen_limit(c->board,
-						p->sensors[c->board].warn, INFINITY));
+		bool board_warm = c->board >= 0 && r->v[c->board] >= gen_limit(c->board,
+						p->sensors[c->board].warn, INFINITY);
+
+		r->any_warn = warm || stalled || low || board_warm;
+		/* an ageing adapter's device over a temperature limit (or a worn
+		 * fan's under its voltage limit) earns a true limit claim of
+		 * another class: like a healthy device's, such a draw is redrawn */
+		r->other_warn = d->sc == GEN_ADAPTER ? warm || stalled || board_warm
+			      : d->sc >= GEN_FAN_WEAR && low;
 	}
 }
 
@@ -651,7 +658,7 @@ static void gen_time(FILE *f, double t)
 /* Writes one device's trace; its label fields through the out-parameters. */
 static int gen_device_write(const struct gen_device *d, const char *path, const char *id,
 			    const struct tpsim_gen_cfg *cfg, uint64_t *rng, double *fail_t,
-			    double *warn_t)
+			    double *warn_t, double *other_t)
 {
 	const struct tpd_product *p = d->p;
 	struct gen_cols c;
@@ -660,7 +667,7 @@ static int gen_device_write(const struct gen_device *d, const char *path, const 
 	double end = cfg->days * GEN_DAY_S;
 	FILE *f = fopen(path, "w");
 
-	*fail_t = *warn_t = NAN;
+	*fail_t = *warn_t = *other_t = NAN;
 	if (!f) {
 		fprintf(stderr, "tpsim: %s: %s\n", path, strerror(errno));
 		return 1;
@@ -707,6 +714,8 @@ static int gen_device_write(const struct gen_device *d, const char *path, const 
 		cls_warn = d->sc >= GEN_FAN_WEAR ? r.warn_cond : r.any_warn;
 		if (cls_warn && isnan(*warn_t))
 			*warn_t = t;
+		if (r.other_warn && isnan(*other_t))
+			*other_t = t;
 		gen_disturb(d, &c, &st, rng, t, &r);
 		fprintf(f, "%.0f", t);
 		for (size_t k = 0; k < p->nsensors; k++)
@@ -772,7 +781,7 @@ int tpsim_generate(const struct tpsim_gen_cfg *cfg)
 		struct gen_device d = { .sc = sc[i] };
 		bool wear = sc[i] >= GEN_FAN_WEAR;
 		struct gen_cols c;
-		double fail_t, warn_t;
+		double fail_t, warn_t, other_t;
 		const char *status, *cls = gen_scenarios[sc[i]].cls;
 		char id[32];
 
@@ -789,17 +798,19 @@ int tpsim_generate(const struct tpsim_gen_cfg *cfg)
 		gen_cols_of(d.p, &c);
 		snprintf(id, sizeof(id), "TPS%05u", i + 1);
 		snprintf(path, sizeof(path), "%s/%s.csv", cfg->dir, id);
-		/* "healthy" means no limit is ever crossed: a healthy draw whose
-		 * confounders stack past a warning limit would earn a true limit
-		 * claim, so it is drawn again (the stream goes on, still seeded) */
+		/* "healthy" means no limit is ever crossed, and a wear device
+		 * crosses only its own class's limits: a draw whose confounders
+		 * stack past another warning limit would earn a true limit claim
+		 * the labels do not name, so it is drawn again (the stream goes
+		 * on, still seeded) */
 		for (int attempt = 0; ; attempt++) {
 			gen_draw(&d, mix, &c, cfg, &drng);
-			if (gen_device_write(&d, path, id, cfg, &drng, &fail_t, &warn_t)) {
+			if (gen_device_write(&d, path, id, cfg, &drng, &fail_t, &warn_t, &other_t)) {
 				fclose(labels);
 				free(sc);
 				return 1;
 			}
-			if (cls || isnan(warn_t) || attempt == GEN_HEALTHY_TRIES - 1)
+			if ((cls ? isnan(other_t) : isnan(warn_t)) || attempt == GEN_HEALTHY_TRIES - 1)
 				break;
 		}
 		status = !cls ? "healthy" : !isnan(fail_t) ? "failing" : "degrading";
@@ -820,6 +831,9 @@ int tpsim_generate(const struct tpsim_gen_cfg *cfg)
 		if (!cls && !isnan(warn_t))
 			fprintf(stderr, "tpsim: %s (%s, healthy) crosses a warning limit on day %.1f\n",
 				id, gen_scenarios[sc[i]].name, warn_t / GEN_DAY_S);
+		if (cls && !isnan(other_t))
+			fprintf(stderr, "tpsim: %s (%s) crosses a warning limit of another class on day %.1f\n",
+				id, gen_scenarios[sc[i]].name, other_t / GEN_DAY_S);
 	}
 	free(sc);
 	if (fclose(labels) != 0) {

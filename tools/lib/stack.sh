@@ -10,6 +10,7 @@
 #   stack_api METHOD PATH [BODY]  curl with the support token; prints the body,
 #                             then the HTTP status on a line of its own
 #   stack_register ID MODEL DATE   tpkey gen + registry row -> $STACK_DIR/keys/ID.key
+#   stack_wait_stored N [S]   until N reports are stored (fails if stored stands S s, 30)
 #   stack_wait_idle           until the collector's received count stops moving
 #   stack_cleanup             kills everything started here, by PID
 #
@@ -157,6 +158,27 @@ stack_register() {
 
 stack_stat() {
 	curl -sf -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# Waits until the collector has stored N reports; fails when its stored
+# count stands still for STALL seconds (default 30) first. Unlike
+# stack_wait_idle this cannot mistake a collector busy with a long commit
+# (or a loaded machine) for one that is done.
+stack_wait_stored() {
+	local want=$1 stall=${2:-30} now last=-1 still=0
+	while :; do
+		now=$(stack_stat stored)
+		now=${now:-0}
+		[ "$now" -ge "$want" ] && return 0
+		if [ "$now" = "$last" ]; then
+			still=$((still + 1))
+			[ "$still" -ge $((stall * 2)) ] && return 1
+		else
+			still=0
+		fi
+		last=$now
+		sleep 0.5
+	done
 }
 
 # Waits until the collector has received nothing new for a second (max 60 s).
