@@ -137,6 +137,15 @@ static void claims_duration(double s, char *buf, size_t len)
 		snprintf(buf, len, "%.0f minutes", s / 60);
 }
 
+/* Did the device's TEMP_RISING come from its excess detector ("basis")? */
+static bool claims_fault_excess(const struct tpc_report *r)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(r->json, "fault");
+	const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "basis"));
+
+	return b && strcmp(b, "excess") == 0;
+}
+
 /* One sentence about one fault report. */
 static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 {
@@ -155,7 +164,12 @@ static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
 
 		claims_duration(eta, d, sizeof(d));
 		/* the device's detector says why (agent.c: "baseline", "now") */
-		if (r->code == TPD_FAULT_TEMP_RISING && base > 0 && !isnan(now))
+		if (r->code == TPD_FAULT_TEMP_RISING && claims_fault_excess(r) && !isnan(base) &&
+		    !isnan(now))
+			snprintf(why, sizeof(why), " It runs %.1f C above its reference sensor at this "
+				 "load against %.1f C in its early life (%+.1f C).", now, base,
+				 now - base);
+		else if (r->code == TPD_FAULT_TEMP_RISING && base > 0 && !isnan(now))
 			snprintf(why, sizeof(why), " Its thermal slope is %.1f C per unit of CPU load "
 				 "against %.1f C in its early life (%+.0f %%).", now, base,
 				 100 * (now / base - 1));
@@ -645,7 +659,12 @@ static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size
 			 100 * p->confidence);
 		return;
 	}
-	if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now))
+	if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now) && p->excess)
+		snprintf(why, sizeof(why), "it runs %.1f C above its reference sensor at this load "
+			 "against %.1f C in its early life (%+.1f C: more heat for the same work, as "
+			 "dust or a slower fan cause; ambient moves both sensors alike)",
+			 p->now, p->baseline, p->now - p->baseline);
+	else if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now))
 		snprintf(why, sizeof(why), "its thermal slope is %.1f C per unit of CPU load against "
 			 "%.1f C in its early life (%+.0f %%: more heat for the same work, as dust "
 			 "or a slower fan cause; ambient moves the level, not the slope)",

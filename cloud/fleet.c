@@ -341,7 +341,7 @@ static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device 
 	p->slope_per_day = p->slope_se_per_day = p->fleet_center = NAN;
 	p->eta_early_s = p->eta_late_s = NAN;
 	p->value = t->last_y;
-	tpd_predict_basis(t, &p->baseline, &p->now);
+	tpd_predict_describe(t, &p->baseline, &p->now, &p->excess);
 	if (fitted && t->kind != TPD_PREDICT_EVENTS) {
 		p->value = tpd_trend_predict(&t->trend, &fit, xe, ts);
 		tpd_trend_eta(&t->trend, &fit, xe, ts, t->limit, dir, band);

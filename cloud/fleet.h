@@ -41,6 +41,7 @@ struct tpc_prediction {
 	double eta_s, eta_early_s, eta_late_s; /* ETA and its band (slope -+ 2 se) */
 	double slope_per_day, slope_se_per_day; /* NAN for the event rate */
 	double baseline, now;           /* the detector's basis (tpd_predict_event), NAN: none */
+	bool excess;                    /* ...the excess over a reference sensor, C */
 	double fleet_center;            /* the model's mean excess (fleet.c note 3), NAN: too few */
 	unsigned fleet_n;               /* devices of the model that have learned */
 	double hours;                   /* rows behind the fit */

@@ -439,11 +439,12 @@ static enum tpd_err ingest_fault(struct ingest_ctx *c, const cJSON *o, struct tp
 	static const char *const keys[] = { "fault", "recent", "selfcheck", "prev", NULL };
 	static const char *const fkeys[] = { "code", "class", "severity", "state", "sensor", "value",
 					     "limit", "since", "predictive", "eta_s",
-					     "baseline", "now", NULL };
+					     "baseline", "now", "basis", NULL };
+	static const char *const bases[] = { "excess", NULL };
 	static const char *const states[] = { "raised", "cleared", NULL };
 	const cJSON *f = ingest_get(o, "fault"), *recent = ingest_get(o, "recent");
 	const cJSON *sc = ingest_get(o, "selfcheck"), *pred, *it;
-	const char *code, *cls, *sev, *state;
+	const char *code, *cls, *sev, *state, *basis_name;
 	enum tpd_sensor_kind kind;
 	enum tpd_fault_class want;
 	enum tpd_severity sevv;
@@ -469,6 +470,8 @@ static enum tpd_err ingest_fault(struct ingest_ctx *c, const cJSON *o, struct tp
 	/* a forecast's basis (agent.c: the detector's baseline and present value) */
 	if (!rc) rc = ingest_num_or_null(c, f, "fault", "baseline", false, &basis);
 	if (!rc) rc = ingest_num_or_null(c, f, "fault", "now", false, &basis);
+	if (!rc && ingest_get(f, "basis"))
+		rc = ingest_str(c, f, "fault", "basis", 16, bases, &basis_name);
 	if (rc)
 		return rc;
 	if (tpd_fault_code_parse(code, &r->code))

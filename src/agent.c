@@ -381,7 +381,8 @@ enum tpd_err tpd_agent_selfcheck(struct tpd_agent *a, double ts, const char *tri
 /* One fault report for a raise or a clear. value/limit NAN print as null.
  * pred (a forecast's change, else NULL) adds eta_s on a raise and the
  * detector's basis, "baseline" and "now" (predict.h: a thermal slope in C
- * per unit of load, a fan's speed as a share of its early-life speed), so
+ * per unit of load, a fan's speed as a share of its early-life speed; with
+ * "basis": "excess" the sensor's excess in C over its reference sensor), so
  * the claim can say why; each is left out when NAN. */
 static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fault_code code,
 				     enum tpd_severity sev, int raised, int sensor, double value,
@@ -412,6 +413,7 @@ static enum tpd_err agent_emit_fault(struct tpd_agent *a, double ts, enum tpd_fa
 	    (!isnan(eta_s) && !tpd_json_add_num(f, "eta_s", round(eta_s), 0)) ||
 	    (!isnan(base) && !isnan(now) && (!tpd_json_add_num(f, "baseline", base, 3) ||
 					     !tpd_json_add_num(f, "now", now, 3))) ||
+	    (pred && pred->excess && !cJSON_AddStringToObject(f, "basis", "excess")) ||
 	    agent_add_recent(a, obj))
 		goto fail;
 	/* A raised power or thermal fault carries what the self-check found

@@ -73,6 +73,17 @@
 #define PREDICT_TEMP_MIN_VAR 1e-4          /* load variance an hour needs (sd 0.01) */
 #define PREDICT_TEMP_NOISE_FLOOR_C 0.1      /* a sensor's resolution, at least */
 #define PREDICT_TEMP_BIN_HOURS 3            /* hours that make an operating point */
+/* The excess over the reference sensor: a rise of 15 % of the early-life
+ * load-driven part, and never under 2 C, is worth a call (a sensor's
+ * offset moves by 2-5 C with a firmware, but as a step: one of at least
+ * 1.5 C, and 3 hourly spreads, in every one of 3 hours after 6 steady
+ * ones is absorbed, not counted); spread floor 0.2 C. */
+#define PREDICT_EXCESS_REL 0.15
+#define PREDICT_EXCESS_MIN_C 2.0
+#define PREDICT_EXCESS_STEP_C 1.5
+#define PREDICT_EXCESS_STEP_SD 3.0
+#define PREDICT_EXCESS_SIGMA_FLOOR_C 0.2
+#define PREDICT_EXCESS_MIN_LOAD_SPAN 0.05   /* learned loads' sd: a line through them */
 /* The adapter: a resistance 50 % and 0.2 ohm above its early life is worth
  * a call (the allowance is never below half of it; one that fails has
  * gained several times its own), fitted on hours whose current varies (sd
@@ -91,6 +102,18 @@ static int predict_first_of_kind(const struct tpd_product *p, enum tpd_sensor_ki
 {
 	for (size_t i = 0; i < p->nsensors; i++)
 		if (p->sensors[i].kind == kind)
+			return (int)i;
+	return -1;
+}
+
+/* The excess detector's reference for temperature sensor si: the product's
+ * declared ambient, else its first other temperature sensor; -1: none. */
+static int predict_excess_ref(const struct tpd_product *p, int si)
+{
+	if (p->predict_ambient >= 0 && p->predict_ambient != si)
+		return p->predict_ambient;
+	for (size_t i = 0; i < p->nsensors; i++)
+		if (p->sensors[i].kind == TPD_KIND_TEMP && (int)i != si)
 			return (int)i;
 	return -1;
 }
@@ -121,6 +144,9 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 		t->u.th.slope0 = t->u.th.slope_avg = NAN;
 		tpd_trend_init(&t->u.th.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.th.rise, PREDICT_K, p->threshold, PREDICT_CAP);
+		t->u.th.ex.ref = -1;
+		t->u.th.ex.a = t->u.th.ex.b = t->u.th.ex.last_load = NAN;
+		tpd_cusum_init(&t->u.th.ex.rise, PREDICT_K, p->threshold, PREDICT_CAP);
 	} else if (kind == TPD_PREDICT_RAIL) {
 		tpd_trend_init(&t->u.rail.hour, 1, INFINITY);
 		t->u.rail.ohm0 = t->u.rail.ohm_avg = NAN;
@@ -149,7 +175,8 @@ static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product 
 
 		if (s->kind == TPD_KIND_TEMP && !isnan(s->crit) && si != amb && load >= 0) {
 			if (p)
-				predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, PREDICT_HALF_LIFE_S);
+				predict_add(p, TPD_PREDICT_TEMP, si, s->crit, load, PREDICT_HALF_LIFE_S)
+					->u.th.ex.ref = predict_excess_ref(prod, si);
 		} else if (s->kind == TPD_KIND_FAN && !isnan(s->stall_rpm) &&
 			   (s->spin_sensor >= 0 || load >= 0)) {
 			if (p)
@@ -247,6 +274,11 @@ static void predict_accumulate(struct tpd_predict_target *t, double ts, const do
 		tpd_trend_add1(&th->hour, ts, l, y);
 		th->load_sum += l;
 		th->load_ss += l * l;
+		if (th->ex.ref >= 0 && !isnan(clean[th->ex.ref])) {
+			th->ex.sum_d += y - clean[th->ex.ref];
+			th->ex.sum_l += l;
+			th->ex.n++;
+		}
 	} else if (t->kind == TPD_PREDICT_RAIL) {
 		struct tpd_predict_sag *r = &t->u.rail;
 		double i = clean[t->x[0]];
@@ -332,6 +364,95 @@ static double predict_temp_base(const struct tpd_predict_thermal *th, int bin)
 	return NAN;
 }
 
+static void predict_sort(float *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			float x = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+}
+
+/* An offset step up in the ring (its last 3 hours all above the 6 before
+ * by more than noise): absorbed into the offset before any of those hours
+ * reaches the CUSUM. A wear step that size is absorbed too; the slope and
+ * fan detectors still see it. A step down is left alone: it only makes the
+ * device look cooler (and a cleaned heat sink must clear the forecast). */
+static void predict_excess_step(struct tpd_predict_excess *e)
+{
+	const unsigned old = TPD_PREDICT_EXCESS_RING - 3;
+	float prev[TPD_PREDICT_EXCESS_RING], step[3];
+	double mid, big = fmax(PREDICT_EXCESS_STEP_SD * e->sigma, PREDICT_EXCESS_STEP_C);
+	int up = 0;
+
+	memcpy(prev, e->ring_r, old * sizeof(float));
+	predict_sort(prev, old);
+	mid = (prev[old / 2 - 1] + prev[old / 2]) / 2;
+	for (unsigned i = 0; i < 3; i++) {
+		step[i] = (float)(e->ring_r[old + i] - mid);
+		up += step[i] > big;
+	}
+	if (up != 3)
+		return;
+	predict_sort(step, 3);
+	e->offset += step[1];
+	for (unsigned i = old; i < TPD_PREDICT_EXCESS_RING; i++)
+		e->ring_r[i] -= step[1];
+}
+
+/* The excess detector's hour (predict.h, struct tpd_predict_excess): learn
+ * the line through load, then the spread, then a CUSUM on the residuals as
+ * they leave the ring. */
+static void predict_excess_hour(struct tpd_predict_excess *e)
+{
+	double d, l, r;
+
+	if (e->n < PREDICT_MIN_SAMPLES)
+		goto reset;
+	d = e->sum_d / e->n;
+	l = e->sum_l / e->n;
+	e->last_load = l;
+	if (e->learn_n < TPD_PREDICT_LEARN_H) {
+		double *q = e->ls;
+
+		q[0] += 1; q[1] += l; q[2] += d; q[3] += l * l; q[4] += l * d;
+		if (++e->learn_n == TPD_PREDICT_LEARN_H) {
+			double sxx = q[3] - q[1] * q[1] / q[0];
+
+			/* loads that hardly moved give no line: the level alone */
+			e->b = sxx / q[0] > PREDICT_EXCESS_MIN_LOAD_SPAN * PREDICT_EXCESS_MIN_LOAD_SPAN
+				       ? (q[4] - q[1] * q[2] / q[0]) / sxx : 0;
+			e->a = (q[2] - e->b * q[1]) / q[0];
+		}
+		goto reset;
+	}
+	r = d - (e->a + e->b * l) - e->offset;
+	if (e->cal_n < TPD_PREDICT_CAL_H) {
+		e->cal_ss += r * r;
+		if (++e->cal_n == TPD_PREDICT_CAL_H)
+			e->sigma = fmax(sqrt(e->cal_ss / e->cal_n), PREDICT_EXCESS_SIGMA_FLOOR_C);
+		goto reset;
+	}
+	if (e->ring_n == TPD_PREDICT_EXCESS_RING) {
+		double z = e->ring_r[0] / e->sigma;
+		double shift = fmax(PREDICT_EXCESS_REL * fabs(e->b) * e->ring_l[0], PREDICT_EXCESS_MIN_C);
+
+		predict_cusum(&e->rise, predict_row(z, shift / e->sigma));
+		memmove(e->ring_r, e->ring_r + 1, (TPD_PREDICT_EXCESS_RING - 1) * sizeof(float));
+		memmove(e->ring_l, e->ring_l + 1, (TPD_PREDICT_EXCESS_RING - 1) * sizeof(float));
+		e->ring_n--;
+	}
+	e->ring_r[e->ring_n] = (float)r;
+	e->ring_l[e->ring_n] = (float)l;
+	if (++e->ring_n == TPD_PREDICT_EXCESS_RING)
+		predict_excess_step(e);
+reset:
+	e->sum_d = e->sum_l = 0;
+	e->n = 0;
+}
+
 /* The thermal-slope detector's hour (note 3): the slope of the hour just
  * closed, against early life at the same operating point. */
 static void predict_thermal_hour(struct tpd_predict_target *t)
@@ -341,6 +462,8 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 	double n = th->hour.n_eff, var, slope, a, w, z, base;
 	int bin;
 
+	if (th->ex.ref >= 0)
+		predict_excess_hour(&th->ex);
 	var = n > 0 ? th->load_ss / n - (th->load_sum / n) * (th->load_sum / n) : 0;
 	if (n < PREDICT_MIN_SAMPLES || var < PREDICT_TEMP_MIN_VAR || !tpd_trend_fit(&th->hour, &fit))
 		goto reset;
@@ -544,6 +667,28 @@ bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, dou
 	return false;
 }
 
+bool tpd_predict_describe(const struct tpd_predict_target *t, double *baseline, double *now,
+			  bool *excess)
+{
+	const struct tpd_predict_excess *e = &t->u.th.ex;
+
+	*excess = false;
+	/* the thermal slope says why, unless the excess decided alone */
+	if (t->kind == TPD_PREDICT_TEMP && e->rise.s > 0 && t->u.th.rise.s == 0 &&
+	    !isnan(e->a) && !isnan(e->last_load) && e->ring_n > 0) {
+		double sum = 0;
+
+		/* now: the ring's hours, the latest the detector holds */
+		for (unsigned i = 0; i < e->ring_n; i++)
+			sum += e->ring_r[i];
+		*excess = true;
+		*baseline = e->a + e->b * e->last_load;
+		*now = *baseline + sum / e->ring_n;
+		return true;
+	}
+	return tpd_predict_basis(t, baseline, now);
+}
+
 /*
  * When the detector's own quantity reaches the limit at its present growth
  * (INFINITY: it does not grow towards it, or too few days yet):
@@ -600,9 +745,12 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 			value = tpd_trend_predict(&t->trend, &fit, xe, now);
 	}
 	switch (t->kind) {
-	case TPD_PREDICT_TEMP:
-		alarm = t->active ? t->u.th.rise.s > 0 : t->u.th.rise.s >= t->u.th.rise.h;
+	case TPD_PREDICT_TEMP: {
+		const struct tpd_cusum *sl = &t->u.th.rise, *ex = &t->u.th.ex.rise;
+
+		alarm = t->active ? sl->s > 0 || ex->s > 0 : sl->s >= sl->h || ex->s >= ex->h;
 		break;
+	}
 	case TPD_PREDICT_FAN:
 		alarm = t->active ? t->u.fan.shortfall.s > 0
 				  : t->u.fan.shortfall.s >= t->u.fan.shortfall.h;
@@ -656,7 +804,7 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 		.sensor = t->sensor, .raised = alarm, .value = value, .limit = t->limit,
 		.eta_s = alarm ? eta : NAN, .since = t->since,
 	};
-	tpd_predict_basis(t, &ev->baseline, &ev->now);
+	tpd_predict_describe(t, &ev->baseline, &ev->now, &ev->excess);
 	return true;
 }
 

@@ -17,6 +17,9 @@
  *                  straight line in time (so the ambient's slow drift, even
  *                  when it follows the daily load, is not taken for heat from
  *                  the load); a CUSUM watches it rise above early life.
+ *                  Or, with a second CUSUM, the sensor's excess over a
+ *                  reference sensor (struct tpd_predict_excess): the one
+ *                  that works when the load hardly swings.
  *   FAN_DEGRADED   each fan.* with a stall limit: its speed against its own
  *                  early-life speed at the same demand (the spin_when sensor's
  *                  temperature, which drives the fan's control loop), learned
@@ -47,7 +50,7 @@
  * the last days; the rail's, the reading's own drift.
  *
  * Cost per sample: a few additions per sensor; per hour: one 3x3 solve per
- * target. State: under 1 KiB per target.
+ * target. State: 1,232 bytes per target.
  */
 #ifndef TPD_PREDICT_H
 #define TPD_PREDICT_H
@@ -70,6 +73,29 @@
 
 enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD_PREDICT_EVENTS };
 
+/* TEMP, second statistic: the sensor's excess over a reference sensor
+ * (the product's ambient, else its other temperature sensor, which the SoC
+ * heats by a share c < 1: T - ref = (1 - c)(T - ambient) - offset), at the
+ * hour's load, against the early-life line through load. Ambient cancels;
+ * a sensor offset's step is absorbed (the ring delays the rows until it
+ * can be told from wear). */
+#define TPD_PREDICT_EXCESS_RING 9
+struct tpd_predict_excess {
+	int ref;                     /* the reference sensor, -1: none */
+	double sum_d, sum_l;         /* this hour: T - ref and load over n samples */
+	unsigned n;
+	double ls[5];                /* learning: hours, sum l, sum d, sum ll, sum ld */
+	unsigned learn_n;
+	double a, b;                 /* early life: excess = a + b * load; NAN: none */
+	double sigma, cal_ss;        /* hourly residual spread (calibration) */
+	unsigned cal_n;
+	double offset;               /* offset steps absorbed so far */
+	double last_load;            /* the latest hour's load */
+	float ring_r[TPD_PREDICT_EXCESS_RING], ring_l[TPD_PREDICT_EXCESS_RING];
+	unsigned ring_n;
+	struct tpd_cusum rise;
+};
+
 /* TEMP: the thermal slope against its early life. */
 struct tpd_predict_thermal {
 	struct tpd_trend hour;       /* this hour's samples: T on load and time */
@@ -89,6 +115,7 @@ struct tpd_predict_thermal {
 	double cal_ss;
 	unsigned cal_n;
 	struct tpd_cusum rise;
+	struct tpd_predict_excess ex;
 };
 
 /* FAN: speed against its early life at the same demand. */
@@ -163,9 +190,11 @@ struct tpd_predict_event {
 	double eta_s;                /* raised: forecast seconds to the limit */
 	double since;
 	/* why, in the detector's own terms (NAN: not this kind): TEMP the
-	 * thermal slope in C per unit load, FAN the speed as a fraction of its
-	 * early-life speed at the same demand (baseline 1) */
+	 * thermal slope in C per unit load, or with excess set the excess in C
+	 * over the reference sensor at the latest hour's load; FAN the speed as
+	 * a fraction of its early-life speed at the same demand (baseline 1) */
 	double baseline, now;
+	bool excess;
 };
 
 struct tpd_predict {
@@ -197,6 +226,12 @@ unsigned tpd_predict_sample(struct tpd_predict *p, double ts, const double *clea
 /* What target t says now, in its own terms (see tpd_predict_event): its
  * baseline and present value; false before it has learned. */
 bool tpd_predict_basis(const struct tpd_predict_target *t, double *baseline, double *now);
+
+/* As tpd_predict_basis, for a description of a raised forecast: a TEMP
+ * target whose excess detector raised it alone gives the excess over its
+ * reference sensor at the latest hour's load instead (excess true). */
+bool tpd_predict_describe(const struct tpd_predict_target *t, double *baseline, double *now,
+			  bool *excess);
 
 /*
  * What the device's own history says temperature sensor `sensor` should read

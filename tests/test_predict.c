@@ -45,11 +45,14 @@ struct pr_world {
 	double fw_offset_c;      /* from day 14 on, the CPU sensor reads this much more */
 	double sag_v_per_day;    /* adapter: the rail under load drops this much a day */
 	bool uv_rising;          /* under-voltage flags, growing in rate */
+	bool flat_load;          /* load 0.5 +- 0.005 all along: no swing for a slope */
 };
 
 struct pr_outcome {
 	double raised[TPD_FAULT_CODE_COUNT];   /* first raise, days since start; NAN none */
 	double eta_s[TPD_FAULT_CODE_COUNT];
+	bool excess[TPD_FAULT_CODE_COUNT];     /* the first raise's basis */
+	double base[TPD_FAULT_CODE_COUNT], now[TPD_FAULT_CODE_COUNT];
 	double crossed_day;                    /* first day the wear crossed its limit */
 	unsigned changes;
 };
@@ -110,6 +113,8 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		       pr_noise(&seed, 0.05);
 		if (w->heavy_week && day >= 12 && day < 19)
 			load = 0.9 + pr_noise(&seed, 0.03);
+		if (w->flat_load)
+			load = 0.5 + pr_noise(&seed, 0.005);
 		load = fmin(fmax(load, 0.0), 1.0);
 		amb = 24 + 3 * sin(2 * M_PI * (hour - 15) / 24.0) + pr_noise(&seed, 0.2);
 		if (day >= 10 && day < 15)
@@ -170,6 +175,9 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 			if (ev[i].raised && isnan(o->raised[ev[i].code])) {
 				o->raised[ev[i].code] = day;
 				o->eta_s[ev[i].code] = ev[i].eta_s;
+				o->excess[ev[i].code] = ev[i].excess;
+				o->base[ev[i].code] = ev[i].baseline;
+				o->now[ev[i].code] = ev[i].now;
 			}
 		}
 	}
@@ -327,6 +335,41 @@ static void test_dust_wear_families(void **state)
 	}
 }
 
+/* Under a load that never swings there is no thermal slope to fit: the
+ * excess over the board sensor (which follows the SoC by 0.5 here) catches
+ * the dust, and says so with numbers; an ambient step, a sensor's offset
+ * step and a heat wave under the same flat load raise nothing. */
+static void test_flat_load_dust_caught_by_excess(void **state)
+{
+	struct pr_world w = { .dust_per_day = 0.03, .flat_load = true };
+	struct pr_outcome o;
+	int c = TPD_FAULT_TEMP_RISING;
+
+	(void)state;
+	pr_assert_predicted(&w, TPD_FAULT_TEMP_RISING);
+	pr_run(&w, 30, &o);
+	assert_true(o.excess[c]);
+	/* early life: 0.5 * (14 + 26 * 0.5) = 13.5 C over the board */
+	assert_float_equal(o.base[c], 13.5, 0.5);
+	print_message("  excess %.2f C against %.2f C in early life\n", o.now[c], o.base[c]);
+	/* the CUSUM's allowance is half the 2 C effect floor */
+	assert_true(o.now[c] >= o.base[c] + 1);
+}
+
+static void test_flat_load_confounders_are_quiet(void **state)
+{
+	struct pr_world cup = { .cupboard_c = 9, .flat_load = true };
+	struct pr_world fw = { .fw_offset_c = 5, .flat_load = true };
+	struct pr_world fw_down = { .fw_offset_c = -5, .flat_load = true };
+	struct pr_world wave = { .heat_wave_c = 8, .flat_load = true, .read_failures = true };
+
+	(void)state;
+	pr_assert_quiet(&cup);
+	pr_assert_quiet(&fw);
+	pr_assert_quiet(&fw_down);
+	pr_assert_quiet(&wave);
+}
+
 static void test_dust_under_heat_wave(void **state)
 {
 	struct pr_world w = { .dust_per_day = 0.03, .heat_wave_c = 8, .read_failures = true };
@@ -373,6 +416,8 @@ int main(void)
 		cmocka_unit_test(test_read_failures_are_quiet),
 		cmocka_unit_test(test_dust_raises_temp_rising),
 		cmocka_unit_test(test_dust_under_heat_wave),
+		cmocka_unit_test(test_flat_load_dust_caught_by_excess),
+		cmocka_unit_test(test_flat_load_confounders_are_quiet),
 		cmocka_unit_test(test_dust_wear_families),
 		cmocka_unit_test(test_fan_wear_raises_fan_degraded),
 		cmocka_unit_test(test_adapter_sag_raises_pwr_degrading),
