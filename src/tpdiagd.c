@@ -73,7 +73,7 @@ struct tpdiagd {
 	const char *id, *product_arg, *board_arg, *trace, *speed_arg, *epoch_arg, *sysfs_root;
 	const char *broker, *state_dir, *key_path, *fw, *spool_max_arg, *spool_sync_arg;
 	const char *tls_ca, *tls_cert;
-	bool exit_at_end, probe;
+	bool exit_at_end, probe, json;
 
 	char id_buf[TPD_ID_MAX + 1];
 	char key_file[4096];         /* the private key's path (--key or STATE/device.key) */
@@ -854,7 +854,8 @@ int main(int argc, char **argv)
 		{ "exit-at-end", NULL, "sim board: exit 0 once the trace is replayed and sent", NULL, &d.exit_at_end },
 		{ "sysfs-root", "DIR", "linux board: stands in for /sys (and DIR/../proc for /proc)", &d.sysfs_root, NULL },
 		{ "socket", "PATH", "the technician's socket for tpdiag (default STATE/tpdiag.sock, mode 0660)", &d.socket_arg, NULL },
-		{ "probe", NULL, "list the kernel's sensors (hwmon, thermal, power_supply, firmware flags) with values and a product-description snippet, then exit", NULL, &d.probe },
+		{ "probe", NULL, "list the kernel's sensors (hwmon, thermal, power_supply, firmware flags) with values and kernel limits, and a product description that reads them, then exit", NULL, &d.probe },
+		{ "json", NULL, "--probe: print it as JSON (SPEC §7)", NULL, &d.json },
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &d.broker, NULL },
 		{ "state-dir", "DIR", "where seq, the evidence chain and the key persist", &d.state_dir, NULL },
 		{ "key", "FILE", "device private key, PEM EC P-256 (default STATE/device.key); signs reports and, with --cert, proves the TLS identity", &d.key_path, NULL },
@@ -881,7 +882,7 @@ int main(int argc, char **argv)
 	case TPD_CLI_RUN: break;
 	}
 	if (d.probe && optind_out == argc) {
-		code = tpd_board_linux_probe(d.sysfs_root, stdout) ? 1 : 0;
+		code = tpd_board_linux_probe(d.sysfs_root, d.json, stdout) ? 1 : 0;
 		tpd_cli_free(&cli);
 		return code;
 	}

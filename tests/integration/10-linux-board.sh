@@ -24,7 +24,7 @@ put proc/sys/kernel/random/boot_id 6f1c1d4e-0000-4000-8000-00000000000a
 check_eq "--probe exits 0" 0 $?
 check "--probe lists the thermal zone" grep -q "thermal:cpu-thermal .* 61.5" "$CHECK_DIR/probe.txt"
 check "--probe lists the hwmon chip with its limit" grep -q "hwmon:tmp102/temp1 .* 47.25 .*max=75" "$CHECK_DIR/probe.txt"
-check "--probe suggests a snippet" grep -q '"source": "hwmon:tmp102/temp1"' "$CHECK_DIR/probe.txt"
+check "--probe suggests a snippet" grep -q '"source":"hwmon:tmp102/temp1"' "$CHECK_DIR/probe.txt"
 
 stack_register TPL0001 deco-x50 2025-06-01
 stack_broker
