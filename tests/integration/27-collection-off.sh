@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# 27: consent. With `collection = off` in its config file tpdiagd publishes
+# nothing, not even its status or Last Will: a subscriber to tp/v1/# on the
+# broker sees no message while the technician's tpdiag works as usual.
+# The owner agrees: the file says `collection = on`, SIGHUP, and the agent
+# connects and reports (reports made before that were never kept to send).
+. "$(dirname "$0")/../lib/check.sh"
+check_stack
+fx="$CHECK_DIR/fx"
+put() { mkdir -p "$(dirname "$fx/$1")"; printf '%s\n' "$2" > "$fx/$1"; }
+put sys/class/thermal/thermal_zone0/type cpu-thermal
+put sys/class/thermal/thermal_zone0/temp 61500
+put sys/class/hwmon/hwmon2/name tmp102
+put sys/class/hwmon/hwmon2/temp1_input 47250
+put sys/class/power_supply/dc-in/voltage_now 11980000
+put sys/devices/platform/soc/soc:firmware/get_throttled 0x0
+put proc/stat "cpu 300 0 100 1600 0 0 0 0"
+
+stack_register TPC0001 deco-x50 2025-06-01
+stack_broker
+mosquitto_sub -h 127.0.0.1 -p "$STACK_BROKER_PORT" -t 'tp/v1/#' -v > "$CHECK_DIR/sub.log" 2>&1 &
+STACK_PIDS+=("$!")
+sleep 0.5
+cfg="$CHECK_DIR/tpdiagd.conf"
+cat > "$cfg" <<CONF
+[tpdiagd]
+id = TPC0001
+product = deco-x50
+board = linux
+sysfs-root = $fx/sys
+broker = $STACK_BROKER_URL
+state-dir = $CHECK_DIR/dev
+key = $CHECK_DIR/keys/TPC0001.key
+collection = off
+CONF
+"$STACK_BIN/tpdiagd" --config "$cfg" 2> "$CHECK_DIR/agent.log" &
+pid=$!
+STACK_PIDS+=("$pid")
+sleep 3
+out=$("$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" status 2>&1)
+check_eq "tpdiag status works with collection off" 0 $?
+check "and shows the readings" grep -q "temp.cpu" <<< "$out"
+coll=$("$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" status --json | python3 -c '
+import json, sys; print(json.load(sys.stdin)["collection"])')
+check_eq "status says collection is off" False "$coll"
+"$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" selfcheck > "$CHECK_DIR/sc.txt" 2>&1
+check_eq "tpdiag selfcheck works with collection off" 0 $?
+check "the agent said collection is off" grep -q "collection off: nothing is published" "$CHECK_DIR/agent.log"
+sleep 1
+check_eq "the broker saw no message from the agent" 0 "$(wc -l < "$CHECK_DIR/sub.log")"
+
+sed -i 's/^collection = off/collection = on/' "$cfg"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "tp/v1/TPC0001/status" "$CHECK_DIR/sub.log" && break; sleep 0.1; done
+check "after consent and SIGHUP: the status is published" grep -q 'tp/v1/TPC0001/status .*"online"' "$CHECK_DIR/sub.log"
+check "the same process" kill -0 "$pid"
+kill -TERM "$pid"
+wait "$pid"
+check_eq "clean stop" 0 $?
+for _ in $(seq 50); do grep -q "tp/v1/TPC0001/telemetry" "$CHECK_DIR/sub.log" && break; sleep 0.1; done
+check "then telemetry is published" grep -q "tp/v1/TPC0001/telemetry" "$CHECK_DIR/sub.log"
+check "what was withheld is counted" grep -Eq "collection off: [0-9]+ reports not published" "$CHECK_DIR/agent.log"
+check_done
