@@ -18,6 +18,7 @@
 #define TPD_COUNTERS_SAG_S 120.0   /* low input this recently before a crash counts */
 
 struct tpd_counters {
+	uint64_t starts;              /* tpdiagd starts, clean or not (this one included) */
 	double power_on_s;
 	double above_warn_s;          /* any temperature sensor above its warning limit */
 	uint64_t undervoltage_events; /* rising edges of event.undervoltage */

@@ -88,6 +88,6 @@ sleep 1
 check_eq "still one PWR_BROWNOUT" 1 \
 	"$(db "select count(*) from reports where dev='TPL0001' and kind='fault' and body like '%PWR_BROWNOUT%raised%'")"
 out=$("$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" counters 2>&1)
-check "tpdiag counters: one brownout restart" grep -q "^  brownout_restarts *1" <<< "$out"
-check "tpdiag counters: two unclean restarts" grep -q "^  unclean_restarts *2" <<< "$out"
+check "tpdiag counters: one brownout restart" grep -q "^  of them after the input sagged  *1" <<< "$out"
+check "tpdiag counters: two unclean restarts" grep -q "^  of them unclean (crash or power loss)  *2" <<< "$out"
 check_done

@@ -70,6 +70,17 @@ o = json.load(sys.stdin)
 print([s for s in o["sensors"] if s["id"] == "temp.cpu"][0]["warn"])')
 check_eq "tpdiag sees the new limit" 60 "$warn"
 
+# the technician's watch screen (tmux, UTF-8) lists it with its unit and limit
+tm() { tmux -u -S "$CHECK_DIR/tmux.sock" "$@"; }
+tm new-session -d -s w -x 110 -y 30 "env LANG=C.UTF-8 LC_ALL= $STACK_BIN/tpdiag --state-dir $CHECK_DIR/dev watch --interval 1; sleep 60"
+sleep 2
+tm capture-pane -p -t w > "$CHECK_DIR/watch.screen"
+tm kill-server
+check "watch: the active fault with unit and limit" grep -Eq "^[0-9-]+ [0-9:]+ +TEMP_HIGH +raised +temp.cpu +61.5 °C 60 °C$" "$CHECK_DIR/watch.screen"
+check "watch: the row says WARN" grep -Eq "^temp.cpu +61.5 °C +warn 60 crit 110 °C +WARN$" "$CHECK_DIR/watch.screen"
+out=$("$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" faults)
+check "faults: value and limit with units" grep -Eq "TEMP_HIGH +raised +temp.cpu +61.5 °C 60 °C$" <<< "$out"
+
 kill -TERM "$pid"
 wait "$pid"
 check_eq "SIGTERM: clean exit" 0 $?

@@ -4,6 +4,10 @@
 # broker sees no message while the technician's tpdiag works as usual.
 # The owner agrees: the file says `collection = on`, SIGHUP, and the agent
 # connects and reports (reports made before that were never kept to send).
+# Meanwhile the technician's screens are captured through tmux (a real
+# terminal, 100x30, UTF-8) and compared with tests/fixtures/screens/: the
+# columns line up by display width (°C, Chinese), every value has its unit
+# and limits, `watch` says when it refreshed and how to leave, and q leaves.
 . "$(dirname "$0")/../lib/check.sh"
 check_stack
 fx="$CHECK_DIR/fx"
@@ -46,6 +50,44 @@ check_eq "status says collection is off" False "$coll"
 "$STACK_BIN/tpdiag" --state-dir "$CHECK_DIR/dev" selfcheck > "$CHECK_DIR/sc.txt" 2>&1
 check_eq "tpdiag selfcheck works with collection off" 0 $?
 check "the agent said collection is off" grep -q "collection off: nothing is published" "$CHECK_DIR/agent.log"
+
+tm() { tmux -u -S "$CHECK_DIR/tmux.sock" "$@"; }
+# capture NAME COMMAND: runs it in a fresh 100x30 pane, keeps the screen
+# (trailing blanks cut, the refresh time masked) in $CHECK_DIR/NAME.screen
+capture() {
+	local name=$1
+	shift
+	tm new-session -d -s "$name" -x 100 -y 30 "env LANG=C.UTF-8 LC_ALL= $*; echo '[exited]'; sleep 60"
+	for _ in $(seq 40); do
+		tm capture-pane -p -t "$name" | grep -q "[^[:space:]]" && break
+		sleep 0.1
+	done
+	sleep 0.5
+	tm capture-pane -p -t "$name" | sed -e 's/[[:space:]]*$//' \
+		-e 's/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9:]\{8\} UTC/<time> UTC/' | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' \
+		> "$CHECK_DIR/$name.screen"
+}
+same_screen() {   # NAME: the capture equals the reviewed screen
+	grep -v '^\[exited\]$' "$CHECK_DIR/$1.screen" | diff -u "tests/fixtures/screens/$1.txt" - > "$CHECK_DIR/$1.diff"
+}
+td="$STACK_BIN/tpdiag --state-dir $CHECK_DIR/dev"
+capture status "$td status"
+check "screen: status (units, limits, display-width columns)" same_screen status
+capture status-zh "$td --zh status"
+check "screen: status --zh" same_screen status-zh
+capture status-lang "LANG=zh_CN.UTF-8 $td status"
+check "screen: the locale picks Chinese too" diff -q "$CHECK_DIR/status-zh.screen" "$CHECK_DIR/status-lang.screen"
+capture watch "$td watch --interval 1"
+check "screen: watch (refresh time, active faults, q to quit)" same_screen watch
+tm send-keys -t watch q
+sleep 1
+check "watch: q quits" bash -c "tmux -S '$CHECK_DIR/tmux.sock' capture-pane -p -t watch | grep -q '^\[exited\]'"
+capture selfcheck-zh "$td --zh selfcheck"
+check "screen: self-check in Chinese (results, verdict)" grep -q "^结论: 正常" "$CHECK_DIR/selfcheck-zh.screen"
+check "screen: self-check steps' results in Chinese" grep -q "^\[通过\] power.input" "$CHECK_DIR/selfcheck-zh.screen"
+for f in "$CHECK_DIR"/*.diff; do [ -s "$f" ] && cat "$f"; done
+tm kill-server
+
 sleep 1
 check_eq "the broker saw no message from the agent" 0 "$(wc -l < "$CHECK_DIR/sub.log")"
 
