@@ -102,7 +102,13 @@ all: deps-check $(PROGS)
 agent: PKGS := $(AGENT_PKGS)
 agent: deps-check $(BUILD)/tpdiagd $(BUILD)/tpdiag
 
-ifneq ($(CROSS_COMPILE),)
+# DEPS_CHECK=0: no package check or install (a distribution's build system,
+# e.g. OpenWrt's, brings the libraries: openwrt/tpdiag/Makefile).
+DEPS_CHECK ?= 1
+ifeq ($(DEPS_CHECK),0)
+deps-check:
+	@:
+else ifneq ($(CROSS_COMPILE),)
 deps-check:
 	@command -v $(CC) >/dev/null 2>&1 && $(PKG_CONFIG) --exists $(AGENT_PKGS) \
 	  && test -f /usr/lib/$(CROSS_TRIPLET)/libmbedtls.so \

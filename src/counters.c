@@ -151,7 +151,8 @@ enum tpd_err tpd_counters_save(struct tpd_counters *c, const char *dir, double t
 	char *text;
 	enum tpd_err rc;
 
-	if (!dir || (!force && ts - c->last_saved_ts < TPD_COUNTERS_SAVE_S))
+	if (!dir || (!force && ts - c->last_saved_ts <
+			 (c->save_every_s > 0 ? c->save_every_s : TPD_COUNTERS_SAVE_S)))
 		return TPD_OK;
 	c->last_saved_ts = ts;
 	text = tpd_counters_json(c);

@@ -33,6 +33,8 @@ struct tpd_counters {
 	char boot_id[40];             /* the kernel's boot id of the run that saved */
 	double last_saved_ts;
 	/* run state (not saved) */
+	double save_every_s;          /* save at most this often (0: TPD_COUNTERS_SAVE_S);
+	                                 a flash-friendly product sets an hour */
 	double prev_ts;
 	bool prev_uv;
 	bool rebooted;                /* the boot id changed since the last run */

@@ -76,7 +76,7 @@ static void tpdiagd_on_signal(int sig)
 struct tpdiagd {
 	const char *id, *product_arg, *board_arg, *trace, *speed_arg, *epoch_arg, *sysfs_root;
 	const char *broker, *state_dir, *key_path, *fw, *spool_max_arg, *spool_sync_arg;
-	const char *tls_ca, *tls_cert, *collection_arg;
+	const char *tls_ca, *tls_cert, *collection_arg, *spool_dir_arg, *counters_save_arg;
 	bool exit_at_end, probe, json;
 	bool collect;                /* --collection on: publish; off: nothing leaves */
 	struct tpd_cli *cli;         /* for SIGHUP: the option table, parsed again */
@@ -106,6 +106,7 @@ struct tpdiagd {
 	uint64_t direct;             /* reports published without a spool copy */
 	uint64_t dropped_telemetry;  /* no disk, no room in memory: counted here */
 	double max_late_s;   /* worst lateness of a paced sample against its due time */
+	double counters_save_s; /* --counters-save-s */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -538,6 +539,8 @@ static int tpdiagd_open_spool(struct tpdiagd *d)
 	else if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "faults") != 0)
 		return tpdiagd_usage("--spool-sync takes faults, always or never");
 	snprintf(path, sizeof(path), "%s/spool", d->state_dir);
+	if (d->spool_dir_arg)
+		snprintf(path, sizeof(path), "%s", d->spool_dir_arg);
 	sc.dir = path;
 	sc.max_bytes = (size_t)max;
 	if (tpd_spool_open(&sc, &d->spool, err, sizeof(err)))
@@ -672,6 +675,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	tpdiagd_boot_id(d, boot_id, sizeof(boot_id));
 	tpd_counters_open(&d->counters, d->state_dir, strcmp(d->boot_reason, "unclean_restart") == 0,
 			  boot_id);
+	d->counters.save_every_s = d->counters_save_s;
 	tpd_counters_save(&d->counters, d->state_dir, d->counters.last_saved_ts, true);
 	if (strcmp(d->boot_reason, "unclean_restart") == 0 && d->counters.rebooted)
 		snprintf(d->boot_reason, sizeof(d->boot_reason), "unclean_reboot");
@@ -1045,6 +1049,8 @@ int main(int argc, char **argv)
 		{ "cert", "FILE", "mqtts: this device's client certificate (CN = its id), for the key", &d.tls_cert, NULL },
 		{ "fw", "VERSION", "firmware version to report (default: the product's)", &d.fw, NULL },
 		{ "spool-max", "BYTES", "disk budget of the report spool (default 4194304); telemetry is evicted first", &d.spool_max_arg, NULL },
+		{ "spool-dir", "DIR", "where the report spool lives (default STATE/spool); on tmpfs it spares flash and is lost at a reboot", &d.spool_dir_arg, NULL },
+		{ "counters-save-s", "S", "save the lifetime counters at most every S seconds (default 60; 3600 spares flash); also at exit and when the input sags", &d.counters_save_arg, NULL },
 		{ "collection", "on|off", "on: report to the broker (default); off: publish nothing, not even the status, until it is turned on (config key, then SIGHUP); tpdiag works either way", &d.collection_arg, NULL },
 		{ "spool-sync", "MODE", "faults (fsync fault and self-check reports at once, the rest each second; default), always, never", &d.spool_sync_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
@@ -1077,6 +1083,10 @@ int main(int argc, char **argv)
 		code = tpdiagd_usage("unexpected argument (see --help)");
 	else if (!d.broker || !d.state_dir)
 		code = tpdiagd_usage("--broker and --state-dir are required");
+	d.counters_save_s = 60;
+	if (!code && d.counters_save_arg &&
+	    !tpd_cli_number(d.counters_save_arg, 1, 86400, &d.counters_save_s))
+		code = tpdiagd_usage("--counters-save-s takes seconds, 1 to 86400");
 	if (!code && !tpdiagd_collection(d.collection_arg, &d.collect))
 		code = tpdiagd_usage("--collection takes on or off");
 	if (!code && strcmp(d.speed_arg, "max") == 0)

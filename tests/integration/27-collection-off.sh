@@ -91,6 +91,27 @@ tm kill-server
 sleep 1
 check_eq "the broker saw no message from the agent" 0 "$(wc -l < "$CHECK_DIR/sub.log")"
 
+# The OpenWrt init script's UCI -> INI mapping (openwrt/tpdiag/files): the
+# shipped /etc/config/tpdiag, read with a stand-in for OpenWrt's
+# config_get, gives a file every key of which tpdiagd takes.
+uci="$CHECK_DIR/uci"
+sed "s|'/etc/tpdiag/state'|'$CHECK_DIR/owrt-state'|" openwrt/tpdiag/files/tpdiag.config > "$uci"
+ini=$(TPDIAG_CONF_DIR="$CHECK_DIR/etc" TPDIAG_RUN="$CHECK_DIR/run" UCI="$uci" bash -c '
+	config_load() { :; }
+	config_get() {   # VAR SECTION OPTION [DEFAULT]
+		_cv=$(sed -n "s/^[[:space:]]*option $3 '"'"'\(.*\)'"'"'$/\1/p" "$UCI")
+		eval "$1=\${_cv:-\${4-}}"
+	}
+	config_get_bool() { config_get "$@"; }
+	. openwrt/tpdiag/files/tpdiagd.init
+	tpdiag_write_conf && cat "$CONF"')
+check "OpenWrt: the init script writes the agent's config" grep -q "^collection = off$" <<< "$ini"
+check "OpenWrt: the spool on tmpfs, the state on flash" \
+	bash -c "grep -q '^spool-dir = $CHECK_DIR/run/spool$' <<< '$ini' && grep -q '^state-dir = $CHECK_DIR/owrt-state$' <<< '$ini'"
+check "OpenWrt: counters saved hourly" grep -q "^counters-save-s = 3600$" <<< "$ini"
+"$STACK_BIN/tpdiagd" --config "$CHECK_DIR/etc/tpdiagd.conf" --probe --sysfs-root "$fx/sys" > /dev/null 2> "$CHECK_DIR/owrt.err"
+check_eq "OpenWrt: tpdiagd takes every key of it" 0 $?
+
 sed -i 's/^collection = off/collection = on/' "$cfg"
 kill -HUP "$pid"
 for _ in $(seq 50); do grep -q "tp/v1/TPC0001/status" "$CHECK_DIR/sub.log" && break; sleep 0.1; done
