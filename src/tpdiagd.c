@@ -982,8 +982,12 @@ static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 			tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? 2000 : 200);
 		}
 		tpd_spool_stats(d->spool, &st);
-		fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) left in the spool%s\n",
-			d->id, st.pending, st.pending_faults, st.pending ? " for the next start" : "");
+		if (st.pending)
+			fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) stay in the spool "
+				"for the next start\n", d->id, st.pending, st.pending_faults);
+		else
+			fprintf(stderr, PROG ": %s: the spool is empty: every report was delivered\n",
+				d->id);
 		if (d->withheld)
 			fprintf(stderr, PROG ": %s: collection off: %llu reports not published\n", d->id,
 				(unsigned long long)d->withheld);

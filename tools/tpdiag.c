@@ -9,7 +9,9 @@
  *     counters   the agent's counters
  *     spool      reports waiting for the broker
  *     claim      claim progress received from the cloud
- *     watch      status, refreshed every --interval seconds (default 2)
+ *     watch      status and the active faults, refreshed every --interval
+ *                seconds (default 2), with the time of the refresh; q quits
+ *   --zh (or a zh* locale): labels, states, verdicts, step results in Chinese
  *
  * Layout: asking, rendering per command, main.
  */
