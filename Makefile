@@ -20,9 +20,31 @@ BUILD   ?= build
 PKG_CONFIG ?= pkg-config
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
+# What tpdiagd and tpdiag link (`make agent`, and every cross build).
+AGENT_PKGS := libmosquitto libcjson inih
+
+# Cross builds: `make CROSS_COMPILE=aarch64-linux-gnu-` (or mipsel-linux-gnu-)
+# with Debian's cross gcc and the target's multiarch -dev packages (`make
+# cross` installs them). pkg-config reads only the target's .pc files, so no
+# host flag (-I/usr/include/x86_64-linux-gnu) leaks in; only the agent is
+# built, into build-TRIPLET/.
+CROSS_COMPILE ?=
+ifneq ($(CROSS_COMPILE),)
+CROSS_TRIPLET := $(patsubst %-,%,$(CROSS_COMPILE))
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+BUILD := build-$(CROSS_TRIPLET)
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig pkg-config
+PKGS := $(AGENT_PKGS)
+.DEFAULT_GOAL := agent
+endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3
+	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -40,7 +62,7 @@ LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
 
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
-	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/selfcheck.c \
+	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/board_linux_probe.c src/sysfs.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
 	    src/trend.c src/cusum.c src/predict.c src/utf8.c
 # The collector's modules (its main is cloud/tpcollect.c).
@@ -72,15 +94,32 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh
+.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh agent cross
 
 all: deps-check $(PROGS)
 
+# The product's programs alone, linked with only what they need.
+agent: PKGS := $(AGENT_PKGS)
+agent: deps-check $(BUILD)/tpdiagd $(BUILD)/tpdiag
+
+# DEPS_CHECK=0: no package check or install (a distribution's build system,
+# e.g. OpenWrt's, brings the libraries: openwrt/tpdiag/Makefile).
+DEPS_CHECK ?= 1
+ifeq ($(DEPS_CHECK),0)
+deps-check:
+	@:
+else ifneq ($(CROSS_COMPILE),)
+deps-check:
+	@command -v $(CC) >/dev/null 2>&1 && $(PKG_CONFIG) --exists $(AGENT_PKGS) \
+	  && test -f /usr/lib/$(CROSS_TRIPLET)/libmbedtls.so \
+	  || { echo "$(CROSS_TRIPLET): no cross compiler or target libraries (make cross installs them)"; exit 1; }
+else
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && test -f /usr/include/mbedtls/pk.h \
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  || $(MAKE) --no-print-directory deps
+endif
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -219,7 +258,14 @@ install: all
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
 
+# The agent for each CROSS_TARGETS triplet: installs Debian's cross gcc and
+# the target's -dev packages when missing (dpkg --add-architecture), builds,
+# checks `file` says the target's ELF and prints the stripped size.
+CROSS_TARGETS ?= aarch64-linux-gnu mipsel-linux-gnu
+cross:
+	@tools/cross.sh $(CROSS_TARGETS)
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-aarch64-linux-gnu build-mipsel-linux-gnu
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

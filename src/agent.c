@@ -143,6 +143,36 @@ static void agent_build_detectors(struct tpd_agent *a)
 	a->nthr = k;
 }
 
+void tpd_agent_product_changed(struct tpd_agent *a)
+{
+	const struct tpd_product *p = a->product;
+
+	for (size_t k = 0; k < a->nthr; k++) {
+		struct tpd_threshold *d = &a->thr[k];
+		const struct tpd_sensor_desc *s = &p->sensors[d->sensor];
+
+		switch (d->code) {
+		case TPD_FAULT_TEMP_HIGH: d->limit = s->warn; break;
+		case TPD_FAULT_TEMP_CRITICAL: d->limit = s->crit; break;
+		case TPD_FAULT_PWR_UNDERVOLT: d->limit = s->min; break;
+		case TPD_FAULT_PWR_OVERVOLT:
+		case TPD_FAULT_PWR_OVERCURRENT: d->limit = s->max; break;
+		case TPD_FAULT_FAN_STALL: d->limit = s->stall_rpm; break;
+		default: break;
+		}
+		d->hyst = s->hyst;
+		d->debounce_s = s->debounce_s;
+	}
+	for (size_t i = 0; i < p->nsensors; i++)
+		a->sfail[i].debounce_s = p->sensors[i].fail_after_s;
+	if (a->has_brownout) {
+		const struct tpd_sensor_desc *s = &p->sensors[a->brownout.sensor];
+
+		a->brownout.count = s->brownout_count;
+		a->brownout.window_s = s->brownout_window_s;
+	}
+}
+
 enum tpd_err tpd_agent_new(const struct tpd_agent_cfg *cfg, struct tpd_agent **out,
 			   char *err, size_t errlen)
 {

@@ -6,8 +6,14 @@
  *   hwmon:CHIP/temp1      ...or by channel (temp*, in*, curr*, power*, fan*)
  *   hwmon:CHIP/in1_lcrit_alarm  a channel's own attribute, read as is (alarms)
  *   hwmon:CHIP[N]/temp1   the Nth chip of that name, ordered by the device it
- *                         sits on (two disks are two "drivetemp" chips)
- *   thermal:TYPE          /sys/class/thermal/thermal_zone* whose `type` is TYPE
+ *                         sits on (two disks are two "drivetemp" chips); a
+ *                         bare CHIP that names several chips is refused
+ *   hwmon:1-004c/temp1    a chip without a `name` file, by its device's
+ *                         directory (sysfs.h has the identity rules)
+ *   hwmon:CHIP/power1     power1_input, or power1_average when the chip has
+ *                         only that (ACPI power meters)
+ *   thermal:TYPE[N]       /sys/class/thermal/thermal_zone* whose `type` is TYPE
+ *                         ([N]: the Nth of that type by zone number)
  *   power_supply:NAME/ATTR  /sys/class/power_supply/NAME/ATTR (voltage_now, ...)
  *   rpi:undervoltage      Raspberry Pi firmware get_throttled, bit 0 (now)
  *   rpi:throttled         ...bit 2
@@ -23,28 +29,28 @@
  * 1. Sources are matched by identity (chip name + label, zone type), never by
  *    hwmonN / thermal_zoneN index: those numbers change between boots and
  *    driver reloads. A path that disappears is looked up again (at most once
- *    a minute per sensor), so a renumbered chip is found again.
+ *    a minute per sensor), so a renumbered chip is found again. Each read
+ *    checks the chip is still the one resolved (its `name`; its device's
+ *    path too when that is what tells it apart).
  * 2. A missing, unreadable or garbled file is a failed read (NAN), which the
  *    agent turns into SENSOR_FAIL for that sensor only; the others go on.
  * 3. --sysfs-root DIR stands in for /sys and DIR/../proc for /proc, so tests
  *    run on fixture trees laid out like the kernel's.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tpd/board.h"
+#include "tpd/clock.h"
+#include "sysfs.h"
 
-#define LINUX_PATH_MAX 1024
+#define LINUX_PATH_MAX TPD_SYSFS_PATH_MAX
 #define LINUX_RETRY_S 60.0
 
 enum linux_src_type { SRC_FILE, SRC_RPI, SRC_LOAD };
@@ -53,8 +59,10 @@ struct linux_src {
 	enum linux_src_type type;
 	char path[LINUX_PATH_MAX];  /* "" while unresolved */
 	char check[LINUX_PATH_MAX]; /* hwmon: the chip's `name` file, re-read each time... */
-	char chip[96];              /* ...and expected to still say this */
-	double scale;               /* value = raw * scale */
+	char chip[64];              /* ...and expected to still say this */
+	char *devlink;              /* hwmon told apart by device: hwmonN/device... (owned) */
+	char *device;               /* ...and the real path it must still lead to (owned) */
+	double div;                 /* value = raw / div */
 	unsigned bit;               /* SRC_RPI: the flag */
 	double retry_at;            /* monotonic seconds of the next lookup */
 };
@@ -66,75 +74,9 @@ struct linux_board {
 	unsigned long long prev_busy, prev_total;
 };
 
-/* snprintf for paths; false (and a truncated buf) when it does not fit. */
-__attribute__((format(printf, 3, 4)))
-static bool linux_fmt(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n >= 0 && (size_t)n < len;
-}
-
-static double linux_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Reads a small sysfs file, trailing whitespace trimmed. */
-static bool linux_read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	return true;
-}
-
-/* A whole decimal (or 0x hex) number and nothing else. */
-static bool linux_number(const char *s, int base, double *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, base);
-	if (end == s || *end || errno)
-		return false;
-	*out = (double)v;
-	return true;
-}
-
-/* Scale of an hwmon channel ("temp1", "in0", ...), 0 for an unknown type. */
-static double linux_hwmon_scale(const char *chan)
-{
-	static const struct { const char *prefix; double scale; } types[] = {
-		{ "temp", 1e-3 }, { "in", 1e-3 }, { "curr", 1e-3 }, { "power", 1e-6 }, { "fan", 1.0 },
-	};
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		size_t n = strlen(types[i].prefix);
-
-		if (strncmp(chan, types[i].prefix, n) == 0 && chan[n] && isdigit((unsigned char)chan[n]) &&
-		    strspn(chan + n, "0123456789") == strlen(chan + n))
-			return types[i].scale;
-	}
-	return 0;
-}
+#define linux_fmt tpd_sysfs_fmt
+#define linux_read_text tpd_sysfs_read
+#define linux_number tpd_sysfs_number
 
 /* In hwmon dir, the channel whose *_label is label; "" when none. */
 static void linux_hwmon_label(const char *dir, const char *label, char *chan, size_t len)
@@ -159,142 +101,166 @@ static void linux_hwmon_label(const char *dir, const char *label, char *chan, si
 		closedir(d);
 }
 
-/* The entry of class dir whose file `key` reads want; false when none. */
-static bool linux_find_class(const char *classdir, const char *prefix, const char *key,
-			     const char *want, char *found, size_t len)
+/* "NAME[N]" -> NAME and N; "NAME" -> NAME, N 0, *indexed false. */
+static const char *linux_split_index(char *name, unsigned *nth, bool *indexed)
 {
-	DIR *d = opendir(classdir);
-	struct dirent *de;
-	bool ok = false;
+	char *br = strchr(name, '['), *end;
+	unsigned long v;
 
-	while (d && !ok && (de = readdir(d))) {
-		char path[LINUX_PATH_MAX], text[128];
-
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		linux_fmt(path, sizeof(path), "%s/%s/%s", classdir, de->d_name, key);
-		if (linux_read_text(path, text, sizeof(text)) && strcmp(text, want) == 0) {
-			linux_fmt(found, len, "%s/%s", classdir, de->d_name);
-			ok = true;
-		}
-	}
-	if (d)
-		closedir(d);
-	return ok;
+	*nth = 0;
+	*indexed = false;
+	if (!br)
+		return NULL;
+	v = strtoul(br + 1, &end, 10);
+	if (end == br + 1 || strcmp(end, "]") != 0 || v > 63)
+		return "index must be NAME[N] with N 0..63";
+	*nth = (unsigned)v;
+	*indexed = true;
+	*br = '\0';
+	return NULL;
 }
 
-static int linux_cmp_str(const void *a, const void *b)
+static void linux_src_reset(struct linux_src *s)
 {
-	return strcmp((const char *)a, (const char *)b);
+	free(s->devlink);
+	free(s->device);
+	s->devlink = s->device = NULL;
+	s->path[0] = s->check[0] = s->chip[0] = '\0';
+	s->div = 1.0;
+	s->type = SRC_FILE;
 }
 
-/* The hwmon dir of the nth chip named want, chips ordered by the real path
- * of their device (stable across boots, unlike hwmonN). */
-static bool linux_hwmon_nth(const char *classdir, const char *want, unsigned nth, char *found,
-			    size_t len)
+/* hwmon:CHIP[N]/WHAT. Returns a reason or NULL; a chip or channel not
+ * present leaves s->path empty. */
+static const char *linux_resolve_hwmon(struct linux_board *lb, const char *what,
+				       struct linux_src *s)
 {
-	enum { MAXC = 32 };
-	char (*keys)[2 * LINUX_PATH_MAX] = calloc(MAXC, sizeof(*keys));
-	DIR *d = opendir(classdir);
-	struct dirent *de;
+	const char *slash = strchr(what, '/'), *why;
+	struct tpd_sysfs_chip *chips = NULL, *c = NULL;
+	char a[96], b[96], path[LINUX_PATH_MAX];
 	size_t n = 0;
-	bool ok = false;
+	unsigned nth;
+	bool indexed, attr = false;
 
-	while (keys && d && n < MAXC && (de = readdir(d))) {
-		char path[LINUX_PATH_MAX], text[128], real[LINUX_PATH_MAX];
+	if (!slash || slash == what || !slash[1] || !linux_fmt(a, sizeof(a), "%.*s",
+							       (int)(slash - what), what) ||
+	    !linux_fmt(b, sizeof(b), "%s", slash + 1))
+		return "hwmon source must be hwmon:CHIP/LABEL or hwmon:CHIP/CHANNEL";
+	why = linux_split_index(a, &nth, &indexed);
+	if (why)
+		return "hwmon chip index must be CHIP[N] with N 0..63";
+	if (strchr(b, '_')) {
+		char chan[96];
 
-		if (strncmp(de->d_name, "hwmon", 5) != 0)
-			continue;
-		linux_fmt(path, sizeof(path), "%s/%s/name", classdir, de->d_name);
-		if (!linux_read_text(path, text, sizeof(text)) || strcmp(text, want) != 0)
-			continue;
-		linux_fmt(path, sizeof(path), "%s/%s/device", classdir, de->d_name);
-		if (!realpath(path, real))
-			linux_fmt(real, sizeof(real), "%s", de->d_name);
-		/* sort key: device path, then (NUL-separated) the hwmon dir */
-		linux_fmt(keys[n], sizeof(keys[n]), "%s", real);
-		linux_fmt(keys[n] + strlen(keys[n]) + 1, sizeof(keys[n]) - strlen(keys[n]) - 1, "%s/%s",
-			  classdir, de->d_name);
-		n++;
+		/* temp1_max is an attribute; "Tccd_1" may be a label */
+		linux_fmt(chan, sizeof(chan), "%.*s", (int)(strchr(b, '_') - b), b);
+		attr = tpd_sysfs_hwmon_div(chan) != 0;
 	}
-	if (d)
-		closedir(d);
-	if (keys && nth < n) {
-		qsort(keys, n, sizeof(*keys), linux_cmp_str);
-		linux_fmt(found, len, "%s", keys[nth] + strlen(keys[nth]) + 1);
-		ok = true;
+	if (tpd_sysfs_chips(lb->sys, &chips, &n))
+		return NULL;   /* out of memory: absent for now, looked up again */
+	for (size_t i = 0; i < n && !c; i++)
+		if (strcmp(chips[i].ident, a) == 0 && chips[i].nth == nth)
+			c = &chips[i];
+	if (c && !indexed && c->same > 1) {
+		free(chips);
+		return "several chips have this name: name one as CHIP[N] (tpdiagd --probe lists them)";
 	}
-	free(keys);
-	return ok;
+	if (!c) {
+		free(chips);
+		return NULL;
+	}
+	if (attr) {
+		/* a channel's own attribute: alarms read as they are, values scaled */
+		const char *suffix = strchr(b, '_') + 1;
+		char chan[96];
+
+		linux_fmt(chan, sizeof(chan), "%.*s", (int)(suffix - 1 - b), b);
+		if (strcmp(suffix, "input") == 0 || strcmp(suffix, "average") == 0 ||
+		    strcmp(suffix, "min") == 0 || strcmp(suffix, "max") == 0 ||
+		    strcmp(suffix, "crit") == 0 || strcmp(suffix, "lcrit") == 0 ||
+		    strcmp(suffix, "highest") == 0 || strcmp(suffix, "lowest") == 0)
+			s->div = tpd_sysfs_hwmon_div(chan);
+		linux_fmt(s->path, sizeof(s->path), "%s/%s", c->dir, b);
+	} else {
+		if (tpd_sysfs_hwmon_div(b) == 0) {
+			char chan[64];
+
+			linux_hwmon_label(c->dir, b, chan, sizeof(chan));
+			if (!chan[0] || tpd_sysfs_hwmon_div(chan) == 0) {
+				free(chips);
+				return NULL;
+			}
+			snprintf(b, sizeof(b), "%s", chan);
+		}
+		s->div = tpd_sysfs_hwmon_div(b);
+		linux_fmt(s->path, sizeof(s->path), "%s/%s_input", c->dir, b);
+		if (strncmp(b, "power", 5) == 0 && access(s->path, F_OK) != 0)
+			linux_fmt(s->path, sizeof(s->path), "%s/%s_average", c->dir, b);
+	}
+	if (c->named) {
+		linux_fmt(s->check, sizeof(s->check), "%s/name", c->dir);
+		linux_fmt(s->chip, sizeof(s->chip), "%s", c->ident);
+	}
+	if ((c->same > 1 || !c->named) && c->device[0]) {
+		linux_fmt(path, sizeof(path), "%s/device", c->hwmon);
+		s->devlink = strdup(path);
+		s->device = strdup(c->device);
+		if (!s->devlink || !s->device)
+			s->path[0] = '\0';   /* cannot check it: absent for now */
+	}
+	free(chips);
+	return NULL;
 }
 
-/* Turns a source spec into a path and scale. Returns a reason or NULL. A
+/* thermal:TYPE[N] */
+static const char *linux_resolve_thermal(struct linux_board *lb, const char *what,
+					 struct linux_src *s)
+{
+	struct tpd_sysfs_zone *zones = NULL;
+	char type[96];
+	size_t n = 0;
+	unsigned nth;
+	bool indexed, ambiguous = false;
+
+	if (!what[0] || !linux_fmt(type, sizeof(type), "%s", what))
+		return "thermal source must be thermal:TYPE or thermal:TYPE[N]";
+	if (linux_split_index(type, &nth, &indexed))
+		return "thermal zone index must be TYPE[N] with N 0..63";
+	if (tpd_sysfs_zones(lb->sys, &zones, &n))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(zones[i].type, type) != 0 || zones[i].nth != nth)
+			continue;
+		ambiguous = !indexed && zones[i].same > 1;
+		linux_fmt(s->path, sizeof(s->path), "%s/temp", zones[i].dir);
+		linux_fmt(s->check, sizeof(s->check), "%s/type", zones[i].dir);
+		linux_fmt(s->chip, sizeof(s->chip), "%s", type);
+		s->div = 1e3;
+		break;
+	}
+	free(zones);
+	if (ambiguous) {
+		s->path[0] = '\0';
+		return "several thermal zones have this type: name one as TYPE[N] (tpdiagd --probe lists "
+		       "them)";
+	}
+	return NULL;
+}
+
+/* Turns a source spec into a path and divisor. Returns a reason or NULL. A
  * spec that parses but names nothing present leaves the path empty. */
 static const char *linux_resolve(struct linux_board *lb, const char *spec, struct linux_src *s)
 {
-	char a[96], b[96], dir[LINUX_PATH_MAX], classdir[LINUX_PATH_MAX];
 	const char *colon = strchr(spec, ':'), *slash;
 
-	s->path[0] = s->check[0] = '\0';
-	s->scale = 1.0;
-	s->type = SRC_FILE;
+	linux_src_reset(s);
 	if (!colon)
 		return "source must be KIND:WHAT (hwmon, thermal, power_supply, rpi, proc)";
 	slash = strchr(colon + 1, '/');
-	if (strncmp(spec, "hwmon:", 6) == 0) {
-		if (!slash || slash == colon + 1 || !slash[1])
-			return "hwmon source must be hwmon:CHIP/LABEL or hwmon:CHIP/CHANNEL";
-		unsigned nth = 0;
-		char *br;
-
-		snprintf(a, sizeof(a), "%.*s", (int)(slash - colon - 1), colon + 1);
-		snprintf(b, sizeof(b), "%s", slash + 1);
-		br = strchr(a, '[');
-		if (br) {
-			char *end;
-			unsigned long v = strtoul(br + 1, &end, 10);
-
-			if (end == br + 1 || strcmp(end, "]") != 0 || v > 31)
-				return "hwmon chip index must be CHIP[N] with N 0..31";
-			nth = (unsigned)v;
-			*br = '\0';
-		}
-		linux_fmt(classdir, sizeof(classdir), "%s/class/hwmon", lb->sys);
-		if (!linux_hwmon_nth(classdir, a, nth, dir, sizeof(dir)))
-			return NULL;
-		if (strchr(b, '_')) {
-			char chan[96];
-
-			linux_fmt(chan, sizeof(chan), "%.*s", (int)(strchr(b, '_') - b), b);
-			if (linux_hwmon_scale(chan) == 0)
-				return "hwmon attribute must be CHANNEL_ATTR, e.g. in1_lcrit_alarm";
-			linux_fmt(s->path, sizeof(s->path), "%s/%s", dir, b);
-			linux_fmt(s->check, sizeof(s->check), "%s/name", dir);
-			linux_fmt(s->chip, sizeof(s->chip), "%s", a);
-			return NULL;
-		}
-		if (linux_hwmon_scale(b) == 0) {
-			char chan[64];
-
-			linux_hwmon_label(dir, b, chan, sizeof(chan));
-			if (!chan[0] || linux_hwmon_scale(chan) == 0)
-				return NULL;
-			snprintf(b, sizeof(b), "%s", chan);
-		}
-		s->scale = linux_hwmon_scale(b);
-		linux_fmt(s->path, sizeof(s->path), "%s/%s_input", dir, b);
-		linux_fmt(s->check, sizeof(s->check), "%s/name", dir);
-		linux_fmt(s->chip, sizeof(s->chip), "%s", a);
-		return NULL;
-	}
-	if (strncmp(spec, "thermal:", 8) == 0) {
-		linux_fmt(classdir, sizeof(classdir), "%s/class/thermal", lb->sys);
-		if (linux_find_class(classdir, "thermal_zone", "type", colon + 1, dir, sizeof(dir))) {
-			linux_fmt(s->path, sizeof(s->path), "%s/temp", dir);
-			s->scale = 1e-3;
-		}
-		return NULL;
-	}
+	if (strncmp(spec, "hwmon:", 6) == 0)
+		return linux_resolve_hwmon(lb, colon + 1, s);
+	if (strncmp(spec, "thermal:", 8) == 0)
+		return linux_resolve_thermal(lb, colon + 1, s);
 	if (strncmp(spec, "power_supply:", 13) == 0) {
 		if (!slash || slash == colon + 1 || !slash[1])
 			return "power_supply source must be power_supply:NAME/ATTRIBUTE";
@@ -302,9 +268,9 @@ static const char *linux_resolve(struct linux_board *lb, const char *spec, struc
 			 (int)(slash - colon - 1), colon + 1, slash + 1);
 		if (strncmp(slash + 1, "voltage", 7) == 0 || strncmp(slash + 1, "current", 7) == 0 ||
 		    strncmp(slash + 1, "power", 5) == 0)
-			s->scale = 1e-6;
-		else if (strcmp(slash + 1, "temp") == 0)
-			s->scale = 0.1;
+			s->div = 1e6;
+		else if (strncmp(slash + 1, "temp", 4) == 0)
+			s->div = 10;
 		return NULL;
 	}
 	if (strcmp(spec, "rpi:undervoltage") == 0 || strcmp(spec, "rpi:throttled") == 0) {
@@ -322,9 +288,28 @@ static const char *linux_resolve(struct linux_board *lb, const char *spec, struc
 	return "unknown source kind (hwmon, thermal, power_supply, rpi, proc)";
 }
 
+/* True while the chip or zone at s->path is still the one resolved. */
+static bool linux_still_there(const struct linux_src *s)
+{
+	char text[64], real[LINUX_PATH_MAX];
+
+	if (s->check[0] && (!linux_read_text(s->check, text, sizeof(text)) ||
+			    strcmp(text, s->chip) != 0))
+		return false;
+	if (s->devlink && (!realpath(s->devlink, real) || strcmp(real, s->device) != 0))
+		return false;
+	return true;
+}
+
 static void linux_close(void *ctx)
 {
-	free(ctx);
+	struct linux_board *lb = ctx;
+
+	if (!lb)
+		return;
+	for (size_t i = 0; i < TPD_PRODUCT_MAX_SENSORS; i++)
+		linux_src_reset(&lb->src[i]);
+	free(lb);
 }
 
 static enum tpd_err linux_open(const struct tpd_board_cfg *cfg, void **ctx, char *err,
@@ -397,7 +382,7 @@ static double linux_value(struct linux_board *lb, size_t i)
 	double raw;
 
 	if (!s->path[0]) {
-		double now = linux_mono();
+		double now = tpd_clock_mono();
 
 		if (now < s->retry_at)
 			return NAN;
@@ -409,8 +394,7 @@ static double linux_value(struct linux_board *lb, size_t i)
 	if (s->type == SRC_LOAD)
 		return linux_load(lb, s->path);
 	/* hwmonN numbers are not stable: a different chip may now sit there. */
-	if (s->check[0] && (!linux_read_text(s->check, text, sizeof(text)) ||
-			    strcmp(text, s->chip) != 0)) {
+	if (!linux_still_there(s)) {
 		linux_resolve(lb, lb->product->sensors[i].source, s);
 		if (!s->path[0])
 			return NAN;
@@ -423,7 +407,7 @@ static double linux_value(struct linux_board *lb, size_t i)
 	if (s->type == SRC_RPI)
 		return linux_number(text, 16, &raw) ? (double)(((unsigned long long)raw >> s->bit) & 1u)
 						   : NAN;
-	return linux_number(text, 10, &raw) ? raw * s->scale : NAN;
+	return linux_number(text, 10, &raw) ? raw / s->div : NAN;
 }
 
 static enum tpd_err linux_read(void *ctx, double *t_s, double *values, char *err, size_t errlen)
@@ -447,133 +431,3 @@ const struct tpd_board_ops tpd_board_linux = {
 	.read = linux_read,
 };
 
-/* --probe ------------------------------------------------------------------ */
-
-/* Prints every hwmon channel, thermal zone, power supply value and the
- * firmware flags found under root, then a product-description snippet. */
-enum tpd_err tpd_board_linux_probe(const char *sysfs_root, FILE *out)
-{
-	static const char *const psu_attrs[] = { "voltage_now", "current_now", "power_now",
-						 "temp", "online", NULL };
-	const char *root = sysfs_root ? sysfs_root : "/sys";
-	char classdir[LINUX_PATH_MAX], snippet[8192];
-	size_t used = 0, found = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snippet[0] = '\0';
-	fprintf(out, "%-44s %12s  %s\n", "SOURCE", "VALUE", "KERNEL LIMITS");
-	linux_fmt(classdir, sizeof(classdir), "%s/class/hwmon", root);
-	d = opendir(classdir);
-	while (d && (de = readdir(d))) {
-		char dir[LINUX_PATH_MAX], name[64], path[LINUX_PATH_MAX];
-		struct dirent *fe;
-		DIR *cd;
-
-		if (strncmp(de->d_name, "hwmon", 5) != 0)
-			continue;
-		linux_fmt(dir, sizeof(dir), "%s/%s", classdir, de->d_name);
-		linux_fmt(path, sizeof(path), "%s/name", dir);
-		if (!linux_read_text(path, name, sizeof(name)))
-			continue;
-		cd = opendir(dir);
-		while (cd && (fe = readdir(cd))) {
-			char chan[64], label[64], text[64], spec[160], limits[128] = "";
-			size_t n = strlen(fe->d_name);
-			double v, scale;
-			static const char *const lim[] = { "min", "max", "crit", "alarm" };
-
-			if (n < 7 || strcmp(fe->d_name + n - 6, "_input") != 0)
-				continue;
-			linux_fmt(chan, sizeof(chan), "%.*s", (int)(n - 6), fe->d_name);
-			scale = linux_hwmon_scale(chan);
-			if (scale == 0)
-				continue;
-			linux_fmt(path, sizeof(path), "%s/%s_label", dir, chan);
-			if (!linux_read_text(path, label, sizeof(label)))
-				snprintf(label, sizeof(label), "%s", chan);
-			linux_fmt(spec, sizeof(spec), "hwmon:%s/%s", name, label);
-			for (size_t k = 0; k < 4; k++) {
-				linux_fmt(path, sizeof(path), "%s/%s_%s", dir, chan, lim[k]);
-				if (linux_read_text(path, text, sizeof(text)) && linux_number(text, 10, &v))
-					snprintf(limits + strlen(limits), sizeof(limits) - strlen(limits),
-						 "%s=%g ", lim[k], k == 3 ? v : v * scale);
-			}
-			linux_fmt(path, sizeof(path), "%s/%s", dir, fe->d_name);
-			if (linux_read_text(path, text, sizeof(text)) && linux_number(text, 10, &v))
-				fprintf(out, "%-44s %12g  %s\n", spec, v * scale, limits);
-			else
-				fprintf(out, "%-44s %12s  %s\n", spec, "unreadable", limits);
-			if (used < sizeof(snippet))
-				used += (size_t)snprintf(snippet + used, sizeof(snippet) - used,
-							 "%s    { \"id\": \"%s.%s\", \"source\": \"%s\" }",
-							 found ? ",\n" : "", strncmp(chan, "in", 2) == 0
-							 ? "volt" : strncmp(chan, "curr", 4) == 0 ? "curr"
-							 : strncmp(chan, "power", 5) == 0 ? "power"
-							 : strncmp(chan, "fan", 3) == 0 ? "fan" : "temp",
-							 chan, spec);
-			found++;
-		}
-		if (cd)
-			closedir(cd);
-	}
-	if (d)
-		closedir(d);
-	linux_fmt(classdir, sizeof(classdir), "%s/class/thermal", root);
-	d = opendir(classdir);
-	while (d && (de = readdir(d))) {
-		char path[LINUX_PATH_MAX], type[64], text[64];
-		double v;
-
-		if (strncmp(de->d_name, "thermal_zone", 12) != 0)
-			continue;
-		linux_fmt(path, sizeof(path), "%s/%s/type", classdir, de->d_name);
-		if (!linux_read_text(path, type, sizeof(type)))
-			continue;
-		linux_fmt(path, sizeof(path), "%s/%s/temp", classdir, de->d_name);
-		if (linux_read_text(path, text, sizeof(text)) && linux_number(text, 10, &v))
-			fprintf(out, "thermal:%-36s %12g\n", type, v * 1e-3);
-		else
-			fprintf(out, "thermal:%-36s %12s\n", type, "unreadable");
-		found++;
-	}
-	if (d)
-		closedir(d);
-	linux_fmt(classdir, sizeof(classdir), "%s/class/power_supply", root);
-	d = opendir(classdir);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		for (int k = 0; psu_attrs[k]; k++) {
-			char path[LINUX_PATH_MAX], text[64], spec[160];
-			double v;
-
-			linux_fmt(path, sizeof(path), "%s/%s/%s", classdir, de->d_name, psu_attrs[k]);
-			if (!linux_read_text(path, text, sizeof(text)) || !linux_number(text, 10, &v))
-				continue;
-			linux_fmt(spec, sizeof(spec), "power_supply:%s/%s", de->d_name, psu_attrs[k]);
-			fprintf(out, "%-44s %12g\n", spec, v * (k < 3 ? 1e-6 : k == 3 ? 0.1 : 1));
-			found++;
-		}
-	}
-	if (d)
-		closedir(d);
-	{
-		char path[LINUX_PATH_MAX], text[64];
-		double v;
-
-		linux_fmt(path, sizeof(path), "%s/devices/platform/soc/soc:firmware/get_throttled", root);
-		if (linux_read_text(path, text, sizeof(text)) && linux_number(text, 16, &v)) {
-			fprintf(out, "%-44s %12d\n", "rpi:undervoltage", (int)((unsigned long long)v & 1));
-			fprintf(out, "%-44s %12d\n", "rpi:throttled", (int)(((unsigned long long)v >> 2) & 1));
-			found++;
-		}
-	}
-	if (!found) {
-		fprintf(out, "(no sensors found under %s)\n", root);
-		return TPD_ERR_NOTFOUND;
-	}
-	fprintf(out, "\nProduct description snippet (boards/NAME.json; add limits, rename ids):\n"
-		"  \"sensors\": [\n%s\n  ]\n", snippet);
-	return TPD_OK;
-}

@@ -40,6 +40,7 @@ void tpd_counters_open(struct tpd_counters *c, const char *dir, bool unclean,
 	c->prev_ts = NAN;
 	if (dir && tpd_statefile_read(dir, COUNTERS_FILE, text, sizeof(text)) == TPD_OK)
 		o = cJSON_Parse(text);
+	c->starts = (uint64_t)counters_num(o, "starts") + 1;
 	c->power_on_s = counters_num(o, "power_on_s");
 	c->above_warn_s = counters_num(o, "above_warn_s");
 	c->undervoltage_events = (uint64_t)counters_num(o, "undervoltage_events");
@@ -132,6 +133,7 @@ char *tpd_counters_json(const struct tpd_counters *c)
 	if (o && cJSON_AddNumberToObject(o, "power_on_s", floor(c->power_on_s)) &&
 	    cJSON_AddNumberToObject(o, "above_warn_s", floor(c->above_warn_s)) &&
 	    cJSON_AddNumberToObject(o, "undervoltage_events", (double)c->undervoltage_events) &&
+	    cJSON_AddNumberToObject(o, "starts", (double)c->starts) &&
 	    cJSON_AddNumberToObject(o, "unclean_restarts", (double)c->unclean_restarts) &&
 	    cJSON_AddNumberToObject(o, "brownout_restarts", (double)c->brownout_restarts) &&
 	    cJSON_AddNumberToObject(o, "last_low_vin_ts", c->last_low_vin_ts) &&
@@ -149,7 +151,8 @@ enum tpd_err tpd_counters_save(struct tpd_counters *c, const char *dir, double t
 	char *text;
 	enum tpd_err rc;
 
-	if (!dir || (!force && ts - c->last_saved_ts < TPD_COUNTERS_SAVE_S))
+	if (!dir || (!force && ts - c->last_saved_ts <
+			 (c->save_every_s > 0 ? c->save_every_s : TPD_COUNTERS_SAVE_S)))
 		return TPD_OK;
 	c->last_saved_ts = ts;
 	text = tpd_counters_json(c);

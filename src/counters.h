@@ -18,6 +18,7 @@
 #define TPD_COUNTERS_SAG_S 120.0   /* low input this recently before a crash counts */
 
 struct tpd_counters {
+	uint64_t starts;              /* tpdiagd starts, clean or not (this one included) */
 	double power_on_s;
 	double above_warn_s;          /* any temperature sensor above its warning limit */
 	uint64_t undervoltage_events; /* rising edges of event.undervoltage */
@@ -32,6 +33,8 @@ struct tpd_counters {
 	char boot_id[40];             /* the kernel's boot id of the run that saved */
 	double last_saved_ts;
 	/* run state (not saved) */
+	double save_every_s;          /* save at most this often (0: TPD_COUNTERS_SAVE_S);
+	                                 a flash-friendly product sets an hour */
 	double prev_ts;
 	bool prev_uv;
 	bool rebooted;                /* the boot id changed since the last run */

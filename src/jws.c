@@ -307,6 +307,20 @@ static int jws_sha256(const void *data, size_t len, unsigned char hash[32])
 	return mbedtls_sha256_ret(data, len, hash, 0);
 }
 
+void tpd_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
+		    unsigned char out[32])
+{
+	mbedtls_sha256_context c;
+
+	mbedtls_sha256_init(&c);
+	mbedtls_sha256_starts_ret(&c, 0);
+	mbedtls_sha256_update_ret(&c, a, alen);
+	if (blen)
+		mbedtls_sha256_update_ret(&c, b, blen);
+	mbedtls_sha256_finish_ret(&c, out);
+	mbedtls_sha256_free(&c);
+}
+
 void tpd_hash_b64(const char *data, size_t len, char *out)
 {
 	unsigned char hash[32];

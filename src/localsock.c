@@ -52,7 +52,7 @@ enum tpd_err tpd_local_listen(const char *path, struct tpd_local **out, char *er
 
 	*out = NULL;
 	if (!localsock_addr(path, &sa)) {
-		snprintf(err, errlen, "%s: path too long for a Unix socket", path);
+		snprintf(err, errlen, "%.200s: path too long for a Unix socket", path);
 		return TPD_ERR_INVAL;
 	}
 	l = calloc(1, sizeof(*l));

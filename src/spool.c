@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mbedtls/sha256.h>
 
+#include "tpd/jws.h"
 #include "spool.h"
 #include "statefile.h"
 
@@ -84,16 +84,9 @@ static uint64_t spool_get64(const unsigned char *p)
 /* First 4 bytes of SHA-256 over header bytes 4..19 and the payload. */
 static uint32_t spool_check(const unsigned char *hdr, const void *payload, size_t len)
 {
-	mbedtls_sha256_context c;
 	unsigned char h[32];
 
-	mbedtls_sha256_init(&c);
-	mbedtls_sha256_starts_ret(&c, 0);
-	mbedtls_sha256_update_ret(&c, hdr + 4, 16);
-	if (len)
-		mbedtls_sha256_update_ret(&c, payload, len);
-	mbedtls_sha256_finish_ret(&c, h);
-	mbedtls_sha256_free(&c);
+	tpd_sha256_two(hdr + 4, 16, payload, len, h);
 	return spool_get32(h);
 }
 

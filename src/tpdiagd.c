@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,8 @@
 #define LOG_EVERY_S 10.0          /* a recurring trouble is logged at most this often */
 #define DIRECT_MAX 256            /* telemetry published without a spool copy, unacked */
 
-static volatile sig_atomic_t tpdiagd_stop;
+/* The signal that asks it to stop (0: none yet), and a pending SIGHUP. */
+static volatile sig_atomic_t tpdiagd_stop, tpdiagd_hup;
 
 /* One recurring trouble's log line: at most one per LOG_EVERY_S, saying how
  * many it stands for. */
@@ -65,15 +67,22 @@ struct tpdiagd_ratelog {
 
 static void tpdiagd_on_signal(int sig)
 {
-	(void)sig;
-	tpdiagd_stop = 1;
+	if (sig == SIGHUP)
+		tpdiagd_hup = 1;
+	else
+		tpdiagd_stop = sig;
 }
 
 struct tpdiagd {
 	const char *id, *product_arg, *board_arg, *trace, *speed_arg, *epoch_arg, *sysfs_root;
 	const char *broker, *state_dir, *key_path, *fw, *spool_max_arg, *spool_sync_arg;
-	const char *tls_ca, *tls_cert;
-	bool exit_at_end, probe;
+	const char *tls_ca, *tls_cert, *collection_arg, *spool_dir_arg, *counters_save_arg;
+	bool exit_at_end, probe, json;
+	bool collect;                /* --collection on: publish; off: nothing leaves */
+	struct tpd_cli *cli;         /* for SIGHUP: the option table, parsed again */
+	int argc;
+	char **argv;
+	uint64_t withheld;           /* reports not published: collection off */
 
 	char id_buf[TPD_ID_MAX + 1];
 	char key_file[4096];         /* the private key's path (--key or STATE/device.key) */
@@ -97,6 +106,7 @@ struct tpdiagd {
 	uint64_t direct;             /* reports published without a spool copy */
 	uint64_t dropped_telemetry;  /* no disk, no room in memory: counted here */
 	double max_late_s;   /* worst lateness of a paced sample against its due time */
+	double counters_save_s; /* --counters-save-s */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -130,6 +140,12 @@ static bool tpdiagd_ratelog(struct tpdiagd_ratelog *r, unsigned long *quiet)
 	return true;
 }
 
+/* Connected to the broker (never, with collection off). */
+static bool tpdiagd_online(const struct tpdiagd *d)
+{
+	return d->mqtt && tpd_mqtt_connected(d->mqtt);
+}
+
 /* Hands spooled reports to MQTT, oldest first, while the window has room. */
 static void tpdiagd_pump(struct tpdiagd *d)
 {
@@ -137,7 +153,7 @@ static void tpdiagd_pump(struct tpdiagd *d)
 	char topic[TPD_TOPIC_MAX];
 	int mid = 0;
 
-	while (tpd_mqtt_connected(d->mqtt) && !tpd_inflight_full(&d->inflight) &&
+	while (tpdiagd_online(d) && !tpd_inflight_full(&d->inflight) &&
 	       tpd_spool_next(d->spool, d->handed, &r) == TPD_OK) {
 		enum tpd_err rc = tpd_topic_format(topic, sizeof(topic), d->id, r.kind);
 
@@ -238,7 +254,8 @@ static char *tpdiagd_answer(void *ctx, const char *cmd)
 	cJSON_AddStringToObject(o, "device", d->id);
 	cJSON_AddStringToObject(o, "model", d->product.model);
 	cJSON_AddStringToObject(o, "boot_reason", d->boot_reason);
-	cJSON_AddBoolToObject(o, "broker_connected", tpd_mqtt_connected(d->mqtt));
+	cJSON_AddBoolToObject(o, "broker_connected", tpdiagd_online(d));
+	cJSON_AddBoolToObject(o, "collection", d->collect);
 	cJSON_AddNumberToObject(o, "max_sample_late_ms", round(d->max_late_s * 1000.0));
 	live = tpd_counters_json(&d->counters);
 	if (live)
@@ -266,7 +283,10 @@ static void tpdiagd_io(struct tpdiagd *d, int timeout_ms)
 {
 	if (tpd_local_busy(d->local) && timeout_ms > LOCAL_SLICE_MS)
 		timeout_ms = LOCAL_SLICE_MS;
-	tpd_mqtt_loop(d->mqtt, timeout_ms);
+	if (d->mqtt)
+		tpd_mqtt_loop(d->mqtt, timeout_ms);
+	else
+		poll(NULL, 0, timeout_ms);   /* collection off: only the technician's socket */
 	tpdiagd_pump(d);
 	tpd_spool_tick(d->spool, tpd_clock_mono());
 	tpd_local_serve(d->local, tpdiagd_answer, d, tpd_clock_mono() * 1000.0);
@@ -312,6 +332,11 @@ static enum tpd_err tpdiagd_emit(void *ctx, enum tpd_topic_kind kind, uint64_t s
 	enum tpd_err rc;
 
 	tpdiagd_state_health(d);
+	if (!d->collect) {
+		/* The owner has not agreed (yet): nothing is kept to send later. */
+		d->withheld++;
+		return TPD_OK;
+	}
 	if (tpd_topic_format(topic, sizeof(topic), d->id, kind))
 		return TPD_ERR_INVAL;
 	if (kind == TPD_TOPIC_STATUS || !d->spool)
@@ -423,7 +448,7 @@ static int tpdiagd_default_id(struct tpdiagd *d)
 	return 0;
 }
 
-static int tpdiagd_load_product(struct tpdiagd *d)
+static int tpdiagd_load_product(struct tpdiagd *d, struct tpd_product *out)
 {
 	char exe_boards[4096] = "boards", path[4096], err[512], model[TPD_ID_MAX + 1] = "";
 	const char *dirs[] = { "boards", exe_boards, TPD_DATADIR "/boards", NULL };
@@ -455,7 +480,7 @@ static int tpdiagd_load_product(struct tpdiagd *d)
 		snprintf(err, sizeof(err), "no boards/%s.json here or in %s/boards", name, TPD_DATADIR);
 		return tpdiagd_fail("product", rc == TPD_ERR_INVAL ? "not a product name or file" : err);
 	}
-	rc = tpd_product_load(path, &d->product, err, sizeof(err));
+	rc = tpd_product_load(path, out, err, sizeof(err));
 	if (rc)
 		return tpdiagd_fail("product description refused", err);
 	return 0;
@@ -514,6 +539,8 @@ static int tpdiagd_open_spool(struct tpdiagd *d)
 	else if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "faults") != 0)
 		return tpdiagd_usage("--spool-sync takes faults, always or never");
 	snprintf(path, sizeof(path), "%s/spool", d->state_dir);
+	if (d->spool_dir_arg)
+		snprintf(path, sizeof(path), "%s", d->spool_dir_arg);
 	sc.dir = path;
 	sc.max_bytes = (size_t)max;
 	if (tpd_spool_open(&sc, &d->spool, err, sizeof(err)))
@@ -639,7 +666,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 		return tpdiagd_usage(err);
 	}
 	rc = tpdiagd_default_id(d);
-	if (!rc) rc = tpdiagd_load_product(d);
+	if (!rc) rc = tpdiagd_load_product(d, &d->product);
 	if (!rc) rc = tpdiagd_state(d);
 	if (!rc) rc = tpdiagd_identity(d);
 	if (!rc) rc = tpdiagd_open_spool(d);
@@ -648,6 +675,7 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	tpdiagd_boot_id(d, boot_id, sizeof(boot_id));
 	tpd_counters_open(&d->counters, d->state_dir, strcmp(d->boot_reason, "unclean_restart") == 0,
 			  boot_id);
+	d->counters.save_every_s = d->counters_save_s;
 	tpd_counters_save(&d->counters, d->state_dir, d->counters.last_saved_ts, true);
 	if (strcmp(d->boot_reason, "unclean_restart") == 0 && d->counters.rebooted)
 		snprintf(d->boot_reason, sizeof(d->boot_reason), "unclean_reboot");
@@ -691,6 +719,11 @@ static int tpdiagd_setup(struct tpdiagd *d)
 	if (tpd_local_listen(d->socket_path, &d->local, err, sizeof(err)))
 		fprintf(stderr, PROG ": technician socket: %s (tpdiag will not reach this agent)\n",
 			err);
+	if (!d->collect) {
+		fprintf(stderr, PROG ": %s: collection off: nothing is published until it is turned on "
+			"(config \"collection = on\", then SIGHUP)\n", d->id);
+		return 0;
+	}
 	return tpdiagd_connect(d);
 }
 
@@ -709,6 +742,144 @@ static void tpdiagd_trim_heap(void)
 #endif
 }
 
+static bool tpdiagd_collection(const char *arg, bool *on)
+{
+	if (!arg || strcmp(arg, "on") == 0)
+		*on = true;
+	else if (strcmp(arg, "off") == 0)
+		*on = false;
+	else
+		return false;
+	return true;
+}
+
+static bool tpdiagd_same_nan(double a, double b)
+{
+	return isnan(a) == isnan(b);
+}
+
+/* A description the running agent and board can take in place: the same
+ * sensors from the same sources with the same set of limits (their values,
+ * hysteresis, debounce, plausibility and the self-check may differ). */
+static const char *tpdiagd_reload_shape(const struct tpd_product *a, const struct tpd_product *b)
+{
+	if (strcmp(a->model, b->model) != 0)
+		return "the model changed";
+	if (a->nsensors != b->nsensors)
+		return "the sensors changed";
+	if (a->sample_period_s != b->sample_period_s || a->telemetry_period_s != b->telemetry_period_s)
+		return "the sample or telemetry period changed";
+	if (a->predict_horizon_s != b->predict_horizon_s || a->predict_ambient != b->predict_ambient)
+		return "the forecast settings changed";
+	for (size_t i = 0; i < a->nsensors; i++) {
+		const struct tpd_sensor_desc *x = &a->sensors[i], *y = &b->sensors[i];
+
+		if (strcmp(x->id, y->id) != 0 || strcmp(x->source, y->source) != 0)
+			return "the sensors or their sources changed";
+		if (!tpdiagd_same_nan(x->warn, y->warn) || !tpdiagd_same_nan(x->crit, y->crit) ||
+		    !tpdiagd_same_nan(x->min, y->min) || !tpdiagd_same_nan(x->max, y->max) ||
+		    !tpdiagd_same_nan(x->stall_rpm, y->stall_rpm) ||
+		    (x->brownout_count > 0) != (y->brownout_count > 0) ||
+		    x->spin_sensor != y->spin_sensor)
+			return "a limit was added or removed";
+	}
+	return NULL;
+}
+
+/* Collection turned off: the status says offline, then no more traffic.
+ * What the spool holds stays for when it is turned on again. */
+static void tpdiagd_disconnect(struct tpdiagd *d)
+{
+	if (!d->mqtt)
+		return;
+	if (tpd_mqtt_connected(d->mqtt)) {
+		tpdiagd_publish_status(d, "offline");
+		tpd_mqtt_drain(d->mqtt, 2000);
+	}
+	tpd_mqtt_free(d->mqtt);
+	d->mqtt = NULL;
+	tpd_inflight_free(&d->inflight);
+	tpd_inflight_init(&d->inflight, INFLIGHT_WINDOW);
+	d->handed = 0;   /* unacknowledged reports go out again from the spool */
+}
+
+/*
+ * SIGHUP: reads the configuration (--config and the command line, as at
+ * start) and the product description again. Taken at once: `collection`
+ * and the product's limit values, hysteresis, debounce and self-check
+ * steps, with every detector's state, the seq, the chain, the spool and the
+ * counters kept. Anything else that changed is logged as waiting for the
+ * next start; a configuration or description that does not parse changes
+ * nothing. One line per outcome.
+ */
+static void tpdiagd_reload(struct tpdiagd *d)
+{
+	struct tpd_cli_opt *o;
+	const char *saved[64];
+	bool flags[64], collect = d->collect;
+	struct tpd_product *np = NULL;
+	const char *why = NULL;
+	size_t n = 0;
+	int oi;
+
+	tpdiagd_hup = 0;
+	for (o = d->cli->opts; o->name && n < 64; o++, n++) {
+		saved[n] = o->value ? *o->value : NULL;
+		flags[n] = o->flag ? *o->flag : false;
+	}
+	d->collection_arg = NULL;   /* a key taken out of the file goes back to its default */
+	if (tpd_cli_parse(d->cli, d->argc, d->argv, &oi) != TPD_CLI_RUN) {
+		why = "the configuration does not parse (above)";
+	} else if (!tpdiagd_collection(d->collection_arg, &collect)) {
+		why = "collection must be on or off";
+	}
+	for (size_t i = 0; i < n; i++) {
+		o = &d->cli->opts[i];
+		if (why || (strcmp(o->name, "collection") != 0 && strcmp(o->name, "product") != 0)) {
+			const char *now = o->value ? *o->value : NULL;
+
+			if (!why && o->value && (!now != !saved[i] || (now && strcmp(now, saved[i]) != 0)))
+				fprintf(stderr, PROG ": reload: --%s changed; it takes effect at the next "
+					"start\n", o->name);
+			if (o->value)
+				*o->value = saved[i];
+			if (o->flag)
+				*o->flag = flags[i];
+		}
+	}
+	if (why) {
+		fprintf(stderr, PROG ": reload refused: %s; running as before\n", why);
+		return;
+	}
+	np = malloc(sizeof(*np));
+	if (!np || tpdiagd_load_product(d, np) != 0) {
+		fprintf(stderr, PROG ": reload refused: %s; running as before\n",
+			np ? "the product description (above)" : "out of memory");
+		free(np);
+		return;
+	}
+	why = tpdiagd_reload_shape(&d->product, np);
+	if (why) {
+		fprintf(stderr, PROG ": reload: product description not taken: %s (restart tpdiagd for "
+			"that); collection %s\n", why, collect ? "on" : "off");
+	} else {
+		/* In place: the agent and the board borrow this very struct. */
+		d->product = *np;
+		tpd_agent_product_changed(d->agent);
+	}
+	free(np);
+	if (collect != d->collect) {
+		d->collect = collect;
+		if (!collect)
+			tpdiagd_disconnect(d);
+		else if (tpdiagd_connect(d) != 0)
+			d->mqtt = NULL;
+	}
+	if (!why)
+		fprintf(stderr, PROG ": %s: reloaded: product %s, collection %s\n", d->id,
+			d->product.model, d->collect ? "on" : "off");
+}
+
 /* Replays or samples until the board ends or a signal arrives. Returns the
  * exit code. */
 static int tpdiagd_run(struct tpdiagd *d)
@@ -724,7 +895,7 @@ static int tpdiagd_run(struct tpdiagd *d)
 	 * messages; give it a moment (the queue holds them regardless). A real
 	 * product samples at once: the first seconds after a boot are when a
 	 * failing supply shows. */
-	for (int i = 0; virt && i < 100 && !tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop; i++)
+	for (int i = 0; virt && d->collect && i < 100 && !tpdiagd_online(d) && !tpdiagd_stop; i++)
 		tpdiagd_io(d, 100);
 	/* The pace counts from here, so the wait is not taken for lateness and
 	 * the first samples are not rushed to catch up. */
@@ -740,8 +911,11 @@ static int tpdiagd_run(struct tpdiagd *d)
 					   : start_mono + t_s / d->speed;
 
 			for (double now = tpd_clock_mono(); now < due && !tpdiagd_stop;
-			     now = tpd_clock_mono())
+			     now = tpd_clock_mono()) {
 				tpdiagd_io(d, (int)fmin(1000.0, (due - now) * 1000.0) + 1);
+				if (tpdiagd_hup)
+					tpdiagd_reload(d);
+			}
 			/* What a stalled loop costs (a slow technician, a slow disk):
 			 * kept for tpdiag status and the end-of-trace line. */
 			d->max_late_s = fmax(d->max_late_s, tpd_clock_mono() - due);
@@ -761,7 +935,9 @@ static int tpdiagd_run(struct tpdiagd *d)
 			tpdiagd_trim_heap();
 		/* A replay may outrun the network; real time cannot wait, the
 		 * spool holds the backlog (within its budget). */
-		while (virt && tpd_mqtt_connected(d->mqtt) && !tpdiagd_stop &&
+		if (tpdiagd_hup)
+			tpdiagd_reload(d);
+		while (virt && tpdiagd_online(d) && !tpdiagd_stop &&
 		       tpdiagd_spool_pending(d) > REPLAY_SPOOL_HIGH)
 			tpdiagd_io(d, 100);
 	}
@@ -777,30 +953,44 @@ static int tpdiagd_run(struct tpdiagd *d)
 		if (d->speed > 0)
 			fprintf(stderr, PROG ": %s: samples were at most %.1f ms late\n", d->id,
 				d->max_late_s * 1000.0);
-		while (!d->exit_at_end && !tpdiagd_stop)
+		while (!d->exit_at_end && !tpdiagd_stop) {
 			tpdiagd_io(d, 1000);
+			if (tpdiagd_hup)
+				tpdiagd_reload(d);
+		}
 	}
 	return 0;
 }
 
 static int tpdiagd_shutdown(struct tpdiagd *d, int code)
 {
-	if (d->mqtt && d->agent && d->spool) {
-		double deadline = tpd_clock_mono() + (tpd_mqtt_connected(d->mqtt) ? DRAIN_TIMEOUT_MS
+	if (tpdiagd_stop && d->agent)
+		fprintf(stderr, PROG ": %s: stopping on %s\n", d->id, tpdiagd_stop == SIGTERM ? "SIGTERM"
+			: tpdiagd_stop == SIGINT ? "SIGINT" : "a signal");
+	if (d->agent && d->spool) {
+		double deadline = tpd_clock_mono() + (tpdiagd_online(d) ? DRAIN_TIMEOUT_MS
 						    : DRAIN_OFFLINE_MS) / 1000.0;
 		struct tpd_spool_stats st;
 
 		/* Send what the spool holds while the broker is there; a daemon
 		 * cut off from it still stops promptly: nothing is lost, the
 		 * spool keeps the rest for the next start. */
-		while (tpdiagd_spool_pending(d) > 0 && tpd_clock_mono() < deadline)
+		while (d->mqtt && tpdiagd_spool_pending(d) > 0 && tpd_clock_mono() < deadline)
 			tpdiagd_io(d, 50);
-		tpdiagd_publish_status(d, "offline");
-		tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? 2000 : 200);
+		if (d->mqtt) {
+			tpdiagd_publish_status(d, "offline");
+			tpd_mqtt_drain(d->mqtt, tpd_mqtt_connected(d->mqtt) ? 2000 : 200);
+		}
 		tpd_spool_stats(d->spool, &st);
 		if (st.pending)
 			fprintf(stderr, PROG ": %s: %zu reports (%zu fault or self-check) stay in the spool "
 				"for the next start\n", d->id, st.pending, st.pending_faults);
+		else
+			fprintf(stderr, PROG ": %s: the spool is empty: every report was delivered\n",
+				d->id);
+		if (d->withheld)
+			fprintf(stderr, PROG ": %s: collection off: %llu reports not published\n", d->id,
+				(unsigned long long)d->withheld);
 		if (st.disk_full || st.write_failures || d->direct || d->dropped_telemetry)
 			fprintf(stderr, PROG ": %s: disk full %llu times, %llu spool writes refused; %llu "
 				"reports sent without a copy on disk, %llu telemetry dropped\n", d->id,
@@ -854,7 +1044,8 @@ int main(int argc, char **argv)
 		{ "exit-at-end", NULL, "sim board: exit 0 once the trace is replayed and sent", NULL, &d.exit_at_end },
 		{ "sysfs-root", "DIR", "linux board: stands in for /sys (and DIR/../proc for /proc)", &d.sysfs_root, NULL },
 		{ "socket", "PATH", "the technician's socket for tpdiag (default STATE/tpdiag.sock, mode 0660)", &d.socket_arg, NULL },
-		{ "probe", NULL, "list the kernel's sensors (hwmon, thermal, power_supply, firmware flags) with values and a product-description snippet, then exit", NULL, &d.probe },
+		{ "probe", NULL, "list the kernel's sensors (hwmon, thermal, power_supply, firmware flags) with values and kernel limits, and a product description that reads them, then exit", NULL, &d.probe },
+		{ "json", NULL, "--probe: print it as JSON (SPEC §7)", NULL, &d.json },
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &d.broker, NULL },
 		{ "state-dir", "DIR", "where seq, the evidence chain and the key persist", &d.state_dir, NULL },
 		{ "key", "FILE", "device private key, PEM EC P-256 (default STATE/device.key); signs reports and, with --cert, proves the TLS identity", &d.key_path, NULL },
@@ -862,6 +1053,9 @@ int main(int argc, char **argv)
 		{ "cert", "FILE", "mqtts: this device's client certificate (CN = its id), for the key", &d.tls_cert, NULL },
 		{ "fw", "VERSION", "firmware version to report (default: the product's)", &d.fw, NULL },
 		{ "spool-max", "BYTES", "disk budget of the report spool (default 4194304); telemetry is evicted first", &d.spool_max_arg, NULL },
+		{ "spool-dir", "DIR", "where the report spool lives (default STATE/spool); on tmpfs it spares flash and is lost at a reboot", &d.spool_dir_arg, NULL },
+		{ "counters-save-s", "S", "save the lifetime counters at most every S seconds (default 60; 3600 spares flash); also at exit and when the input sags", &d.counters_save_arg, NULL },
+		{ "collection", "on|off", "on: report to the broker (default); off: publish nothing, not even the status, until it is turned on (config key, then SIGHUP); tpdiag works either way", &d.collection_arg, NULL },
 		{ "spool-sync", "MODE", "faults (fsync fault and self-check reports at once, the rest each second; default), always, never", &d.spool_sync_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -875,13 +1069,16 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = tpdiagd_on_signal };
 	int optind_out, code;
 
+	d.cli = &cli;
+	d.argc = argc;
+	d.argv = argv;
 	switch (tpd_cli_parse(&cli, argc, argv, &optind_out)) {
 	case TPD_CLI_EXIT0: return 0;
 	case TPD_CLI_USAGE: return 2;
 	case TPD_CLI_RUN: break;
 	}
 	if (d.probe && optind_out == argc) {
-		code = tpd_board_linux_probe(d.sysfs_root, stdout) ? 1 : 0;
+		code = tpd_board_linux_probe(d.sysfs_root, d.json, stdout) ? 1 : 0;
 		tpd_cli_free(&cli);
 		return code;
 	}
@@ -890,6 +1087,12 @@ int main(int argc, char **argv)
 		code = tpdiagd_usage("unexpected argument (see --help)");
 	else if (!d.broker || !d.state_dir)
 		code = tpdiagd_usage("--broker and --state-dir are required");
+	d.counters_save_s = 60;
+	if (!code && d.counters_save_arg &&
+	    !tpd_cli_number(d.counters_save_arg, 1, 86400, &d.counters_save_s))
+		code = tpdiagd_usage("--counters-save-s takes seconds, 1 to 86400");
+	if (!code && !tpdiagd_collection(d.collection_arg, &d.collect))
+		code = tpdiagd_usage("--collection takes on or off");
 	if (!code && strcmp(d.speed_arg, "max") == 0)
 		d.speed = 0;
 	else if (!code && !tpd_cli_number(d.speed_arg, 0.001, 1e9, &d.speed))
@@ -903,6 +1106,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	mosquitto_lib_init();
 	code = tpdiagd_setup(&d);

@@ -92,6 +92,17 @@ enum tpd_err tpd_agent_status_json(struct tpd_agent *agent, const char *state,
 
 void tpd_agent_stats(const struct tpd_agent *agent, struct tpd_agent_stats *out);
 
+/*
+ * The borrowed product description was changed in place (tpdiagd on
+ * SIGHUP) with the same sensors and the same set of limits: takes the new
+ * limit values, hysteresis, debounce and fail_after_s into the detectors,
+ * keeping their state (an active fault stays active and clears by the new
+ * limit). Everything else (seq, chain, telemetry, forecasts, self-check
+ * steps) reads the description as it is now. The caller checks the shape;
+ * nothing here allocates.
+ */
+void tpd_agent_product_changed(struct tpd_agent *agent);
+
 /* Writes the seq reservation if it does not cover every seq used; true
  * when it does. A clean-shutdown marker may be written only then. */
 bool tpd_agent_seq_durable(struct tpd_agent *agent);

@@ -8,6 +8,7 @@
 #ifndef TPD_BOARD_H
 #define TPD_BOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -56,9 +57,10 @@ enum tpd_err tpd_board_read(struct tpd_board *b, double *t_s, double *values,
 extern const struct tpd_board_ops tpd_board_sim;
 extern const struct tpd_board_ops tpd_board_linux;
 
-/* tpdiagd --probe: lists the sensors found under sysfs_root (NULL: /sys) with
- * their values and kernel limits, then a product-description snippet.
- * TPD_ERR_NOTFOUND when there is nothing to read. */
-enum tpd_err tpd_board_linux_probe(const char *sysfs_root, FILE *out);
+/* tpdiagd --probe [--json]: lists the sensors found under sysfs_root (NULL:
+ * /sys) with their values and kernel limits, then a product description
+ * that loads as printed (board_linux_probe.c; json: SPEC §7's object).
+ * TPD_ERR_NOTFOUND when there is nothing to read, NOMEM. */
+enum tpd_err tpd_board_linux_probe(const char *sysfs_root, bool json, FILE *out);
 
 #endif
