@@ -46,6 +46,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "tpd/clock.h"
 #include "tpd/jsonfile.h"
 #include "tpd/wire.h"
 #include "api.h"
@@ -54,8 +55,10 @@
 #include "collector.h"
 #include "devices.h"
 #include "lifecycle.h"
+#include "metrics.h"
 #include "store.h"
 #include "tokens.h"
+#include "webhook.h"
 
 #define API_LIST_MAX 1000
 #define API_TELEMETRY_MAX 5000
@@ -90,6 +93,7 @@ struct tpc_api {
 	unsigned long slow_closed;       /* connections cut by the header deadline */
 	unsigned long refused_early;     /* requests answered before their body */
 	unsigned conn_max, per_ip_max;
+	struct tpc_hist *latency;        /* request headers to response, for /metrics */
 };
 
 /* One request in flight (MHD's con_cls). */
@@ -101,6 +105,7 @@ struct api_req {
 	char *body;              /* grows by doubling up to max */
 	size_t len, cap, max;
 	size_t reserved;         /* bytes of api->body_bytes this request holds */
+	double started;          /* monotonic s: its headers were complete */
 };
 
 /* What a handler gets. */
@@ -666,16 +671,111 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 /* Misc ---------------------------------------------------------------------- */
 
+/* Adds the webhook targets' state to o; a target failing makes *degraded
+ * name it. */
+static void api_health_webhooks(struct tpc_api *api, cJSON *o, char *degraded, size_t len)
+{
+	size_t n = tpc_webhook_count(api->cfg.webhook);
+	cJSON *arr = n && o ? cJSON_AddArrayToObject(o, "webhooks") : NULL;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		struct tpc_webhook_status st;
+		cJSON *w = cJSON_CreateObject();
+
+		tpc_webhook_status(api->cfg.webhook, i, &st);
+		if (!w || !cJSON_AddItemToArray(arr, w)) {
+			cJSON_Delete(w);
+			return;
+		}
+		cJSON_AddStringToObject(w, "name", st.name);
+		cJSON_AddBoolToObject(w, "up", st.failing_since == 0);
+		cJSON_AddNumberToObject(w, "pending", (double)st.pending);
+		cJSON_AddNumberToObject(w, "delivered", (double)st.delivered);
+		cJSON_AddNumberToObject(w, "failures", (double)st.failures);
+		if (st.failing_since != 0) {
+			cJSON_AddNumberToObject(w, "failing_since", st.failing_since);
+			cJSON_AddNumberToObject(w, "attempts", st.attempts);
+			cJSON_AddStringToObject(w, "last_error", st.last_error);
+			if (!*degraded)
+				snprintf(degraded, len, "degraded: webhook %s failing (%s)", st.name,
+					 st.last_error);
+		}
+	}
+}
+
 /* 503 while reports cannot be stored (a full disk): the collector is up
- * but not doing its job, which is what a health check is for. */
+ * but not doing its job, which is what a health check is for. A failing
+ * webhook target is "degraded" and 200: reports are still taken. */
 static enum MHD_Result api_health(struct api_call *c)
 {
 	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
 	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
+	char degraded[300] = "";
 
+	api_health_webhooks(c->api, o, degraded, sizeof(degraded));
 	if (o)
-		cJSON_AddStringToObject(o, "status", failing ? "store failing" : "ok");
+		cJSON_AddStringToObject(o, "status", failing ? "store failing"
+						     : *degraded ? degraded : "ok");
 	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+}
+
+/* Ready for traffic: reports are being stored and the broker is connected;
+ * otherwise 503 with each reason in words. */
+static enum MHD_Result api_ready(struct api_call *c)
+{
+	struct tpc_collector_health h;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *why = o ? cJSON_AddArrayToObject(o, "reasons") : NULL;
+	char line[400];
+	bool ready = true;
+
+	tpc_collector_health(c->api->cfg.collector, &h);
+	if (h.failing_since != 0) {
+		ready = false;
+		snprintf(line, sizeof(line), "reports cannot be stored since %.0f s: %s",
+			 tpd_clock_wall() - h.failing_since, h.last_error);
+		if (why)
+			cJSON_AddItemToArray(why, cJSON_CreateString(line));
+	}
+	if (c->api->cfg.broker_up && !atomic_load(c->api->cfg.broker_up)) {
+		ready = false;
+		if (why)
+			cJSON_AddItemToArray(why, cJSON_CreateString("not connected to the MQTT broker"));
+	}
+	if (o)
+		cJSON_AddBoolToObject(o, "ready", ready);
+	return api_json(c->conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static enum MHD_Result api_metrics(struct api_call *c)
+{
+	struct tpc_api *api = c->api;
+	struct tpc_metrics_src src = {
+		.collector = api->cfg.collector, .store = api->cfg.store,
+		.api_latency = api->latency, .webhook = api->cfg.webhook,
+	};
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text;
+
+	pthread_mutex_lock(&api->conns_lock);
+	src.api_connections = api->nconns;
+	src.api_slow_closed = api->slow_closed;
+	src.api_refused_early = api->refused_early;
+	pthread_mutex_unlock(&api->conns_lock);
+	text = tpc_metrics_render(&src, tpd_clock_wall());
+	if (!text)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result api_stats(struct api_call *c)
@@ -700,6 +800,8 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 static const struct api_route api_routes[] = {
 	{ "GET", "/healthz", 0, true, api_health },
+	{ "GET", "/readyz", 0, true, api_ready },
+	{ "GET", "/metrics", 0, true, api_metrics },
 	{ "GET", "/api/v1/stats", 0, false, api_stats },
 	{ "GET", "/api/v1/claims", 0, false, api_claims_list },
 	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get },
@@ -881,6 +983,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 		pthread_mutex_unlock(&api->conns_lock);
 	}
 	if (req) {
+		tpc_hist_observe(api->latency, api_mono() - req->started);
 		api_body_release(api, req);
 		free(req->body);
 		free(req);
@@ -998,6 +1101,7 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
+		req->started = api_mono();
 		*con_cls = req;
 		return api_headers(api, conn, url, method, req);
 	}
@@ -1112,6 +1216,7 @@ static void api_free(struct tpc_api *api)
 	}
 	pthread_cond_destroy(&api->reaper_wake);
 	pthread_mutex_destroy(&api->conns_lock);
+	tpc_hist_free(api->latency);
 	free(api);
 }
 
@@ -1135,6 +1240,10 @@ enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 	if (!api)
 		return TPD_ERR_NOMEM;
 	api->cfg = *cfg;
+	if (tpc_hist_new(&api->latency)) {
+		free(api);
+		return TPD_ERR_NOMEM;
+	}
 	atomic_init(&api->body_bytes, 0);
 	pthread_mutex_init(&api->conns_lock, NULL);
 	pthread_cond_init(&api->reaper_wake, NULL);

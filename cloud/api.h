@@ -1,7 +1,9 @@
 /*
  * api.h - the collector's HTTP API (libmicrohttpd, its own thread).
  *
- *   GET   /healthz                                  {"status":"ok"} (no token)
+ *   GET   /healthz                                  {"status":"ok"|"degraded: ..."} (no token)
+ *   GET   /readyz                                   {"ready":bool,"reasons":[...]} (no token)
+ *   GET   /metrics                                  Prometheus text (metrics.h; no token)
  *   GET   /api/v1/stats                             ingest counters
  *   GET   /api/v1/claims?state=&device=&since=&after=&limit=
  *                                                   {"claims":[...],"count","total","next"}
@@ -21,11 +23,15 @@
  * name is who the timeline records. Without a tokens file reads are open
  * (personal data - owner_contact - left out) and every write is refused.
  * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
- * /healthz is 503 while reports cannot be stored.
+ * /healthz is 503 while reports cannot be stored; a webhook target that
+ * keeps failing makes it "degraded" (still 200: ingest goes on). /readyz is
+ * 503 with its reasons while reports cannot be stored or the broker is not
+ * connected (a load balancer should not send support traffic there).
  */
 #ifndef TPC_API_H
 #define TPC_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "tpd/err.h"
@@ -45,6 +51,8 @@ struct tpc_api_cfg {
 	struct tpc_registry *registry;
 	const struct tpc_policy *policy;
 	const struct tpc_tokens *tokens;  /* NULL: read-only API */
+	struct tpc_webhook *webhook;      /* NULL: no webhook targets */
+	const atomic_int *broker_up;      /* 1 while connected to the broker; NULL: not told */
 };
 
 /* Starts serving. *bound_port receives the port in use. On failure writes

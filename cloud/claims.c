@@ -15,6 +15,7 @@
 #include "tpd/wire.h"
 #include "tpd/utf8.h"
 #include "claims.h"
+#include "events.h"
 #include "fleet.h"
 #include "lifecycle.h"
 
@@ -279,6 +280,8 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "warranty", "system", w.reason);
 	if (!rc)
 		rc = claims_notify(s, n->dev, *claim, "open");
+	if (!rc)
+		rc = tpc_events_queue(s, *claim, "claim.opened", now);
 	return rc;
 }
 
@@ -560,6 +563,11 @@ enum tpd_err tpc_claims_transition(struct tpc_store *s, int64_t claim, const cha
 						  note && *note ? note : NULL);
 	if (!rc)
 		rc = claims_notify(s, claims_field(cl, "device"), claim, to);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.state_changed", now);
+	/* the customer is asked how it went (webhook.h, mail.h) */
+	if (!rc && strcmp(to, "resolved") == 0)
+		rc = tpc_events_queue(s, claim, "claim.feedback_requested", now);
 	return claims_end(s, cl, rc);
 }
 
@@ -577,6 +585,8 @@ enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
 		return rc;
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
 	rc = tpc_store_claim_add_timeline(s, claim, now_iso, "note", by, note);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.note_added", now);
 	return claims_end(s, cl, rc);
 }
 
@@ -611,6 +621,8 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 					  now_iso);
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "feedback", by, note);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.feedback", now);
 	return claims_end(s, cl, rc);
 }
 

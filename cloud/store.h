@@ -129,6 +129,14 @@ struct tpc_store_ops {
 	enum tpd_err (*outbox_next)(void *ctx, int64_t after, int64_t *id, char **topic,
 				    char **payload);
 	enum tpd_err (*outbox_done)(void *ctx, int64_t id);
+	/* claim events for webhooks (events.h) */
+	enum tpd_err (*event_add)(void *ctx, const char *uuid, const char *event, int64_t claim,
+				  const char *at, const char *body);
+	enum tpd_err (*event_next)(void *ctx, int64_t after, int64_t *id, char **body);
+	enum tpd_err (*event_pending)(void *ctx, int64_t after, int64_t *n);
+	enum tpd_err (*webhook_cursor)(void *ctx, const char *target, int64_t *last);
+	enum tpd_err (*webhook_cursor_set)(void *ctx, const char *target, int64_t last);
+	enum tpd_err (*counts)(void *ctx, const char *now_iso, cJSON **out);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -216,6 +224,21 @@ enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const
 enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,
 				   char **payload);
 enum tpd_err tpc_store_outbox_done(struct tpc_store *s, int64_t id);
+
+/* Claim events (events.h), inside the transaction of the change they tell. */
+enum tpd_err tpc_store_event_add(struct tpc_store *s, const char *uuid, const char *event,
+				 int64_t claim, const char *at, const char *body);
+/* Self-locking. The oldest event after id `after` (*body is the caller's,
+ * free()); TPD_ERR_NOTFOUND when none. */
+enum tpd_err tpc_store_event_next(struct tpc_store *s, int64_t after, int64_t *id, char **body);
+enum tpd_err tpc_store_event_pending(struct tpc_store *s, int64_t after, int64_t *n);
+/* A webhook target's last delivered event; a target not seen before is
+ * created at the newest event (it is not sent the history). */
+enum tpd_err tpc_store_webhook_cursor(struct tpc_store *s, const char *target, int64_t *last);
+enum tpd_err tpc_store_webhook_cursor_set(struct tpc_store *s, const char *target, int64_t last);
+/* {"claims":{STATE:n,...},"overdue":n,"outbox":n}: overdue = open or in
+ * review with review_due before now_iso; outbox = device notices unsent. */
+enum tpd_err tpc_store_counts(struct tpc_store *s, const char *now_iso, cJSON **out);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

@@ -79,6 +79,11 @@ static const char *const sq_migrations[] = {
 	 * -Wstring-concatenation that two statements in one element are meant */
 	("ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
 	 "ALTER TABLE reports ADD COLUMN chain TEXT;"),
+	/* 4: claim events for webhooks (events.h) and each target's cursor */
+	("CREATE TABLE events ("
+	 "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, event TEXT NOT NULL,"
+	 "  claim_id INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);"
+	 "CREATE TABLE webhook_cursor (target TEXT PRIMARY KEY, last_event INTEGER NOT NULL);"),
 };
 
 enum sq_stmt_id {
@@ -101,6 +106,11 @@ enum sq_stmt_id {
 	SQ_OUTBOX_ADD,
 	SQ_OUTBOX_NEXT,
 	SQ_OUTBOX_DONE,
+	SQ_EVENT_ADD,
+	SQ_EVENT_NEXT,
+	SQ_EVENT_PENDING,
+	SQ_CURSOR_GET,
+	SQ_CURSOR_SET,
 	SQ_STMT_COUNT
 };
 
@@ -164,6 +174,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" LIMIT 1",
 	[SQ_OUTBOX_DONE] =
 		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+	[SQ_EVENT_ADD] =
+		"INSERT INTO events (uuid, event, claim_id, at, body) VALUES (?,?,?,?,?)",
+	[SQ_EVENT_NEXT] = "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT 1",
+	[SQ_EVENT_PENDING] = "SELECT count(*) FROM events WHERE id > ?",
+	/* a target seen for the first time starts after the events already
+	 * there: a new helpdesk is not sent the whole history */
+	[SQ_CURSOR_GET] =
+		"INSERT INTO webhook_cursor (target, last_event)"
+		" VALUES (?1, (SELECT coalesce(max(id), 0) FROM events))"
+		" ON CONFLICT (target) DO UPDATE SET last_event = last_event RETURNING last_event",
+	[SQ_CURSOR_SET] = "UPDATE webhook_cursor SET last_event = ?2 WHERE target = ?1",
 };
 
 #define SQ_LOG_EVERY_S 60
@@ -709,6 +730,146 @@ static enum tpd_err sq_outbox_done(void *ctx, int64_t id)
 	return sq_done(c, st);
 }
 
+static enum tpd_err sq_event_add(void *ctx, const char *uuid, const char *event, int64_t claim,
+				 const char *at, const char *body)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_EVENT_ADD);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, uuid);
+	sq_bind_text(st, 2, event);
+	sqlite3_bind_int64(st, 3, claim);
+	sq_bind_text(st, 4, at);
+	sq_bind_text(st, 5, body);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_event_next(void *ctx, int64_t after, int64_t *id, char **body)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_EVENT_NEXT);
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+	int step;
+
+	*body = NULL;
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, after);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*body = strdup((const char *)sqlite3_column_text(st, 1));
+		rc = *body ? TPD_OK : TPD_ERR_NOMEM;
+	} else if (step != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* One integer from a statement bound to (text a, int64 b). */
+static enum tpd_err sq_int_query(struct sq_ctx *c, enum sq_stmt_id id, const char *a,
+				 int64_t b, int64_t *out)
+{
+	sqlite3_stmt *st = sq_stmt(c, id);
+	enum tpd_err rc = TPD_OK;
+
+	*out = 0;
+	if (!st)
+		return TPD_ERR_DB;
+	if (a)
+		sq_bind_text(st, 1, a);
+	else
+		sqlite3_bind_int64(st, 1, b);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	} else {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum tpd_err sq_event_pending(void *ctx, int64_t after, int64_t *n)
+{
+	return sq_int_query(ctx, SQ_EVENT_PENDING, NULL, after, n);
+}
+
+static enum tpd_err sq_webhook_cursor(void *ctx, const char *target, int64_t *last)
+{
+	return sq_int_query(ctx, SQ_CURSOR_GET, target, 0, last);
+}
+
+static enum tpd_err sq_webhook_cursor_set(void *ctx, const char *target, int64_t last)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CURSOR_SET);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, target);
+	sqlite3_bind_int64(st, 2, last);
+	return sq_done(c, st);
+}
+
+/* Claims per state, those past review_due while open or in review, and the
+ * device outbox's unsent rows, for /metrics (one read, no index needed at
+ * support-desk sizes; issue 15 may add one). */
+static enum tpd_err sq_counts(void *ctx, const char *now_iso, cJSON **out)
+{
+	struct sq_ctx *c = ctx;
+	static const char sql[] =
+		"SELECT state, count(*), sum(review_due < ?1 AND state IN ('open','in_review'))"
+		" FROM claims GROUP BY state"
+		" UNION ALL SELECT '#outbox', count(*), 0 FROM outbox WHERE sent_at IS NULL";
+	cJSON *o = cJSON_CreateObject(), *by = o ? cJSON_AddObjectToObject(o, "claims") : NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t overdue = 0, outbox = 0;
+	enum tpd_err rc = TPD_OK;
+	int step;
+
+	*out = NULL;
+	if (!by) {
+		cJSON_Delete(o);
+		return TPD_ERR_NOMEM;
+	}
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
+		cJSON_Delete(o);
+		return TPD_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, now_iso, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+
+		if (strcmp(state, "#outbox") == 0) {
+			outbox = sqlite3_column_int64(st, 1);
+			continue;
+		}
+		overdue += sqlite3_column_int64(st, 2);
+		if (!cJSON_AddNumberToObject(by, state, (double)sqlite3_column_int64(st, 1)))
+			rc = TPD_ERR_NOMEM;
+	}
+	if (step != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_finalize(st);
+	if (!rc && (!cJSON_AddNumberToObject(o, "overdue", (double)overdue) ||
+		    !cJSON_AddNumberToObject(o, "outbox", (double)outbox)))
+		rc = TPD_ERR_NOMEM;
+	if (rc) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	*out = o;
+	return TPD_OK;
+}
+
 /* Adds column i as a string or null. */
 static bool sq_json_text(cJSON *o, const char *key, sqlite3_stmt *st, int i)
 {
@@ -1158,4 +1319,10 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.outbox_add = sq_outbox_add,
 	.outbox_next = sq_outbox_next,
 	.outbox_done = sq_outbox_done,
+	.event_add = sq_event_add,
+	.event_next = sq_event_next,
+	.event_pending = sq_event_pending,
+	.webhook_cursor = sq_webhook_cursor,
+	.webhook_cursor_set = sq_webhook_cursor_set,
+	.counts = sq_counts,
 };
