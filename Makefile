@@ -22,7 +22,8 @@ PKG_CONFIG ?= pkg-config
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3
+	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 \
+	    prometheus
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -64,7 +65,7 @@ HELPER_BINS := $(BUILD)/tests/crash_sub
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
-FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
+FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
