@@ -18,6 +18,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 PKG_CONFIG ?= pkg-config
+# Where tpcollect serves its console and tracking page from (cloud/web/ installed).
+WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
@@ -34,7 +36,7 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' $(CFLAGS)
 # mbedTLS 2.28 ships no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
@@ -220,6 +222,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
+	install -d $(DESTDIR)$(WEBDIR)
+	install -m 0644 cloud/web/* $(DESTDIR)$(WEBDIR)/
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -361,6 +361,31 @@ static bool api_body_str(struct api_call *c, const char *key, const char **out,
 
 /* Claims ------------------------------------------------------------------ */
 
+/* The tracking link of a token ("PUBLIC_URL/track/TOKEN"). */
+static void api_tracking_url(const struct tpc_api *api, const char *token, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/track/%s", api->cfg.public_url ? api->cfg.public_url : "", token);
+}
+
+/* A claim as a caller may see it: a token holder gets the customer's contact
+ * and the tracking link; without a token both are left out (note 5). */
+static void api_claim_view(const struct api_call *c, cJSON *claim)
+{
+	const char *token = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(claim, "tracking_token"));
+	char url[512];
+
+	if (c->who && token) {
+		api_tracking_url(c->api, token, url, sizeof(url));
+		cJSON_AddStringToObject(claim, "tracking_url", url);
+	} else if (c->who) {
+		cJSON_AddNullToObject(claim, "tracking_url");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(claim, "tracking_token");
+	if (!c->who)
+		cJSON_DeleteItemFromObjectCaseSensitive(claim, "contact");
+}
+
 static enum MHD_Result api_claim_reply(struct api_call *c, int64_t id, unsigned status)
 {
 	cJSON *claim;
@@ -368,6 +393,7 @@ static enum MHD_Result api_claim_reply(struct api_call *c, int64_t id, unsigned 
 
 	if (rc)
 		return api_fail(c->conn, rc, "no such claim");
+	api_claim_view(c, claim);
 	return api_json(c->conn, status, claim);
 }
 
@@ -407,7 +433,7 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	enum MHD_Result ret = MHD_NO;
 	unsigned limit;
 	int64_t total;
-	cJSON *arr;
+	cJSON *arr, *it;
 
 	f.state = api_arg(c->conn, "state");
 	f.device = api_arg(c->conn, "device");
@@ -429,6 +455,8 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	f.limit = limit + 1;
 	if (tpc_store_claim_list(c->api->cfg.store, &f, &arr, &total))
 		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	cJSON_ArrayForEach(it, arr)
+		api_claim_view(c, it);
 	return api_page(c, "claims", arr, limit, "id", total);
 }
 
@@ -539,6 +567,242 @@ static enum MHD_Result api_claim_feedback(struct api_call *c)
 	if (rc)
 		return api_fail(c->conn, rc, why);
 	return api_claim_reply(c, id, MHD_HTTP_OK);
+}
+
+/* POST /api/v1/claims: a claim by hand (SPEC §7). A token holder files it
+ * as support and gets the claim; anyone else is the customer, may claim
+ * only for a registered serial, and gets the id and the tracking link only
+ * (the claim holds what the device reported and its owner's contact). */
+static enum MHD_Result api_claim_create(struct api_call *c)
+{
+	static const char *const keys[] = { "device", "model", "purchase_date", "description",
+					    "contact", "channel", "category", NULL };
+	struct tpc_claim_manual m = { .origin = c->who ? "support" : "customer",
+				      .by = c->who ? c->who : "customer" };
+	struct tpc_claim_result res;
+	enum MHD_Result ret = MHD_NO;
+	char why[400], cid[32], url[512];
+	cJSON *claim, *o;
+	enum tpd_err rc;
+
+	if (!api_body_keys(c, keys, &ret) || !api_body_str(c, "device", &m.device, &ret) ||
+	    !api_body_str(c, "model", &m.model, &ret) ||
+	    !api_body_str(c, "purchase_date", &m.purchase_date, &ret) ||
+	    !api_body_str(c, "description", &m.description, &ret) ||
+	    !api_body_str(c, "contact", &m.contact, &ret) ||
+	    !api_body_str(c, "channel", &m.channel, &ret) ||
+	    !api_body_str(c, "category", &m.category, &ret))
+		return ret;
+	if (!c->who && !m.channel)
+		m.channel = "web";
+	rc = tpc_claims_manual(c->api->cfg.store, c->api->cfg.policy, &m, api_now(), &res, why,
+			       sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	tpc_claim_id_format(res.claim, cid, sizeof(cid));
+	fprintf(stderr, "tpcollect: %s claim %s for %s by the %s%s%s\n",
+		res.opened ? "opened" : "added a report to", cid, m.device, m.origin,
+		c->who ? " " : "", c->who ? c->who : "");
+	if (c->who)
+		return api_claim_reply(c, res.claim, res.opened ? MHD_HTTP_CREATED : MHD_HTTP_OK);
+	o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddStringToObject(o, "id", cid);
+		cJSON_AddBoolToObject(o, "opened", res.opened);
+	}
+	if (o && res.opened && tpc_store_claim_get(c->api->cfg.store, res.claim, &claim) == TPD_OK) {
+		const char *token = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(claim, "tracking_token"));
+
+		cJSON_AddStringToObject(o, "state", "open");
+		if (token) {
+			api_tracking_url(c->api, token, url, sizeof(url));
+			cJSON_AddStringToObject(o, "tracking_url", url);
+		}
+		cJSON_Delete(claim);
+	} else if (o) {
+		/* the device has an open claim already: its link stays with whoever
+		 * it was given to (a serial number is printed on a label) */
+		cJSON_AddStringToObject(o, "message", "your report was added to the open claim for "
+					"this device; support will contact you");
+	}
+	return api_json(c->conn, res.opened ? MHD_HTTP_CREATED : MHD_HTTP_OK, o);
+}
+
+/* The claim of a tracking token from the path; false with a 404 queued
+ * (also for a token of the wrong shape: nothing tells the two apart). */
+static bool api_track_claim(struct api_call *c, int64_t *id, enum MHD_Result *ret)
+{
+	size_t n = strlen(c->arg);
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+
+	if (n == TPC_TRACKING_TOKEN_LEN && strspn(c->arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+						  "pqrstuvwxyz0123456789-_") == n)
+		rc = tpc_store_claim_by_token(c->api->cfg.store, c->arg, id);
+	if (rc == TPD_OK)
+		return true;
+	*ret = rc == TPD_ERR_NOTFOUND
+	       ? api_error(c->conn, MHD_HTTP_NOT_FOUND, "no claim for this tracking link")
+	       : api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	return false;
+}
+
+/* What the customer sees: the state, the dates, the steps in the order they
+ * happened - no notes, no staff names, no device data. */
+static enum MHD_Result api_track_get(struct api_call *c)
+{
+	static const char *const shown[] = {
+		"opened", "in_review", "approved", "rejected", "remote_guidance",
+		"repair_scheduled", "replacement", "resolved", "closed", "feedback", NULL };
+	static const char *const copy[] = { "id", "state", "model", "device", "opened_at",
+					    "review_due", "updated_at", "origin", NULL };
+	enum MHD_Result ret = MHD_NO;
+	cJSON *cl, *o, *tl, *it, *w;
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_track_claim(c, &id, &ret))
+		return ret;
+	rc = tpc_store_claim_get(c->api->cfg.store, id, &cl);
+	if (rc)
+		return api_fail(c->conn, rc, "no such claim");
+	o = cJSON_CreateObject();
+	tl = o ? cJSON_AddArrayToObject(o, "timeline") : NULL;
+	for (int i = 0; tl && copy[i]; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(cl, copy[i]);
+
+		if (v)
+			cJSON_AddItemToObject(o, copy[i], cJSON_Duplicate(v, false));
+	}
+	w = cJSON_GetObjectItemCaseSensitive(cl, "warranty");
+	if (tl && w)
+		cJSON_AddItemToObject(o, "warranty_status",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(w, "status"), 0));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cl, "timeline")) {
+		const char *ev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "event"));
+		cJSON *e;
+
+		if (!tl || !ev)
+			break;
+		for (int i = 0; shown[i]; i++) {
+			if (strcmp(ev, shown[i]) != 0)
+				continue;
+			e = cJSON_CreateObject();
+			if (e && cJSON_AddItemToArray(tl, e)) {
+				cJSON_AddItemToObject(e, "at", cJSON_Duplicate(
+					cJSON_GetObjectItemCaseSensitive(it, "at"), false));
+				cJSON_AddStringToObject(e, "event", ev);
+			} else {
+				cJSON_Delete(e);
+			}
+			break;
+		}
+	}
+	if (tl) {
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cl, "state"));
+		const cJSON *fb = cJSON_GetObjectItemCaseSensitive(cl, "feedback");
+
+		cJSON_AddBoolToObject(o, "feedback_open", st && tpc_claim_feedback_allowed(st) &&
+				      cJSON_IsNull(fb));
+		cJSON_AddBoolToObject(o, "feedback_given", fb && !cJSON_IsNull(fb));
+	}
+	cJSON_Delete(cl);
+	return api_json(c->conn, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result api_track_feedback(struct api_call *c)
+{
+	static const char *const keys[] = { "rating", "comment", NULL };
+	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(c->body, "rating");
+	enum MHD_Result ret = MHD_NO;
+	const char *comment;
+	char why[320];
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_track_claim(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
+	    !api_body_str(c, "comment", &comment, &ret))
+		return ret;
+	if (!cJSON_IsNumber(rating) || rating->valuedouble != floor(rating->valuedouble) ||
+	    rating->valuedouble < 1 || rating->valuedouble > 5)
+		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "rating: required, a whole number 1..5");
+	rc = tpc_claims_customer_feedback(c->api->cfg.store, id, (int)rating->valuedouble, comment,
+					  api_now(), why, sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	return api_track_get(c);   /* the page's view, with the feedback in */
+}
+
+/* Static files --------------------------------------------------------------- */
+
+#define API_FILE_MAX (2 * 1024 * 1024)
+
+/* Serves web_dir/name (name: [a-z0-9_.-], no leading dot) as it is. */
+static enum MHD_Result api_file(struct api_call *c, const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" }, { ".json", "application/json" },
+		{ ".svg", "image/svg+xml" },
+	};
+	const char *type = NULL;
+	char path[1024];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t n = strlen(name), got;
+	char *buf;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t e = strlen(types[i].ext);
+
+		if (n > e && strcmp(name + n - e, types[i].ext) == 0)
+			type = types[i].type;
+	}
+	if (!c->api->cfg.web_dir || !type || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
+	snprintf(path, sizeof(path), "%s/%s", c->api->cfg.web_dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
+	buf = malloc(API_FILE_MAX);
+	got = buf ? fread(buf, 1, API_FILE_MAX, f) : 0;
+	fclose(f);
+	if (!buf)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(got, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	/* the pages load nothing from elsewhere, and nobody frames them */
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result api_web_file(struct api_call *c)
+{
+	return api_file(c, c->arg);
+}
+
+/* The tracking page itself: one file for every token (its script reads the
+ * token from the address); an unknown token is told by the API call. */
+static enum MHD_Result api_track_page(struct api_call *c)
+{
+	return api_file(c, "track.html");
+}
+
+static enum MHD_Result api_console_page(struct api_call *c)
+{
+	return api_file(c, "index.html");
 }
 
 /* Devices ------------------------------------------------------------------ */
@@ -804,6 +1068,12 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/metrics", 0, true, api_metrics },
 	{ "GET", "/api/v1/stats", 0, false, api_stats },
 	{ "GET", "/api/v1/claims", 0, false, api_claims_list },
+	{ "POST", "/api/v1/claims", TPC_API_BODY_MAX, true, api_claim_create },
+	{ "GET", "/", 0, true, api_console_page },
+	{ "GET", "/web/{}", 0, true, api_web_file },
+	{ "GET", "/track/{}", 0, true, api_track_page },
+	{ "GET", "/api/v1/track/{}", 0, true, api_track_get },
+	{ "POST", "/api/v1/track/{}/feedback", TPC_API_BODY_MAX, true, api_track_feedback },
 	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get },
 	{ "GET", "/api/v1/claims/{}/evidence", 0, false, api_claim_evidence },
 	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition },
@@ -1024,8 +1294,9 @@ static enum MHD_Result api_headers(struct tpc_api *api, struct MHD_Connection *c
 		return api_refuse_early(api, api_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 			api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
 			"Allow", req->allow));
+	/* an open route still knows a token holder (POST /api/v1/claims) */
+	req->who = api_who(api, conn);
 	if (!r->open) {
-		req->who = api_who(api, conn);
 		if (!req->who && api->cfg.tokens)
 			return api_refuse_early(api, api_unauthorized(conn,
 				"missing or invalid bearer token (Authorization: Bearer TOKEN)"));

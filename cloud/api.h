@@ -7,6 +7,9 @@
  *   GET   /api/v1/stats                             ingest counters
  *   GET   /api/v1/claims?state=&device=&since=&after=&limit=
  *                                                   {"claims":[...],"count","total","next"}
+ *   POST  /api/v1/claims                            open a claim by hand (SPEC §7): with a
+ *                                                   token as support (the claim), without
+ *                                                   as the customer ({"id","state","tracking_url"})
  *   GET   /api/v1/claims/{id}                       the claim (SPEC §6)
  *   GET   /api/v1/claims/{id}/evidence              signed evidence with JWS and key
  *   POST  /api/v1/claims/{id}/transition            {"to":STATE,"note":"..."}
@@ -17,6 +20,10 @@
  *   GET   /api/v1/devices/{id}                      the device
  *   PATCH /api/v1/devices/{id}                      {"purchase_date":...,...}
  *   GET   /api/v1/devices/{id}/telemetry?since=&until=&after=&limit=
+ *   GET   /track/{token}                            the customer's tracking page (no token)
+ *   GET   /api/v1/track/{token}                     what that page shows: state, plain timeline
+ *   POST  /api/v1/track/{token}/feedback            {"rating":1..5,"comment":"..."}, once
+ *   GET   /web/{file}                               the pages' scripts and styles
  *
  * Auth: "Authorization: Bearer TOKEN" checked against the tokens file
  * (tokens.h), from the headers, before any body byte is read; the token's
@@ -53,6 +60,9 @@ struct tpc_api_cfg {
 	const struct tpc_tokens *tokens;  /* NULL: read-only API */
 	struct tpc_webhook *webhook;      /* NULL: no webhook targets */
 	const atomic_int *broker_up;      /* 1 while connected to the broker; NULL: not told */
+	const char *web_dir;              /* static files (cloud/web/); NULL: none served */
+	const char *public_url;           /* how customers reach us ("https://support.example");
+					   * tracking links start with it */
 };
 
 /* Starts serving. *bound_port receives the port in use. On failure writes

@@ -44,8 +44,7 @@ enum tpd_err tpc_events_queue(struct tpc_store *s, int64_t claim, const char *ev
 	if (!o || !cJSON_AddStringToObject(o, "event", event) ||
 	    !cJSON_AddStringToObject(o, "id", uuid) || !cJSON_AddStringToObject(o, "at", at))
 		goto out;
-	/* the tracking token is the customer's key: a helpdesk gets the link */
-	cJSON_DeleteItemFromObjectCaseSensitive(cl, "tracking_token");
+	/* stored with the tracking token: webhook.c turns it into the link */
 	if (!cJSON_AddItemToObject(o, "claim", cl))
 		goto out;
 	cl = NULL;

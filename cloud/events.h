@@ -6,8 +6,9 @@
  *   {"event":"claim.opened|claim.state_changed|claim.note_added|claim.feedback
  *             |claim.feedback_requested","id":"<uuid v4>","at":"<ISO-8601 UTC>",
  *    "claim":{...the claim JSON as it is after the change...}}
- * so a retry sends the same bytes with the same id, and a rolled-back change
- * leaves no event behind (transactional outbox). webhook.h delivers them.
+ * (the claim with its tracking token, which webhook.h turns into the
+ * tracking link), so a retry sends the same bytes with the same id, and a
+ * rolled-back change leaves no event behind (transactional outbox).
  */
 #ifndef TPC_EVENTS_H
 #define TPC_EVENTS_H

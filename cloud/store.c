@@ -349,6 +349,17 @@ enum tpd_err tpc_store_counts(struct tpc_store *s, const char *now_iso, cJSON **
 	STORE_LOCKED(s, counts(s->ctx, now_iso, out));
 }
 
+enum tpd_err tpc_store_claim_by_token(struct tpc_store *s, const char *token, int64_t *id)
+{
+	STORE_LOCKED(s, claim_by_token(s->ctx, token, id));
+}
+
+enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out)
+{
+	return s->ops->reports_recent(s->ctx, dev, kind, since, limit, out);
+}
+
 void tpc_claim_id_format(int64_t id, char *buf, size_t len)
 {
 	snprintf(buf, len, "C-%06" PRId64, id);

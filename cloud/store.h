@@ -53,6 +53,9 @@ struct tpc_claim_new {
 	const char *priority;             /* high|normal|low */
 	const char *review_due;           /* ISO 8601 UTC */
 	struct tpc_claim_warranty warranty;
+	const char *origin;               /* device|forecast|customer|support; NULL: device */
+	const char *contact, *channel;    /* the customer's, as given with a manual claim */
+	const char *tracking_token;       /* the tracking link's secret (claims.h) */
 };
 
 struct tpc_claim_filter {
@@ -137,6 +140,9 @@ struct tpc_store_ops {
 	enum tpd_err (*webhook_cursor)(void *ctx, const char *target, int64_t *last);
 	enum tpd_err (*webhook_cursor_set)(void *ctx, const char *target, int64_t last);
 	enum tpd_err (*counts)(void *ctx, const char *now_iso, cJSON **out);
+	enum tpd_err (*claim_by_token)(void *ctx, const char *token, int64_t *id);
+	enum tpd_err (*reports_recent)(void *ctx, const char *dev, const char *kind, double since,
+				       unsigned limit, cJSON **out);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -239,6 +245,13 @@ enum tpd_err tpc_store_webhook_cursor_set(struct tpc_store *s, const char *targe
 /* {"claims":{STATE:n,...},"overdue":n,"outbox":n}: overdue = open or in
  * review with review_due before now_iso; outbox = device notices unsent. */
 enum tpd_err tpc_store_counts(struct tpc_store *s, const char *now_iso, cJSON **out);
+
+/* The claim whose tracking token is token; TPD_ERR_NOTFOUND. Self-locking. */
+enum tpd_err tpc_store_claim_by_token(struct tpc_store *s, const char *token, int64_t *id);
+/* dev's newest reports of kind with ts >= since, newest first:
+ * [{id, seq, ts, verified, body}]. Inside a transaction. */
+enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

@@ -83,7 +83,13 @@ static const char *const sq_migrations[] = {
 	("CREATE TABLE events ("
 	 "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, event TEXT NOT NULL,"
 	 "  claim_id INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);"
-	 "CREATE TABLE webhook_cursor (target TEXT PRIMARY KEY, last_event INTEGER NOT NULL);"),
+	 "CREATE TABLE webhook_cursor (target TEXT PRIMARY KEY, last_event INTEGER NOT NULL);"
+	 /* who opened a claim, how to reach the customer, the tracking link's token */
+	 "ALTER TABLE claims ADD COLUMN origin TEXT NOT NULL DEFAULT 'device';"
+	 "ALTER TABLE claims ADD COLUMN contact TEXT;"
+	 "ALTER TABLE claims ADD COLUMN channel TEXT;"
+	 "ALTER TABLE claims ADD COLUMN tracking_token TEXT;"
+	 "CREATE UNIQUE INDEX claims_tracking ON claims (tracking_token);"),
 };
 
 enum sq_stmt_id {
@@ -147,7 +153,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		"INSERT INTO claims (device, model, category, predictive, detected_ts, opened_at,"
 		" purchase_date, title, description, selfcheck_verdict, suggested_resolution,"
 		" priority, review_due, warranty_status, warranty_until, warranty_policy,"
-		" warranty_reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6)",
+		" warranty_reason, updated_at, origin, contact, channel, tracking_token)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6,coalesce(?19,'device'),?20,?21,?22)",
 	[SQ_CLAIM_ADD_FAULT] =
 		"INSERT INTO claim_faults (claim_id, code, first_ts) VALUES (?,?,?)"
 		" ON CONFLICT DO NOTHING",
@@ -560,6 +567,10 @@ static enum tpd_err sq_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	sq_bind_text(st, 15, cl->warranty.until);
 	sq_bind_text(st, 16, cl->warranty.policy);
 	sq_bind_text(st, 17, cl->warranty.reason);
+	sq_bind_text(st, 19, cl->origin);
+	sq_bind_text(st, 20, cl->contact);
+	sq_bind_text(st, 21, cl->channel);
+	sq_bind_text(st, 22, cl->tracking_token);
 	rc = sq_done(c, st);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -942,7 +953,8 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
 	" updated_at, feedback_rating, feedback_comment, feedback_at," \
 	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
-	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')"
+	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')," \
+	" origin, contact, channel, tracking_token"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -992,6 +1004,9 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	rc = TPD_ERR_NOMEM;
 	if (!sq_json_text(o, "updated_at", st, 19) ||
 	    !cJSON_AddBoolToObject(o, "chain_broken", sqlite3_column_int(st, 23)))
+		goto fail;
+	if (!sq_json_text(o, "origin", st, 24) || !sq_json_text(o, "contact", st, 25) ||
+	    !sq_json_text(o, "channel", st, 26) || !sq_json_text(o, "tracking_token", st, 27))
 		goto fail;
 	if (sqlite3_column_type(st, 20) == SQLITE_NULL) {
 		if (!cJSON_AddNullToObject(o, "feedback"))
@@ -1281,6 +1296,40 @@ static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kin
 	return rc == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
+static enum tpd_err sq_claim_by_token(void *ctx, const char *token, int64_t *id)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sq_prepare(c, "SELECT id FROM claims WHERE tracking_token = ?", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, token);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? TPD_OK : rc == SQLITE_DONE ? TPD_ERR_NOTFOUND : TPD_ERR_DB;
+}
+
+static enum tpd_err sq_reports_recent(void *ctx, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out)
+{
+	static const char *const bools[] = { "verified", NULL };
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT id, seq, ts, verified, body FROM reports WHERE dev = ?1"
+		       " AND kind = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT ?4", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sq_bind_text(st, 2, kind);
+	sqlite3_bind_double(st, 3, since);
+	sqlite3_bind_int(st, 4, (int)limit);
+	return sq_rows(c, st, bools, -1, out);
+}
+
 static void sq_last_error(void *ctx, char *buf, size_t len)
 {
 	const struct sq_ctx *c = ctx;
@@ -1325,4 +1374,6 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.webhook_cursor = sq_webhook_cursor,
 	.webhook_cursor_set = sq_webhook_cursor_set,
 	.counts = sq_counts,
+	.claim_by_token = sq_claim_by_token,
+	.reports_recent = sq_reports_recent,
 };

@@ -216,6 +216,8 @@ int main(int argc, char **argv)
 	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
 	const char *boards_dir = NULL, *webhooks_path = NULL, *webhook_retry_arg = NULL;
+	const char *web_dir = NULL, *public_url_arg = NULL;
+	char public_url[300] = "";
 	double webhook_retry_max = 300;
 	struct tpc_webhook *webhooks = NULL;
 	atomic_int broker_up = 0;
@@ -247,6 +249,8 @@ int main(int argc, char **argv)
 		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
 		{ "webhooks", "FILE", "helpdesk webhook targets, one \"NAME URL SECRET\" a line: claim events are POSTed to each, signed (X-TP-Signature), retried until a 2xx", &webhooks_path, NULL },
 		{ "webhook-retry-max", "S", "the longest pause between two attempts at a failing webhook target (1 s doubling; default 300)", &webhook_retry_arg, NULL },
+		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
+		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -325,10 +329,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": webhooks: %s\n", err);
 		goto out;
 	}
-	if (webhooks && tpc_webhook_start(webhooks, store, webhook_retry_max)) {
-		fprintf(stderr, PROG ": webhooks: cannot start the delivery thread\n");
-		goto out;
-	}
 	if (registry_path && tpc_registry_load(registry_path, &file, err, sizeof(err))) {
 		fprintf(stderr, PROG ": registry: %s\n", err);
 		goto out;
@@ -391,10 +391,26 @@ int main(int argc, char **argv)
 	ac.policy = policy;
 	ac.tokens = tokens;
 	ac.webhook = webhooks;
+	if (!web_dir)
+		web_dir = access("cloud/web/track.html", R_OK) == 0 ? "cloud/web" : TPD_WEBDIR;
+	ac.web_dir = web_dir;
+	ac.public_url = public_url;
 	ac.broker_up = &broker_up;
 	atomic_store(&broker_up, 1);
 	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {
 		fprintf(stderr, PROG ": api: %s\n", err);
+		goto out;
+	}
+	if (public_url_arg)
+		snprintf(public_url, sizeof(public_url), "%.*s", (int)strcspn(public_url_arg, "\r\n"),
+			 public_url_arg);
+	else
+		snprintf(public_url, sizeof(public_url), "http://%s:%d", host, bound);
+	/* the trailing slash of "https://x/" would make "https://x//track/..." */
+	while (strlen(public_url) > 1 && public_url[strlen(public_url) - 1] == '/')
+		public_url[strlen(public_url) - 1] = '\0';
+	if (webhooks && tpc_webhook_start(webhooks, store, webhook_retry_max, public_url)) {
+		fprintf(stderr, PROG ": webhooks: cannot start the delivery thread\n");
 		goto out;
 	}
 	fprintf(stderr, PROG ": %zu registered devices, database %s, %zu API tokens\n",

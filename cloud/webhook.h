@@ -6,10 +6,18 @@
  *
  * Targets file (tpcollect --webhooks FILE), one per line, '#' comments:
  *   NAME URL SECRET
+ *   NAME smtp://RELAY:PORT FROM-ADDRESS
  * NAME: 1-64 of [A-Za-z0-9_.-] (the target's cursor in the database, and
  * its label in /metrics); URL: http:// or https://; SECRET: the HMAC key,
  * 16-256 printable characters. The file holds secrets: it should be
  * readable by the collector only (a wider mode is warned about).
+ * An smtp:// (or smtps://) target is a mail relay: of the events it takes
+ * claim.feedback_requested only, and mails the claim's customer (its
+ * "contact", when that is an e-mail address) the request for feedback with
+ * the tracking link, in English and Simplified Chinese; other events pass.
+ *
+ * What a helpdesk gets is the stored event with the claim's tracking token
+ * turned into its "tracking_url" (the view of a token holder, api.h).
  *
  * Each request carries
  *   Content-Type: application/json
@@ -50,9 +58,10 @@ enum tpd_err tpc_webhook_parse(const char *text, size_t len, const char *path,
 void tpc_webhook_free(struct tpc_webhook *wh);
 
 /* Starts the worker on store (borrowed until free). retry_max_s caps the
- * backoff (1 s doubling). curl_global_init must have run. */
+ * backoff (1 s doubling); public_url (copied) starts tracking links.
+ * curl_global_init must have run. */
 enum tpd_err tpc_webhook_start(struct tpc_webhook *wh, struct tpc_store *store,
-			       double retry_max_s);
+			       double retry_max_s, const char *public_url);
 
 struct tpc_webhook_status {
 	char name[TPC_WEBHOOK_NAME_MAX + 1];

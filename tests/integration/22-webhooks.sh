@@ -62,7 +62,7 @@ claim.state_changed resolved
 claim.feedback_requested resolved
 claim.feedback resolved" "$(events)"
 check_eq "nothing the receiver could not verify" 0 "$(grep -c -E 'bad_signature|stale' "$CHECK_DIR/recv.log")"
-check "the tracking token is not sent to helpdesks" bash -c "! grep -q tracking_token '$CHECK_DIR/recv.log'"
+check "helpdesks get the tracking link, not the bare token" bash -c "grep -q tracking_url '$CHECK_DIR/recv.log.bodies' && ! grep -q tracking_token '$CHECK_DIR/recv.log.bodies'"
 
 # --- the receiver's checks can fail: a forged and a replayed request --------
 body='{"event":"claim.opened","id":"x","at":"x","claim":{"id":"C-000001","state":"open"}}'

@@ -9,7 +9,7 @@ checks every POST the way a receiver should (SPEC §7): X-TP-Signature
 constant time, and t within --window seconds (default 300) of its clock, or
 the request is refused (401) - a replayed request is stale. Each request
 appends one JSON line to LOG: {"verdict":"ok|bad_signature|stale|failed_on_purpose",
-"id","event","claim","state"}. The first N verified requests get a 500
+"id","event","claim","state"}, and the body to LOG.bodies. The first N verified requests get a 500
 (to exercise the sender's retries).
 """
 import hashlib
@@ -56,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
                 rec["verdict"] = "failed_on_purpose"
         with open(logpath, "a") as f:
             f.write(json.dumps(rec) + "\n")
+        with open(logpath + ".bodies", "ab") as f:
+            f.write(body + b"\n")
         code = {"ok": 200, "failed_on_purpose": 500}.get(rec["verdict"], 401)
         self.send_response(code)
         self.send_header("Content-Length", "0")
