@@ -876,6 +876,7 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 {
 	static const char *const kinds[] = { "telemetry", "fault", "selfcheck" };
 	static const unsigned limits[] = { 1, 10, 1 };
+	double ref_ts = now;
 	enum tpd_err rc = TPD_OK;
 
 	*verdict = NULL;
@@ -883,9 +884,16 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 		cJSON *rows = NULL, *row;
 		bool first = true;
 
-		rc = tpc_store_reports_recent(s, dev, kinds[k], k == 1 ? now - 30 * 86400.0 : 0,
-					      limits[k], &rows);
+		rc = tpc_store_reports_recent(s, dev, kinds[k], 0, limits[k], &rows);
 		cJSON_ArrayForEach(row, rows) {
+			double ts = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "ts"));
+
+			/* "recent" on the device's clock: a replayed or long-offline
+			 * device still has its last month */
+			if (k == 0)
+				ref_ts = ts;
+			if (k == 1 && ts < ref_ts - 30 * 86400.0)
+				continue;
 			double id = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "id"));
 			double seq = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "seq"));
 			bool verified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "verified"));
@@ -916,8 +924,8 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 				}
 				claims_cat(desc, desclen, ".");
 			} else if (k == 1 && code) {
-				claims_cat(desc, desclen, "%s%s %s", first ? " Faults in the last 30 days:"
-					   : ",", code, state ? state : "");
+				claims_cat(desc, desclen, "%s%s %s", first ? " Faults in the last 30 days "
+					   "(newest first): " : ", ", code, state ? state : "");
 				if (first && !fault_class[0] && state && strcmp(state, "raised") == 0) {
 					const char *cls = cJSON_GetStringValue(
 						cJSON_GetObjectItemCaseSensitive(f, "class"));
@@ -1038,8 +1046,16 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 		/* no class given: the device's latest raised fault names it */
 		cJSON *rows = NULL, *row;
 
-		rc = tpc_store_reports_recent(s, m->device, "fault", now - 30 * 86400.0, 10, &rows);
+		double newest = NAN;
+
+		rc = tpc_store_reports_recent(s, m->device, "fault", 0, 10, &rows);
 		cJSON_ArrayForEach(row, rows) {
+			double ts = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "ts"));
+
+			if (isnan(newest))
+				newest = ts;
+			if (ts < newest - 30 * 86400.0)
+				break;
 			cJSON *b = cJSON_Parse(cJSON_GetStringValue(
 				cJSON_GetObjectItemCaseSensitive(row, "body")));
 			const cJSON *f = cJSON_GetObjectItemCaseSensitive(b, "fault");

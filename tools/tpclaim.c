@@ -4,6 +4,8 @@
  *   tpclaim [--api URL] [--token T] [--json] COMMAND ...
  *     list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]
  *     show ID | transition ID STATE [--note TEXT] | note ID TEXT
+ *     new DEVICE DESCRIPTION [--model M] [--purchase-date D] [--contact C]
+ *       [--channel CH] [--category CLASS]
  *     feedback ID RATING [--comment TEXT] | verify ID
  *     devices import FILE.csv | devices list [--limit N] [--after ID] [--all]
  *     devices show ID | devices update ID [--model M] [--purchase-date D|none]
@@ -563,6 +565,62 @@ static int cmd_feedback(struct tpclaim *t, int argc, char **argv)
 	return tpclaim_claim_post(t, pos[0], "/feedback", body, what, "feedback recorded");
 }
 
+/* tpclaim new DEVICE DESCRIPTION: a claim by hand (SPEC §7), as support. */
+static int cmd_new(struct tpclaim *t, int argc, char **argv)
+{
+	const char *pos[2], *model = NULL, *date = NULL, *contact = NULL, *channel = NULL;
+	const char *category = NULL;
+	const struct tpclaim_opt opts[] = {
+		{ "--model", &model, NULL }, { "--purchase-date", &date, NULL },
+		{ "--contact", &contact, NULL }, { "--channel", &channel, NULL },
+		{ "--category", &category, NULL }, { NULL, NULL, NULL },
+	};
+	static const char *const keys[] = { "device", "description", "model", "purchase_date",
+					    "contact", "channel", "category" };
+	const char *vals[7];
+	char what[128];
+	cJSON *body, *claim;
+	int rc = tpclaim_args(t, argc, argv, "new", 2, pos, opts);
+
+	if (rc)
+		return rc;
+	vals[0] = pos[0];
+	vals[1] = pos[1];
+	vals[2] = model;
+	vals[3] = date;
+	vals[4] = contact;
+	vals[5] = channel;
+	vals[6] = category;
+	body = cJSON_CreateObject();
+	for (size_t i = 0; body && i < 7; i++) {
+		const char *v = vals[i];
+
+		if (v && !cJSON_AddStringToObject(body, keys[i], v)) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
+	}
+	if (!body)
+		return fprintf(stderr, PROG ": new: out of memory\n"), 1;
+	snprintf(what, sizeof(what), "new claim for %.60s", pos[0]);
+	rc = tpclaim_call(t, "POST", "/api/v1/claims", body, what, &claim);
+	cJSON_Delete(body);
+	if (rc)
+		return 1;
+	if (t->json) {
+		tpclaim_print_json(claim);
+	} else {
+		const char *url = tpclaim_str(claim, "tracking_url");
+
+		printf("%s opened for %s: %s\n", tpclaim_str(claim, "id"), tpclaim_str(claim, "device"),
+		       tpclaim_str(claim, "title"));
+		if (*url)
+			printf("tracking link for the customer: %s\n", url);
+	}
+	cJSON_Delete(claim);
+	return 0;
+}
+
 /* Checks one evidence item's JWS with the device key; a one-line verdict. */
 static bool tpclaim_verify_one(const cJSON *ev, const char *device, const struct tpd_key *key,
 			       char *why, size_t whylen)
@@ -903,6 +961,7 @@ static const struct tpclaim_cmd {
 	{ NULL, "transition", cmd_transition, true },
 	{ NULL, "note", cmd_note, true },
 	{ NULL, "feedback", cmd_feedback, true },
+	{ NULL, "new", cmd_new, true },
 	{ NULL, "verify", cmd_verify, true },
 	{ "devices", "import", cmd_devices_import, true },
 	{ "devices", "list", cmd_devices_list, true },
@@ -927,6 +986,9 @@ int main(int argc, char **argv)
 			"claims:\n"
 			"  list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]\n"
 			"  show C-ID\n"
+			"  new DEVICE DESCRIPTION [--model M] [--purchase-date YYYY-MM-DD] [--contact C]\n"
+			"      [--channel web|phone|email|chat] [--category power|thermal|sensor|system]\n"
+			"                                        open a claim by hand (the device's reports attached)\n"
 			"  transition C-ID STATE [--note TEXT]   open > in_review > approved|rejected >\n"
 			"                                          remote_guidance|repair_scheduled|replacement\n"
 			"                                          > resolved > closed\n"
@@ -958,8 +1020,8 @@ int main(int argc, char **argv)
 	}
 	if (optind_out >= argc) {
 		tpd_cli_free(&cli);
-		return tpclaim_usage("a command is required: list, show, transition, note, feedback, "
-				     "verify, devices, token%s", "");
+		return tpclaim_usage("a command is required: list, show, new, transition, note, "
+				     "feedback, verify, devices, token%s", "");
 	}
 	for (size_t i = 0; i < sizeof(tpclaim_cmds) / sizeof(tpclaim_cmds[0]); i++) {
 		const struct tpclaim_cmd *c = &tpclaim_cmds[i];
