@@ -125,6 +125,7 @@ struct api_route {
 	size_t body_max;        /* 0: no body */
 	bool open;              /* served without a token (health checks) */
 	api_handler_fn fn;
+	const char *const *query;   /* the query parameters it takes; NULL: none */
 };
 
 static double api_now(void)
@@ -426,6 +427,164 @@ static enum MHD_Result api_page(struct api_call *c, const char *key, cJSON *item
 	return api_json(c->conn, MHD_HTTP_OK, o);
 }
 
+/* A yes/no query flag: true|false|1|0 into 1|2 (0 when absent). */
+static bool api_flag(struct api_call *c, const char *key, int *out, enum MHD_Result *ret)
+{
+	const char *v = api_arg(c->conn, key);
+
+	*out = 0;
+	if (!v)
+		return true;
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 2;
+	else
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "%s: \"%.20s\" is not true or false",
+				 key, v);
+	return *out != 0;
+}
+
+static bool api_one_of(struct api_call *c, const char *key, const char *const *set,
+		       const char **out, enum MHD_Result *ret)
+{
+	char list[200] = "";
+	size_t used = 0;
+
+	*out = api_arg(c->conn, key);
+	if (!*out)
+		return true;
+	for (size_t i = 0; set[i]; i++) {
+		int n;
+
+		if (strcmp(*out, set[i]) == 0)
+			return true;
+		n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", set[i]);
+		used += n > 0 && (size_t)n < sizeof(list) - used ? (size_t)n : 0;
+	}
+	*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "%s: \"%.30s\" is not one of %s", key, *out,
+			 list);
+	return false;
+}
+
+/* The claim list's filters beyond SPEC §6's state/device/since. */
+static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, char *now_iso,
+			       bool *csv, enum MHD_Result *ret)
+{
+	static const char *const warranties[] = { "in_warranty", "expired", "excluded", "unknown",
+						 NULL };
+	static const char *const priorities[] = { "high", "normal", "low", NULL };
+	static const char *const sorts[] = { "id", "review_due", "-opened_at", "priority", NULL };
+	static const char *const formats[] = { "json", "csv", NULL };
+	const char *format;
+
+	if (!api_one_of(c, "warranty", warranties, &f->warranty, ret) ||
+	    !api_one_of(c, "priority", priorities, &f->priority, ret) ||
+	    !api_one_of(c, "sort", sorts, &f->sort, ret) ||
+	    !api_one_of(c, "format", formats, &format, ret))
+		return false;
+	if ((api_arg(c->conn, "predictive") && !api_flag(c, "predictive", &f->predictive, ret)) ||
+	    (api_arg(c->conn, "overdue") && !api_flag(c, "overdue", &f->overdue, ret)))
+		return false;
+	f->model = api_arg(c->conn, "model");
+	f->text = api_arg(c->conn, "q");
+	if ((f->model && strlen(f->model) > 64) || (f->text && strlen(f->text) > 200)) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "model: at most 64, q: at most 200 "
+				 "characters");
+		return false;
+	}
+	/* keyset pages follow ids: another order has one page (limit) */
+	if (f->after && f->sort && strcmp(f->sort, "id") != 0) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "after: pages go by id; with "
+				 "sort=%s ask for one page of up to %d (limit)", f->sort, API_LIST_MAX);
+		return false;
+	}
+	tpc_iso_time(api_now(), now_iso, 32);
+	f->now_iso = now_iso;
+	*csv = format && strcmp(format, "csv") == 0;
+	return true;
+}
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+ * break; a leading = + - @ gets a ' so a spreadsheet does not run it. */
+static void api_csv_field(char **buf, size_t *len, size_t *cap, const char *v, bool last)
+{
+	size_t need = 2 * strlen(v) + 8;
+	bool quote = strpbrk(v, ",\"\r\n") != NULL || strchr("=+-@", v[0]) != NULL;
+	char *p;
+
+	if (*len + need > *cap) {
+		size_t ncap = (*cap ? *cap * 2 : 8192) + need;
+		char *g = realloc(*buf, ncap);
+
+		if (!g)
+			return;
+		*buf = g;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	if (quote)
+		*p++ = '"';
+	if (v[0] && strchr("=+-@", v[0]))
+		*p++ = '\'';
+	for (; *v; v++) {
+		if (*v == '"')
+			*p++ = '"';
+		*p++ = *v;
+	}
+	if (quote)
+		*p++ = '"';
+	*p++ = last ? '\r' : ',';
+	if (last)
+		*p++ = '\n';
+	*len = (size_t)(p - *buf);
+}
+
+/* GET /api/v1/claims?format=csv: the queue for a spreadsheet (one page). */
+static enum MHD_Result api_claims_csv(struct api_call *c, cJSON *arr, unsigned limit)
+{
+	static const char *const cols[] = { "id", "state", "priority", "device", "model", "category",
+					    "warranty", "predictive", "origin", "opened_at",
+					    "review_due", "title", NULL };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	unsigned n = 0;
+	const cJSON *it;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	for (int i = 0; cols[i]; i++)
+		api_csv_field(&buf, &len, &cap, cols[i], !cols[i + 1]);
+	cJSON_ArrayForEach(it, arr) {
+		if (n++ == limit)
+			break;   /* the extra row only tells that there is a next page */
+		for (int i = 0; cols[i]; i++) {
+			const cJSON *v = strcmp(cols[i], "warranty") == 0
+				? cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(it, "warranty"), "status")
+				: cJSON_GetObjectItemCaseSensitive(it, cols[i]);
+			const char *s = cJSON_IsString(v) ? v->valuestring
+					: cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "";
+
+			api_csv_field(&buf, &len, &cap, s, !cols[i + 1]);
+		}
+	}
+	cJSON_Delete(arr);
+	if (!buf)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8; header=present");
+	MHD_add_response_header(resp, "Content-Disposition", "attachment; filename=\"claims.csv\"");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result api_claims_list(struct api_call *c)
 {
 	struct tpc_claim_filter f = { 0 };
@@ -434,6 +593,8 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	unsigned limit;
 	int64_t total;
 	cJSON *arr, *it;
+	char now_iso[32];
+	bool csv = false;
 
 	f.state = api_arg(c->conn, "state");
 	f.device = api_arg(c->conn, "device");
@@ -450,6 +611,8 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	if (after && !tpc_claim_id_parse(after, &f.after))
 		return api_error(c->conn, MHD_HTTP_BAD_REQUEST,
 				 "after: \"%.40s\" is not a claim id (C-000123)", after);
+	if (!api_claims_filters(c, &f, now_iso, &csv, &ret))
+		return ret;
 	if (!api_limit(c, 100, API_LIST_MAX, &limit, &ret))
 		return ret;
 	f.limit = limit + 1;
@@ -457,6 +620,8 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
 	cJSON_ArrayForEach(it, arr)
 		api_claim_view(c, it);
+	if (csv)
+		return api_claims_csv(c, arr, limit);
 	return api_page(c, "claims", arr, limit, "id", total);
 }
 
@@ -1062,28 +1227,34 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 /* Routing ------------------------------------------------------------------- */
 
+static const char *const api_claims_query[] = {
+	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
+	"model", "overdue", "q", "sort", "format", NULL };
+static const char *const api_page_query[] = { "after", "limit", NULL };
+static const char *const api_telemetry_query[] = { "since", "until", "after", "limit", NULL };
+
 static const struct api_route api_routes[] = {
-	{ "GET", "/healthz", 0, true, api_health },
-	{ "GET", "/readyz", 0, true, api_ready },
-	{ "GET", "/metrics", 0, true, api_metrics },
-	{ "GET", "/api/v1/stats", 0, false, api_stats },
-	{ "GET", "/api/v1/claims", 0, false, api_claims_list },
-	{ "POST", "/api/v1/claims", TPC_API_BODY_MAX, true, api_claim_create },
-	{ "GET", "/", 0, true, api_console_page },
-	{ "GET", "/web/{}", 0, true, api_web_file },
-	{ "GET", "/track/{}", 0, true, api_track_page },
-	{ "GET", "/api/v1/track/{}", 0, true, api_track_get },
-	{ "POST", "/api/v1/track/{}/feedback", TPC_API_BODY_MAX, true, api_track_feedback },
-	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get },
-	{ "GET", "/api/v1/claims/{}/evidence", 0, false, api_claim_evidence },
-	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition },
-	{ "POST", "/api/v1/claims/{}/notes", TPC_API_BODY_MAX, false, api_claim_note },
-	{ "POST", "/api/v1/claims/{}/feedback", TPC_API_BODY_MAX, false, api_claim_feedback },
-	{ "GET", "/api/v1/devices", 0, false, api_devices_list },
-	{ "POST", "/api/v1/devices/import", TPC_API_IMPORT_MAX, false, api_devices_import },
-	{ "GET", "/api/v1/devices/{}", 0, false, api_device_get },
-	{ "PATCH", "/api/v1/devices/{}", TPC_API_BODY_MAX, false, api_device_update },
-	{ "GET", "/api/v1/devices/{}/telemetry", 0, false, api_device_telemetry },
+	{ "GET", "/healthz", 0, true, api_health, NULL },
+	{ "GET", "/readyz", 0, true, api_ready, NULL },
+	{ "GET", "/metrics", 0, true, api_metrics, NULL },
+	{ "GET", "/api/v1/stats", 0, false, api_stats, NULL },
+	{ "GET", "/api/v1/claims", 0, false, api_claims_list, api_claims_query },
+	{ "POST", "/api/v1/claims", TPC_API_BODY_MAX, true, api_claim_create, NULL },
+	{ "GET", "/", 0, true, api_console_page, NULL },
+	{ "GET", "/web/{}", 0, true, api_web_file, NULL },
+	{ "GET", "/track/{}", 0, true, api_track_page, NULL },
+	{ "GET", "/api/v1/track/{}", 0, true, api_track_get, NULL },
+	{ "POST", "/api/v1/track/{}/feedback", TPC_API_BODY_MAX, true, api_track_feedback, NULL },
+	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get, NULL },
+	{ "GET", "/api/v1/claims/{}/evidence", 0, false, api_claim_evidence, NULL },
+	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition, NULL },
+	{ "POST", "/api/v1/claims/{}/notes", TPC_API_BODY_MAX, false, api_claim_note, NULL },
+	{ "POST", "/api/v1/claims/{}/feedback", TPC_API_BODY_MAX, false, api_claim_feedback, NULL },
+	{ "GET", "/api/v1/devices", 0, false, api_devices_list, api_page_query },
+	{ "POST", "/api/v1/devices/import", TPC_API_IMPORT_MAX, false, api_devices_import, NULL },
+	{ "GET", "/api/v1/devices/{}", 0, false, api_device_get, NULL },
+	{ "PATCH", "/api/v1/devices/{}", TPC_API_BODY_MAX, false, api_device_update, NULL },
+	{ "GET", "/api/v1/devices/{}/telemetry", 0, false, api_device_telemetry, api_telemetry_query },
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -1162,6 +1333,35 @@ static enum MHD_Result api_unauthorized(struct MHD_Connection *conn, const char 
 			MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tpcollect\"");
 }
 
+/* Query parameters a route does not take are refused, not ignored: a
+ * filter that is misspelt (or not supported) must not return everything. */
+struct api_query_check {
+	const char *const *allowed;
+	char bad[48];
+	char list[400];
+};
+
+static enum MHD_Result api_query_known(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	struct api_query_check *q = cls;
+	size_t used = 0;
+
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; q->allowed && q->allowed[i]; i++)
+		if (strcmp(key, q->allowed[i]) == 0)
+			return MHD_YES;
+	snprintf(q->bad, sizeof(q->bad), "%.40s", key);
+	for (size_t i = 0; q->allowed && q->allowed[i] && used < sizeof(q->list); i++) {
+		int n = snprintf(q->list + used, sizeof(q->list) - used, "%s%s", i ? ", " : "",
+				 q->allowed[i]);
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return MHD_NO;
+}
+
 static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *conn,
 				    const char *url, const char *method, struct api_req *req)
 {
@@ -1177,6 +1377,15 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 	if (!r)
 		return MHD_NO;   /* refused at the headers already (api_headers) */
 	c.who = req->who;
+	{
+		struct api_query_check q = { .allowed = r->query };
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, api_query_known, &q);
+		if (q.bad[0])
+			return api_error(conn, MHD_HTTP_BAD_REQUEST,
+					 "unknown query parameter \"%s\" (this resource takes: %s)",
+					 q.bad, q.list[0] ? q.list : "none");
+	}
 	if (r->body_max) {
 		body = req->len ? cJSON_ParseWithLength(req->body, req->len) : NULL;
 		if (!cJSON_IsObject(body)) {

@@ -64,6 +64,15 @@ struct tpc_claim_filter {
 	const char *since;    /* opened_at >= since (ISO 8601), NULL: any */
 	int64_t after;        /* keyset page: claims with a larger id; 0: from the first */
 	unsigned limit;       /* 0: 100 */
+	/* NULL / 0: any; for the two flags 1 is yes and 2 is no */
+	const char *warranty; /* warranty status */
+	const char *priority; /* high|normal|low */
+	int predictive;       /* 0 any, 1 predictive, 2 not */
+	const char *model;
+	int overdue;          /* 1: open or in review past review_due (now_iso); 2: not */
+	const char *now_iso;  /* for overdue */
+	const char *text;     /* free text in the title, description or device id */
+	const char *sort;     /* id (default) | review_due | -opened_at | priority */
 };
 
 /* A registry row. NULL or "" means "none" for the optional fields. */

@@ -925,6 +925,9 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 				else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
 					ok = cJSON_AddNumberToObject(item, name,
 								     (double)sqlite3_column_int64(st, i)) != NULL;
+				else if (sqlite3_column_type(st, i) == SQLITE_FLOAT)   /* ts: SPEC §2 */
+					ok = cJSON_AddNumberToObject(item, name,
+								     sqlite3_column_double(st, i)) != NULL;
 				else if (sqlite3_column_type(st, i) == SQLITE_NULL && strcmp(name, "note") == 0)
 					continue;  /* a timeline entry without a note */
 				else
@@ -1048,13 +1051,40 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 
 #define SQ_CLAIM_WHERE \
 	" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)" \
-	" AND (?3 IS NULL OR opened_at >= ?3)"
+	" AND (?3 IS NULL OR opened_at >= ?3)" \
+	" AND (?6 IS NULL OR warranty_status = ?6) AND (?7 IS NULL OR priority = ?7)" \
+	" AND (?8 IS NULL OR predictive = ?8) AND (?9 IS NULL OR model = ?9)" \
+	" AND (?10 IS NULL OR ?10 = (state IN ('open', 'in_review') AND review_due < ?11))" \
+	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device)," \
+	"  lower(?12)) > 0)"
 
 static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter *f)
 {
 	sq_bind_text(st, 1, f->state);
 	sq_bind_text(st, 2, f->device);
 	sq_bind_text(st, 3, f->since);
+	sq_bind_text(st, 6, f->warranty);
+	sq_bind_text(st, 7, f->priority);
+	if (f->predictive)
+		sqlite3_bind_int(st, 8, f->predictive == 1);
+	sq_bind_text(st, 9, f->model);
+	if (f->overdue)
+		sqlite3_bind_int(st, 10, f->overdue == 1);
+	sq_bind_text(st, 11, f->now_iso ? f->now_iso : "");
+	sq_bind_text(st, 12, f->text);
+}
+
+/* ORDER BY for a sort name: a fixed list, never text from the request. */
+static const char *sq_claim_order(const char *sort)
+{
+	if (sort && strcmp(sort, "review_due") == 0)
+		return " ORDER BY review_due IS NULL, review_due, id";
+	if (sort && strcmp(sort, "-opened_at") == 0)
+		return " ORDER BY opened_at DESC, id DESC";
+	if (sort && strcmp(sort, "priority") == 0)
+		return " ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,"
+		       " review_due, id";
+	return " ORDER BY id";
 }
 
 static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
@@ -1069,8 +1099,12 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	*out = NULL;
 	if (!arr)
 		return TPD_ERR_NOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
-			       " AND id > ?4 ORDER BY id LIMIT ?5", -1, &st, NULL) != SQLITE_OK) {
+	char sql[4096];
+
+	snprintf(sql, sizeof(sql), "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
+		 " AND id > ?4%s LIMIT ?5", sq_claim_order(f->sort));
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
 		cJSON_Delete(arr);
 		return TPD_ERR_DB;
 	}

@@ -3,6 +3,8 @@
  *
  *   tpclaim [--api URL] [--token T] [--json] COMMAND ...
  *     list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]
+ *       [--warranty W] [--priority P] [--predictive B] [--model M] [--overdue]
+ *       [--search TEXT] [--sort KEY]
  *     show ID | transition ID STATE [--note TEXT] | note ID TEXT
  *     new DEVICE DESCRIPTION [--model M] [--purchase-date D] [--contact C]
  *       [--channel CH] [--category CLASS]
@@ -261,20 +263,64 @@ static void tpclaim_codes(const cJSON *claim, char *buf, size_t len)
 	}
 }
 
+/* Display columns of one UTF-8 character starting with lead byte u (East
+ * Asian wide ranges count 2; enough for titles in Chinese). */
+static int tpclaim_cols(unsigned long cp)
+{
+	return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+	       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	       (cp >= 0xffe0 && cp <= 0xffe6) ? 2 : 1;
+}
+
+/* Prints s in at most width display columns, cut on a character boundary
+ * with "..." when it does not fit. */
+static void tpclaim_fit(const char *s, int width)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int used = 0, total = 0;
+	size_t n = strlen(s), i = 0, cut = 0;
+	unsigned long cp;
+
+	while (i < n) {
+		size_t k = tpd_utf8_seq(p + i, n - i, &cp);
+
+		if (!k)
+			k = 1, cp = '?';
+		total += tpclaim_cols(cp);
+		if (total <= width - 3)
+			cut = i + k, used = total;
+		i += k;
+	}
+	if (total <= width) {
+		fputs(s, stdout);
+		return;
+	}
+	printf("%.*s...", (int)cut, s);
+	(void)used;
+}
+
+/* One line per claim, 120 columns at most with ids of up to 12 characters:
+ * the fault codes and the whole title are in `show`. */
 static void tpclaim_print_list(const cJSON *claims)
 {
 	const cJSON *c;
-	char codes[256];
 
-	printf("%-10s %-16s %-6s %-14s %-8s %-11s %-20s %-30s %s\n", "ID", "STATE", "PRIO",
-	       "DEVICE", "CLASS", "WARRANTY", "REVIEW DUE", "FAULTS", "TITLE");
+	printf("%-8s %-16s %-6s %-12s %-7s %-11s %-16s %s\n", "ID", "STATE", "PRIO", "DEVICE",
+	       "CLASS", "WARRANTY", "REVIEW DUE (UTC)", "TITLE");
 	cJSON_ArrayForEach(c, claims) {
-		tpclaim_codes(c, codes, sizeof(codes));
-		printf("%-10s %-16s %-6s %-14s %-8s %-11s %-20s %-30s %.70s\n", tpclaim_str(c, "id"),
+		const char *due = tpclaim_str(c, "review_due");
+
+		printf("%-8s %-16s %-6s %-12s %-7s %-11s %-10.10s %-5.5s %s", tpclaim_str(c, "id"),
 		       tpclaim_str(c, "state"), tpclaim_str(c, "priority"), tpclaim_str(c, "device"),
 		       tpclaim_str(c, "category"),
 		       tpclaim_str(cJSON_GetObjectItemCaseSensitive(c, "warranty"), "status"),
-		       tpclaim_str(c, "review_due"), codes, tpclaim_str(c, "title"));
+		       due, strlen(due) >= 16 ? due + 11 : "", cJSON_IsTrue(
+			       cJSON_GetObjectItemCaseSensitive(c, "predictive")) ? "~" : "");
+		/* the title: its model prefix is in the device's row already */
+		tpclaim_fit(tpclaim_str(c, "title"), cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(c, "predictive")) ? 35 : 36);
+		putchar('\n');
 	}
 }
 
@@ -444,10 +490,15 @@ static int tpclaim_paged(struct tpclaim *t, const char *base, const char *key, c
 static int cmd_list(struct tpclaim *t, int argc, char **argv)
 {
 	const char *state = NULL, *device = NULL, *since = NULL, *limit = NULL, *after = NULL;
-	bool all = false;
+	const char *warranty = NULL, *priority = NULL, *predictive = NULL, *model = NULL;
+	const char *sort = NULL, *text = NULL;
+	bool all = false, overdue = false;
 	const struct tpclaim_opt opts[] = {
 		{ "--state", &state, NULL }, { "--device", &device, NULL }, { "--since", &since, NULL },
 		{ "--limit", &limit, NULL }, { "--after", &after, NULL }, { "--all", NULL, &all },
+		{ "--warranty", &warranty, NULL }, { "--priority", &priority, NULL },
+		{ "--predictive", &predictive, NULL }, { "--model", &model, NULL },
+		{ "--overdue", NULL, &overdue }, { "--sort", &sort, NULL }, { "--search", &text, NULL },
 		{ NULL, NULL, NULL },
 	};
 	char base[1024] = "/api/v1/claims";
@@ -459,6 +510,13 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	tpclaim_query(t, base, sizeof(base), "device", device);
 	tpclaim_query(t, base, sizeof(base), "since", since);
 	tpclaim_query(t, base, sizeof(base), "limit", limit);
+	tpclaim_query(t, base, sizeof(base), "warranty", warranty);
+	tpclaim_query(t, base, sizeof(base), "priority", priority);
+	tpclaim_query(t, base, sizeof(base), "predictive", predictive);
+	tpclaim_query(t, base, sizeof(base), "model", model);
+	tpclaim_query(t, base, sizeof(base), "overdue", overdue ? "true" : NULL);
+	tpclaim_query(t, base, sizeof(base), "sort", sort);
+	tpclaim_query(t, base, sizeof(base), "q", text);
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
@@ -985,6 +1043,9 @@ int main(int argc, char **argv)
 		.synopsis = "[--api URL] [--token T] [--json] COMMAND ...\n\n"
 			"claims:\n"
 			"  list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]\n"
+			"       [--warranty in_warranty|expired|excluded|unknown] [--priority high|normal|low]\n"
+			"       [--predictive true|false] [--model M] [--overdue] [--search TEXT]\n"
+			"       [--sort id|review_due|-opened_at|priority]   (~ before a title: a forecast)\n"
 			"  show C-ID\n"
 			"  new DEVICE DESCRIPTION [--model M] [--purchase-date YYYY-MM-DD] [--contact C]\n"
 			"      [--channel web|phone|email|chat] [--category power|thermal|sensor|system]\n"
