@@ -27,6 +27,13 @@
  *    holder: without --tokens reads are open, and it is left out.
  * 3. Every value from the request is validated here or in the module that
  *    acts on it before it reaches the store, which binds parameters only.
+ * 6. Query parameters a route does not list are a 400: a misspelt filter
+ *    (?warranty_status=expired) must not quietly return every claim.
+ * 7. Open routes (no token needed): health, readiness, metrics, the pages
+ *    and their files, the tracking view and its feedback (the token in the
+ *    path is the key: 256 random bits), and POST /api/v1/claims, which a
+ *    token holder uses as support and anyone else as the customer (for a
+ *    registered serial, answered with the id and tracking link only).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -364,6 +364,15 @@ static void tpclaim_print_claim(const cJSON *c)
 	       tpclaim_str(w, "policy"));
 	if (cJSON_GetObjectItemCaseSensitive(w, "reason"))
 		printf("  %-12s %s\n", "Excluded", tpclaim_str(w, "reason"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "origin")))
+		printf("  %-12s %s%s%s\n", "Origin", tpclaim_str(c, "origin"),
+		       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "channel")) ? " via " : "",
+		       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "channel"))
+		       ? tpclaim_str(c, "channel") : "");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "contact")))
+		printf("  %-12s %s\n", "Contact", tpclaim_str(c, "contact"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "tracking_url")))
+		printf("  %-12s %s\n", "Tracking", tpclaim_str(c, "tracking_url"));
 	printf("  %-12s %s\n", "Self-check", tpclaim_str(c, "selfcheck_verdict"));
 	printf("  %-12s %s\n", "Suggested", tpclaim_str(c, "suggested_resolution"));
 	if (cJSON_IsObject(fb)) {
@@ -375,13 +384,14 @@ static void tpclaim_print_claim(const cJSON *c)
 	printf("Description:\n");
 	tpclaim_print_indented(tpclaim_str(c, "description"));
 	it = cJSON_GetObjectItemCaseSensitive(c, "evidence");
-	printf("Evidence (%d signed reports):\n", cJSON_GetArraySize(it));
+	printf("Evidence (%d reports):\n", cJSON_GetArraySize(it));
 	cJSON_ArrayForEach(it, it) {
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
 
 		printf("  seq %-8.0f %-6s %-14s %-8s %s\n", cJSON_IsNumber(seq) ? seq->valuedouble : -1,
 		       tpclaim_str(it, "kind"), tpclaim_str(it, "code"), tpclaim_str(it, "state"),
-		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "verified"))
+		       strcmp(tpclaim_str(it, "kind"), "telemetry") == 0 ? "unsigned (telemetry)"
+		       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "verified"))
 		       ? "signature verified" : "NOT VERIFIED");
 	}
 	printf("Timeline:\n");
@@ -742,10 +752,16 @@ static int cmd_verify(struct tpclaim *t, int argc, char **argv)
 		key = NULL;
 	report = cJSON_CreateArray();
 	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(o, "evidence")) {
-		bool ok = tpclaim_verify_one(ev, device, key, why, sizeof(why));
+		bool ok;
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(ev, "seq");
-		cJSON *row = cJSON_CreateObject();
+		cJSON *row;
 
+		/* telemetry is plain (SPEC §2): attached to manual claims as
+		 * context, it has no signature to check */
+		if (strcmp(tpclaim_str(ev, "kind"), "telemetry") == 0)
+			continue;
+		ok = tpclaim_verify_one(ev, device, key, why, sizeof(why));
+		row = cJSON_CreateObject();
 		n++;
 		good += ok;
 		if (row) {

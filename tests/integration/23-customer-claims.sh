@@ -94,6 +94,11 @@ json=$(tpc show C-000004 --json)
 check "origin support, unknown warranty" bash -c "grep -q '\"origin\":[[:space:]]*\"support\"' <<< '$json' && grep -q '\"status\":[[:space:]]*\"unknown\"' <<< '$json'"
 check "support sees the contact and the link" bash -c "grep -q bob@example.test <<< '$json' && grep -q tracking_url <<< '$json' && ! grep -q tracking_token <<< '$json'"
 
+show=$(tpc show C-000004)
+check "tpclaim show prints origin, contact and link" bash -c "grep -q 'Origin *support via phone' <<< '$show' && grep -q 'Contact *bob@example.test' <<< '$show' && grep -q 'Tracking *https://support.tp.example/track/' <<< '$show'"
+check "the customer claim's signed evidence verifies (its telemetry is context)" tpc verify C-000002
+check "telemetry is shown as unsigned, not as failed" bash -c "tpc() { '$STACK_BIN/tpclaim' --api '$STACK_API' \"\$@\"; }; tpc show C-000002 | grep -q 'telemetry.*unsigned (telemetry)'"
+
 # --- the tracking page ---------------------------------------------------------
 check_eq "the page is HTML" "text/html; charset=utf-8" "$(curl -s -o /dev/null -w '%{content_type}' "$STACK_API/track/$token")"
 check "it loads its script from here" grep -q 'src="/web/track.js"' <<< "$(curl -s "$STACK_API/track/$token")"
