@@ -18,6 +18,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 PKG_CONFIG ?= pkg-config
+# Where tpcollect serves its console and tracking page from (cloud/web/ installed).
+WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 # What tpdiagd and tpdiag link (`make agent`, and every cross build).
@@ -44,7 +46,8 @@ PKGS := $(AGENT_PKGS)
 endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux
+	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
+	    prometheus python3-aiosmtpd
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -55,7 +58,7 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' $(CFLAGS)
 # mbedTLS 2.28 ships no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
@@ -68,7 +71,8 @@ LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/tele
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
-	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c
+	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c \
+	      cloud/events.c cloud/metrics.c cloud/webhook.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
@@ -78,14 +82,14 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet test_utf8
+	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
-FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
+FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -257,6 +261,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
+	install -d $(DESTDIR)$(WEBDIR)
+	install -m 0644 cloud/web/* $(DESTDIR)$(WEBDIR)/
 
 # The agent for each CROSS_TARGETS triplet: installs Debian's cross gcc and
 # the target's -dev packages when missing (dpkg --add-architecture), builds,

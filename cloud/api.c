@@ -27,6 +27,13 @@
  *    holder: without --tokens reads are open, and it is left out.
  * 3. Every value from the request is validated here or in the module that
  *    acts on it before it reaches the store, which binds parameters only.
+ * 6. Query parameters a route does not list are a 400: a misspelt filter
+ *    (?warranty_status=expired) must not quietly return every claim.
+ * 7. Open routes (no token needed): health, readiness, metrics, the pages
+ *    and their files, the tracking view and its feedback (the token in the
+ *    path is the key: 256 random bits), and POST /api/v1/claims, which a
+ *    token holder uses as support and anyone else as the customer (for a
+ *    registered serial, answered with the id and tracking link only).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +53,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "tpd/clock.h"
 #include "tpd/jsonfile.h"
 #include "tpd/wire.h"
 #include "api.h"
@@ -54,8 +62,10 @@
 #include "collector.h"
 #include "devices.h"
 #include "lifecycle.h"
+#include "metrics.h"
 #include "store.h"
 #include "tokens.h"
+#include "webhook.h"
 
 #define API_LIST_MAX 1000
 #define API_TELEMETRY_MAX 5000
@@ -90,6 +100,7 @@ struct tpc_api {
 	unsigned long slow_closed;       /* connections cut by the header deadline */
 	unsigned long refused_early;     /* requests answered before their body */
 	unsigned conn_max, per_ip_max;
+	struct tpc_hist *latency;        /* request headers to response, for /metrics */
 };
 
 /* One request in flight (MHD's con_cls). */
@@ -101,6 +112,7 @@ struct api_req {
 	char *body;              /* grows by doubling up to max */
 	size_t len, cap, max;
 	size_t reserved;         /* bytes of api->body_bytes this request holds */
+	double started;          /* monotonic s: its headers were complete */
 };
 
 /* What a handler gets. */
@@ -120,6 +132,7 @@ struct api_route {
 	size_t body_max;        /* 0: no body */
 	bool open;              /* served without a token (health checks) */
 	api_handler_fn fn;
+	const char *const *query;   /* the query parameters it takes; NULL: none */
 };
 
 static double api_now(void)
@@ -356,6 +369,31 @@ static bool api_body_str(struct api_call *c, const char *key, const char **out,
 
 /* Claims ------------------------------------------------------------------ */
 
+/* The tracking link of a token ("PUBLIC_URL/track/TOKEN"). */
+static void api_tracking_url(const struct tpc_api *api, const char *token, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/track/%s", api->cfg.public_url ? api->cfg.public_url : "", token);
+}
+
+/* A claim as a caller may see it: a token holder gets the customer's contact
+ * and the tracking link; without a token both are left out (note 5). */
+static void api_claim_view(const struct api_call *c, cJSON *claim)
+{
+	const char *token = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(claim, "tracking_token"));
+	char url[512];
+
+	if (c->who && token) {
+		api_tracking_url(c->api, token, url, sizeof(url));
+		cJSON_AddStringToObject(claim, "tracking_url", url);
+	} else if (c->who) {
+		cJSON_AddNullToObject(claim, "tracking_url");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(claim, "tracking_token");
+	if (!c->who)
+		cJSON_DeleteItemFromObjectCaseSensitive(claim, "contact");
+}
+
 static enum MHD_Result api_claim_reply(struct api_call *c, int64_t id, unsigned status)
 {
 	cJSON *claim;
@@ -363,6 +401,7 @@ static enum MHD_Result api_claim_reply(struct api_call *c, int64_t id, unsigned 
 
 	if (rc)
 		return api_fail(c->conn, rc, "no such claim");
+	api_claim_view(c, claim);
 	return api_json(c->conn, status, claim);
 }
 
@@ -395,6 +434,164 @@ static enum MHD_Result api_page(struct api_call *c, const char *key, cJSON *item
 	return api_json(c->conn, MHD_HTTP_OK, o);
 }
 
+/* A yes/no query flag: true|false|1|0 into 1|2 (0 when absent). */
+static bool api_flag(struct api_call *c, const char *key, int *out, enum MHD_Result *ret)
+{
+	const char *v = api_arg(c->conn, key);
+
+	*out = 0;
+	if (!v)
+		return true;
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 2;
+	else
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "%s: \"%.20s\" is not true or false",
+				 key, v);
+	return *out != 0;
+}
+
+static bool api_one_of(struct api_call *c, const char *key, const char *const *set,
+		       const char **out, enum MHD_Result *ret)
+{
+	char list[200] = "";
+	size_t used = 0;
+
+	*out = api_arg(c->conn, key);
+	if (!*out)
+		return true;
+	for (size_t i = 0; set[i]; i++) {
+		int n;
+
+		if (strcmp(*out, set[i]) == 0)
+			return true;
+		n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", set[i]);
+		used += n > 0 && (size_t)n < sizeof(list) - used ? (size_t)n : 0;
+	}
+	*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "%s: \"%.30s\" is not one of %s", key, *out,
+			 list);
+	return false;
+}
+
+/* The claim list's filters beyond SPEC §6's state/device/since. */
+static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, char *now_iso,
+			       bool *csv, enum MHD_Result *ret)
+{
+	static const char *const warranties[] = { "in_warranty", "expired", "excluded", "unknown",
+						 NULL };
+	static const char *const priorities[] = { "high", "normal", "low", NULL };
+	static const char *const sorts[] = { "id", "review_due", "-opened_at", "priority", NULL };
+	static const char *const formats[] = { "json", "csv", NULL };
+	const char *format;
+
+	if (!api_one_of(c, "warranty", warranties, &f->warranty, ret) ||
+	    !api_one_of(c, "priority", priorities, &f->priority, ret) ||
+	    !api_one_of(c, "sort", sorts, &f->sort, ret) ||
+	    !api_one_of(c, "format", formats, &format, ret))
+		return false;
+	if ((api_arg(c->conn, "predictive") && !api_flag(c, "predictive", &f->predictive, ret)) ||
+	    (api_arg(c->conn, "overdue") && !api_flag(c, "overdue", &f->overdue, ret)))
+		return false;
+	f->model = api_arg(c->conn, "model");
+	f->text = api_arg(c->conn, "q");
+	if ((f->model && strlen(f->model) > 64) || (f->text && strlen(f->text) > 200)) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "model: at most 64, q: at most 200 "
+				 "characters");
+		return false;
+	}
+	/* keyset pages follow ids: another order has one page (limit) */
+	if (f->after && f->sort && strcmp(f->sort, "id") != 0) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "after: pages go by id; with "
+				 "sort=%s ask for one page of up to %d (limit)", f->sort, API_LIST_MAX);
+		return false;
+	}
+	tpc_iso_time(api_now(), now_iso, 32);
+	f->now_iso = now_iso;
+	*csv = format && strcmp(format, "csv") == 0;
+	return true;
+}
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+ * break; a leading = + - @ gets a ' so a spreadsheet does not run it. */
+static void api_csv_field(char **buf, size_t *len, size_t *cap, const char *v, bool last)
+{
+	size_t need = 2 * strlen(v) + 8;
+	bool quote = strpbrk(v, ",\"\r\n") != NULL || strchr("=+-@", v[0]) != NULL;
+	char *p;
+
+	if (*len + need > *cap) {
+		size_t ncap = (*cap ? *cap * 2 : 8192) + need;
+		char *g = realloc(*buf, ncap);
+
+		if (!g)
+			return;
+		*buf = g;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	if (quote)
+		*p++ = '"';
+	if (v[0] && strchr("=+-@", v[0]))
+		*p++ = '\'';
+	for (; *v; v++) {
+		if (*v == '"')
+			*p++ = '"';
+		*p++ = *v;
+	}
+	if (quote)
+		*p++ = '"';
+	*p++ = last ? '\r' : ',';
+	if (last)
+		*p++ = '\n';
+	*len = (size_t)(p - *buf);
+}
+
+/* GET /api/v1/claims?format=csv: the queue for a spreadsheet (one page). */
+static enum MHD_Result api_claims_csv(struct api_call *c, cJSON *arr, unsigned limit)
+{
+	static const char *const cols[] = { "id", "state", "priority", "device", "model", "category",
+					    "warranty", "predictive", "origin", "opened_at",
+					    "review_due", "title", NULL };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	unsigned n = 0;
+	const cJSON *it;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	for (int i = 0; cols[i]; i++)
+		api_csv_field(&buf, &len, &cap, cols[i], !cols[i + 1]);
+	cJSON_ArrayForEach(it, arr) {
+		if (n++ == limit)
+			break;   /* the extra row only tells that there is a next page */
+		for (int i = 0; cols[i]; i++) {
+			const cJSON *v = strcmp(cols[i], "warranty") == 0
+				? cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(it, "warranty"), "status")
+				: cJSON_GetObjectItemCaseSensitive(it, cols[i]);
+			const char *s = cJSON_IsString(v) ? v->valuestring
+					: cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "";
+
+			api_csv_field(&buf, &len, &cap, s, !cols[i + 1]);
+		}
+	}
+	cJSON_Delete(arr);
+	if (!buf)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8; header=present");
+	MHD_add_response_header(resp, "Content-Disposition", "attachment; filename=\"claims.csv\"");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result api_claims_list(struct api_call *c)
 {
 	struct tpc_claim_filter f = { 0 };
@@ -402,7 +599,9 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	enum MHD_Result ret = MHD_NO;
 	unsigned limit;
 	int64_t total;
-	cJSON *arr;
+	cJSON *arr, *it;
+	char now_iso[32];
+	bool csv = false;
 
 	f.state = api_arg(c->conn, "state");
 	f.device = api_arg(c->conn, "device");
@@ -419,11 +618,17 @@ static enum MHD_Result api_claims_list(struct api_call *c)
 	if (after && !tpc_claim_id_parse(after, &f.after))
 		return api_error(c->conn, MHD_HTTP_BAD_REQUEST,
 				 "after: \"%.40s\" is not a claim id (C-000123)", after);
+	if (!api_claims_filters(c, &f, now_iso, &csv, &ret))
+		return ret;
 	if (!api_limit(c, 100, API_LIST_MAX, &limit, &ret))
 		return ret;
 	f.limit = limit + 1;
 	if (tpc_store_claim_list(c->api->cfg.store, &f, &arr, &total))
 		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	cJSON_ArrayForEach(it, arr)
+		api_claim_view(c, it);
+	if (csv)
+		return api_claims_csv(c, arr, limit);
 	return api_page(c, "claims", arr, limit, "id", total);
 }
 
@@ -534,6 +739,242 @@ static enum MHD_Result api_claim_feedback(struct api_call *c)
 	if (rc)
 		return api_fail(c->conn, rc, why);
 	return api_claim_reply(c, id, MHD_HTTP_OK);
+}
+
+/* POST /api/v1/claims: a claim by hand (SPEC §7). A token holder files it
+ * as support and gets the claim; anyone else is the customer, may claim
+ * only for a registered serial, and gets the id and the tracking link only
+ * (the claim holds what the device reported and its owner's contact). */
+static enum MHD_Result api_claim_create(struct api_call *c)
+{
+	static const char *const keys[] = { "device", "model", "purchase_date", "description",
+					    "contact", "channel", "category", NULL };
+	struct tpc_claim_manual m = { .origin = c->who ? "support" : "customer",
+				      .by = c->who ? c->who : "customer" };
+	struct tpc_claim_result res;
+	enum MHD_Result ret = MHD_NO;
+	char why[400], cid[32], url[512];
+	cJSON *claim, *o;
+	enum tpd_err rc;
+
+	if (!api_body_keys(c, keys, &ret) || !api_body_str(c, "device", &m.device, &ret) ||
+	    !api_body_str(c, "model", &m.model, &ret) ||
+	    !api_body_str(c, "purchase_date", &m.purchase_date, &ret) ||
+	    !api_body_str(c, "description", &m.description, &ret) ||
+	    !api_body_str(c, "contact", &m.contact, &ret) ||
+	    !api_body_str(c, "channel", &m.channel, &ret) ||
+	    !api_body_str(c, "category", &m.category, &ret))
+		return ret;
+	if (!c->who && !m.channel)
+		m.channel = "web";
+	rc = tpc_claims_manual(c->api->cfg.store, c->api->cfg.policy, &m, api_now(), &res, why,
+			       sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	tpc_claim_id_format(res.claim, cid, sizeof(cid));
+	fprintf(stderr, "tpcollect: %s claim %s for %s by the %s%s%s\n",
+		res.opened ? "opened" : "added a report to", cid, m.device, m.origin,
+		c->who ? " " : "", c->who ? c->who : "");
+	if (c->who)
+		return api_claim_reply(c, res.claim, res.opened ? MHD_HTTP_CREATED : MHD_HTTP_OK);
+	o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddStringToObject(o, "id", cid);
+		cJSON_AddBoolToObject(o, "opened", res.opened);
+	}
+	if (o && res.opened && tpc_store_claim_get(c->api->cfg.store, res.claim, &claim) == TPD_OK) {
+		const char *token = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(claim, "tracking_token"));
+
+		cJSON_AddStringToObject(o, "state", "open");
+		if (token) {
+			api_tracking_url(c->api, token, url, sizeof(url));
+			cJSON_AddStringToObject(o, "tracking_url", url);
+		}
+		cJSON_Delete(claim);
+	} else if (o) {
+		/* the device has an open claim already: its link stays with whoever
+		 * it was given to (a serial number is printed on a label) */
+		cJSON_AddStringToObject(o, "message", "your report was added to the open claim for "
+					"this device; support will contact you");
+	}
+	return api_json(c->conn, res.opened ? MHD_HTTP_CREATED : MHD_HTTP_OK, o);
+}
+
+/* The claim of a tracking token from the path; false with a 404 queued
+ * (also for a token of the wrong shape: nothing tells the two apart). */
+static bool api_track_claim(struct api_call *c, int64_t *id, enum MHD_Result *ret)
+{
+	size_t n = strlen(c->arg);
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+
+	if (n == TPC_TRACKING_TOKEN_LEN && strspn(c->arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+						  "pqrstuvwxyz0123456789-_") == n)
+		rc = tpc_store_claim_by_token(c->api->cfg.store, c->arg, id);
+	if (rc == TPD_OK)
+		return true;
+	*ret = rc == TPD_ERR_NOTFOUND
+	       ? api_error(c->conn, MHD_HTTP_NOT_FOUND, "no claim for this tracking link")
+	       : api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	return false;
+}
+
+/* What the customer sees: the state, the dates, the steps in the order they
+ * happened - no notes, no staff names, no device data. */
+static enum MHD_Result api_track_get(struct api_call *c)
+{
+	static const char *const shown[] = {
+		"opened", "in_review", "approved", "rejected", "remote_guidance",
+		"repair_scheduled", "replacement", "resolved", "closed", "feedback", NULL };
+	static const char *const copy[] = { "id", "state", "model", "device", "opened_at",
+					    "review_due", "updated_at", "origin", NULL };
+	enum MHD_Result ret = MHD_NO;
+	cJSON *cl, *o, *tl, *it, *w;
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_track_claim(c, &id, &ret))
+		return ret;
+	rc = tpc_store_claim_get(c->api->cfg.store, id, &cl);
+	if (rc)
+		return api_fail(c->conn, rc, "no such claim");
+	o = cJSON_CreateObject();
+	tl = o ? cJSON_AddArrayToObject(o, "timeline") : NULL;
+	for (int i = 0; tl && copy[i]; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(cl, copy[i]);
+
+		if (v)
+			cJSON_AddItemToObject(o, copy[i], cJSON_Duplicate(v, false));
+	}
+	w = cJSON_GetObjectItemCaseSensitive(cl, "warranty");
+	if (tl && w)
+		cJSON_AddItemToObject(o, "warranty_status",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(w, "status"), 0));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cl, "timeline")) {
+		const char *ev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "event"));
+		cJSON *e;
+
+		if (!tl || !ev)
+			break;
+		for (int i = 0; shown[i]; i++) {
+			if (strcmp(ev, shown[i]) != 0)
+				continue;
+			e = cJSON_CreateObject();
+			if (e && cJSON_AddItemToArray(tl, e)) {
+				cJSON_AddItemToObject(e, "at", cJSON_Duplicate(
+					cJSON_GetObjectItemCaseSensitive(it, "at"), false));
+				cJSON_AddStringToObject(e, "event", ev);
+			} else {
+				cJSON_Delete(e);
+			}
+			break;
+		}
+	}
+	if (tl) {
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cl, "state"));
+		const cJSON *fb = cJSON_GetObjectItemCaseSensitive(cl, "feedback");
+
+		cJSON_AddBoolToObject(o, "feedback_open", st && tpc_claim_feedback_allowed(st) &&
+				      cJSON_IsNull(fb));
+		cJSON_AddBoolToObject(o, "feedback_given", fb && !cJSON_IsNull(fb));
+	}
+	cJSON_Delete(cl);
+	return api_json(c->conn, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result api_track_feedback(struct api_call *c)
+{
+	static const char *const keys[] = { "rating", "comment", NULL };
+	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(c->body, "rating");
+	enum MHD_Result ret = MHD_NO;
+	const char *comment;
+	char why[320];
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_track_claim(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
+	    !api_body_str(c, "comment", &comment, &ret))
+		return ret;
+	if (!cJSON_IsNumber(rating) || rating->valuedouble != floor(rating->valuedouble) ||
+	    rating->valuedouble < 1 || rating->valuedouble > 5)
+		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "rating: required, a whole number 1..5");
+	rc = tpc_claims_customer_feedback(c->api->cfg.store, id, (int)rating->valuedouble, comment,
+					  api_now(), why, sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	return api_track_get(c);   /* the page's view, with the feedback in */
+}
+
+/* Static files --------------------------------------------------------------- */
+
+#define API_FILE_MAX (2 * 1024 * 1024)
+
+/* Serves web_dir/name (name: [a-z0-9_.-], no leading dot) as it is. */
+static enum MHD_Result api_file(struct api_call *c, const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" }, { ".json", "application/json" },
+		{ ".svg", "image/svg+xml" },
+	};
+	const char *type = NULL;
+	char path[1024];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t n = strlen(name), got;
+	char *buf;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t e = strlen(types[i].ext);
+
+		if (n > e && strcmp(name + n - e, types[i].ext) == 0)
+			type = types[i].type;
+	}
+	if (!c->api->cfg.web_dir || !type || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
+	snprintf(path, sizeof(path), "%s/%s", c->api->cfg.web_dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
+	buf = malloc(API_FILE_MAX);
+	got = buf ? fread(buf, 1, API_FILE_MAX, f) : 0;
+	fclose(f);
+	if (!buf)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(got, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	/* the pages load nothing from elsewhere, and nobody frames them */
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result api_web_file(struct api_call *c)
+{
+	return api_file(c, c->arg);
+}
+
+/* The tracking page itself: one file for every token (its script reads the
+ * token from the address); an unknown token is told by the API call. */
+static enum MHD_Result api_track_page(struct api_call *c)
+{
+	return api_file(c, "track.html");
+}
+
+static enum MHD_Result api_console_page(struct api_call *c)
+{
+	return api_file(c, "index.html");
 }
 
 /* Devices ------------------------------------------------------------------ */
@@ -666,16 +1107,111 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 /* Misc ---------------------------------------------------------------------- */
 
+/* Adds the webhook targets' state to o; a target failing makes *degraded
+ * name it. */
+static void api_health_webhooks(struct tpc_api *api, cJSON *o, char *degraded, size_t len)
+{
+	size_t n = tpc_webhook_count(api->cfg.webhook);
+	cJSON *arr = n && o ? cJSON_AddArrayToObject(o, "webhooks") : NULL;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		struct tpc_webhook_status st;
+		cJSON *w = cJSON_CreateObject();
+
+		tpc_webhook_status(api->cfg.webhook, i, &st);
+		if (!w || !cJSON_AddItemToArray(arr, w)) {
+			cJSON_Delete(w);
+			return;
+		}
+		cJSON_AddStringToObject(w, "name", st.name);
+		cJSON_AddBoolToObject(w, "up", st.failing_since == 0);
+		cJSON_AddNumberToObject(w, "pending", (double)st.pending);
+		cJSON_AddNumberToObject(w, "delivered", (double)st.delivered);
+		cJSON_AddNumberToObject(w, "failures", (double)st.failures);
+		if (st.failing_since != 0) {
+			cJSON_AddNumberToObject(w, "failing_since", st.failing_since);
+			cJSON_AddNumberToObject(w, "attempts", st.attempts);
+			cJSON_AddStringToObject(w, "last_error", st.last_error);
+			if (!*degraded)
+				snprintf(degraded, len, "degraded: webhook %s failing (%s)", st.name,
+					 st.last_error);
+		}
+	}
+}
+
 /* 503 while reports cannot be stored (a full disk): the collector is up
- * but not doing its job, which is what a health check is for. */
+ * but not doing its job, which is what a health check is for. A failing
+ * webhook target is "degraded" and 200: reports are still taken. */
 static enum MHD_Result api_health(struct api_call *c)
 {
 	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
 	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
+	char degraded[300] = "";
 
+	api_health_webhooks(c->api, o, degraded, sizeof(degraded));
 	if (o)
-		cJSON_AddStringToObject(o, "status", failing ? "store failing" : "ok");
+		cJSON_AddStringToObject(o, "status", failing ? "store failing"
+						     : *degraded ? degraded : "ok");
 	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
+}
+
+/* Ready for traffic: reports are being stored and the broker is connected;
+ * otherwise 503 with each reason in words. */
+static enum MHD_Result api_ready(struct api_call *c)
+{
+	struct tpc_collector_health h;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *why = o ? cJSON_AddArrayToObject(o, "reasons") : NULL;
+	char line[400];
+	bool ready = true;
+
+	tpc_collector_health(c->api->cfg.collector, &h);
+	if (h.failing_since != 0) {
+		ready = false;
+		snprintf(line, sizeof(line), "reports cannot be stored since %.0f s: %s",
+			 tpd_clock_wall() - h.failing_since, h.last_error);
+		if (why)
+			cJSON_AddItemToArray(why, cJSON_CreateString(line));
+	}
+	if (c->api->cfg.broker_up && !atomic_load(c->api->cfg.broker_up)) {
+		ready = false;
+		if (why)
+			cJSON_AddItemToArray(why, cJSON_CreateString("not connected to the MQTT broker"));
+	}
+	if (o)
+		cJSON_AddBoolToObject(o, "ready", ready);
+	return api_json(c->conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static enum MHD_Result api_metrics(struct api_call *c)
+{
+	struct tpc_api *api = c->api;
+	struct tpc_metrics_src src = {
+		.collector = api->cfg.collector, .store = api->cfg.store,
+		.api_latency = api->latency, .webhook = api->cfg.webhook,
+	};
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text;
+
+	pthread_mutex_lock(&api->conns_lock);
+	src.api_connections = api->nconns;
+	src.api_slow_closed = api->slow_closed;
+	src.api_refused_early = api->refused_early;
+	pthread_mutex_unlock(&api->conns_lock);
+	text = tpc_metrics_render(&src, tpd_clock_wall());
+	if (!text)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result api_stats(struct api_call *c)
@@ -698,20 +1234,34 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 /* Routing ------------------------------------------------------------------- */
 
+static const char *const api_claims_query[] = {
+	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
+	"model", "overdue", "q", "sort", "format", NULL };
+static const char *const api_page_query[] = { "after", "limit", NULL };
+static const char *const api_telemetry_query[] = { "since", "until", "after", "limit", NULL };
+
 static const struct api_route api_routes[] = {
-	{ "GET", "/healthz", 0, true, api_health },
-	{ "GET", "/api/v1/stats", 0, false, api_stats },
-	{ "GET", "/api/v1/claims", 0, false, api_claims_list },
-	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get },
-	{ "GET", "/api/v1/claims/{}/evidence", 0, false, api_claim_evidence },
-	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition },
-	{ "POST", "/api/v1/claims/{}/notes", TPC_API_BODY_MAX, false, api_claim_note },
-	{ "POST", "/api/v1/claims/{}/feedback", TPC_API_BODY_MAX, false, api_claim_feedback },
-	{ "GET", "/api/v1/devices", 0, false, api_devices_list },
-	{ "POST", "/api/v1/devices/import", TPC_API_IMPORT_MAX, false, api_devices_import },
-	{ "GET", "/api/v1/devices/{}", 0, false, api_device_get },
-	{ "PATCH", "/api/v1/devices/{}", TPC_API_BODY_MAX, false, api_device_update },
-	{ "GET", "/api/v1/devices/{}/telemetry", 0, false, api_device_telemetry },
+	{ "GET", "/healthz", 0, true, api_health, NULL },
+	{ "GET", "/readyz", 0, true, api_ready, NULL },
+	{ "GET", "/metrics", 0, true, api_metrics, NULL },
+	{ "GET", "/api/v1/stats", 0, false, api_stats, NULL },
+	{ "GET", "/api/v1/claims", 0, false, api_claims_list, api_claims_query },
+	{ "POST", "/api/v1/claims", TPC_API_BODY_MAX, true, api_claim_create, NULL },
+	{ "GET", "/", 0, true, api_console_page, NULL },
+	{ "GET", "/web/{}", 0, true, api_web_file, NULL },
+	{ "GET", "/track/{}", 0, true, api_track_page, NULL },
+	{ "GET", "/api/v1/track/{}", 0, true, api_track_get, NULL },
+	{ "POST", "/api/v1/track/{}/feedback", TPC_API_BODY_MAX, true, api_track_feedback, NULL },
+	{ "GET", "/api/v1/claims/{}", 0, false, api_claim_get, NULL },
+	{ "GET", "/api/v1/claims/{}/evidence", 0, false, api_claim_evidence, NULL },
+	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition, NULL },
+	{ "POST", "/api/v1/claims/{}/notes", TPC_API_BODY_MAX, false, api_claim_note, NULL },
+	{ "POST", "/api/v1/claims/{}/feedback", TPC_API_BODY_MAX, false, api_claim_feedback, NULL },
+	{ "GET", "/api/v1/devices", 0, false, api_devices_list, api_page_query },
+	{ "POST", "/api/v1/devices/import", TPC_API_IMPORT_MAX, false, api_devices_import, NULL },
+	{ "GET", "/api/v1/devices/{}", 0, false, api_device_get, NULL },
+	{ "PATCH", "/api/v1/devices/{}", TPC_API_BODY_MAX, false, api_device_update, NULL },
+	{ "GET", "/api/v1/devices/{}/telemetry", 0, false, api_device_telemetry, api_telemetry_query },
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -790,6 +1340,35 @@ static enum MHD_Result api_unauthorized(struct MHD_Connection *conn, const char 
 			MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tpcollect\"");
 }
 
+/* Query parameters a route does not take are refused, not ignored: a
+ * filter that is misspelt (or not supported) must not return everything. */
+struct api_query_check {
+	const char *const *allowed;
+	char bad[48];
+	char list[400];
+};
+
+static enum MHD_Result api_query_known(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	struct api_query_check *q = cls;
+	size_t used = 0;
+
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; q->allowed && q->allowed[i]; i++)
+		if (strcmp(key, q->allowed[i]) == 0)
+			return MHD_YES;
+	snprintf(q->bad, sizeof(q->bad), "%.40s", key);
+	for (size_t i = 0; q->allowed && q->allowed[i] && used < sizeof(q->list); i++) {
+		int n = snprintf(q->list + used, sizeof(q->list) - used, "%s%s", i ? ", " : "",
+				 q->allowed[i]);
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return MHD_NO;
+}
+
 static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *conn,
 				    const char *url, const char *method, struct api_req *req)
 {
@@ -805,6 +1384,15 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 	if (!r)
 		return MHD_NO;   /* refused at the headers already (api_headers) */
 	c.who = req->who;
+	{
+		struct api_query_check q = { .allowed = r->query };
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, api_query_known, &q);
+		if (q.bad[0])
+			return api_error(conn, MHD_HTTP_BAD_REQUEST,
+					 "unknown query parameter \"%s\" (this resource takes: %s)",
+					 q.bad, q.list[0] ? q.list : "none");
+	}
 	if (r->body_max) {
 		body = req->len ? cJSON_ParseWithLength(req->body, req->len) : NULL;
 		if (!cJSON_IsObject(body)) {
@@ -881,6 +1469,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 		pthread_mutex_unlock(&api->conns_lock);
 	}
 	if (req) {
+		tpc_hist_observe(api->latency, api_mono() - req->started);
 		api_body_release(api, req);
 		free(req->body);
 		free(req);
@@ -921,8 +1510,9 @@ static enum MHD_Result api_headers(struct tpc_api *api, struct MHD_Connection *c
 		return api_refuse_early(api, api_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 			api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
 			"Allow", req->allow));
+	/* an open route still knows a token holder (POST /api/v1/claims) */
+	req->who = api_who(api, conn);
 	if (!r->open) {
-		req->who = api_who(api, conn);
 		if (!req->who && api->cfg.tokens)
 			return api_refuse_early(api, api_unauthorized(conn,
 				"missing or invalid bearer token (Authorization: Bearer TOKEN)"));
@@ -998,6 +1588,7 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
+		req->started = api_mono();
 		*con_cls = req;
 		return api_headers(api, conn, url, method, req);
 	}
@@ -1112,6 +1703,7 @@ static void api_free(struct tpc_api *api)
 	}
 	pthread_cond_destroy(&api->reaper_wake);
 	pthread_mutex_destroy(&api->conns_lock);
+	tpc_hist_free(api->latency);
 	free(api);
 }
 
@@ -1135,6 +1727,10 @@ enum tpd_err tpc_api_start(const struct tpc_api_cfg *cfg, struct tpc_api **out,
 	if (!api)
 		return TPD_ERR_NOMEM;
 	api->cfg = *cfg;
+	if (tpc_hist_new(&api->latency)) {
+		free(api);
+		return TPD_ERR_NOMEM;
+	}
 	atomic_init(&api->body_bytes, 0);
 	pthread_mutex_init(&api->conns_lock, NULL);
 	pthread_cond_init(&api->reaper_wake, NULL);

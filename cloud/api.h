@@ -1,10 +1,15 @@
 /*
  * api.h - the collector's HTTP API (libmicrohttpd, its own thread).
  *
- *   GET   /healthz                                  {"status":"ok"} (no token)
+ *   GET   /healthz                                  {"status":"ok"|"degraded: ..."} (no token)
+ *   GET   /readyz                                   {"ready":bool,"reasons":[...]} (no token)
+ *   GET   /metrics                                  Prometheus text (metrics.h; no token)
  *   GET   /api/v1/stats                             ingest counters
  *   GET   /api/v1/claims?state=&device=&since=&after=&limit=
  *                                                   {"claims":[...],"count","total","next"}
+ *   POST  /api/v1/claims                            open a claim by hand (SPEC §7): with a
+ *                                                   token as support (the claim), without
+ *                                                   as the customer ({"id","state","tracking_url"})
  *   GET   /api/v1/claims/{id}                       the claim (SPEC §6)
  *   GET   /api/v1/claims/{id}/evidence              signed evidence with JWS and key
  *   POST  /api/v1/claims/{id}/transition            {"to":STATE,"note":"..."}
@@ -15,17 +20,25 @@
  *   GET   /api/v1/devices/{id}                      the device
  *   PATCH /api/v1/devices/{id}                      {"purchase_date":...,...}
  *   GET   /api/v1/devices/{id}/telemetry?since=&until=&after=&limit=
+ *   GET   /track/{token}                            the customer's tracking page (no token)
+ *   GET   /api/v1/track/{token}                     what that page shows: state, plain timeline
+ *   POST  /api/v1/track/{token}/feedback            {"rating":1..5,"comment":"..."}, once
+ *   GET   /web/{file}                               the pages' scripts and styles
  *
  * Auth: "Authorization: Bearer TOKEN" checked against the tokens file
  * (tokens.h), from the headers, before any body byte is read; the token's
  * name is who the timeline records. Without a tokens file reads are open
  * (personal data - owner_contact - left out) and every write is refused.
  * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
- * /healthz is 503 while reports cannot be stored.
+ * /healthz is 503 while reports cannot be stored; a webhook target that
+ * keeps failing makes it "degraded" (still 200: ingest goes on). /readyz is
+ * 503 with its reasons while reports cannot be stored or the broker is not
+ * connected (a load balancer should not send support traffic there).
  */
 #ifndef TPC_API_H
 #define TPC_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "tpd/err.h"
@@ -45,6 +58,11 @@ struct tpc_api_cfg {
 	struct tpc_registry *registry;
 	const struct tpc_policy *policy;
 	const struct tpc_tokens *tokens;  /* NULL: read-only API */
+	struct tpc_webhook *webhook;      /* NULL: no webhook targets */
+	const atomic_int *broker_up;      /* 1 while connected to the broker; NULL: not told */
+	const char *web_dir;              /* static files (cloud/web/); NULL: none served */
+	const char *public_url;           /* how customers reach us ("https://support.example");
+					   * tracking links start with it */
 };
 
 /* Starts serving. *bound_port receives the port in use. On failure writes

@@ -6,15 +6,21 @@
  * extending claims from reports, the device notice, support actions.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tpd/jws.h"
 #include "tpd/wire.h"
 #include "tpd/utf8.h"
+#include "calendar.h"
 #include "claims.h"
+#include "events.h"
 #include "fleet.h"
 #include "lifecycle.h"
 
@@ -252,6 +258,7 @@ struct claims_new {
 	double detected_ts;
 	const char *title, *description, *verdict, *severity, *by;
 	double eta_s;
+	const char *origin;      /* device|forecast */
 };
 
 /* Inserts a claim with its warranty, first fault code, timeline and the
@@ -260,7 +267,7 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 				  const struct claims_new *n, double now, int64_t *claim)
 {
 	const char *code = tpd_fault_code_name(n->code);
-	char now_iso[32], due_iso[32], purchase[16];
+	char now_iso[32], due_iso[32], purchase[16], token[TPC_TRACKING_TOKEN_LEN + 1];
 	struct tpc_claim_new c = { 0 };
 	struct tpc_warranty w;
 	bool added;
@@ -284,7 +291,11 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 	c.priority = tpc_claims_priority(n->code, n->severity, n->predictive, n->eta_s);
 	c.review_due = due_iso;
 	claims_warranty_row(&w, &c.warranty);
-	rc = tpc_store_claim_insert(s, &c, claim);
+	c.origin = n->origin;
+	rc = tpc_claims_tracking_token(token);
+	c.tracking_token = token;
+	if (!rc)
+		rc = tpc_store_claim_insert(s, &c, claim);
 	if (!rc)
 		rc = tpc_store_claim_add_fault(s, *claim, code, n->detected_ts, &added);
 	if (!rc)
@@ -293,6 +304,8 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 		rc = tpc_store_claim_add_timeline(s, *claim, now_iso, "warranty", "system", w.reason);
 	if (!rc)
 		rc = claims_notify(s, n->dev, *claim, "open");
+	if (!rc)
+		rc = tpc_events_queue(s, *claim, "claim.opened", now);
 	return rc;
 }
 
@@ -304,7 +317,7 @@ static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *po
 		.dev = r->dev, .model = r->model, .fw = r->fw, .code = r->code,
 		.predictive = r->predictive, .detected_ts = r->ts, .title = title,
 		.description = desc, .verdict = r->verdict, .severity = claims_severity(r),
-		.by = "system", .eta_s = claims_eta(r),
+		.by = "system", .eta_s = claims_eta(r), .origin = "device",
 	};
 
 	claims_quantity(r->sensor, r->value, val, sizeof(val));
@@ -574,6 +587,11 @@ enum tpd_err tpc_claims_transition(struct tpc_store *s, int64_t claim, const cha
 						  note && *note ? note : NULL);
 	if (!rc)
 		rc = claims_notify(s, claims_field(cl, "device"), claim, to);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.state_changed", now);
+	/* the customer is asked how it went (webhook.h, mail.h) */
+	if (!rc && strcmp(to, "resolved") == 0)
+		rc = tpc_events_queue(s, claim, "claim.feedback_requested", now);
 	return claims_end(s, cl, rc);
 }
 
@@ -591,12 +609,14 @@ enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
 		return rc;
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
 	rc = tpc_store_claim_add_timeline(s, claim, now_iso, "note", by, note);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.note_added", now);
 	return claims_end(s, cl, rc);
 }
 
-enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
-				 const char *comment, const char *by, double now,
-				 char *why, size_t whylen)
+static enum tpd_err claims_feedback(struct tpc_store *s, int64_t claim, int rating,
+				    const char *comment, const char *by, double now, bool once,
+				    char *why, size_t whylen)
 {
 	char now_iso[32], note[TPC_COMMENT_MAX + 32];
 	const char *state;
@@ -618,6 +638,10 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 			 state ? state : "?");
 		return claims_end(s, cl, TPD_ERR_STATE);
 	}
+	if (once && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cl, "feedback"))) {
+		snprintf(why, whylen, "feedback was given already; thank you");
+		return claims_end(s, cl, TPD_ERR_STATE);
+	}
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
 	snprintf(note, sizeof(note), "rating %d/5%s%s", rating, comment && *comment ? ": " : "",
 		 comment ? comment : "");
@@ -625,7 +649,23 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 					  now_iso);
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "feedback", by, note);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.feedback", now);
 	return claims_end(s, cl, rc);
+}
+
+enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
+				 const char *comment, const char *by, double now,
+				 char *why, size_t whylen)
+{
+	return claims_feedback(s, claim, rating, comment, by, now, false, why, whylen);
+}
+
+enum tpd_err tpc_claims_customer_feedback(struct tpc_store *s, int64_t claim, int rating,
+					  const char *comment, double now, char *why,
+					  size_t whylen)
+{
+	return claims_feedback(s, claim, rating, comment, "customer", now, true, why, whylen);
 }
 
 /* The engine's forecast in words, with its numbers. */
@@ -746,6 +786,7 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 				.dev = p->dev, .model = p->model, .code = p->code, .predictive = true,
 				.detected_ts = p->ts, .title = title, .description = desc,
 				.severity = "warning", .by = "predictor", .eta_s = p->eta_s,
+				.origin = "forecast",
 			};
 
 			claims_quantity(p->sensor, p->limit, lim, sizeof(lim));
@@ -766,4 +807,332 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 		return rc;
 	}
 	return tpc_store_commit(s);
+}
+
+/* Manual claims ---------------------------------------------------------- */
+
+enum tpd_err tpc_claims_tracking_token(char out[TPC_TRACKING_TOKEN_LEN + 1])
+{
+	unsigned char b[32];
+
+	/* 256 bits from the kernel's CSPRNG: not guessable, and no RNG state
+	 * of ours shared between the ingest and HTTP threads */
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return TPD_ERR_IO;
+	tpd_b64url_encode(b, sizeof(b), out);
+	return TPD_OK;
+}
+
+static const char *const claims_channels[] = { "web", "phone", "email", "chat", NULL };
+
+static bool claims_in(const char *s, const char *const *set)
+{
+	for (size_t i = 0; set[i]; i++)
+		if (strcmp(s, set[i]) == 0)
+			return true;
+	return false;
+}
+
+static enum tpd_err claims_manual_check(const struct tpc_claim_manual *m, char *why, size_t whylen)
+{
+	static const char *const cats[] = { "power", "thermal", "sensor", "system", NULL };
+	int64_t days;
+	enum tpd_err rc;
+
+	if (!m->device || !tpd_id_valid(m->device)) {
+		snprintf(why, whylen, "device: required, the serial number ([A-Za-z0-9_-]{1,64})");
+		return TPD_ERR_INVAL;
+	}
+	rc = claims_text_ok("description", m->description, TPC_NOTE_MAX, true, why, whylen);
+	if (!rc)
+		rc = claims_text_ok("contact", m->contact, 200, false, why, whylen);
+	if (!rc)
+		rc = claims_text_ok("model", m->model, 64, false, why, whylen);
+	if (rc)
+		return rc;
+	if (m->model && strpbrk(m->model, "\r\n\t")) {
+		snprintf(why, whylen, "model: one line");
+		return TPD_ERR_INVAL;
+	}
+	if (m->channel && !claims_in(m->channel, claims_channels)) {
+		snprintf(why, whylen, "channel: \"%.20s\" is not web, phone, email or chat", m->channel);
+		return TPD_ERR_INVAL;
+	}
+	if (m->category && !claims_in(m->category, cats)) {
+		snprintf(why, whylen, "category: \"%.20s\" is not power, thermal, sensor or system",
+			 m->category);
+		return TPD_ERR_INVAL;
+	}
+	if (m->purchase_date && (strlen(m->purchase_date) != 10 ||
+				 !tpc_date_parse(m->purchase_date, &days))) {
+		snprintf(why, whylen, "purchase_date: \"%.20s\" is not a date YYYY-MM-DD",
+			 m->purchase_date);
+		return TPD_ERR_INVAL;
+	}
+	return TPD_OK;
+}
+
+/* Appends a sentence to buf (cut at len). */
+__attribute__((format(printf, 3, 4)))
+static void claims_cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* What the device told us lately, attached to a manual claim: its last
+ * telemetry (as numbers with units), its faults of the last 30 days and its
+ * last self-check, each as evidence and summed up in the description. */
+static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char *dev,
+				  double now, char *desc, size_t desclen, const char **verdict,
+				  char *vbuf, size_t vlen, char *fault_class, size_t fclen)
+{
+	static const char *const kinds[] = { "telemetry", "fault", "selfcheck" };
+	static const unsigned limits[] = { 1, 10, 1 };
+	double ref_ts = now;
+	enum tpd_err rc = TPD_OK;
+
+	*verdict = NULL;
+	for (size_t k = 0; !rc && k < 3; k++) {
+		cJSON *rows = NULL, *row;
+		bool first = true;
+
+		rc = tpc_store_reports_recent(s, dev, kinds[k], 0, limits[k], &rows);
+		cJSON_ArrayForEach(row, rows) {
+			double ts = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "ts"));
+
+			/* "recent" on the device's clock: a replayed or long-offline
+			 * device still has its last month */
+			if (k == 0)
+				ref_ts = ts;
+			if (k == 1 && ts < ref_ts - 30 * 86400.0)
+				continue;
+			double id = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "id"));
+			double seq = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "seq"));
+			bool verified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "verified"));
+			cJSON *body = cJSON_Parse(cJSON_GetStringValue(
+				cJSON_GetObjectItemCaseSensitive(row, "body")));
+			const cJSON *f = cJSON_GetObjectItemCaseSensitive(body, "fault");
+			const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "code"));
+			const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "state"));
+
+			if (rc) {
+				cJSON_Delete(body);
+				break;
+			}
+			rc = tpc_store_claim_add_evidence(s, claim, (int64_t)id, kinds[k], (uint64_t)seq,
+							  verified, code, state);
+			if (k == 0) {
+				const cJSON *sensors = cJSON_GetObjectItemCaseSensitive(body, "sensors"), *it;
+
+				claims_cat(desc, desclen, " Last telemetry (seq %.0f):", seq);
+				cJSON_ArrayForEach(it, sensors) {
+					char q[48];
+					double avg = cJSON_GetNumberValue(
+						cJSON_GetObjectItemCaseSensitive(it, "avg"));
+
+					claims_quantity(it->string, avg, q, sizeof(q));
+					claims_cat(desc, desclen, "%s %s %s", first ? "" : ",", it->string, q);
+					first = false;
+				}
+				claims_cat(desc, desclen, ".");
+			} else if (k == 1 && code) {
+				claims_cat(desc, desclen, "%s%s %s", first ? " Faults in the last 30 days "
+					   "(newest first): " : ", ", code, state ? state : "");
+				if (first && !fault_class[0] && state && strcmp(state, "raised") == 0) {
+					const char *cls = cJSON_GetStringValue(
+						cJSON_GetObjectItemCaseSensitive(f, "class"));
+
+					if (cls)
+						snprintf(fault_class, fclen, "%s", cls);
+				}
+				first = false;
+			} else if (k == 2) {
+				const char *v = cJSON_GetStringValue(
+					cJSON_GetObjectItemCaseSensitive(body, "verdict"));
+				const cJSON *steps = cJSON_GetObjectItemCaseSensitive(body, "steps"), *st;
+
+				if (v) {
+					snprintf(vbuf, vlen, "%s", v);
+					*verdict = vbuf;
+					claims_cat(desc, desclen, " Last self-check: %s.", v);
+				}
+				cJSON_ArrayForEach(st, steps) {
+					const char *res = cJSON_GetStringValue(
+						cJSON_GetObjectItemCaseSensitive(st, "result"));
+					const char *sid = cJSON_GetStringValue(
+						cJSON_GetObjectItemCaseSensitive(st, "id"));
+
+					if (res && sid && strcmp(res, "fail") == 0)
+						claims_cat(desc, desclen, " Failed %s.", sid);
+				}
+			}
+			cJSON_Delete(body);
+		}
+		if (k == 1 && !first)
+			claims_cat(desc, desclen, ".");
+		cJSON_Delete(rows);
+	}
+	return rc;
+}
+
+enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *policy,
+			       const struct tpc_claim_manual *m, double now,
+			       struct tpc_claim_result *out, char *why, size_t whylen)
+{
+	char now_iso[32], due_iso[32], title[200], desc[4096], token[TPC_TRACKING_TOKEN_LEN + 1];
+	char vbuf[32], fault_class[16] = "";
+	const char *model, *purchase, *verdict = NULL, *contact, *channel, *category;
+	struct tpc_claim_new c = { 0 };
+	struct tpc_warranty w;
+	cJSON *dev = NULL;
+	int64_t claim = 0;
+	enum tpd_err rc = claims_manual_check(m, why, whylen);
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	rc = tpc_store_begin(s);
+	if (rc)
+		return rc;
+	rc = tpc_store_device_get_locked(s, m->device, &dev);
+	if (rc == TPD_ERR_NOTFOUND && strcmp(m->origin, "customer") == 0) {
+		snprintf(why, whylen, "no device with serial %s is registered; check the label on "
+			 "the device, or contact support", m->device);
+		goto fail;
+	}
+	if (rc == TPD_ERR_NOTFOUND && !m->model) {
+		snprintf(why, whylen, "device %s is not known: give its model", m->device);
+		rc = TPD_ERR_INVAL;
+		goto fail;
+	}
+	if (rc && rc != TPD_ERR_NOTFOUND)
+		goto fail;
+	/* the registry's facts win over what a form says */
+	model = claims_field(dev, "model");
+	model = model && *model ? model : m->model;
+	purchase = claims_field(dev, "purchase_date");
+	purchase = purchase && *purchase ? purchase : m->purchase_date;
+	contact = m->contact && *m->contact ? m->contact : claims_field(dev, "owner_contact");
+	channel = m->channel ? m->channel : claims_field(dev, "channel");
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	tpc_iso_time((double)tpc_policy_review_due(policy, now), due_iso, sizeof(due_iso));
+	snprintf(desc, sizeof(desc), "Reported by the %s%s%s: \"%s\".", m->origin,
+		 channel ? " via " : "", channel ? channel : "", m->description);
+	if (m->purchase_date && claims_field(dev, "purchase_date") &&
+	    strcmp(m->purchase_date, claims_field(dev, "purchase_date")) != 0)
+		claims_cat(desc, sizeof(desc), " Purchase date given as %s; the registry says %s.",
+			   m->purchase_date, claims_field(dev, "purchase_date"));
+	/* the claim must exist before its evidence: insert first, then attach
+	 * and rewrite the description (one transaction) */
+	rc = tpc_claims_tracking_token(token);
+	if (rc)
+		goto fail;
+	category = m->category;
+	tpc_policy_warranty(policy, model, NULL, 0, purchase, now, &w);
+	snprintf(title, sizeof(title), "%s: reported by the %s: %.100s", model ? model : "?",
+		 m->origin, m->description);
+	for (char *p = title; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	c.device = m->device;
+	c.model = model;
+	c.category = category ? category : "system";
+	c.detected_ts = now;
+	c.opened_at = now_iso;
+	c.purchase_date = purchase;
+	c.title = title;
+	c.description = desc;
+	c.suggested_resolution = "remote_guidance";
+	/* out of warranty: lower priority, and a paid repair is for the
+	 * customer to accept first (tpc_claims_priority's doc) */
+	c.priority = strcmp(w.status, "in_warranty") == 0 || strcmp(w.status, "unknown") == 0
+		     ? "normal" : "low";
+	c.review_due = due_iso;
+	claims_warranty_row(&w, &c.warranty);
+	c.warranty.purchase_date = purchase;
+	c.origin = m->origin;
+	c.contact = contact;
+	c.channel = channel;
+	c.tracking_token = token;
+	if (!category) {
+		/* no class given: the device's latest raised fault names it */
+		cJSON *rows = NULL, *row;
+
+		double newest = NAN;
+
+		rc = tpc_store_reports_recent(s, m->device, "fault", 0, 10, &rows);
+		cJSON_ArrayForEach(row, rows) {
+			double ts = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "ts"));
+
+			if (isnan(newest))
+				newest = ts;
+			if (ts < newest - 30 * 86400.0)
+				break;
+			cJSON *b = cJSON_Parse(cJSON_GetStringValue(
+				cJSON_GetObjectItemCaseSensitive(row, "body")));
+			const cJSON *f = cJSON_GetObjectItemCaseSensitive(b, "fault");
+			const char *st = claims_field(f, "state"), *cls = claims_field(f, "class");
+
+			if (!fault_class[0] && st && cls && strcmp(st, "raised") == 0)
+				snprintf(fault_class, sizeof(fault_class), "%s", cls);
+			cJSON_Delete(b);
+		}
+		cJSON_Delete(rows);
+		if (rc)
+			goto fail;
+		if (fault_class[0])
+			c.category = fault_class;
+	}
+	rc = tpc_store_claim_find_open(s, m->device, c.category, &claim);
+	if (rc == TPD_OK) {
+		/* one open claim per device and class (SPEC §6): the report joins it */
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "customer_report", m->by, desc);
+		if (!rc)
+			rc = tpc_events_queue(s, claim, "claim.note_added", now);
+		if (rc)
+			goto fail;
+		out->claim = claim;
+		cJSON_Delete(dev);
+		return tpc_store_commit(s);
+	}
+	if (rc != TPD_ERR_NOTFOUND)
+		goto fail;
+	rc = tpc_store_claim_insert(s, &c, &claim);
+	if (!rc)
+		rc = claims_attach(s, claim, m->device, now, desc, sizeof(desc), &verdict, vbuf,
+				   sizeof(vbuf), fault_class, sizeof(fault_class));
+	if (!rc && verdict && strcmp(verdict, "needs_service") == 0)
+		c.suggested_resolution = "repair";
+	if (!rc && strcmp(c.priority, "low") == 0)
+		c.suggested_resolution = "quote";
+	if (!rc)
+		rc = tpc_store_claim_update_text(s, claim, desc, c.suggested_resolution, c.priority);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "opened", m->by,
+						  strcmp(c.priority, "low") == 0
+						  ? "out of warranty: a paid repair, quoted to the customer "
+						    "before any work" : NULL);
+	if (!rc && w.reason[0])
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "warranty", "system", w.reason);
+	if (!rc && dev)
+		rc = claims_notify(s, m->device, claim, "open");
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.opened", now);
+	if (rc)
+		goto fail;
+	cJSON_Delete(dev);
+	out->claim = claim;
+	out->opened = true;
+	return tpc_store_commit(s);
+fail:
+	cJSON_Delete(dev);
+	tpc_store_rollback(s);
+	return rc;
 }

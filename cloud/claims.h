@@ -67,6 +67,12 @@ enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 				 const char *comment, const char *by, double now,
 				 char *why, size_t whylen);
 
+/* The customer's feedback from the tracking page: taken once
+ * (TPD_ERR_STATE after), recorded as by "customer". */
+enum tpd_err tpc_claims_customer_feedback(struct tpc_store *s, int64_t claim, int rating,
+					  const char *comment, double now, char *why,
+					  size_t whylen);
+
 /* Recomputes the warranty of dev's open claims (its purchase date or model
  * changed), noting each change in the claim's timeline. Inside a transaction. */
 enum tpd_err tpc_claims_rewarrant(struct tpc_store *s, const struct tpc_policy *policy,
@@ -82,6 +88,34 @@ const char *tpc_claims_priority(enum tpd_fault_code code, const char *severity,
 
 /* ISO 8601 UTC with seconds ("2026-11-25T10:02:11Z"). */
 void tpc_iso_time(double unix_s, char *buf, size_t len);
+
+/* A claim opened by hand (POST /api/v1/claims, tpclaim new; SPEC §7). */
+struct tpc_claim_manual {
+	const char *device;          /* required */
+	const char *model, *purchase_date, *description, *contact, *channel;
+	const char *category;        /* power|thermal|sensor|system; NULL: from the
+				      * device's latest raised fault, else system */
+	const char *origin;          /* customer|support */
+	const char *by;              /* who, for the timeline */
+};
+
+/*
+ * Opens a manual claim, in one transaction: the registry's model, purchase
+ * date and contact fill what the form leaves out (and win over it), and
+ * the device's last telemetry, faults of the last 30 days and last
+ * self-check are attached as evidence and summed up in the description.
+ * Out of warranty: priority low, suggested "quote" (a paid repair the
+ * customer accepts first). A customer may only claim for a registered
+ * serial (TPD_ERR_NOTFOUND). When the device already has an open claim of
+ * the class, the report joins it as a timeline entry (out->opened false).
+ */
+enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *policy,
+			       const struct tpc_claim_manual *m, double now,
+			       struct tpc_claim_result *out, char *why, size_t whylen);
+
+/* A claim's tracking-link secret: base64url of 32 random bytes. */
+#define TPC_TRACKING_TOKEN_LEN 43
+enum tpd_err tpc_claims_tracking_token(char out[TPC_TRACKING_TOKEN_LEN + 1]);
 
 #define TPC_NOTE_MAX 2000
 #define TPC_COMMENT_MAX 2000

@@ -27,6 +27,7 @@
 #include "claims.h"
 #include "collector.h"
 #include "fleet.h"
+#include "metrics.h"
 #include "registry.h"
 #include "store.h"
 
@@ -45,6 +46,7 @@ struct tpc_collector {
 	bool in_batch;                   /* between batch_begin and batch_end */
 	bool store_batch;                /* ... and the store's group commit is open */
 	bool batch_failed;               /* a report of this batch could not be stored */
+	struct tpc_hist *ingest_latency; /* tpc_collector_handle, for /metrics */
 };
 
 #define COLLECTOR_LOG_EVERY_S 60
@@ -60,6 +62,10 @@ enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *reg
 	c->store = store;
 	c->registry = registry;
 	c->policy = policy;
+	if (tpc_hist_new(&c->ingest_latency)) {
+		free(c);
+		return TPD_ERR_NOMEM;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return TPD_OK;
@@ -70,7 +76,13 @@ void tpc_collector_free(struct tpc_collector *c)
 	if (!c)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	tpc_hist_free(c->ingest_latency);
 	free(c);
+}
+
+struct tpc_hist *tpc_collector_ingest_hist(struct tpc_collector *c)
+{
+	return c->ingest_latency;
 }
 
 /* Publishes the pending counts (note 1). */
@@ -89,6 +101,9 @@ static void collector_flush(struct tpc_collector *c)
 	s->chain_broken += p->chain_broken;
 	s->forecasts += p->forecasts;
 	s->predicted_claims += p->predicted_claims;
+	for (int i = 0; i < TPD_CLASS_COUNT; i++)
+		for (int j = 0; j < 2; j++)
+			s->opened_by[i][j] += p->opened_by[i][j];
 	pthread_mutex_unlock(&c->lock);
 	memset(p, 0, sizeof(*p));
 }
@@ -220,6 +235,7 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 		if (res.opened) {
 			collector_count(c, &c->pending.predicted_claims);
 			collector_count(c, &c->pending.claims_opened);
+			collector_count(c, &c->pending.opened_by[tpd_fault_code_class(p[i].code)][1]);
 		}
 		fprintf(stderr, "tpcollect: forecast %s %s for %s (%s, eta %.1f days)%s%s\n",
 			tpd_fault_code_name(p[i].code), p[i].raised ? "raised" : "reversed", p[i].dev,
@@ -315,6 +331,8 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 	} else {
 		c->pending.stored++;
 		c->pending.claims_opened += res.opened;
+		if (res.opened && r.cls < TPD_CLASS_COUNT)
+			c->pending.opened_by[r.cls][r.predictive]++;
 		c->pending.evidence_added += res.claim && !res.opened;
 		if (res.opened) {
 			char cid[32];
@@ -333,8 +351,10 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 				  const void *payload, size_t len, double now)
 {
+	double t0 = tpd_clock_mono();
 	enum tpd_err rc = collector_handle(c, topic, payload, len, now);
 
+	tpc_hist_observe(c->ingest_latency, tpd_clock_mono() - t0);
 	if (rc)
 		c->batch_failed = true;
 	if (!c->store_batch) {

@@ -31,6 +31,7 @@ struct tpc_collector_stats {
 	uint64_t chain_broken;    /* signed reports whose "prev" did not match */
 	uint64_t forecasts;       /* forecasts of the fleet engine (raised and reversed) */
 	uint64_t predicted_claims;/* claims the engine opened */
+	uint64_t opened_by[TPD_CLASS_COUNT][2];  /* claims opened by class, [predictive] */
 };
 
 /* Whether reports are being stored; read by the API's health answer. */
@@ -70,6 +71,9 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
  */
 void tpc_collector_batch_begin(struct tpc_collector *c);
 enum tpd_err tpc_collector_batch_end(struct tpc_collector *c);
+
+/* The latency of tpc_collector_handle (metrics.h); the collector's. */
+struct tpc_hist *tpc_collector_ingest_hist(struct tpc_collector *c);
 
 /* Thread-safe snapshot. */
 void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out);

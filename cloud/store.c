@@ -318,6 +318,48 @@ enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const
 	STORE_LOCKED(s, count_reports(s->ctx, dev, kind, n));
 }
 
+enum tpd_err tpc_store_event_add(struct tpc_store *s, const char *uuid, const char *event,
+				 int64_t claim, const char *at, const char *body)
+{
+	return s->ops->event_add(s->ctx, uuid, event, claim, at, body);
+}
+
+enum tpd_err tpc_store_event_next(struct tpc_store *s, int64_t after, int64_t *id, char **body)
+{
+	STORE_LOCKED(s, event_next(s->ctx, after, id, body));
+}
+
+enum tpd_err tpc_store_event_pending(struct tpc_store *s, int64_t after, int64_t *n)
+{
+	STORE_LOCKED(s, event_pending(s->ctx, after, n));
+}
+
+enum tpd_err tpc_store_webhook_cursor(struct tpc_store *s, const char *target, int64_t *last)
+{
+	STORE_LOCKED(s, webhook_cursor(s->ctx, target, last));
+}
+
+enum tpd_err tpc_store_webhook_cursor_set(struct tpc_store *s, const char *target, int64_t last)
+{
+	STORE_LOCKED(s, webhook_cursor_set(s->ctx, target, last));
+}
+
+enum tpd_err tpc_store_counts(struct tpc_store *s, const char *now_iso, cJSON **out)
+{
+	STORE_LOCKED(s, counts(s->ctx, now_iso, out));
+}
+
+enum tpd_err tpc_store_claim_by_token(struct tpc_store *s, const char *token, int64_t *id)
+{
+	STORE_LOCKED(s, claim_by_token(s->ctx, token, id));
+}
+
+enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out)
+{
+	return s->ops->reports_recent(s->ctx, dev, kind, since, limit, out);
+}
+
 void tpc_claim_id_format(int64_t id, char *buf, size_t len)
 {
 	snprintf(buf, len, "C-%06" PRId64, id);

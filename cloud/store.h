@@ -53,6 +53,9 @@ struct tpc_claim_new {
 	const char *priority;             /* high|normal|low */
 	const char *review_due;           /* ISO 8601 UTC */
 	struct tpc_claim_warranty warranty;
+	const char *origin;               /* device|forecast|customer|support; NULL: device */
+	const char *contact, *channel;    /* the customer's, as given with a manual claim */
+	const char *tracking_token;       /* the tracking link's secret (claims.h) */
 };
 
 struct tpc_claim_filter {
@@ -61,6 +64,15 @@ struct tpc_claim_filter {
 	const char *since;    /* opened_at >= since (ISO 8601), NULL: any */
 	int64_t after;        /* keyset page: claims with a larger id; 0: from the first */
 	unsigned limit;       /* 0: 100 */
+	/* NULL / 0: any; for the two flags 1 is yes and 2 is no */
+	const char *warranty; /* warranty status */
+	const char *priority; /* high|normal|low */
+	int predictive;       /* 0 any, 1 predictive, 2 not */
+	const char *model;
+	int overdue;          /* 1: open or in review past review_due (now_iso); 2: not */
+	const char *now_iso;  /* for overdue */
+	const char *text;     /* free text in the title, description or device id */
+	const char *sort;     /* id (default) | review_due | -opened_at | priority */
 };
 
 /* A registry row. NULL or "" means "none" for the optional fields. */
@@ -129,6 +141,17 @@ struct tpc_store_ops {
 	enum tpd_err (*outbox_next)(void *ctx, int64_t after, int64_t *id, char **topic,
 				    char **payload);
 	enum tpd_err (*outbox_done)(void *ctx, int64_t id);
+	/* claim events for webhooks (events.h) */
+	enum tpd_err (*event_add)(void *ctx, const char *uuid, const char *event, int64_t claim,
+				  const char *at, const char *body);
+	enum tpd_err (*event_next)(void *ctx, int64_t after, int64_t *id, char **body);
+	enum tpd_err (*event_pending)(void *ctx, int64_t after, int64_t *n);
+	enum tpd_err (*webhook_cursor)(void *ctx, const char *target, int64_t *last);
+	enum tpd_err (*webhook_cursor_set)(void *ctx, const char *target, int64_t last);
+	enum tpd_err (*counts)(void *ctx, const char *now_iso, cJSON **out);
+	enum tpd_err (*claim_by_token)(void *ctx, const char *token, int64_t *id);
+	enum tpd_err (*reports_recent)(void *ctx, const char *dev, const char *kind, double since,
+				       unsigned limit, cJSON **out);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -216,6 +239,28 @@ enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const
 enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,
 				   char **payload);
 enum tpd_err tpc_store_outbox_done(struct tpc_store *s, int64_t id);
+
+/* Claim events (events.h), inside the transaction of the change they tell. */
+enum tpd_err tpc_store_event_add(struct tpc_store *s, const char *uuid, const char *event,
+				 int64_t claim, const char *at, const char *body);
+/* Self-locking. The oldest event after id `after` (*body is the caller's,
+ * free()); TPD_ERR_NOTFOUND when none. */
+enum tpd_err tpc_store_event_next(struct tpc_store *s, int64_t after, int64_t *id, char **body);
+enum tpd_err tpc_store_event_pending(struct tpc_store *s, int64_t after, int64_t *n);
+/* A webhook target's last delivered event; a target not seen before is
+ * created at the newest event (it is not sent the history). */
+enum tpd_err tpc_store_webhook_cursor(struct tpc_store *s, const char *target, int64_t *last);
+enum tpd_err tpc_store_webhook_cursor_set(struct tpc_store *s, const char *target, int64_t last);
+/* {"claims":{STATE:n,...},"overdue":n,"outbox":n}: overdue = open or in
+ * review with review_due before now_iso; outbox = device notices unsent. */
+enum tpd_err tpc_store_counts(struct tpc_store *s, const char *now_iso, cJSON **out);
+
+/* The claim whose tracking token is token; TPD_ERR_NOTFOUND. Self-locking. */
+enum tpd_err tpc_store_claim_by_token(struct tpc_store *s, const char *token, int64_t *id);
+/* dev's newest reports of kind with ts >= since, newest first:
+ * [{id, seq, ts, verified, body}]. Inside a transaction. */
+enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

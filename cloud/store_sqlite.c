@@ -79,6 +79,17 @@ static const char *const sq_migrations[] = {
 	 * -Wstring-concatenation that two statements in one element are meant */
 	("ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
 	 "ALTER TABLE reports ADD COLUMN chain TEXT;"),
+	/* 4: claim events for webhooks (events.h) and each target's cursor */
+	("CREATE TABLE events ("
+	 "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, event TEXT NOT NULL,"
+	 "  claim_id INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);"
+	 "CREATE TABLE webhook_cursor (target TEXT PRIMARY KEY, last_event INTEGER NOT NULL);"
+	 /* who opened a claim, how to reach the customer, the tracking link's token */
+	 "ALTER TABLE claims ADD COLUMN origin TEXT NOT NULL DEFAULT 'device';"
+	 "ALTER TABLE claims ADD COLUMN contact TEXT;"
+	 "ALTER TABLE claims ADD COLUMN channel TEXT;"
+	 "ALTER TABLE claims ADD COLUMN tracking_token TEXT;"
+	 "CREATE UNIQUE INDEX claims_tracking ON claims (tracking_token);"),
 };
 
 enum sq_stmt_id {
@@ -101,6 +112,11 @@ enum sq_stmt_id {
 	SQ_OUTBOX_ADD,
 	SQ_OUTBOX_NEXT,
 	SQ_OUTBOX_DONE,
+	SQ_EVENT_ADD,
+	SQ_EVENT_NEXT,
+	SQ_EVENT_PENDING,
+	SQ_CURSOR_GET,
+	SQ_CURSOR_SET,
 	SQ_STMT_COUNT
 };
 
@@ -137,7 +153,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		"INSERT INTO claims (device, model, category, predictive, detected_ts, opened_at,"
 		" purchase_date, title, description, selfcheck_verdict, suggested_resolution,"
 		" priority, review_due, warranty_status, warranty_until, warranty_policy,"
-		" warranty_reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6)",
+		" warranty_reason, updated_at, origin, contact, channel, tracking_token)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6,coalesce(?19,'device'),?20,?21,?22)",
 	[SQ_CLAIM_ADD_FAULT] =
 		"INSERT INTO claim_faults (claim_id, code, first_ts) VALUES (?,?,?)"
 		" ON CONFLICT DO NOTHING",
@@ -164,6 +181,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" LIMIT 1",
 	[SQ_OUTBOX_DONE] =
 		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+	[SQ_EVENT_ADD] =
+		"INSERT INTO events (uuid, event, claim_id, at, body) VALUES (?,?,?,?,?)",
+	[SQ_EVENT_NEXT] = "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT 1",
+	[SQ_EVENT_PENDING] = "SELECT count(*) FROM events WHERE id > ?",
+	/* a target seen for the first time starts after the events already
+	 * there: a new helpdesk is not sent the whole history */
+	[SQ_CURSOR_GET] =
+		"INSERT INTO webhook_cursor (target, last_event)"
+		" VALUES (?1, (SELECT coalesce(max(id), 0) FROM events))"
+		" ON CONFLICT (target) DO UPDATE SET last_event = last_event RETURNING last_event",
+	[SQ_CURSOR_SET] = "UPDATE webhook_cursor SET last_event = ?2 WHERE target = ?1",
 };
 
 #define SQ_LOG_EVERY_S 60
@@ -539,6 +567,10 @@ static enum tpd_err sq_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	sq_bind_text(st, 15, cl->warranty.until);
 	sq_bind_text(st, 16, cl->warranty.policy);
 	sq_bind_text(st, 17, cl->warranty.reason);
+	sq_bind_text(st, 19, cl->origin);
+	sq_bind_text(st, 20, cl->contact);
+	sq_bind_text(st, 21, cl->channel);
+	sq_bind_text(st, 22, cl->tracking_token);
 	rc = sq_done(c, st);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -709,6 +741,146 @@ static enum tpd_err sq_outbox_done(void *ctx, int64_t id)
 	return sq_done(c, st);
 }
 
+static enum tpd_err sq_event_add(void *ctx, const char *uuid, const char *event, int64_t claim,
+				 const char *at, const char *body)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_EVENT_ADD);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, uuid);
+	sq_bind_text(st, 2, event);
+	sqlite3_bind_int64(st, 3, claim);
+	sq_bind_text(st, 4, at);
+	sq_bind_text(st, 5, body);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_event_next(void *ctx, int64_t after, int64_t *id, char **body)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_EVENT_NEXT);
+	enum tpd_err rc = TPD_ERR_NOTFOUND;
+	int step;
+
+	*body = NULL;
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, after);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*body = strdup((const char *)sqlite3_column_text(st, 1));
+		rc = *body ? TPD_OK : TPD_ERR_NOMEM;
+	} else if (step != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* One integer from a statement bound to (text a, int64 b). */
+static enum tpd_err sq_int_query(struct sq_ctx *c, enum sq_stmt_id id, const char *a,
+				 int64_t b, int64_t *out)
+{
+	sqlite3_stmt *st = sq_stmt(c, id);
+	enum tpd_err rc = TPD_OK;
+
+	*out = 0;
+	if (!st)
+		return TPD_ERR_DB;
+	if (a)
+		sq_bind_text(st, 1, a);
+	else
+		sqlite3_bind_int64(st, 1, b);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	} else {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum tpd_err sq_event_pending(void *ctx, int64_t after, int64_t *n)
+{
+	return sq_int_query(ctx, SQ_EVENT_PENDING, NULL, after, n);
+}
+
+static enum tpd_err sq_webhook_cursor(void *ctx, const char *target, int64_t *last)
+{
+	return sq_int_query(ctx, SQ_CURSOR_GET, target, 0, last);
+}
+
+static enum tpd_err sq_webhook_cursor_set(void *ctx, const char *target, int64_t last)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CURSOR_SET);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, target);
+	sqlite3_bind_int64(st, 2, last);
+	return sq_done(c, st);
+}
+
+/* Claims per state, those past review_due while open or in review, and the
+ * device outbox's unsent rows, for /metrics (one read, no index needed at
+ * support-desk sizes; issue 15 may add one). */
+static enum tpd_err sq_counts(void *ctx, const char *now_iso, cJSON **out)
+{
+	struct sq_ctx *c = ctx;
+	static const char sql[] =
+		"SELECT state, count(*), sum(review_due < ?1 AND state IN ('open','in_review'))"
+		" FROM claims GROUP BY state"
+		" UNION ALL SELECT '#outbox', count(*), 0 FROM outbox WHERE sent_at IS NULL";
+	cJSON *o = cJSON_CreateObject(), *by = o ? cJSON_AddObjectToObject(o, "claims") : NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t overdue = 0, outbox = 0;
+	enum tpd_err rc = TPD_OK;
+	int step;
+
+	*out = NULL;
+	if (!by) {
+		cJSON_Delete(o);
+		return TPD_ERR_NOMEM;
+	}
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
+		cJSON_Delete(o);
+		return TPD_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, now_iso, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+
+		if (strcmp(state, "#outbox") == 0) {
+			outbox = sqlite3_column_int64(st, 1);
+			continue;
+		}
+		overdue += sqlite3_column_int64(st, 2);
+		if (!cJSON_AddNumberToObject(by, state, (double)sqlite3_column_int64(st, 1)))
+			rc = TPD_ERR_NOMEM;
+	}
+	if (step != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_finalize(st);
+	if (!rc && (!cJSON_AddNumberToObject(o, "overdue", (double)overdue) ||
+		    !cJSON_AddNumberToObject(o, "outbox", (double)outbox)))
+		rc = TPD_ERR_NOMEM;
+	if (rc) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	*out = o;
+	return TPD_OK;
+}
+
 /* Adds column i as a string or null. */
 static bool sq_json_text(cJSON *o, const char *key, sqlite3_stmt *st, int i)
 {
@@ -753,6 +925,9 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 				else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
 					ok = cJSON_AddNumberToObject(item, name,
 								     (double)sqlite3_column_int64(st, i)) != NULL;
+				else if (sqlite3_column_type(st, i) == SQLITE_FLOAT)   /* ts: SPEC §2 */
+					ok = cJSON_AddNumberToObject(item, name,
+								     sqlite3_column_double(st, i)) != NULL;
 				else if (sqlite3_column_type(st, i) == SQLITE_NULL && strcmp(name, "note") == 0)
 					continue;  /* a timeline entry without a note */
 				else
@@ -781,7 +956,8 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
 	" updated_at, feedback_rating, feedback_comment, feedback_at," \
 	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
-	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')"
+	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')," \
+	" origin, contact, channel, tracking_token"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -832,6 +1008,9 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	if (!sq_json_text(o, "updated_at", st, 19) ||
 	    !cJSON_AddBoolToObject(o, "chain_broken", sqlite3_column_int(st, 23)))
 		goto fail;
+	if (!sq_json_text(o, "origin", st, 24) || !sq_json_text(o, "contact", st, 25) ||
+	    !sq_json_text(o, "channel", st, 26) || !sq_json_text(o, "tracking_token", st, 27))
+		goto fail;
 	if (sqlite3_column_type(st, 20) == SQLITE_NULL) {
 		if (!cJSON_AddNullToObject(o, "feedback"))
 			goto fail;
@@ -872,13 +1051,40 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 
 #define SQ_CLAIM_WHERE \
 	" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)" \
-	" AND (?3 IS NULL OR opened_at >= ?3)"
+	" AND (?3 IS NULL OR opened_at >= ?3)" \
+	" AND (?6 IS NULL OR warranty_status = ?6) AND (?7 IS NULL OR priority = ?7)" \
+	" AND (?8 IS NULL OR predictive = ?8) AND (?9 IS NULL OR model = ?9)" \
+	" AND (?10 IS NULL OR ?10 = (state IN ('open', 'in_review') AND review_due < ?11))" \
+	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device)," \
+	"  lower(?12)) > 0)"
 
 static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter *f)
 {
 	sq_bind_text(st, 1, f->state);
 	sq_bind_text(st, 2, f->device);
 	sq_bind_text(st, 3, f->since);
+	sq_bind_text(st, 6, f->warranty);
+	sq_bind_text(st, 7, f->priority);
+	if (f->predictive)
+		sqlite3_bind_int(st, 8, f->predictive == 1);
+	sq_bind_text(st, 9, f->model);
+	if (f->overdue)
+		sqlite3_bind_int(st, 10, f->overdue == 1);
+	sq_bind_text(st, 11, f->now_iso ? f->now_iso : "");
+	sq_bind_text(st, 12, f->text);
+}
+
+/* ORDER BY for a sort name: a fixed list, never text from the request. */
+static const char *sq_claim_order(const char *sort)
+{
+	if (sort && strcmp(sort, "review_due") == 0)
+		return " ORDER BY review_due IS NULL, review_due, id";
+	if (sort && strcmp(sort, "-opened_at") == 0)
+		return " ORDER BY opened_at DESC, id DESC";
+	if (sort && strcmp(sort, "priority") == 0)
+		return " ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,"
+		       " review_due, id";
+	return " ORDER BY id";
 }
 
 static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
@@ -893,8 +1099,12 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	*out = NULL;
 	if (!arr)
 		return TPD_ERR_NOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
-			       " AND id > ?4 ORDER BY id LIMIT ?5", -1, &st, NULL) != SQLITE_OK) {
+	char sql[4096];
+
+	snprintf(sql, sizeof(sql), "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
+		 " AND id > ?4%s LIMIT ?5", sq_claim_order(f->sort));
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
 		cJSON_Delete(arr);
 		return TPD_ERR_DB;
 	}
@@ -1120,6 +1330,40 @@ static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kin
 	return rc == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
+static enum tpd_err sq_claim_by_token(void *ctx, const char *token, int64_t *id)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sq_prepare(c, "SELECT id FROM claims WHERE tracking_token = ?", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, token);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? TPD_OK : rc == SQLITE_DONE ? TPD_ERR_NOTFOUND : TPD_ERR_DB;
+}
+
+static enum tpd_err sq_reports_recent(void *ctx, const char *dev, const char *kind,
+				      double since, unsigned limit, cJSON **out)
+{
+	static const char *const bools[] = { "verified", NULL };
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st;
+
+	*out = NULL;
+	if (sq_prepare(c, "SELECT id, seq, ts, verified, body FROM reports WHERE dev = ?1"
+		       " AND kind = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT ?4", &st))
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sq_bind_text(st, 2, kind);
+	sqlite3_bind_double(st, 3, since);
+	sqlite3_bind_int(st, 4, (int)limit);
+	return sq_rows(c, st, bools, -1, out);
+}
+
 static void sq_last_error(void *ctx, char *buf, size_t len)
 {
 	const struct sq_ctx *c = ctx;
@@ -1158,4 +1402,12 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.outbox_add = sq_outbox_add,
 	.outbox_next = sq_outbox_next,
 	.outbox_done = sq_outbox_done,
+	.event_add = sq_event_add,
+	.event_next = sq_event_next,
+	.event_pending = sq_event_pending,
+	.webhook_cursor = sq_webhook_cursor,
+	.webhook_cursor_set = sq_webhook_cursor_set,
+	.counts = sq_counts,
+	.claim_by_token = sq_claim_by_token,
+	.reports_recent = sq_reports_recent,
 };

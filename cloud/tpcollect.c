@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <mosquitto.h>
 
 #include "tpd/cli.h"
@@ -34,6 +35,7 @@
 #include "registry.h"
 #include "store.h"
 #include "tokens.h"
+#include "webhook.h"
 
 #define PROG "tpcollect"
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
@@ -213,7 +215,12 @@ int main(int argc, char **argv)
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
 	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
-	const char *boards_dir = NULL;
+	const char *boards_dir = NULL, *webhooks_path = NULL, *webhook_retry_arg = NULL;
+	const char *web_dir = NULL, *public_url_arg = NULL;
+	char public_url[300] = "";
+	double webhook_retry_max = 300;
+	struct tpc_webhook *webhooks = NULL;
+	atomic_int broker_up = 0;
 	bool no_predict = false;
 	const char *threshold_arg = NULL;
 	double threshold = 0;
@@ -240,6 +247,10 @@ int main(int argc, char **argv)
 		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
 		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
 		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
+		{ "webhooks", "FILE", "helpdesk webhook targets, one \"NAME URL SECRET\" a line: claim events are POSTed to each, signed (X-TP-Signature), retried until a 2xx", &webhooks_path, NULL },
+		{ "webhook-retry-max", "S", "the longest pause between two attempts at a failing webhook target (1 s doubling; default 300)", &webhook_retry_arg, NULL },
+		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
+		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -280,12 +291,15 @@ int main(int argc, char **argv)
 	    tpc_api_parse_listen(listen, host, sizeof(host), &port) ||
 	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
+	    (webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)) ||
 	    !tpcollect_skew(skew_arg, &ingest_policy)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
 			: strcmp(sub_mode, "shared") && strcmp(sub_mode, "exclusive")
 			? "--subscribe takes shared or exclusive"
 			: threshold_arg && threshold == 0 ? "--predict-threshold takes a number from 0.1 to 1000"
+			: webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)
+			? "--webhook-retry-max takes seconds from 1 to 86400"
 			: !tpcollect_skew(skew_arg, &ingest_policy)
 			? "--max-skew takes BACK[,AHEAD], each N[s|m|h|d]"
 			: "--listen takes HOST:PORT");
@@ -296,6 +310,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	mosquitto_lib_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	if (tpc_store_open(db, &store, err, sizeof(err))) {
 		fprintf(stderr, PROG ": database: %s\n", err);
@@ -308,6 +323,10 @@ int main(int argc, char **argv)
 	}
 	if (tokens_path && tpc_tokens_load(tokens_path, &tokens, err, sizeof(err))) {
 		fprintf(stderr, PROG ": tokens: %s\n", err);
+		goto out;
+	}
+	if (webhooks_path && tpc_webhook_load(webhooks_path, &webhooks, err, sizeof(err))) {
+		fprintf(stderr, PROG ": webhooks: %s\n", err);
 		goto out;
 	}
 	if (registry_path && tpc_registry_load(registry_path, &file, err, sizeof(err))) {
@@ -371,8 +390,27 @@ int main(int argc, char **argv)
 	ac.registry = reg;
 	ac.policy = policy;
 	ac.tokens = tokens;
+	ac.webhook = webhooks;
+	if (!web_dir)
+		web_dir = access("cloud/web/track.html", R_OK) == 0 ? "cloud/web" : TPD_WEBDIR;
+	ac.web_dir = web_dir;
+	ac.public_url = public_url;
+	ac.broker_up = &broker_up;
+	atomic_store(&broker_up, 1);
 	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {
 		fprintf(stderr, PROG ": api: %s\n", err);
+		goto out;
+	}
+	if (public_url_arg)
+		snprintf(public_url, sizeof(public_url), "%.*s", (int)strcspn(public_url_arg, "\r\n"),
+			 public_url_arg);
+	else
+		snprintf(public_url, sizeof(public_url), "http://%s:%d", host, bound);
+	/* the trailing slash of "https://x/" would make "https://x//track/..." */
+	while (strlen(public_url) > 1 && public_url[strlen(public_url) - 1] == '/')
+		public_url[strlen(public_url) - 1] = '\0';
+	if (webhooks && tpc_webhook_start(webhooks, store, webhook_retry_max, public_url)) {
+		fprintf(stderr, PROG ": webhooks: cannot start the delivery thread\n");
 		goto out;
 	}
 	fprintf(stderr, PROG ": %zu registered devices, database %s, %zu API tokens\n",
@@ -380,6 +418,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, PROG ": listening on %s:%d\n", host, bound);
 	while (!tpcollect_stop) {
 		tpd_mqtt_loop(mqtt, 200);
+		atomic_store(&broker_up, tpd_mqtt_connected(mqtt) ? 1 : 0);
 		tpcollect_outbox_pump(&t.outbox, mqtt);
 	}
 	/* Give notices in flight a moment to be acknowledged. */
@@ -397,6 +436,7 @@ out:
 			(unsigned long long)st.claims_opened, (unsigned long long)st.predicted_claims);
 	}
 	tpc_api_stop(api);
+	tpc_webhook_free(webhooks);
 	tpd_mqtt_free(mqtt);
 	tpc_collector_free(col);
 	tpc_fleet_free(fleet);
@@ -407,6 +447,7 @@ out:
 	tpd_inflight_free(&t.outbox.inflight);
 	tpc_store_close(store);
 	mosquitto_lib_cleanup();
+	curl_global_cleanup();
 	tpd_cli_free(&cli);
 	return code;
 }

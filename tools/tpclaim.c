@@ -3,7 +3,11 @@
  *
  *   tpclaim [--api URL] [--token T] [--json] COMMAND ...
  *     list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]
+ *       [--warranty W] [--priority P] [--predictive B] [--model M] [--overdue]
+ *       [--search TEXT] [--sort KEY]
  *     show ID | transition ID STATE [--note TEXT] | note ID TEXT
+ *     new DEVICE DESCRIPTION [--model M] [--purchase-date D] [--contact C]
+ *       [--channel CH] [--category CLASS]
  *     feedback ID RATING [--comment TEXT] | verify ID
  *     devices import FILE.csv | devices list [--limit N] [--after ID] [--all]
  *     devices show ID | devices update ID [--model M] [--purchase-date D|none]
@@ -259,20 +263,64 @@ static void tpclaim_codes(const cJSON *claim, char *buf, size_t len)
 	}
 }
 
+/* Display columns of one UTF-8 character starting with lead byte u (East
+ * Asian wide ranges count 2; enough for titles in Chinese). */
+static int tpclaim_cols(unsigned long cp)
+{
+	return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+	       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	       (cp >= 0xffe0 && cp <= 0xffe6) ? 2 : 1;
+}
+
+/* Prints s in at most width display columns, cut on a character boundary
+ * with "..." when it does not fit. */
+static void tpclaim_fit(const char *s, int width)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int used = 0, total = 0;
+	size_t n = strlen(s), i = 0, cut = 0;
+	unsigned long cp;
+
+	while (i < n) {
+		size_t k = tpd_utf8_seq(p + i, n - i, &cp);
+
+		if (!k)
+			k = 1, cp = '?';
+		total += tpclaim_cols(cp);
+		if (total <= width - 3)
+			cut = i + k, used = total;
+		i += k;
+	}
+	if (total <= width) {
+		fputs(s, stdout);
+		return;
+	}
+	printf("%.*s...", (int)cut, s);
+	(void)used;
+}
+
+/* One line per claim, 120 columns at most with ids of up to 12 characters:
+ * the fault codes and the whole title are in `show`. */
 static void tpclaim_print_list(const cJSON *claims)
 {
 	const cJSON *c;
-	char codes[256];
 
-	printf("%-10s %-16s %-6s %-14s %-8s %-11s %-20s %-30s %s\n", "ID", "STATE", "PRIO",
-	       "DEVICE", "CLASS", "WARRANTY", "REVIEW DUE", "FAULTS", "TITLE");
+	printf("%-8s %-16s %-6s %-12s %-7s %-11s %-16s %s\n", "ID", "STATE", "PRIO", "DEVICE",
+	       "CLASS", "WARRANTY", "REVIEW DUE (UTC)", "TITLE");
 	cJSON_ArrayForEach(c, claims) {
-		tpclaim_codes(c, codes, sizeof(codes));
-		printf("%-10s %-16s %-6s %-14s %-8s %-11s %-20s %-30s %.70s\n", tpclaim_str(c, "id"),
+		const char *due = tpclaim_str(c, "review_due");
+
+		printf("%-8s %-16s %-6s %-12s %-7s %-11s %-10.10s %-5.5s %s", tpclaim_str(c, "id"),
 		       tpclaim_str(c, "state"), tpclaim_str(c, "priority"), tpclaim_str(c, "device"),
 		       tpclaim_str(c, "category"),
 		       tpclaim_str(cJSON_GetObjectItemCaseSensitive(c, "warranty"), "status"),
-		       tpclaim_str(c, "review_due"), codes, tpclaim_str(c, "title"));
+		       due, strlen(due) >= 16 ? due + 11 : "", cJSON_IsTrue(
+			       cJSON_GetObjectItemCaseSensitive(c, "predictive")) ? "~" : "");
+		/* the title: its model prefix is in the device's row already */
+		tpclaim_fit(tpclaim_str(c, "title"), cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(c, "predictive")) ? 35 : 36);
+		putchar('\n');
 	}
 }
 
@@ -316,6 +364,15 @@ static void tpclaim_print_claim(const cJSON *c)
 	       tpclaim_str(w, "policy"));
 	if (cJSON_GetObjectItemCaseSensitive(w, "reason"))
 		printf("  %-12s %s\n", "Excluded", tpclaim_str(w, "reason"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "origin")))
+		printf("  %-12s %s%s%s\n", "Origin", tpclaim_str(c, "origin"),
+		       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "channel")) ? " via " : "",
+		       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "channel"))
+		       ? tpclaim_str(c, "channel") : "");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "contact")))
+		printf("  %-12s %s\n", "Contact", tpclaim_str(c, "contact"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "tracking_url")))
+		printf("  %-12s %s\n", "Tracking", tpclaim_str(c, "tracking_url"));
 	printf("  %-12s %s\n", "Self-check", tpclaim_str(c, "selfcheck_verdict"));
 	printf("  %-12s %s\n", "Suggested", tpclaim_str(c, "suggested_resolution"));
 	if (cJSON_IsObject(fb)) {
@@ -327,13 +384,14 @@ static void tpclaim_print_claim(const cJSON *c)
 	printf("Description:\n");
 	tpclaim_print_indented(tpclaim_str(c, "description"));
 	it = cJSON_GetObjectItemCaseSensitive(c, "evidence");
-	printf("Evidence (%d signed reports):\n", cJSON_GetArraySize(it));
+	printf("Evidence (%d reports):\n", cJSON_GetArraySize(it));
 	cJSON_ArrayForEach(it, it) {
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
 
 		printf("  seq %-8.0f %-6s %-14s %-8s %s\n", cJSON_IsNumber(seq) ? seq->valuedouble : -1,
 		       tpclaim_str(it, "kind"), tpclaim_str(it, "code"), tpclaim_str(it, "state"),
-		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "verified"))
+		       strcmp(tpclaim_str(it, "kind"), "telemetry") == 0 ? "unsigned (telemetry)"
+		       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "verified"))
 		       ? "signature verified" : "NOT VERIFIED");
 	}
 	printf("Timeline:\n");
@@ -442,10 +500,15 @@ static int tpclaim_paged(struct tpclaim *t, const char *base, const char *key, c
 static int cmd_list(struct tpclaim *t, int argc, char **argv)
 {
 	const char *state = NULL, *device = NULL, *since = NULL, *limit = NULL, *after = NULL;
-	bool all = false;
+	const char *warranty = NULL, *priority = NULL, *predictive = NULL, *model = NULL;
+	const char *sort = NULL, *text = NULL;
+	bool all = false, overdue = false;
 	const struct tpclaim_opt opts[] = {
 		{ "--state", &state, NULL }, { "--device", &device, NULL }, { "--since", &since, NULL },
 		{ "--limit", &limit, NULL }, { "--after", &after, NULL }, { "--all", NULL, &all },
+		{ "--warranty", &warranty, NULL }, { "--priority", &priority, NULL },
+		{ "--predictive", &predictive, NULL }, { "--model", &model, NULL },
+		{ "--overdue", NULL, &overdue }, { "--sort", &sort, NULL }, { "--search", &text, NULL },
 		{ NULL, NULL, NULL },
 	};
 	char base[1024] = "/api/v1/claims";
@@ -457,6 +520,13 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	tpclaim_query(t, base, sizeof(base), "device", device);
 	tpclaim_query(t, base, sizeof(base), "since", since);
 	tpclaim_query(t, base, sizeof(base), "limit", limit);
+	tpclaim_query(t, base, sizeof(base), "warranty", warranty);
+	tpclaim_query(t, base, sizeof(base), "priority", priority);
+	tpclaim_query(t, base, sizeof(base), "predictive", predictive);
+	tpclaim_query(t, base, sizeof(base), "model", model);
+	tpclaim_query(t, base, sizeof(base), "overdue", overdue ? "true" : NULL);
+	tpclaim_query(t, base, sizeof(base), "sort", sort);
+	tpclaim_query(t, base, sizeof(base), "q", text);
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
@@ -563,6 +633,62 @@ static int cmd_feedback(struct tpclaim *t, int argc, char **argv)
 	return tpclaim_claim_post(t, pos[0], "/feedback", body, what, "feedback recorded");
 }
 
+/* tpclaim new DEVICE DESCRIPTION: a claim by hand (SPEC §7), as support. */
+static int cmd_new(struct tpclaim *t, int argc, char **argv)
+{
+	const char *pos[2], *model = NULL, *date = NULL, *contact = NULL, *channel = NULL;
+	const char *category = NULL;
+	const struct tpclaim_opt opts[] = {
+		{ "--model", &model, NULL }, { "--purchase-date", &date, NULL },
+		{ "--contact", &contact, NULL }, { "--channel", &channel, NULL },
+		{ "--category", &category, NULL }, { NULL, NULL, NULL },
+	};
+	static const char *const keys[] = { "device", "description", "model", "purchase_date",
+					    "contact", "channel", "category" };
+	const char *vals[7];
+	char what[128];
+	cJSON *body, *claim;
+	int rc = tpclaim_args(t, argc, argv, "new", 2, pos, opts);
+
+	if (rc)
+		return rc;
+	vals[0] = pos[0];
+	vals[1] = pos[1];
+	vals[2] = model;
+	vals[3] = date;
+	vals[4] = contact;
+	vals[5] = channel;
+	vals[6] = category;
+	body = cJSON_CreateObject();
+	for (size_t i = 0; body && i < 7; i++) {
+		const char *v = vals[i];
+
+		if (v && !cJSON_AddStringToObject(body, keys[i], v)) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
+	}
+	if (!body)
+		return fprintf(stderr, PROG ": new: out of memory\n"), 1;
+	snprintf(what, sizeof(what), "new claim for %.60s", pos[0]);
+	rc = tpclaim_call(t, "POST", "/api/v1/claims", body, what, &claim);
+	cJSON_Delete(body);
+	if (rc)
+		return 1;
+	if (t->json) {
+		tpclaim_print_json(claim);
+	} else {
+		const char *url = tpclaim_str(claim, "tracking_url");
+
+		printf("%s opened for %s: %s\n", tpclaim_str(claim, "id"), tpclaim_str(claim, "device"),
+		       tpclaim_str(claim, "title"));
+		if (*url)
+			printf("tracking link for the customer: %s\n", url);
+	}
+	cJSON_Delete(claim);
+	return 0;
+}
+
 /* Checks one evidence item's JWS with the device key; a one-line verdict. */
 static bool tpclaim_verify_one(const cJSON *ev, const char *device, const struct tpd_key *key,
 			       char *why, size_t whylen)
@@ -626,10 +752,16 @@ static int cmd_verify(struct tpclaim *t, int argc, char **argv)
 		key = NULL;
 	report = cJSON_CreateArray();
 	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(o, "evidence")) {
-		bool ok = tpclaim_verify_one(ev, device, key, why, sizeof(why));
+		bool ok;
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(ev, "seq");
-		cJSON *row = cJSON_CreateObject();
+		cJSON *row;
 
+		/* telemetry is plain (SPEC §2): attached to manual claims as
+		 * context, it has no signature to check */
+		if (strcmp(tpclaim_str(ev, "kind"), "telemetry") == 0)
+			continue;
+		ok = tpclaim_verify_one(ev, device, key, why, sizeof(why));
+		row = cJSON_CreateObject();
 		n++;
 		good += ok;
 		if (row) {
@@ -903,6 +1035,7 @@ static const struct tpclaim_cmd {
 	{ NULL, "transition", cmd_transition, true },
 	{ NULL, "note", cmd_note, true },
 	{ NULL, "feedback", cmd_feedback, true },
+	{ NULL, "new", cmd_new, true },
 	{ NULL, "verify", cmd_verify, true },
 	{ "devices", "import", cmd_devices_import, true },
 	{ "devices", "list", cmd_devices_list, true },
@@ -926,7 +1059,13 @@ int main(int argc, char **argv)
 		.synopsis = "[--api URL] [--token T] [--json] COMMAND ...\n\n"
 			"claims:\n"
 			"  list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]\n"
+			"       [--warranty in_warranty|expired|excluded|unknown] [--priority high|normal|low]\n"
+			"       [--predictive true|false] [--model M] [--overdue] [--search TEXT]\n"
+			"       [--sort id|review_due|-opened_at|priority]   (~ before a title: a forecast)\n"
 			"  show C-ID\n"
+			"  new DEVICE DESCRIPTION [--model M] [--purchase-date YYYY-MM-DD] [--contact C]\n"
+			"      [--channel web|phone|email|chat] [--category power|thermal|sensor|system]\n"
+			"                                        open a claim by hand (the device's reports attached)\n"
 			"  transition C-ID STATE [--note TEXT]   open > in_review > approved|rejected >\n"
 			"                                          remote_guidance|repair_scheduled|replacement\n"
 			"                                          > resolved > closed\n"
@@ -958,8 +1097,8 @@ int main(int argc, char **argv)
 	}
 	if (optind_out >= argc) {
 		tpd_cli_free(&cli);
-		return tpclaim_usage("a command is required: list, show, transition, note, feedback, "
-				     "verify, devices, token%s", "");
+		return tpclaim_usage("a command is required: list, show, new, transition, note, "
+				     "feedback, verify, devices, token%s", "");
 	}
 	for (size_t i = 0; i < sizeof(tpclaim_cmds) / sizeof(tpclaim_cmds[0]); i++) {
 		const struct tpclaim_cmd *c = &tpclaim_cmds[i];

@@ -62,6 +62,9 @@ code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/cl
 check_eq "SQL-ish device filter -> 400" 400 "$code"
 code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' "$STACK_API/api/v1/claims/C-999999")
 check_eq "unknown claim -> 404" 404 "$code"
+code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' -X PUT -d '{}' "$STACK_API/api/v1/claims")
+check_eq "PUT -> 405" 405 "$code"
+# POST opens a claim by hand (SPEC §7): an empty one is refused
 code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{}' "$STACK_API/api/v1/claims")
-check_eq "POST -> 405" 405 "$code"
+check_eq "POST without a device -> 400" 400 "$code"
 check_done
