@@ -34,6 +34,9 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
+# sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
+# installed; without it the collector runs the same, minus the notifications.
+HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)
 # mbedTLS 2.28 ships no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
@@ -42,11 +45,11 @@ LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
-	    src/trend.c src/cusum.c src/predict.c src/utf8.c
+	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
-	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c
+	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/seqgap.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
@@ -56,7 +59,7 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet test_utf8
+	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_seqgap test_log
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
@@ -109,8 +112,10 @@ $(BUILD)/libtpcloud.a: $(CLOUD_OBJS)
 $(BUILD)/tpdiagd: $(BUILD)/src/tpdiagd.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/cloud/tpcollect.o: ALL_CFLAGS += $(if $(HAVE_SYSTEMD),-DTPD_HAVE_SYSTEMD)
+
 $(BUILD)/tpcollect: $(BUILD)/cloud/tpcollect.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) $(if $(HAVE_SYSTEMD),-lsystemd) -lpthread -o $@
 
 # tpclaim reads registry CSVs and makes tokens with the collector's modules.
 $(BUILD)/tools/tpclaim.o: ALL_CFLAGS += -Icloud

@@ -666,15 +666,17 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 /* Misc ---------------------------------------------------------------------- */
 
-/* 503 while reports cannot be stored (a full disk): the collector is up
- * but not doing its job, which is what a health check is for. */
+/* 503 while reports cannot be stored (a full disk) or do not arrive (the
+ * broker unreachable): the collector is up but not doing its job, which is
+ * what a health check is for; "status" says why. */
 static enum MHD_Result api_health(struct api_call *c)
 {
 	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
-	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
+	bool failing = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ready"));
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "not_ready"));
 
 	if (o)
-		cJSON_AddStringToObject(o, "status", failing ? "store failing" : "ok");
+		cJSON_AddStringToObject(o, "status", failing ? (why ? why : "not ready") : "ok");
 	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }
 

@@ -21,7 +21,8 @@
  * name is who the timeline records. Without a tokens file reads are open
  * (personal data - owner_contact - left out) and every write is refused.
  * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
- * /healthz is 503 while reports cannot be stored.
+ * /healthz is 503 while reports cannot be stored or the broker is unreachable
+ * ("ready":false, "not_ready" says why).
  */
 #ifndef TPC_API_H
 #define TPC_API_H

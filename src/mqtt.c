@@ -46,6 +46,7 @@
 
 #include <mosquitto.h>
 
+#include "tpd/log.h"
 #include "tpd/mqtt.h"
 
 #define MQTT_KEEPALIVE_S 30
@@ -127,12 +128,12 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	if (rc != 0) {
-		fprintf(stderr, "%s: broker %s:%d refused the connection: %s\n", m->cfg.program,
+		tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "broker %s:%d refused the connection: %s",
 			m->host, m->port, mosquitto_connack_string(rc));
 		return;
 	}
 	if (m->ever_connected && !m->fresh)
-		fprintf(stderr, "%s: reconnected to %s:%d\n", m->cfg.program, m->host, m->port);
+		tpd_log_as(m->cfg.program, TPD_LOG_INFO, "mqtt", "reconnected to %s:%d", m->host, m->port);
 	m->connected = true;
 	m->ever_connected = true;
 	m->fresh = false;
@@ -152,7 +153,7 @@ static void mqtt_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	if (m->connected && rc != 0)
-		fprintf(stderr, "%s: lost connection to %s:%d: %s; reconnecting\n", m->cfg.program,
+		tpd_log_as(m->cfg.program, TPD_LOG_WARN, "mqtt", "lost connection to %s:%d: %s; reconnecting",
 			m->host, m->port, mosquitto_strerror(rc));
 	m->connected = false;
 	mqtt_schedule_retry(m);
@@ -178,7 +179,7 @@ static void mqtt_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qo
 	(void)mid;
 	for (int i = 0; i < qos_count; i++) {
 		if (granted_qos[i] > 2)
-			fprintf(stderr, "%s: broker refused a subscription\n", m->cfg.program);
+			tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "broker refused a subscription");
 	}
 	if (m->subs_pending > 0)
 		m->subs_pending--;
@@ -276,7 +277,7 @@ static void mqtt_connect_now(struct tpd_mqtt *m)
 
 	if (rc != MOSQ_ERR_SUCCESS) {
 		if (!m->fresh)
-			fprintf(stderr, "%s: cannot connect to %s:%d: %s; retrying\n", m->cfg.program,
+			tpd_log_as(m->cfg.program, TPD_LOG_WARN, "mqtt", "cannot connect to %s:%d: %s; retrying",
 				m->host, m->port,
 				rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		mqtt_schedule_retry(m);
@@ -348,7 +349,7 @@ static int mqtt_drop_unacked(struct tpd_mqtt *m)
 		if (m->mosq)
 			mosquitto_destroy(m->mosq);
 		m->mosq = NULL;
-		fprintf(stderr, "%s: %s\n", m->cfg.program, err);
+		tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "%s", err);
 	}
 	return MOSQ_ERR_NO_CONN;
 }
