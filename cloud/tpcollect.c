@@ -537,11 +537,16 @@ int main(int argc, char **argv)
 
 		tpd_mqtt_loop(mqtt, ready ? 200 : 100);
 		now = tpd_clock_mono();
-		if (tpd_mqtt_subscribed(mqtt) != ready) {
-			ready = !ready;
-			snprintf(why, sizeof(why), "%s %s", tpd_mqtt_connected(mqtt)
+		if (tpd_mqtt_subscribed(mqtt) != ready || !ready) {
+			char now_why[sizeof(why)];
+
+			snprintf(now_why, sizeof(now_why), "%s %s", tpd_mqtt_connected(mqtt)
 				 ? "not subscribed yet on" : "no connection to", broker);
-			tpc_collector_set_broker(col, ready, why);
+			if (tpd_mqtt_subscribed(mqtt) != ready || strcmp(now_why, why) != 0) {
+				ready = tpd_mqtt_subscribed(mqtt);
+				memcpy(why, now_why, sizeof(why));
+				tpc_collector_set_broker(col, ready, why);
+			}
 		}
 		/* Note 2. */
 		if (!announced && (ready || now - started >= SUBSCRIBE_WAIT_S)) {

@@ -72,19 +72,56 @@ static int cli_ini_handler(void *user, const char *section, const char *name, co
 	return 1;
 }
 
+#define CLI_HELP_COL 28     /* where help text starts */
+#define CLI_HELP_WIDTH 79   /* help lines are wrapped before this column */
+
+/* One option's help: its name and argument in the left column (alone on
+ * its line when wider than it), the text wrapped at word boundaries with
+ * continuation lines indented to the column. */
+static void cli_help_row(const char *left, const char *help)
+{
+	const char *p = help;
+	int col;
+
+	col = printf("  %s", left);
+	if (col >= CLI_HELP_COL - 1) {
+		printf("\n");
+		col = 0;
+	}
+	printf("%*s", CLI_HELP_COL - col, "");
+	col = CLI_HELP_COL;
+	while (*p) {
+		size_t word = strcspn(p, " ");
+
+		if (col > CLI_HELP_COL && col + 1 + (int)word > CLI_HELP_WIDTH) {
+			printf("\n%*s", CLI_HELP_COL, "");
+			col = CLI_HELP_COL;
+		} else if (col > CLI_HELP_COL) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", (int)word, p);
+		col += (int)word;
+		p += word;
+		while (*p == ' ')
+			p++;
+	}
+	putchar('\n');
+}
+
 static void cli_help(const struct tpd_cli *cli)
 {
 	printf("usage: %s %s\n\n%s\n\noptions:\n", cli->program, cli->synopsis, cli->description);
 	for (const struct tpd_cli_opt *o = cli->opts; o->name; o++) {
-		char left[64];
+		char left[96];
 
 		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
 			 o->arg ? o->arg : "");
-		printf("  %-26s %s\n", left, o->help);
+		cli_help_row(left, o->help);
 	}
-	printf("  %-26s %s\n  %-26s %s\n  %-26s %s\n", "--config FILE",
-	       "read options from an INI file (command line wins)", "--help",
-	       "show this help", "--version", "show the version");
+	cli_help_row("--config FILE", "read options from an INI file (command line wins)");
+	cli_help_row("--help", "show this help");
+	cli_help_row("--version", "show the version");
 }
 
 static enum tpd_cli_rc cli_load_config(struct tpd_cli *cli, const char *path)
@@ -109,7 +146,8 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 {
 	struct option lopts[CLI_MAX_OPTS + 4];
 	const char *config = NULL;
-	const char *optstring = cli->stop_at_command ? "+" : "";
+	/* ':' first: a missing value is ':' (with the option in argv), not '?' */
+	const char *optstring = cli->stop_at_command ? "+:" : ":";
 	int n = 0, c, idx;
 	enum tpd_cli_rc rc;
 
@@ -134,13 +172,14 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 			printf("%s %s\n", cli->program, TPD_VERSION);
 			return TPD_CLI_EXIT0;
 		}
+		if (c == ':') {
+			fprintf(stderr, "%s: bad usage: %s needs a value (see --help)\n",
+				cli->program, argv[optind - 1]);
+			return TPD_CLI_USAGE;
+		}
 		if (c == '?') {
-			if (optopt)
-				fprintf(stderr, "%s: bad usage: option needs a value (see --help)\n",
-					cli->program);
-			else
-				fprintf(stderr, "%s: bad usage: unknown option %s (see --help)\n",
-					cli->program, argv[optind - 1]);
+			fprintf(stderr, "%s: bad usage: unknown option %s (see --help)\n",
+				cli->program, argv[optind - 1]);
 			return TPD_CLI_USAGE;
 		}
 	}
