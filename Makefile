@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3
+	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -37,9 +37,9 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
 # installed; without it the collector runs the same, minus the notifications.
 HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)
-# mbedTLS 2.28 ships no .pc file.
+# mbedTLS 2.28 and libcsv ship no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
-LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
+LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lcsv -lm
 
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
@@ -59,14 +59,14 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_seqgap test_log
+	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_seqgap test_log test_mqtt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
-FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input
+FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_registry_csv
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -81,6 +81,7 @@ all: deps-check $(PROGS)
 
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && test -f /usr/include/mbedtls/pk.h \
+	  && test -f /usr/include/csv.h \
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  || $(MAKE) --no-print-directory deps
