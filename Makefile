@@ -18,6 +18,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 PKG_CONFIG ?= pkg-config
+# Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
@@ -33,7 +35,7 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' $(CFLAGS)
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
 # installed; without it the collector runs the same, minus the notifications.
 HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "tpd/cli.h"
 
-#define CLI_MAX_OPTS 48
+#define CLI_MAX_OPTS TPD_CLI_MAX_OPTS
 
 struct cli_ini_ctx {
 	struct tpd_cli *cli;
@@ -52,6 +54,8 @@ static int cli_ini_handler(void *user, const char *section, const char *name, co
 		snprintf(c->bad, sizeof(c->bad), "unknown key \"%.60s\"", name);
 		return 0;
 	}
+	if (o - c->cli->opts < CLI_MAX_OPTS)
+		c->cli->source[o - c->cli->opts] = TPD_CLI_SRC_CONFIG;
 	if (o->flag) {
 		if (!cli_truthy(value, o->flag)) {
 			snprintf(c->bad, sizeof(c->bad), "%.60s: expected true or false", name);
@@ -119,7 +123,10 @@ static void cli_help(const struct tpd_cli *cli)
 			 o->arg ? o->arg : "");
 		cli_help_row(left, o->help);
 	}
-	cli_help_row("--config FILE", "read options from an INI file (command line wins)");
+	cli_help_row("--config FILE", "read options from an INI file (command line wins; default "
+		     TPD_SYSCONFDIR "/PROGRAM.conf when it exists)");
+	cli_help_row("--print-config", "print every option's effective value and where it came "
+		     "from, then exit");
 	cli_help_row("--help", "show this help");
 	cli_help_row("--version", "show the version");
 }
@@ -142,9 +149,48 @@ static enum tpd_cli_rc cli_load_config(struct tpd_cli *cli, const char *path)
 	return TPD_CLI_RUN;
 }
 
+/* INI lines that could go into the config file, each with its source. */
+static void cli_print_config(const struct tpd_cli *cli)
+{
+	static const char *const from[] = { "default", "config file", "command line" };
+
+	printf("# %s: effective configuration; config file: %s\n[%s]\n", cli->program,
+	       cli->config[0] ? cli->config : "none", cli->program);
+	for (const struct tpd_cli_opt *o = cli->opts; o->name; o++) {
+		char line[600];
+
+		if (o->flag)
+			snprintf(line, sizeof(line), "%s = %s", o->name, *o->flag ? "true" : "false");
+		else if (*o->value && strcmp(o->name, "token") == 0)
+			snprintf(line, sizeof(line), "# %s = (set, not shown)", o->name);
+		else if (*o->value)
+			snprintf(line, sizeof(line), "%s = %s", o->name, *o->value);
+		else
+			snprintf(line, sizeof(line), "# %s =", o->name);
+		printf("%-50s # %s\n", line,
+		       from[o - cli->opts < CLI_MAX_OPTS ? cli->source[o - cli->opts] : 0]);
+	}
+}
+
+/* The default config file, when there is one: TPDIAG_CONFIG_DIR or
+ * TPD_SYSCONFDIR, then PROGRAM.conf. */
+static bool cli_default_config(const struct tpd_cli *cli, char *path, size_t len)
+{
+	const char *dir = getenv("TPDIAG_CONFIG_DIR");
+
+	if (!dir)
+		dir = TPD_SYSCONFDIR;
+	if (!*dir)
+		return false;
+	snprintf(path, len, "%s/%s.conf", dir, cli->program);
+	return access(path, F_OK) == 0;
+}
+
 enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
 {
-	struct option lopts[CLI_MAX_OPTS + 4];
+	struct option lopts[CLI_MAX_OPTS + 5];
+	bool print = false;
+	char dflt[sizeof(cli->config)];
 	const char *config = NULL;
 	/* ':' first: a missing value is ':' (with the option in argv), not '?' */
 	const char *optstring = cli->stop_at_command ? "+:" : ":";
@@ -156,6 +202,7 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 	lopts[n++] = (struct option){ "config", required_argument, NULL, 0 };
 	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[n++] = (struct option){ "print-config", no_argument, NULL, 'P' };
 	lopts[n] = (struct option){ 0 };
 
 	/* Pass 1 finds --config so the file can be applied first. */
@@ -172,6 +219,8 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 			printf("%s %s\n", cli->program, TPD_VERSION);
 			return TPD_CLI_EXIT0;
 		}
+		if (c == 'P')
+			print = true;
 		if (c == ':') {
 			fprintf(stderr, "%s: bad usage: %s needs a value (see --help)\n",
 				cli->program, argv[optind - 1]);
@@ -183,7 +232,11 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 			return TPD_CLI_USAGE;
 		}
 	}
+	cli->config[0] = '\0';
+	if (!config && cli_default_config(cli, dflt, sizeof(dflt)))
+		config = dflt;
 	if (config) {
+		snprintf(cli->config, sizeof(cli->config), "%s", config);
 		rc = cli_load_config(cli, config);
 		if (rc)
 			return rc;
@@ -195,12 +248,18 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 		if (c != 0 || strcmp(lopts[idx].name, "config") == 0)
 			continue;
 		o = cli_find(cli, lopts[idx].name);
+		if (o - cli->opts < CLI_MAX_OPTS)
+			cli->source[o - cli->opts] = TPD_CLI_SRC_ARGV;
 		if (o->flag)
 			*o->flag = true;
 		else
 			*o->value = optarg;
 	}
 	*optind_out = optind;
+	if (print) {
+		cli_print_config(cli);
+		return TPD_CLI_EXIT0;
+	}
 	return TPD_CLI_RUN;
 }
 
@@ -226,4 +285,53 @@ bool tpd_cli_number(const char *s, double lo, double hi, double *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* N with an optional unit from units ("k" -> 1024 ...), case-insensitive. */
+static bool cli_with_unit(const char *s, const char *const *names, const double *mult,
+			  double lo, double hi, double *out)
+{
+	char *end;
+	double v, m = 1;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v))
+		return false;
+	if (*end) {
+		int i;
+
+		for (i = 0; names[i]; i++) {
+			if (strcasecmp(end, names[i]) == 0)
+				break;
+		}
+		if (!names[i])
+			return false;
+		m = mult[i];
+	}
+	v *= m;
+	if (v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool tpd_cli_size(const char *s, double lo, double hi, double *bytes)
+{
+	static const char *const names[] = { "b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb",
+					     "gib", NULL };
+	static const double mult[] = { 1, 1024, 1024, 1024, 1048576, 1048576, 1048576,
+				       1073741824.0, 1073741824.0, 1073741824.0 };
+
+	return cli_with_unit(s, names, mult, lo, hi, bytes);
+}
+
+bool tpd_cli_duration(const char *s, double lo, double hi, double *seconds)
+{
+	static const char *const names[] = { "s", "m", "h", "d", NULL };
+	static const double mult[] = { 1, 60, 3600, 86400 };
+
+	return cli_with_unit(s, names, mult, lo, hi, seconds);
 }

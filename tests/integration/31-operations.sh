@@ -42,6 +42,24 @@ timeout 3 "$STACK_BIN/tpdiagd" --broker mqtt://127.0.0.1:1 --state-dir "$CHECK_D
 	--trace tests/fixtures/traces/TPT0001.csv > /dev/null 2>&1
 check "--state-dir state/ID makes state/ too" test -f "$CHECK_DIR/state/TPT0001/device.key"
 
+# Configuration: the shipped examples parse; the default file is read
+# (TPDIAG_CONFIG_DIR stands in for $(PREFIX)/etc/tpdiag); --print-config
+# says where each value came from; the command line wins.
+for p in tpcollect tpdiagd tpclaim; do
+	check "etc/$p.conf parses" bash -c "'$STACK_BIN/$p' --config etc/$p.conf --print-config > /dev/null"
+done
+mkdir -p "$CHECK_DIR/etc"
+printf '# test\n[tpcollect]\nlisten = 127.0.0.1:9999\nmax-skew = 30d\n' > "$CHECK_DIR/etc/tpcollect.conf"
+out=$(TPDIAG_CONFIG_DIR="$CHECK_DIR/etc" "$STACK_BIN/tpcollect" --db sqlite:x.db --print-config)
+check "the default config file is read and named" grep -q "config file: $CHECK_DIR/etc/tpcollect.conf" <<< "$out"
+check "a value from it says so" grep -qE '^max-skew = 30d +# config file$' <<< "$out"
+check "the command line says so" grep -qE '^db = sqlite:x.db +# command line$' <<< "$out"
+check "a default says so" grep -qE '^subscribe = shared +# default$' <<< "$out"
+out=$(TPDIAG_CONFIG_DIR="$CHECK_DIR/etc" "$STACK_BIN/tpcollect" --listen 127.0.0.1:1 --print-config)
+check "the command line wins over the file" grep -qE '^listen = 127.0.0.1:1 +# command line$' <<< "$out"
+out=$("$STACK_BIN/tpclaim" --token secret-value --print-config)
+check "--print-config does not show a token" bash -c "! grep -q secret-value <<< '$out'"
+
 # The API while the broker is down: up, 503, says why.
 for _ in $(seq 20); do
 	STACK_BROKER_PORT=$(stack_random_port); api_port=$(stack_random_port)

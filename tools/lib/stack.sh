@@ -24,6 +24,8 @@ stack_init() {
 	: "${BUILD:=build}"
 	STACK_BIN=$(cd "$BUILD" && pwd)
 	STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	# No default config file (an installed /etc/tpdiag/*.conf) in a test stack.
+	export TPDIAG_CONFIG_DIR=""
 	printf 'device_id,model,purchase_date,public_key\n' > "$STACK_DIR/registry.csv"
 	# One API token for "support"; tpclaim reads it from TPCLAIM_TOKEN.
 	local out
