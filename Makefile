@@ -9,7 +9,8 @@
 #   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
 #   make fresh      `make demo` + `make test` of the committed HEAD in a bare Debian root (root)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (rebuilds when PREFIX changed)
+#   make uninstall  the same variables
 #
 # CC, CFLAGS, LDFLAGS, BUILD are overridable.
 
@@ -77,7 +78,7 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh
+.PHONY: all test check demo eval bench soak deps deps-check clean install uninstall unit fuzz fresh FORCE
 
 all: deps-check $(PROGS)
 
@@ -97,9 +98,20 @@ deps:
 	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
 
+# The install paths compiled in (TPD_DATADIR, TPD_SYSCONFDIR): the stamp
+# changes only when they do, and then every object is rebuilt, so
+# `make install PREFIX=/opt/tpdiag` after `make` installs programs that
+# look in /opt/tpdiag, not in the prefix of the first build.
+PATHS_STAMP := $(BUILD)/.paths
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' | cmp -s - $@ || \
+	  echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' > $@
+FORCE:
+
 # deps-check is order-only: it runs (once) before any compile, also under -j,
 # but its running never makes an object out of date.
-$(BUILD)/%.o: %.c | deps-check
+$(BUILD)/%.o: %.c $(PATHS_STAMP) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -193,7 +205,7 @@ fresh:
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
 BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load $(BUILD)/bench/predict_replay
 
-$(BUILD)/bench/floor: tools/bench/floor.c | deps-check
+$(BUILD)/bench/floor: tools/bench/floor.c $(PATHS_STAMP) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIBS) -o $@
 
@@ -222,10 +234,34 @@ soak: all
 eval: all
 	@tools/eval.sh $(BUILD) $(FLEET)
 
+# Everything the programs need under $(DESTDIR)$(PREFIX): programs, product
+# descriptions and demo traces, the warranty policy, the broker config and
+# ACL (examples: copy them to /etc/mosquitto/), example configs (into
+# $(SYSCONFDIR), never over an existing one), and the demo
+# ($(PREFIX)/share/tpdiag/tools/demo.sh $(PREFIX)/bin).
+DATADIR := $(PREFIX)/share/tpdiag
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/boards/traces \
+	  $(DESTDIR)$(DATADIR)/mosquitto $(DESTDIR)$(DATADIR)/tools/lib $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
+	install -m 0644 boards/*.json $(DESTDIR)$(DATADIR)/boards/
+	install -m 0644 boards/traces/*.csv $(DESTDIR)$(DATADIR)/boards/traces/
+	install -m 0644 cloud/warranty.json $(DESTDIR)$(DATADIR)/warranty.json
+	install -m 0644 cloud/mosquitto/tpdiag.conf cloud/mosquitto/acl $(DESTDIR)$(DATADIR)/mosquitto/
+	install -m 0755 tools/demo.sh $(DESTDIR)$(DATADIR)/tools/demo.sh
+	install -m 0644 tools/lib/stack.sh $(DESTDIR)$(DATADIR)/tools/lib/stack.sh
+	for c in tpdiagd tpcollect tpclaim; do \
+	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
+	done
+
+# Removes what install put there, except the config files (they may have
+# been edited): those are listed for the operator to remove.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
+	rm -rf $(DESTDIR)$(DATADIR)
+	@for c in tpdiagd tpcollect tpclaim; do \
+	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf && echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/$$c.conf"; \
+	done; true
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -76,6 +76,11 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 check_eq "the API serves while the broker is unreachable: /healthz 503" 503 "$code"
+for _ in $(seq 50); do   # "connecting to ..." until the first attempt failed
+	grep -q '"not_ready":"no connection' "$CHECK_DIR/h.json" && break
+	sleep 0.1
+	curl -s -o "$CHECK_DIR/h.json" "http://127.0.0.1:$api_port/healthz"
+done
 check "/healthz says why" grep -q "\"not_ready\":\"no connection to mqtt://127.0.0.1:$STACK_BROKER_PORT\"" "$CHECK_DIR/h.json"
 check_eq "read API answers meanwhile" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/api/v1/claims")"
@@ -86,4 +91,32 @@ check "listening on once subscribed (well before 30 s)" grep -q "listening on 12
 check_eq "ready once the broker is up: /healthz 200" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/healthz")"
 check "no claim it waited 30 s" bash -c "! grep -q 'within 30 s' '$log'"
+stack_cleanup
+
+# make install: the tree under DESTDIR has what the programs need and runs
+# the demo from there (outside the source tree); another PREFIX rebuilds.
+root="$CHECK_DIR/root"
+make --no-print-directory install BUILD="$BUILD" DESTDIR="$root" > "$CHECK_DIR/install.log" 2>&1
+check_eq "make install DESTDIR=... exits 0" 0 $?
+check "the same PREFIX rebuilds nothing" bash -c "! grep -q '^cc ' '$CHECK_DIR/install.log'"
+share="$root/usr/local/share/tpdiag"
+for f in bin/tpcollect bin/tpdiagd bin/tpclaim share/tpdiag/boards/archer-ax55.json \
+	share/tpdiag/warranty.json share/tpdiag/mosquitto/tpdiag.conf share/tpdiag/mosquitto/acl \
+	etc/tpdiag/tpcollect.conf etc/tpdiag/tpdiagd.conf etc/tpdiag/tpclaim.conf; do
+	check "installed $f" test -s "$root/usr/local/$f"
+done
+check "the installed broker config expires stranded sessions" \
+	grep -q '^persistent_client_expiration ' "$share/mosquitto/tpdiag.conf"
+(cd "$CHECK_DIR" && bash "$share/tools/demo.sh" "$root/usr/local/bin") > "$CHECK_DIR/demo.log" 2>&1
+check_eq "the installed tree runs the demo" 0 $?
+check "... to the end" grep -q "== demo done" "$CHECK_DIR/demo.log"
+make --no-print-directory -n install BUILD="$BUILD" PREFIX=/opt/tpdiag-it31 DESTDIR="$root" \
+	> "$CHECK_DIR/install-n.log" 2>&1
+check "another PREFIX recompiles with its paths" \
+	grep -q "TPD_DATADIR='\"/opt/tpdiag-it31/share/tpdiag\"'" "$CHECK_DIR/install-n.log"
+make --no-print-directory uninstall BUILD="$BUILD" DESTDIR="$root" > "$CHECK_DIR/uninstall.log" 2>&1
+check_eq "make uninstall exits 0" 0 $?
+check "uninstall removes programs and data" test ! -e "$root/usr/local/bin/tpcollect" -a ! -e "$share"
+check "uninstall keeps (and names) the config files" \
+	bash -c "test -f '$root/usr/local/etc/tpdiag/tpcollect.conf' && grep -q 'kept .*tpcollect.conf' '$CHECK_DIR/uninstall.log'"
 check_done
