@@ -9,7 +9,8 @@
 #   make eval       how early and how accurately claims call failures (FLEET=DIR, or generated)
 #   make deps       install the Debian packages needed (no-op when present)
 #   make fresh      `make demo` + `make test` of the committed HEAD in a bare Debian root (root)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (rebuilds when PREFIX changed)
+#   make uninstall  the same variables
 #
 # CC, CFLAGS, LDFLAGS, BUILD are overridable.
 
@@ -20,6 +21,8 @@ BUILD   ?= build
 PKG_CONFIG ?= pkg-config
 # Where tpcollect serves its console and tracking page from (cloud/web/ installed).
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
+# Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 # What tpdiagd and tpdiag link (`make agent`, and every cross build).
@@ -46,7 +49,7 @@ PKGS := $(AGENT_PKGS)
 endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
-	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
+	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
 	    prometheus python3-aiosmtpd
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -58,20 +61,26 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' $(CFLAGS)
-# mbedTLS 2.28 ships no .pc file.
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' \
+	      -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
+# sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
+# installed; without it the collector runs the same, minus the notifications.
+HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)
+# mbedTLS 2.28 and libcsv ship no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
+# What only the collector's modules (libtpcloud.a) add: the registry's CSV.
+CLOUD_LIBS = -lcsv
 
 # The agent core and what the collector and tools share.
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/board_linux_probe.c src/sysfs.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
-	    src/trend.c src/cusum.c src/predict.c src/utf8.c
+	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
-	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c \
+	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/seqgap.c \
 	      cloud/events.c cloud/metrics.c cloud/webhook.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -82,14 +91,15 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook
+	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook \
+	      test_seqgap test_log test_mqtt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
 
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
-FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks
+FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks fuzz_registry_csv
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -98,7 +108,8 @@ FUZZ_SECONDS ?= 60
 # its "rm" after the suite's closing "tests: N passed, M failed" line.
 .SECONDARY:
 
-.PHONY: all test check demo eval bench soak deps deps-check clean install unit fuzz fresh agent cross
+.PHONY: all test check demo eval bench soak deps deps-check clean install uninstall unit fuzz fresh \
+	agent cross FORCE
 
 all: deps-check $(PROGS)
 
@@ -120,8 +131,11 @@ deps-check:
 else
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && test -f /usr/include/mbedtls/pk.h \
+	  && test -f /usr/include/csv.h \
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
+	  && command -v tmux >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
+	  && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
 	  || $(MAKE) --no-print-directory deps
 endif
 
@@ -134,9 +148,20 @@ deps:
 	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
 
+# The install paths compiled in (TPD_DATADIR, TPD_SYSCONFDIR): the stamp
+# changes only when they do, and then every object is rebuilt, so
+# `make install PREFIX=/opt/tpdiag` after `make` installs programs that
+# look in /opt/tpdiag, not in the prefix of the first build.
+PATHS_STAMP := $(BUILD)/.paths
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' | cmp -s - $@ || \
+	  echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' > $@
+FORCE:
+
 # deps-check is order-only: it runs (once) before any compile, also under -j,
 # but its running never makes an object out of date.
-$(BUILD)/%.o: %.c | deps-check
+$(BUILD)/%.o: %.c $(PATHS_STAMP) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -152,14 +177,16 @@ $(BUILD)/libtpcloud.a: $(CLOUD_OBJS)
 $(BUILD)/tpdiagd: $(BUILD)/src/tpdiagd.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/cloud/tpcollect.o: ALL_CFLAGS += $(if $(HAVE_SYSTEMD),-DTPD_HAVE_SYSTEMD)
+
 $(BUILD)/tpcollect: $(BUILD)/cloud/tpcollect.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) $(if $(HAVE_SYSTEMD),-lsystemd) -lpthread -o $@
 
 # tpclaim reads registry CSVs and makes tokens with the collector's modules.
 $(BUILD)/tools/tpclaim.o: ALL_CFLAGS += -Icloud
 
 $(BUILD)/tpclaim: $(BUILD)/tools/tpclaim.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) -lpthread -o $@
 
 $(BUILD)/tpdiag: $(BUILD)/tools/tpdiag.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
@@ -171,11 +198,11 @@ $(BUILD)/tpkey: $(BUILD)/tools/tpkey.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lcmocka -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) -lcmocka -lpthread -o $@
 
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) -lpthread -o $@
 
 unit: all $(UNIT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 
@@ -199,7 +226,7 @@ fuzz: deps-check
 	@fail=0; for t in $(FUZZ_TARGETS); do \
 	  seeds=tests/fuzz/corpus/$${t#fuzz_}; art=build-fuzz/artifacts/$$t; \
 	  clang $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Icloud tests/fuzz/$$t.c \
-	    build-fuzz/libtpcloud.a build-fuzz/libtpd.a $(LIBS) -lpthread -o build-fuzz/fuzz/$$t || exit 1; \
+	    build-fuzz/libtpcloud.a build-fuzz/libtpd.a $(CLOUD_LIBS) $(LIBS) -lpthread -o build-fuzz/fuzz/$$t || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$t $$art; rm -f $$art/*; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	  if build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$$art/ \
@@ -228,7 +255,7 @@ fresh:
 # Benchmark helpers (tools/bench/): the footprint floor and load generators.
 BENCH_BINS := $(BUILD)/bench/floor $(BUILD)/bench/bench_load $(BUILD)/bench/predict_replay
 
-$(BUILD)/bench/floor: tools/bench/floor.c | deps-check
+$(BUILD)/bench/floor: tools/bench/floor.c $(PATHS_STAMP) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIBS) -o $@
 
@@ -257,12 +284,36 @@ soak: all
 eval: all
 	@tools/eval.sh $(BUILD) $(FLEET)
 
+# Everything the programs need under $(DESTDIR)$(PREFIX): programs, product
+# descriptions and demo traces, the warranty policy, the broker config and
+# ACL (examples: copy them to /etc/mosquitto/), example configs (into
+# $(SYSCONFDIR), never over an existing one), and the demo
+# ($(PREFIX)/share/tpdiag/tools/demo.sh $(PREFIX)/bin).
+DATADIR := $(PREFIX)/share/tpdiag
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tpdiag/boards
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/boards/traces \
+	  $(DESTDIR)$(DATADIR)/mosquitto $(DESTDIR)$(DATADIR)/tools/lib $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 boards/*.json $(DESTDIR)$(PREFIX)/share/tpdiag/boards/
+	install -m 0644 boards/*.json $(DESTDIR)$(DATADIR)/boards/
+	install -m 0644 boards/traces/*.csv $(DESTDIR)$(DATADIR)/boards/traces/
+	install -m 0644 cloud/warranty.json $(DESTDIR)$(DATADIR)/warranty.json
+	install -m 0644 cloud/mosquitto/tpdiag.conf cloud/mosquitto/acl $(DESTDIR)$(DATADIR)/mosquitto/
+	install -m 0755 tools/demo.sh $(DESTDIR)$(DATADIR)/tools/demo.sh
+	install -m 0644 tools/lib/stack.sh $(DESTDIR)$(DATADIR)/tools/lib/stack.sh
 	install -d $(DESTDIR)$(WEBDIR)
 	install -m 0644 cloud/web/* $(DESTDIR)$(WEBDIR)/
+	for c in tpdiagd tpcollect tpclaim; do \
+	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
+	done
+
+# Removes what install put there, except the config files (they may have
+# been edited): those are listed for the operator to remove.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR)
+	@for c in tpdiagd tpcollect tpclaim; do \
+	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf && echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/$$c.conf"; \
+	done; true
 
 # The agent for each CROSS_TARGETS triplet: installs Debian's cross gcc and
 # the target's -dev packages when missing (dpkg --add-architecture), builds,

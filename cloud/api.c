@@ -280,45 +280,21 @@ static bool api_limit(struct api_call *c, unsigned dflt, unsigned max, unsigned 
  * string comparison with opened_at is meaningful. */
 static bool api_iso_valid(const char *s)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	size_t n = strlen(s);
-	int64_t days;
-	char date[11];
+	double t;
 
-	if (n != 10 && n != 20)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	}
-	memcpy(date, s, 10);
-	date[10] = '\0';
-	return tpc_date_parse(date, &days) &&
-	       (n == 10 || (memcmp(s + 11, "24", 2) < 0 && memcmp(s + 14, "60", 2) < 0 &&
-			    memcmp(s + 17, "61", 2) < 0));
+	return tpc_iso_parse(s, &t);
 }
 
 /* A time as Unix seconds or ISO 8601 UTC (date or date-time). */
 static bool api_time(const char *s, double *out)
 {
 	char *end;
-	int64_t days;
-	char date[11];
 
 	errno = 0;
 	*out = strtod(s, &end);
 	if (end != s && !*end && !errno && isfinite(*out))
 		return true;
-	if (!api_iso_valid(s))
-		return false;
-	memcpy(date, s, 10);
-	date[10] = '\0';
-	tpc_date_parse(date, &days);
-	*out = (double)days * 86400.0;
-	if (strlen(s) == 20)
-		*out += ((s[11] - '0') * 10 + (s[12] - '0')) * 3600.0 +
-			((s[14] - '0') * 10 + (s[15] - '0')) * 60.0 + (s[17] - '0') * 10 + (s[18] - '0');
-	return true;
+	return tpc_iso_parse(s, out);
 }
 
 /* A claim id from the path; false with a 404 queued. */
@@ -1139,18 +1115,20 @@ static void api_health_webhooks(struct tpc_api *api, cJSON *o, char *degraded, s
 	}
 }
 
-/* 503 while reports cannot be stored (a full disk): the collector is up
- * but not doing its job, which is what a health check is for. A failing
- * webhook target is "degraded" and 200: reports are still taken. */
+/* 503 while reports cannot be stored (a full disk) or do not arrive (the
+ * broker unreachable): the collector is up but not doing its job, which is
+ * what a health check is for; "status" says why. A failing webhook target
+ * is "degraded" and 200: reports are still taken. */
 static enum MHD_Result api_health(struct api_call *c)
 {
 	cJSON *o = tpc_collector_health_json(c->api->cfg.collector);
-	bool failing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "store_failing"));
+	bool failing = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ready"));
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "not_ready"));
 	char degraded[300] = "";
 
 	api_health_webhooks(c->api, o, degraded, sizeof(degraded));
 	if (o)
-		cJSON_AddStringToObject(o, "status", failing ? "store failing"
+		cJSON_AddStringToObject(o, "status", failing ? (why ? why : "not ready")
 						     : *degraded ? degraded : "ok");
 	return api_json(c->conn, failing ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, o);
 }

@@ -30,9 +30,10 @@
  * name is who the timeline records. Without a tokens file reads are open
  * (personal data - owner_contact - left out) and every write is refused.
  * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
- * /healthz is 503 while reports cannot be stored; a webhook target that
- * keeps failing makes it "degraded" (still 200: ingest goes on). /readyz is
- * 503 with its reasons while reports cannot be stored or the broker is not
+ * /healthz is 503 while reports cannot be stored or the broker is unreachable
+ * ("ready":false, "not_ready" says why); a webhook target that keeps
+ * failing makes it "degraded" (still 200: ingest goes on). /readyz is 503
+ * with its reasons while reports cannot be stored or the broker is not
  * connected (a load balancer should not send support traffic there).
  */
 #ifndef TPC_API_H

@@ -1,96 +1,136 @@
 /*
- * calendar.c - civil date arithmetic (see calendar.h).
+ * calendar.c - civil dates and ISO-8601 times (see calendar.h), on libc:
+ * timegm(3) and gmtime_r(3) do the day counting, strptime(3) the parsing.
  *
- * days_from_civil / civil_from_days are Howard Hinnant's public-domain
- * algorithms ("chrono-Compatible Low-Level Date Algorithms"): exact over the
- * whole proleptic Gregorian calendar, no tables, no time zone.
+ * A date is days since 1970-01-01 UTC; timegm normalises out-of-range
+ * fields (day 0 of a month is the last day of the one before), which is
+ * how the month lengths and the clamping in add_months are found. Nothing
+ * depends on the process's TZ: timegm and gmtime_r are UTC by definition.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "calendar.h"
 
 int64_t tpc_days_from_civil(int y, int m, int d)
 {
-	int64_t era, yoe, doy, doe;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	time_t t = timegm(&tm);
 
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return t >= 0 ? (int64_t)t / 86400 : ((int64_t)t - 86399) / 86400;
 }
 
-void tpc_civil_from_days(int64_t z, int *y, int *m, int *d)
+void tpc_civil_from_days(int64_t days, int *y, int *m, int *d)
 {
-	int64_t era, doe, yoe, doy, mp;
+	time_t t = (time_t)(days * 86400);
+	struct tm tm;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	gmtime_r(&t, &tm);
+	*y = tm.tm_year + 1900;
+	*m = tm.tm_mon + 1;
+	*d = tm.tm_mday;
 }
 
+/* Days in month m (1..12) of year y: day 0 of the next month is its last. */
 static int calendar_month_days(int y, int m)
 {
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	int yy, mm, dd;
 
-	return m == 2 && leap ? 29 : days[m - 1];
+	tpc_civil_from_days(tpc_days_from_civil(y, m + 1, 0), &yy, &mm, &dd);
+	return dd;
+}
+
+/* Checks the fixed shape ('d' a digit, anything else itself) before strptime,
+ * which would also take "2026-1-1" and leading blanks. */
+static bool calendar_shape(const char *s, const char *shape)
+{
+	size_t n = strlen(shape);
+
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+/* strptime with fmt over all of s, then a real date (strptime takes
+ * 2025-02-30: timegm would move it to March, which the round trip sees). */
+static bool calendar_strptime(const char *s, const char *fmt, struct tm *tm)
+{
+	struct tm norm;
+	time_t t;
+	const char *end;
+
+	memset(tm, 0, sizeof(*tm));
+	end = strptime(s, fmt, tm);
+	if (!end || *end)
+		return false;
+	norm = *tm;
+	t = timegm(&norm);
+	return t != (time_t)-1 && norm.tm_mday == tm->tm_mday && norm.tm_mon == tm->tm_mon &&
+	       norm.tm_year == tm->tm_year;
 }
 
 bool tpc_date_parse(const char *s, int64_t *days)
 {
-	int y, m, d;
+	struct tm tm;
 
-	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+	if (!s || !calendar_shape(s, "dddd-dd-dd") || !calendar_strptime(s, "%Y-%m-%d", &tm) ||
+	    tm.tm_year < 0)
 		return false;
-	for (int i = 0; i < 10; i++) {
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	}
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > calendar_month_days(y, m))
+	*days = tpc_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	return true;
+}
+
+bool tpc_iso_parse(const char *s, double *unix_s)
+{
+	struct tm tm;
+	bool date_only;
+
+	if (!s)
 		return false;
-	*days = tpc_days_from_civil(y, m, d);
+	date_only = calendar_shape(s, "dddd-dd-dd");
+	if (!date_only && !calendar_shape(s, "dddd-dd-ddTdd:dd:ddZ"))
+		return false;
+	if (!calendar_strptime(s, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm) ||
+	    tm.tm_year < 0)
+		return false;
+	*unix_s = (double)timegm(&tm);
 	return true;
 }
 
 void tpc_date_format(int64_t days, char *buf, size_t len)
 {
-	int y, m, d;
+	time_t t = (time_t)(days * 86400);
+	struct tm tm;
 
-	tpc_civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+	gmtime_r(&t, &tm);
+	if (strftime(buf, len, "%Y-%m-%d", &tm) == 0 && len)
+		buf[0] = '\0';
 }
 
 int64_t tpc_date_add_months(int64_t days, int months)
 {
-	int y, m, d, mi, dim;
+	int y, m, d, dim;
 
 	tpc_civil_from_days(days, &y, &m, &d);
-	mi = y * 12 + (m - 1) + months;
-	y = mi / 12;
-	m = mi % 12 + 1;
+	/* the first of the target month, normalised by timegm */
+	tpc_civil_from_days(tpc_days_from_civil(y, m + months, 1), &y, &m, &dim);
 	dim = calendar_month_days(y, m);
 	return tpc_days_from_civil(y, m, d > dim ? dim : d);
 }
 
 int tpc_weekday(int64_t days)
 {
-	/* 1970-01-01 was a Thursday (3 with Monday = 0). */
-	int64_t w = (days + 3) % 7;
+	time_t t = (time_t)(days * 86400);
+	struct tm tm;
 
-	return (int)(w < 0 ? w + 7 : w);
+	gmtime_r(&t, &tm);
+	return (tm.tm_wday + 6) % 7;   /* tm_wday: 0 = Sunday */
 }
 
 int tpc_days_cmp(const void *a, const void *b)

@@ -2,9 +2,9 @@
  * calendar.h - civil dates without time zones: parsing, month arithmetic,
  * weekdays and working days.
  *
- * Dates are proleptic Gregorian, counted as days since 1970-01-01 (UTC), so
- * nothing here depends on the process's TZ or on timegm(). Warranty periods
- * and review deadlines are computed in UTC; see policy.h.
+ * Dates are counted as days since 1970-01-01 (UTC), computed with libc's
+ * timegm/gmtime_r, so nothing here depends on the process's TZ. Warranty
+ * periods and review deadlines are computed in UTC; see policy.h.
  */
 #ifndef TPC_CALENDAR_H
 #define TPC_CALENDAR_H
@@ -19,6 +19,9 @@ void tpc_civil_from_days(int64_t days, int *y, int *m, int *d);
 
 /* Parses a real calendar date "YYYY-MM-DD" (years 1900..9999). */
 bool tpc_date_parse(const char *s, int64_t *days);
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC; those two shapes
+ * only, a real date and time) into Unix seconds. */
+bool tpc_iso_parse(const char *s, double *unix_s);
 /* Writes "YYYY-MM-DD" (len >= 11). */
 void tpc_date_format(int64_t days, char *buf, size_t len);
 

@@ -23,12 +23,14 @@
 
 #include "tpd/clock.h"
 #include "tpd/jws.h"
+#include "tpd/log.h"
 #include "tpd/utf8.h"
 #include "claims.h"
 #include "collector.h"
 #include "fleet.h"
 #include "metrics.h"
 #include "registry.h"
+#include "seqgap.h"
 #include "store.h"
 
 struct tpc_collector {
@@ -36,6 +38,7 @@ struct tpc_collector {
 	struct tpc_registry *registry;
 	const struct tpc_policy *policy;
 	struct tpc_fleet *fleet;         /* the predictive engine, NULL: off */
+	struct tpc_seqgap *gaps;         /* reports missing per device (seqgap.h) */
 	pthread_mutex_t lock;            /* guards stats and health (read by HTTP threads) */
 	struct tpc_collector_stats stats;
 	struct tpc_collector_health health;
@@ -50,6 +53,8 @@ struct tpc_collector {
 };
 
 #define COLLECTOR_LOG_EVERY_S 60
+#define COLLECTOR_GAP_GRACE_S 30    /* a missing seq is a loss after this */
+#define COLLECTOR_GAP_LINES 20      /* device lines per alarm check */
 
 enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *registry,
 			       const struct tpc_policy *policy, struct tpc_collector **out)
@@ -66,6 +71,11 @@ enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *reg
 		free(c);
 		return TPD_ERR_NOMEM;
 	}
+	if (tpc_seqgap_new(COLLECTOR_GAP_GRACE_S, COLLECTOR_LOG_EVERY_S, &c->gaps)) {
+		tpc_hist_free(c->ingest_latency);
+		free(c);
+		return TPD_ERR_NOMEM;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return TPD_OK;
@@ -77,6 +87,7 @@ void tpc_collector_free(struct tpc_collector *c)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	tpc_hist_free(c->ingest_latency);
+	tpc_seqgap_free(c->gaps);
 	free(c);
 }
 
@@ -141,9 +152,9 @@ static void collector_store_failed(struct tpc_collector *c, uint64_t n, enum tpd
 		c->log_quiet++;
 	}
 	if (say)
-		fprintf(stderr, "tpcollect: cannot store: %s; not acknowledged, the broker delivers "
-			"it again%s (%lu more failures in the last minute; next line in %d s at "
-			"most)\n", c->health.last_error,
+		tpd_log(TPD_LOG_ERR, "store", "cannot store: %s; not acknowledged, the broker "
+			"delivers it again%s (%lu more failures in the last minute; next line in %d s "
+			"at most)", c->health.last_error,
 			c->in_batch ? " after a pause" : "", quiet, COLLECTOR_LOG_EVERY_S);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -156,7 +167,7 @@ static void collector_store_ok(struct tpc_collector *c)
 	/* Under the same once-a-minute bound: a disk with a little room left
 	 * takes a small batch and refuses the next. */
 	if (c->health.failing_since != 0 && now >= c->log_next) {
-		fprintf(stderr, "tpcollect: storing again after %.0f s of store errors\n",
+		tpd_log(TPD_LOG_INFO, "store", "storing again after %.0f s of store errors",
 			tpd_clock_wall() - c->health.failing_since);
 		c->log_next = now + COLLECTOR_LOG_EVERY_S;
 	}
@@ -200,8 +211,8 @@ static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_re
 	*chain = prev && strcmp(prev, before) == 0 ? "ok" : "broken";
 	if (strcmp(*chain, "broken") == 0) {
 		collector_count(c, &c->pending.chain_broken);
-		fprintf(stderr, "tpcollect: evidence chain of %s broken at seq %" PRIu64 ": \"prev\" is "
-			"not the hash of the signed report before it (kept and flagged)\n", r->dev,
+		tpd_log(TPD_LOG_WARN, "chain", "evidence chain of %s broken at seq %" PRIu64 ": \"prev\" "
+			"is not the hash of the signed report before it (kept and flagged)", r->dev,
 			r->seq);
 	}
 	return TPD_OK;
@@ -227,7 +238,7 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 
 		collector_count(c, &c->pending.forecasts);
 		if (rc) {
-			fprintf(stderr, "tpcollect: forecast %s for %s not applied: %s\n",
+			tpd_log(TPD_LOG_WARN, "forecast", "forecast %s for %s not applied: %s",
 				tpd_fault_code_name(p[i].code), p[i].dev, tpd_strerror(rc));
 			continue;
 		}
@@ -237,7 +248,7 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 			collector_count(c, &c->pending.claims_opened);
 			collector_count(c, &c->pending.opened_by[tpd_fault_code_class(p[i].code)][1]);
 		}
-		fprintf(stderr, "tpcollect: forecast %s %s for %s (%s, eta %.1f days)%s%s\n",
+		tpd_log(TPD_LOG_INFO, "forecast", "forecast %s %s for %s (%s, eta %.1f days)%s%s",
 			tpd_fault_code_name(p[i].code), p[i].raised ? "raised" : "reversed", p[i].dev,
 			p[i].sensor, p[i].eta_s / 86400, res.opened ? ": opened claim " : "",
 			res.opened ? cid : "");
@@ -313,7 +324,7 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 		c->pending.rejected++;
 		c->pending.rejected_by[reason]++;
 		/* the topic is the sender's too: escaped, so it cannot forge a line */
-		fprintf(stderr, "tpcollect: rejected message on %s: %s: %s\n",
+		tpd_log(TPD_LOG_WARN, "ingest", "rejected message on %s: %s: %s",
 			tpd_esc(etopic, sizeof(etopic), topic), tpc_reject_name(reason), why);
 		return TPD_OK;
 	}
@@ -338,10 +349,14 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 			char cid[32];
 
 			tpc_claim_id_format(res.claim, cid, sizeof(cid));
-			fprintf(stderr, "tpcollect: opened claim %s for %s: %s\n", cid, r.dev,
+			tpd_log(TPD_LOG_INFO, "claims", "opened claim %s for %s: %s", cid, r.dev,
 				tpd_fault_code_name(r.code));
 		}
 	}
+	if (!rc)
+		tpc_seqgap_seen(c->gaps, r.dev, r.seq, r.kind == TPD_TOPIC_STATUS &&
+				collector_state(&r) && strcmp(collector_state(&r), "online") == 0,
+				tpd_clock_mono(), tpd_clock_wall());
 	if (!rc && !dup && c->fleet)
 		collector_forecast(c, &r, now);
 	tpc_report_clear(&r);
@@ -364,6 +379,54 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 			collector_store_ok(c);
 	}
 	return rc;
+}
+
+struct collector_alarm_ctx {
+	size_t lines, more_devices;
+	double grace_s;
+};
+
+/* One line per device with new alarms: its open missing ranges. */
+static void collector_on_gap(void *ctx, const char *dev, const struct tpc_seqgap_range *open,
+			     size_t n, uint64_t new_ranges, uint64_t new_reports)
+{
+	struct collector_alarm_ctx *a = ctx;
+	char list[400];
+	size_t len = 0;
+	uint64_t missing = 0;
+
+	if (a->lines >= COLLECTOR_GAP_LINES) {
+		a->more_devices++;
+		return;
+	}
+	a->lines++;
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		missing += open[i].hi - open[i].lo + 1;
+		if (len + 48 >= sizeof(list)) {
+			if (len + 5 < sizeof(list))
+				len += (size_t)snprintf(list + len, sizeof(list) - len, " ...");
+			continue;
+		}
+		len += (size_t)(open[i].lo == open[i].hi
+			? snprintf(list + len, sizeof(list) - len, "%s%" PRIu64, i ? " " : "", open[i].lo)
+			: snprintf(list + len, sizeof(list) - len, "%s%" PRIu64 "-%" PRIu64, i ? " " : "",
+				   open[i].lo, open[i].hi));
+	}
+	tpd_log(TPD_LOG_ERR, "gaps", "loss alarm: %s: %" PRIu64 " reports in %" PRIu64 " new ranges "
+		"not received within %.0f s (lost, or delivered to another member of the shared "
+		"subscription); missing now: %" PRIu64 " (seq %s)", dev, new_reports, new_ranges,
+		a->grace_s, missing, n ? list : "none kept");
+}
+
+void tpc_collector_tick(struct tpc_collector *c, double now_mono)
+{
+	struct collector_alarm_ctx a = { .grace_s = COLLECTOR_GAP_GRACE_S };
+
+	tpc_seqgap_check(c->gaps, now_mono, collector_on_gap, &a);
+	if (a.more_devices)
+		tpd_log(TPD_LOG_ERR, "gaps", "loss alarm: %zu more devices with missing reports "
+			"(GET /api/v1/health lists them)", a.more_devices);
 }
 
 void tpc_collector_batch_begin(struct tpc_collector *c)
@@ -406,6 +469,15 @@ enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
 	return TPD_OK;
 }
 
+void tpc_collector_set_broker(struct tpc_collector *c, bool ready, const char *why)
+{
+	pthread_mutex_lock(&c->lock);
+	c->health.broker_tracked = true;
+	c->health.broker_ready = ready;
+	snprintf(c->health.broker_why, sizeof(c->health.broker_why), "%s", ready ? "subscribed" : why);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out)
 {
 	pthread_mutex_lock(&c->lock);
@@ -426,8 +498,29 @@ cJSON *tpc_collector_health_json(struct tpc_collector *c)
 	cJSON *o = cJSON_CreateObject();
 	bool ok = o != NULL;
 
+	struct tpc_seqgap_totals g;
+	cJSON *gaps;
+
 	tpc_collector_health(c, &h);
+	tpc_seqgap_totals(c->gaps, &g);
+	/* ready: reports reach the collector and are stored */
+	ok = ok && cJSON_AddBoolToObject(o, "ready", h.failing_since == 0 &&
+					 (!h.broker_tracked || h.broker_ready));
+	if (ok && h.failing_since != 0)
+		ok = cJSON_AddStringToObject(o, "not_ready", "store failing") != NULL;
+	else if (ok && h.broker_tracked && !h.broker_ready)
+		ok = cJSON_AddStringToObject(o, "not_ready", h.broker_why) != NULL;
+	if (ok && h.broker_tracked)
+		ok = cJSON_AddStringToObject(o, "broker", h.broker_why) != NULL;
 	ok = ok && cJSON_AddBoolToObject(o, "store_failing", h.failing_since != 0);
+	/* a transport loss (seqgap.h), distinct from a broken evidence chain */
+	ok = ok && cJSON_AddBoolToObject(o, "loss_alarm", g.open_ranges != 0) &&
+	     cJSON_AddNumberToObject(o, "missing_reports", (double)g.open_reports) &&
+	     cJSON_AddNumberToObject(o, "devices_missing_reports", (double)g.devices_open);
+	gaps = ok ? tpc_seqgap_json(c->gaps, 20) : NULL;
+	ok = ok && gaps && cJSON_AddItemToObject(o, "missing", gaps);
+	if (!ok)
+		cJSON_Delete(gaps);
 	if (ok && h.failing_since != 0)
 		ok = cJSON_AddNumberToObject(o, "store_failing_since", h.failing_since) &&
 		     cJSON_AddStringToObject(o, "store_last_error", h.last_error);
@@ -442,7 +535,10 @@ cJSON *tpc_collector_health_json(struct tpc_collector *c)
 cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 {
 	struct tpc_collector_stats st;
+	struct tpc_seqgap_totals g;
 	const struct { const char *key; const uint64_t *v; } rows[] = {
+		{ "seq_gaps", &g.gaps_alarmed }, { "seq_missing", &g.reports_alarmed },
+		{ "seq_filled_late", &g.filled_late },
 		{ "received", &st.received }, { "stored", &st.stored },
 		{ "duplicates", &st.duplicates }, { "rejected", &st.rejected },
 		{ "claims_opened", &st.claims_opened }, { "evidence_added", &st.evidence_added },
@@ -454,6 +550,7 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 	bool ok = by != NULL;
 
 	tpc_collector_stats(c, &st);
+	tpc_seqgap_totals(c->gaps, &g);
 	for (size_t i = 0; ok && i < sizeof(rows) / sizeof(rows[0]); i++)
 		ok = cJSON_AddNumberToObject(o, rows[i].key, (double)*rows[i].v) != NULL;
 	for (int i = 0; ok && i < TPC_REJECT_COUNT; i++)

@@ -39,6 +39,9 @@ struct tpc_collector_health {
 	double failing_since;     /* Unix s of the first store error in a row; 0: storing */
 	char last_error[320];     /* the last store error, one line */
 	uint64_t batches_refused; /* group commits not acknowledged to the broker */
+	bool broker_tracked;      /* tpc_collector_set_broker was called */
+	bool broker_ready;        /* subscribed: reports reach this collector */
+	char broker_why[200];     /* why not, one line */
 };
 
 /* store, registry and policy are borrowed (registry may be NULL). */
@@ -74,13 +77,26 @@ enum tpd_err tpc_collector_batch_end(struct tpc_collector *c);
 
 /* The latency of tpc_collector_handle (metrics.h); the collector's. */
 struct tpc_hist *tpc_collector_ingest_hist(struct tpc_collector *c);
+/* Turns reports missing for longer than 30 s into loss alarms (seqgap.h):
+ * logged per device once a minute at most, counted in the stats
+ * ("seq_gaps", "seq_missing", "seq_filled_late") and listed in the health
+ * answer ("loss_alarm", "missing_reports", "missing"). Call it from the
+ * ingest thread's loop; cheap when nothing is due. */
+void tpc_collector_tick(struct tpc_collector *c, double now_mono);
+
+/* What the MQTT side says (tpcollect's main loop): ready once subscribed;
+ * otherwise why not, for the health answer ("ready", "not_ready"). Until
+ * it is first called the broker does not count for readiness (tests that
+ * feed the collector directly). Thread-safe. */
+void tpc_collector_set_broker(struct tpc_collector *c, bool ready, const char *why);
 
 /* Thread-safe snapshot. */
 void tpc_collector_stats(struct tpc_collector *c, struct tpc_collector_stats *out);
 cJSON *tpc_collector_stats_json(struct tpc_collector *c);
 void tpc_collector_health(struct tpc_collector *c, struct tpc_collector_health *out);
-/* {"store_failing":bool[,"store_failing_since":s,"store_last_error":"..."],
- *  "batches_refused":n}; NULL on out of memory. */
+/* {"ready":bool[,"not_ready":"why"],"broker":"subscribed|why","store_failing":bool[,"store_failing_since":s,"store_last_error":"..."],
+ *  "loss_alarm":bool,"missing_reports":n,"devices_missing_reports":n,
+ *  "missing":[{"dev","from","to","since"}…],"batches_refused":n}; NULL on out of memory. */
 cJSON *tpc_collector_health_json(struct tpc_collector *c);
 
 #endif

@@ -5,6 +5,7 @@
  * loading, the warranty decision, the review deadline.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +31,10 @@ struct policy_entry {
 	size_t nmodels;
 };
 
+/* lock guards the rest against a swap (SIGHUP reload) while the ingest
+ * thread and HTTP threads compute warranties. */
 struct tpc_policy {
+	pthread_mutex_t lock;
 	struct policy_entry *entries;
 	size_t nentries;
 	size_t dflt;                               /* index of the default */
@@ -52,6 +56,7 @@ void tpc_policy_free(struct tpc_policy *p)
 {
 	if (!p)
 		return;
+	pthread_mutex_destroy(&p->lock);
 	for (size_t i = 0; i < p->nentries; i++)
 		free(p->entries[i].models);
 	for (int i = 0; i < TPD_FAULT_CODE_COUNT; i++)
@@ -272,6 +277,8 @@ enum tpd_err tpc_policy_parse(const char *text, size_t len, const char *name,
 	if (rc)
 		return rc;
 	p = calloc(1, sizeof(*p));
+	if (p)
+		pthread_mutex_init(&p->lock, NULL);
 	rc = p ? policy_from_json(&c, root, p) : TPD_ERR_NOMEM;
 	cJSON_Delete(root);
 	if (rc) {
@@ -327,9 +334,40 @@ static const struct policy_entry *policy_pick(const struct tpc_policy *p, const 
 	return &p->entries[p->dflt];
 }
 
+#define POLICY_SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
+
+void tpc_policy_swap(struct tpc_policy *live, struct tpc_policy *fresh)
+{
+	pthread_mutex_lock(&live->lock);
+	POLICY_SWAP(live->entries, fresh->entries);
+	POLICY_SWAP(live->nentries, fresh->nentries);
+	POLICY_SWAP(live->dflt, fresh->dflt);
+	for (int i = 0; i < TPD_FAULT_CODE_COUNT; i++)
+		POLICY_SWAP(live->exclusion[i], fresh->exclusion[i]);
+	POLICY_SWAP(live->holidays, fresh->holidays);
+	POLICY_SWAP(live->nholidays, fresh->nholidays);
+	pthread_mutex_unlock(&live->lock);
+	tpc_policy_free(fresh);
+}
+
+static void policy_warranty(const struct tpc_policy *p, const char *model,
+			    const char *const *codes, size_t ncodes, const char *purchase_date,
+			    double detected_ts, struct tpc_warranty *out);
+
+/* The lock is the policy's own mutable part: const for callers, as the
+ * policy's contents are. */
 void tpc_policy_warranty(const struct tpc_policy *p, const char *model,
 			 const char *const *codes, size_t ncodes, const char *purchase_date,
 			 double detected_ts, struct tpc_warranty *out)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	policy_warranty(p, model, codes, ncodes, purchase_date, detected_ts, out);
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+}
+
+static void policy_warranty(const struct tpc_policy *p, const char *model,
+			    const char *const *codes, size_t ncodes, const char *purchase_date,
+			    double detected_ts, struct tpc_warranty *out)
 {
 	const struct policy_entry *e = policy_pick(p, model, ncodes ? codes[0] : NULL);
 	int64_t bought, until, detected;
@@ -366,6 +404,11 @@ void tpc_policy_warranty(const struct tpc_policy *p, const char *model,
 
 int64_t tpc_policy_review_due(const struct tpc_policy *p, double opened_s)
 {
-	return tpc_add_working_days((int64_t)floor(opened_s), TPC_REVIEW_WORKING_DAYS, p->holidays,
-				    p->nholidays);
+	int64_t due;
+
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	due = tpc_add_working_days((int64_t)floor(opened_s), TPC_REVIEW_WORKING_DAYS, p->holidays,
+				   p->nholidays);
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return due;
 }

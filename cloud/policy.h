@@ -44,8 +44,11 @@ enum tpd_err tpc_policy_parse(const char *text, size_t len, const char *name,
 /* The built-in policy: standard-12m for everything, no exclusions, no holidays. */
 enum tpd_err tpc_policy_builtin(struct tpc_policy **out);
 void tpc_policy_free(struct tpc_policy *p);
+/* Makes live hold fresh's rules (a reload on SIGHUP) and frees fresh;
+ * thread-safe against the functions below, which copy what they return. */
+void tpc_policy_swap(struct tpc_policy *live, struct tpc_policy *fresh);
 
-/* Computes the warranty of a claim. codes: the claim's fault codes, first
+/* Computes the warranty of a claim (thread-safe). codes: the claim's fault codes, first
  * one first; purchase_date NULL or "" when unknown. */
 void tpc_policy_warranty(const struct tpc_policy *p, const char *model,
 			 const char *const *codes, size_t ncodes, const char *purchase_date,

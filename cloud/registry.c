@@ -1,7 +1,7 @@
 /*
  * registry.c - loading the device registry CSV into a sorted array.
  *
- * Layout: CSV field splitting (quotes), row validation, loading, lookup.
+ * Layout: CSV records (libcsv), row validation, loading, lookup.
  * Lookups are a binary search: the collector asks once per signed report.
  * Devices registered through the API join at run time (tpc_registry_put_key)
  * under a write lock; signature checks hold the read lock.
@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <csv.h>
 
 #include "tpd/jws.h"
 #include "tpd/utf8.h"
@@ -37,45 +39,52 @@ int tpc_date_valid(const char *s)
 	return tpc_date_parse(s, &days);
 }
 
-/* Splits one CSV line in place; supports "quoted, fields" and "" escapes.
- * Returns the number of fields, or -1 for an unterminated quote. */
-static int reg_split(char *line, char **f, int max)
-{
-	int n = 0;
-	char *r = line, *w;
+/*
+ * One CSV record at a time, split by libcsv (RFC 4180: "quoted, fields",
+ * "" escapes, newlines inside quotes). The file is still read line by line
+ * so that '#' comment lines and blank lines between records can be skipped
+ * and errors name the line a record starts on; a line that ends inside a
+ * quoted field continues the record on the next one.
+ */
+struct reg_record {
+	char *f[REG_MAX_FIELDS + 1];
+	int n;                /* fields so far; REG_MAX_FIELDS + 1: too many */
+	int ended;            /* records libcsv ended in this record's lines */
+	bool nomem;
+};
 
-	for (;;) {
-		if (n == max)
-			return max + 1;
-		f[n++] = w = r;
-		if (*r == '"') {
-			r++;
-			for (;;) {
-				if (*r == '\0')
-					return -1;
-				if (*r == '"' && r[1] == '"') {
-					*w++ = '"';
-					r += 2;
-				} else if (*r == '"') {
-					r++;
-					break;
-				} else {
-					*w++ = *r++;
-				}
-			}
-			if (*r != ',' && *r != '\0')
-				return -1;
-		} else {
-			while (*r && *r != ',')
-				*w++ = *r++;
-		}
-		if (*r == '\0') {
-			*w = '\0';
-			return n;
-		}
-		*w = '\0';
-		r++;
+static void reg_csv_field(void *s, size_t len, void *data)
+{
+	struct reg_record *r = data;
+	char *copy;
+
+	if (r->ended || r->n > REG_MAX_FIELDS)
+		return;
+	if (r->n == REG_MAX_FIELDS) {
+		r->n++;
+		return;
 	}
+	copy = malloc(len + 1);
+	if (!copy) {
+		r->nomem = true;
+		return;
+	}
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	r->f[r->n++] = copy;
+}
+
+static void reg_csv_row(int c, void *data)
+{
+	(void)c;
+	((struct reg_record *)data)->ended++;
+}
+
+static void reg_record_clear(struct reg_record *r)
+{
+	for (int i = 0; i < r->n && i < REG_MAX_FIELDS; i++)
+		free(r->f[i]);
+	memset(r, 0, sizeof(*r));
 }
 
 static int reg_cmp(const void *a, const void *b)
@@ -200,9 +209,12 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 			       char *err, size_t errlen)
 {
 	struct tpc_registry *reg = NULL;
-	char *line = NULL, *f[REG_MAX_FIELDS], why[256];
-	unsigned long lineno = 0;
-	bool header = false;
+	struct reg_record r = { 0 };
+	struct csv_parser csv;
+	char *line = NULL, why[256];
+	unsigned long lineno = 0, first = 0;
+	size_t record_bytes = 0;
+	bool header = false, csv_ready = false;
 	enum tpd_err rc;
 	FILE *fp;
 
@@ -212,11 +224,13 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return TPD_ERR_IO;
 	}
-	line = malloc(REG_LINE_MAX + 1);
+	line = malloc(REG_LINE_MAX + 2);
 	rc = line ? tpc_registry_new(&reg) : TPD_ERR_NOMEM;
+	if (!rc && csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		rc = TPD_ERR_NOMEM;
+	csv_ready = !rc;
 	while (!rc && fgets(line, REG_LINE_MAX + 1, fp)) {
 		size_t len = strlen(line);
-		int n;
 
 		lineno++;
 		if (len == REG_LINE_MAX && line[len - 1] != '\n') {
@@ -224,30 +238,71 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 			rc = TPD_ERR_INVAL;
 			break;
 		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
-		n = reg_split(line, f, REG_MAX_FIELDS);
-		if (n < 0) {
-			snprintf(err, errlen, "%s:%lu: unterminated quote", path, lineno);
+		if (first == 0) {   /* between records: comments and blank lines */
+			size_t blank = strspn(line, "\r\n");
+
+			if (blank == len || line[0] == '#')
+				continue;
+			first = lineno;
+		}
+		if (len == 0 || line[len - 1] != '\n') {
+			line[len++] = '\n';   /* the last line without one */
+			line[len] = '\0';
+		}
+		record_bytes += len;
+		if (record_bytes > REG_LINE_MAX) {
+			snprintf(err, errlen, "%s:%lu: record longer than %d bytes", path, first,
+				 REG_LINE_MAX);
 			rc = TPD_ERR_INVAL;
 			break;
 		}
-		if (!header) {
-			if (n < 4 || strcmp(f[0], "device_id") || strcmp(f[1], "model") ||
-			    strcmp(f[2], "purchase_date") || strcmp(f[3], "public_key")) {
+		if (csv_parse(&csv, line, len, reg_csv_field, reg_csv_row, &r) != len) {
+			snprintf(err, errlen, "%s:%lu: %s", path, first,
+				 csv_error(&csv) == CSV_EPARSE ? "bad quoting (a quoted field must end "
+				 "with a quote before the next comma)" : csv_strerror(csv_error(&csv)));
+			rc = csv_error(&csv) == CSV_ENOMEM ? TPD_ERR_NOMEM : TPD_ERR_INVAL;
+			break;
+		}
+		if (r.nomem) {
+			rc = TPD_ERR_NOMEM;
+			break;
+		}
+		if (!r.ended)
+			continue;   /* inside a quoted field: the record goes on */
+		if (r.ended > 1) {
+			snprintf(err, errlen, "%s:%lu: a bare carriage return inside a line", path,
+				 first);
+			rc = TPD_ERR_INVAL;
+			break;
+		}
+		if (r.n > REG_MAX_FIELDS) {
+			snprintf(err, errlen, "%s:%lu: more than %d fields", path, first,
+				 REG_MAX_FIELDS);
+			rc = TPD_ERR_INVAL;
+		} else if (!header) {
+			if (r.n < 4 || strcmp(r.f[0], "device_id") || strcmp(r.f[1], "model") ||
+			    strcmp(r.f[2], "purchase_date") || strcmp(r.f[3], "public_key")) {
 				snprintf(err, errlen, "%s:%lu: header must be device_id,model,"
-					 "purchase_date,public_key[,owner_contact,channel]", path, lineno);
+					 "purchase_date,public_key[,owner_contact,channel]", path, first);
 				rc = TPD_ERR_INVAL;
 			}
 			header = true;
-			continue;
+		} else {
+			rc = reg_row(reg, path, r.f, r.n, why, sizeof(why));
+			if (rc)
+				snprintf(err, errlen, "%s:%lu: %s", path, first, why);
 		}
-		rc = reg_row(reg, path, f, n, why, sizeof(why));
-		if (rc)
-			snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+		reg_record_clear(&r);
+		first = 0;
+		record_bytes = 0;
 	}
+	if (!rc && first != 0) {
+		snprintf(err, errlen, "%s:%lu: unterminated quote", path, first);
+		rc = TPD_ERR_INVAL;
+	}
+	reg_record_clear(&r);
+	if (csv_ready)
+		csv_free(&csv);
 	if (!rc && !header) {
 		snprintf(err, errlen, "%s: empty (no header line)", path);
 		rc = TPD_ERR_INVAL;

@@ -2,6 +2,7 @@
  * tokens.c - bearer tokens file, hashing and constant-time checks (see tokens.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,14 @@ struct tokens_entry {
 	unsigned char hash[32];
 };
 
+/* lock guards e and n against a swap (SIGHUP) while HTTP threads check;
+ * entries swapped out stay on the retired chain until free, because the
+ * name a check returned may still be in use by a request. */
 struct tpc_tokens {
+	pthread_mutex_t lock;
 	struct tokens_entry *e;
 	size_t n;
+	struct tpc_tokens *retired;
 };
 
 bool tpc_token_name_valid(const char *name)
@@ -92,8 +98,10 @@ enum tpd_err tpc_tokens_load(const char *path, struct tpc_tokens **out, char *er
 		return TPD_ERR_IO;
 	}
 	t = calloc(1, sizeof(*t));
-	if (t)
+	if (t) {
+		pthread_mutex_init(&t->lock, NULL);
 		t->e = calloc(TOKENS_MAX, sizeof(*t->e));
+	}
 	if (!t || !t->e) {
 		fclose(fp);
 		tpc_tokens_free(t);
@@ -141,10 +149,31 @@ enum tpd_err tpc_tokens_load(const char *path, struct tpc_tokens **out, char *er
 
 void tpc_tokens_free(struct tpc_tokens *t)
 {
-	if (!t)
-		return;
-	free(t->e);
-	free(t);
+	while (t) {
+		struct tpc_tokens *next = t->retired;
+
+		pthread_mutex_destroy(&t->lock);
+		free(t->e);
+		free(t);
+		t = next;
+	}
+}
+
+void tpc_tokens_swap(struct tpc_tokens *live, struct tpc_tokens *fresh)
+{
+	struct tokens_entry *e;
+	size_t n;
+
+	pthread_mutex_lock(&live->lock);
+	e = live->e;
+	n = live->n;
+	live->e = fresh->e;
+	live->n = fresh->n;
+	fresh->e = e;
+	fresh->n = n;
+	fresh->retired = live->retired;
+	live->retired = fresh;
+	pthread_mutex_unlock(&live->lock);
 }
 
 size_t tpc_tokens_count(const struct tpc_tokens *t)
@@ -160,6 +189,7 @@ const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token)
 	if (!t || !token || !*token || strlen(token) > 256)
 		return NULL;
 	tokens_hash(token, h);
+	pthread_mutex_lock((pthread_mutex_t *)&t->lock);
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned char diff = 0;
 
@@ -168,6 +198,7 @@ const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token)
 		if (diff == 0 && !who)
 			who = t->e[i].name;
 	}
+	pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
 	return who;
 }
 

@@ -23,10 +23,14 @@ struct tpd_rng;
 /* Loads path; on failure writes "PATH:LINE: problem" into err. */
 enum tpd_err tpc_tokens_load(const char *path, struct tpc_tokens **out, char *err, size_t errlen);
 void tpc_tokens_free(struct tpc_tokens *t);
+/* Makes live hold fresh's tokens (a reload on SIGHUP), thread-safe against
+ * tpc_tokens_check. Takes fresh: it keeps the old entries alive until
+ * live is freed, as a name returned by a check may still be in use. */
+void tpc_tokens_swap(struct tpc_tokens *live, struct tpc_tokens *fresh);
 size_t tpc_tokens_count(const struct tpc_tokens *t);
 
-/* The name of the holder of token, or NULL. Compares hashes in constant
- * time over every entry. */
+/* The name of the holder of token, or NULL (valid until t is freed).
+ * Compares hashes in constant time over every entry. Thread-safe. */
 const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token);
 
 /* A fresh random token (43 characters, base64url of 32 bytes) into tok

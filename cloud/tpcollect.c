@@ -2,11 +2,27 @@
  * tpcollect.c - the collector daemon: MQTT (shared subscription, persistent
  * session) -> collector pipeline -> store; HTTP API for support.
  *
- * Start-up order matters: the store opens, the registry loads (keys stored
- * in the database, then the --registry file, which is also stored), MQTT
- * connects and its subscription is acknowledged, and only then does the API
- * start and "listening on HOST:PORT" get logged. Whoever waits for that line
- * (tests, the demo) can rely on the collector taking reports from then on.
+ * Start-up order matters (design notes):
+ * 1. Everything that can fail locally comes first: the store opens, the
+ *    policy, tokens and registry load (keys stored in the database, then
+ *    the --registry file, which is also stored), the API binds its port.
+ *    Only then does MQTT connect with the persistent session and subscribe.
+ *    A collector that cannot serve never joins the shared subscription:
+ *    a persistent member that joins and dies keeps getting its share of the
+ *    stream from mosquitto (upstream #1747), and those reports are lost to
+ *    every live collector.
+ * 2. "listening on HOST:PORT" is logged once the subscription is
+ *    acknowledged (whoever waits for that line, tests and the demo, can rely
+ *    on the collector taking reports from then on), or after
+ *    SUBSCRIBE_WAIT_S without a broker: the API then serves and /healthz
+ *    says why it is not ready, while MQTT keeps reconnecting.
+ * 3. Signals are flags read by the main loop, between two MQTT loops:
+ *    SIGHUP reloads the registry file, policy and tokens and reopens the
+ *    log file there, on the ingest thread, so no message is in the middle
+ *    of being handled and none is dropped (they wait in the socket); a
+ *    file that does not load keeps the old one (logged). SIGTERM/SIGINT
+ *    stop taking messages, wait for the outbox's acknowledgements and exit;
+ *    every acknowledged report was committed before its PUBACK.
  *
  * The main loop also drains the store's outbox (claim notices for devices'
  * cmd topics): a row is marked sent only when the broker acknowledges it, so
@@ -23,8 +39,14 @@
 #include <curl/curl.h>
 #include <mosquitto.h>
 
+#ifdef TPD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 #include "tpd/cli.h"
+#include "tpd/clock.h"
 #include "tpd/inflight.h"
+#include "tpd/log.h"
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "api.h"
@@ -47,12 +69,38 @@
 #define SUBSCRIBE_WAIT_S 30
 #define OUTBOX_INFLIGHT 64
 
-static volatile sig_atomic_t tpcollect_stop;
+/* Set by the signal handlers, read by the main loop (note 3). */
+static volatile sig_atomic_t tpcollect_stop, tpcollect_hup;
 
 static void tpcollect_on_signal(int sig)
 {
-	(void)sig;
-	tpcollect_stop = 1;
+	if (sig == SIGHUP)
+		tpcollect_hup = 1;
+	else
+		tpcollect_stop = 1;
+}
+
+/* sd_notify(3) when built with libsystemd (make detects it); a no-op
+ * otherwise and when not started by systemd. */
+static void tpcollect_notify(const char *state)
+{
+#ifdef TPD_HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* Half the watchdog interval systemd asks for (WatchdogSec=), 0: none. */
+static double tpcollect_watchdog_s(void)
+{
+#ifdef TPD_HAVE_SYSTEMD
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+		return (double)usec / 2e6;
+#endif
+	return 0;
 }
 
 static double tpcollect_now(void)
@@ -73,6 +121,12 @@ struct tpcollect_outbox {
 struct tpcollect {
 	struct tpc_collector *col;
 	struct tpcollect_outbox outbox;   /* outbox.store is the collector's store */
+	/* what SIGHUP reloads (note 3) */
+	struct tpc_store *store;
+	struct tpc_registry *reg;
+	struct tpc_policy *policy;
+	struct tpc_tokens *tokens;        /* NULL: no --tokens, the API stays read-only */
+	const char *registry_path, *policy_path, *tokens_path;
 };
 
 /* Reports read in one MQTT loop share one commit (group commit): the first
@@ -110,8 +164,8 @@ static void tpcollect_on_acked(void *ctx, int mid)
 	uint64_t id;
 
 	if (tpd_inflight_take(&o->inflight, mid, &id) && tpc_store_outbox_done(o->store, (int64_t)id))
-		fprintf(stderr, PROG ": outbox: cannot mark message %llu sent (it will be sent "
-			"again)\n", (unsigned long long)id);
+		tpd_log(TPD_LOG_WARN, "outbox", "outbox: cannot mark message %llu sent (it will be "
+			"sent again)", (unsigned long long)id);
 }
 
 /* Hands unsent outbox rows to MQTT while there is room in flight. */
@@ -138,8 +192,8 @@ static void tpcollect_outbox_pump(struct tpcollect_outbox *o, struct tpd_mqtt *m
 static enum tpd_err tpcollect_key(void *arg, const char *id, const char *key_b64)
 {
 	if (tpc_registry_put_key(arg, id, key_b64))
-		fprintf(stderr, PROG ": registry: stored key of %s is unusable; its reports will be "
-			"rejected\n", id);
+		tpd_log(TPD_LOG_WARN, "registry", "registry: stored key of %s is unusable; its reports "
+			"will be rejected", id);
 	return TPD_OK;
 }
 
@@ -162,11 +216,11 @@ static int tpcollect_register(struct tpc_store *store, struct tpc_registry *reg,
 		  : TPD_ERR_NOMEM;
 	cJSON_Delete(rows);
 	if (rc) {
-		fprintf(stderr, PROG ": registry: cannot store devices: %s\n",
+		tpd_log(TPD_LOG_ERR, "registry", "registry: cannot store devices: %s",
 			rc == TPD_ERR_INVAL ? why : tpd_strerror(rc));
 		return 1;
 	}
-	fprintf(stderr, PROG ": registry file: %zu devices (%zu new, %zu updated)\n",
+	tpd_log(TPD_LOG_INFO, "registry", "registry file: %zu devices (%zu new, %zu updated)",
 		tpc_registry_count(file), res.created, res.updated);
 	return 0;
 }
@@ -210,12 +264,87 @@ static bool tpcollect_skew(const char *arg, struct tpc_ingest_policy *p)
 	return tpcollect_duration(comma + 1, strlen(comma + 1), &p->max_ahead_s);
 }
 
+/*
+ * SIGHUP (note 3): the log file reopens; the --policy, --tokens and
+ * --registry files load again. Each file is all or nothing: one that does
+ * not load leaves what was in use, and the line says why.
+ */
+static void tpcollect_reload(struct tpcollect *t)
+{
+	char err[512];
+	struct tpc_policy *policy = NULL;
+	struct tpc_tokens *tokens = NULL;
+	struct tpc_registry *file = NULL;
+	int failed = 0;
+
+	if (tpd_log_reopen(err, sizeof(err)))
+		tpd_log(TPD_LOG_ERR, "log", "log: cannot reopen %s (still writing to the old file)",
+			err);
+	if (t->policy_path) {
+		if (tpc_policy_load(t->policy_path, &policy, err, sizeof(err))) {
+			tpd_log(TPD_LOG_ERR, "reload", "policy: %s (the previous policy stays)", err);
+			failed++;
+		} else {
+			tpc_policy_swap(t->policy, policy);
+		}
+	}
+	if (t->tokens_path) {
+		if (tpc_tokens_load(t->tokens_path, &tokens, err, sizeof(err))) {
+			tpd_log(TPD_LOG_ERR, "reload", "tokens: %s (the previous tokens stay)", err);
+			failed++;
+		} else {
+			tpc_tokens_swap(t->tokens, tokens);
+		}
+	}
+	if (t->registry_path) {
+		if (tpc_registry_load(t->registry_path, &file, err, sizeof(err))) {
+			tpd_log(TPD_LOG_ERR, "reload", "registry: %s (the stored devices stay)", err);
+			failed++;
+		} else if (tpcollect_register(t->store, t->reg, t->policy, file)) {
+			failed++;
+		}
+		tpc_registry_free(file);
+	}
+	tpd_log(failed ? TPD_LOG_WARN : TPD_LOG_INFO, "reload", "reloaded on SIGHUP%s: policy %s, "
+		"%zu API tokens, %zu registered devices; log %s", failed ? " (with errors)" : "",
+		t->policy_path ? t->policy_path : "built-in", tpc_tokens_count(t->tokens),
+		tpc_registry_count(t->reg), tpd_log_dest());
+}
+
+/*
+ * The default MQTT client id: "tpcollect-HOST-XXXXXXXX", HOST this machine's
+ * name and XXXXXXXX a hash of the --db URL. Stable across restarts (the
+ * persistent session and its queue are found again) and different for each
+ * instance (two collectors never take each other's session over).
+ */
+static void tpcollect_default_client_id(const char *db, char *out, size_t len)
+{
+	char host[64] = "";
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	if (gethostname(host, sizeof(host) - 1) != 0 || !*host)
+		snprintf(host, sizeof(host), "localhost");
+	for (size_t i = 0; host[i]; i++) {
+		unsigned char ch = (unsigned char)host[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-'))
+			host[i] = '-';
+	}
+	for (const char *c = db; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 16777619u;
+	}
+	snprintf(out, len, "tpcollect-%.40s-%08x", host, (unsigned)h);
+}
+
 int main(int argc, char **argv)
 {
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
-	const char *client_id = "tpcollect", *tokens_path = NULL, *policy_path = NULL;
+	const char *client_id = NULL, *tokens_path = NULL, *policy_path = NULL;
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
-	const char *boards_dir = NULL, *webhooks_path = NULL, *webhook_retry_arg = NULL;
+	const char *boards_dir = NULL, *log_dest = "stderr";
+	const char *webhooks_path = NULL, *webhook_retry_arg = NULL;
 	const char *web_dir = NULL, *public_url_arg = NULL;
 	char public_url[300] = "";
 	double webhook_retry_max = 300;
@@ -232,19 +361,20 @@ int main(int argc, char **argv)
 	bool registered_only = false;
 	struct tpc_ingest_policy ingest_policy = { 0 };
 	struct tpd_cli_opt opts[] = {
-		{ "max-skew", "BACK[,AHEAD]", "refuse reports whose ts is further than this from the collector's clock (N[s|m|h|d], 0: no limit; default 3650d,1d)", &skew_arg, NULL },
-		{ "registered-only", NULL, "ignore (and count as unregistered) telemetry and status of ids not in the registry", NULL, &registered_only },
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
 		{ "listen", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 = any)", &listen, NULL },
-		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys", &registry_path, NULL },
-		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new); without it the API is read-only", &tokens_path, NULL },
-		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (default: 12 months for all)", &policy_path, NULL },
+		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys (loaded again on SIGHUP)", &registry_path, NULL },
+		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new; loaded again on SIGHUP); without it the API is read-only", &tokens_path, NULL },
+		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (loaded again on SIGHUP; default: 12 months for all, with a warning)", &policy_path, NULL },
+		{ "log", "stderr|syslog|FILE", "where log lines go (default stderr; a FILE is reopened on SIGHUP)", &log_dest, NULL },
+		{ "max-skew", "BACK[,AHEAD]", "refuse reports whose ts is further than this from the collector's clock (N[s|m|h|d], 0: no limit; default 3650d,1d)", &skew_arg, NULL },
+		{ "registered-only", NULL, "ignore (and count as unregistered) telemetry and status of ids not in the registry", NULL, &registered_only },
 		{ "ca", "FILE", "mqtts: CA certificate(s) to trust for the broker (default: the system's)", &tls_ca, NULL },
 		{ "cert", "FILE", "mqtts: the collector's client certificate (CN tpcollect in the shipped ACL)", &tls_cert, NULL },
 		{ "tls-key", "FILE", "mqtts: the private key of --cert", &tls_key, NULL },
 		{ "subscribe", "shared|exclusive", "shared: $share/tpcollect/tp/v1/+/+, several collectors split the load (default, SPEC §2); exclusive: tp/v1/+/+ for a single collector, which mosquitto 2.0 also keeps across a broker restart (see README)", &sub_mode, NULL },
-		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect)", &client_id, NULL },
+		{ "client-id", "ID", "MQTT client id of this collector's persistent session (default tpcollect-HOST-HASH: this machine's name and a hash of --db, the same at every restart)", &client_id, NULL },
 		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
 		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
 		{ "webhooks", "FILE", "helpdesk webhook targets, one \"NAME URL SECRET\" a line: claim events are POSTed to each, signed (X-TP-Signature), retried until a 2xx", &webhooks_path, NULL },
@@ -257,9 +387,11 @@ int main(int argc, char **argv)
 	struct tpd_cli cli = {
 		.program = PROG,
 		.synopsis = "--broker URL --db sqlite:PATH [--listen HOST:PORT] [--registry FILE.csv]\n"
-			    "       [--tokens FILE] [--policy FILE.json]",
+			    "       [--tokens FILE] [--policy FILE.json] [--log stderr|syslog|FILE]",
 		.description = "Ingests the fleet's reports over MQTT, verifies and stores them, opens\n"
-			       "warranty claims for power and thermal faults, and serves the support API.",
+			       "warranty claims for power and thermal faults, and serves the support API.\n"
+			       "SIGHUP reloads --registry, --policy and --tokens and reopens the --log file;\n"
+			       "SIGTERM stops after the messages in hand are committed.",
 		.opts = opts,
 	};
 	const char *subs[] = { SHARED_SUB, NULL };
@@ -278,9 +410,10 @@ int main(int argc, char **argv)
 	struct tpd_mqtt *mqtt = NULL;
 	struct tpd_mqtt_cfg mc = { 0 };
 	struct sigaction sa = { .sa_handler = tpcollect_on_signal };
-	char err[512], host[256];
+	char err[512], host[256], default_id[128], why[256];
 	int port, bound, optind_out, code = 1;
-	double deadline;
+	double started, watchdog_s, watchdog_next = 0;
+	bool announced = false, ready = false;
 
 	switch (tpd_cli_parse(&cli, argc, argv, &optind_out)) {
 	case TPD_CLI_EXIT0: return 0;
@@ -306,23 +439,37 @@ int main(int argc, char **argv)
 		tpd_cli_free(&cli);
 		return 2;
 	}
+	if (tpd_log_open(PROG, log_dest, err, sizeof(err))) {
+		fprintf(stderr, PROG ": log: %s\n", err);
+		tpd_cli_free(&cli);
+		return 1;
+	}
+	if (!client_id) {
+		tpcollect_default_client_id(db, default_id, sizeof(default_id));
+		client_id = default_id;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	mosquitto_lib_init();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
+	/* Note 1: everything local first. */
 	if (tpc_store_open(db, &store, err, sizeof(err))) {
-		fprintf(stderr, PROG ": database: %s\n", err);
+		tpd_log(TPD_LOG_ERR, "store", "database: %s", err);
 		goto out;
 	}
 	if (policy_path ? tpc_policy_load(policy_path, &policy, err, sizeof(err))
 			: tpc_policy_builtin(&policy)) {
-		fprintf(stderr, PROG ": policy: %s\n", policy_path ? err : "out of memory");
+		tpd_log(TPD_LOG_ERR, "policy", "policy: %s", policy_path ? err : "out of memory");
 		goto out;
 	}
+	if (!policy_path)
+		tpd_log(TPD_LOG_WARN, "policy", "no --policy: every model gets the built-in "
+			"standard-12m warranty (12 months, no exclusions, no holidays)");
 	if (tokens_path && tpc_tokens_load(tokens_path, &tokens, err, sizeof(err))) {
-		fprintf(stderr, PROG ": tokens: %s\n", err);
+		tpd_log(TPD_LOG_ERR, "tokens", "tokens: %s", err);
 		goto out;
 	}
 	if (webhooks_path && tpc_webhook_load(webhooks_path, &webhooks, err, sizeof(err))) {
@@ -330,11 +477,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (registry_path && tpc_registry_load(registry_path, &file, err, sizeof(err))) {
-		fprintf(stderr, PROG ": registry: %s\n", err);
+		tpd_log(TPD_LOG_ERR, "registry", "registry: %s", err);
 		goto out;
 	}
 	if (tpc_registry_new(&reg) || tpc_store_device_keys(store, tpcollect_key, reg)) {
-		fprintf(stderr, PROG ": registry: cannot load the stored device keys\n");
+		tpd_log(TPD_LOG_ERR, "registry", "registry: cannot load the stored device keys");
 		goto out;
 	}
 	ingest_policy.registered_only = registered_only;
@@ -348,15 +495,57 @@ int main(int argc, char **argv)
 		tpc_collector_set_fleet(col, fleet);
 	}
 	if (tpc_registry_count(reg) == 0)
-		fprintf(stderr, PROG ": no registered devices yet: signed reports will be rejected as "
-			"unknown kid until devices are imported (--registry or tpclaim devices import)\n");
+		tpd_log(TPD_LOG_WARN, "registry", "no registered devices yet: signed reports will be "
+			"rejected as unknown kid until devices are imported (--registry or tpclaim "
+			"devices import)");
 	if (!tokens)
-		fprintf(stderr, PROG ": no --tokens: the API is read-only\n");
+		tpd_log(TPD_LOG_WARN, "api", "no --tokens: the API is read-only");
 	t.col = col;
 	t.outbox.store = store;
+	t.store = store;
+	t.reg = reg;
+	t.policy = policy;
+	t.tokens = tokens;
+	t.registry_path = registry_path;
+	t.policy_path = policy_path;
+	t.tokens_path = tokens_path;
 	if (tpd_inflight_init(&t.outbox.inflight, OUTBOX_INFLIGHT))
 		goto out;
 
+	snprintf(why, sizeof(why), "connecting to %s", broker);
+	tpc_collector_set_broker(col, false, why);
+	ac.host = host;
+	ac.port = port;
+	ac.store = store;
+	ac.collector = col;
+	ac.registry = reg;
+	ac.policy = policy;
+	ac.tokens = tokens;
+	ac.webhook = webhooks;
+	if (!web_dir)
+		web_dir = access("cloud/web/track.html", R_OK) == 0 ? "cloud/web" : TPD_WEBDIR;
+	ac.web_dir = web_dir;
+	ac.public_url = public_url;
+	ac.broker_up = &broker_up;
+	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {
+		tpd_log(TPD_LOG_ERR, "api", "api: %s (not connecting to the broker: a collector that "
+			"cannot serve does not join the shared subscription)", err);
+		goto out;
+	}
+	if (public_url_arg)
+		snprintf(public_url, sizeof(public_url), "%.*s", (int)strcspn(public_url_arg, "\r\n"),
+			 public_url_arg);
+	else
+		snprintf(public_url, sizeof(public_url), "http://%s:%d", host, bound);
+	/* the trailing slash of "https://x/" would make "https://x//track/..." */
+	while (strlen(public_url) > 1 && public_url[strlen(public_url) - 1] == '/')
+		public_url[strlen(public_url) - 1] = '\0';
+	if (webhooks && tpc_webhook_start(webhooks, store, webhook_retry_max, public_url)) {
+		tpd_log(TPD_LOG_ERR, "webhook", "webhooks: cannot start the delivery thread");
+		goto out;
+	}
+
+	/* Note 1: only now join the group. */
 	mc.url = broker;
 	mc.client_id = client_id;
 	mc.clean_session = false;
@@ -372,55 +561,56 @@ int main(int argc, char **argv)
 	mc.ctx = &t;
 	mc.program = PROG;
 	if (tpd_mqtt_new(&mc, &mqtt, err, sizeof(err))) {
-		fprintf(stderr, PROG ": broker: %s\n", err);
+		tpd_log(TPD_LOG_ERR, "mqtt", "broker: %s", err);
 		goto out;
 	}
-	deadline = tpcollect_now() + SUBSCRIBE_WAIT_S;
-	while (!tpd_mqtt_subscribed(mqtt) && !tpcollect_stop && tpcollect_now() < deadline)
-		tpd_mqtt_loop(mqtt, 100);
-	if (!tpd_mqtt_subscribed(mqtt)) {
-		fprintf(stderr, PROG ": broker: not subscribed to %s within %d s; is %s up?\n",
-			mc.subscribe[0], SUBSCRIBE_WAIT_S, broker);
-		goto out;
-	}
-	ac.host = host;
-	ac.port = port;
-	ac.store = store;
-	ac.collector = col;
-	ac.registry = reg;
-	ac.policy = policy;
-	ac.tokens = tokens;
-	ac.webhook = webhooks;
-	if (!web_dir)
-		web_dir = access("cloud/web/track.html", R_OK) == 0 ? "cloud/web" : TPD_WEBDIR;
-	ac.web_dir = web_dir;
-	ac.public_url = public_url;
-	ac.broker_up = &broker_up;
-	atomic_store(&broker_up, 1);
-	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {
-		fprintf(stderr, PROG ": api: %s\n", err);
-		goto out;
-	}
-	if (public_url_arg)
-		snprintf(public_url, sizeof(public_url), "%.*s", (int)strcspn(public_url_arg, "\r\n"),
-			 public_url_arg);
-	else
-		snprintf(public_url, sizeof(public_url), "http://%s:%d", host, bound);
-	/* the trailing slash of "https://x/" would make "https://x//track/..." */
-	while (strlen(public_url) > 1 && public_url[strlen(public_url) - 1] == '/')
-		public_url[strlen(public_url) - 1] = '\0';
-	if (webhooks && tpc_webhook_start(webhooks, store, webhook_retry_max, public_url)) {
-		fprintf(stderr, PROG ": webhooks: cannot start the delivery thread\n");
-		goto out;
-	}
-	fprintf(stderr, PROG ": %zu registered devices, database %s, %zu API tokens\n",
+	tpd_log(TPD_LOG_INFO, "mqtt", "MQTT client id %s (persistent session), subscribing to %s",
+		client_id, mc.subscribe[0]);
+	tpd_log(TPD_LOG_INFO, "main", "%zu registered devices, database %s, %zu API tokens",
 		tpc_registry_count(reg), db, tpc_tokens_count(tokens));
-	fprintf(stderr, PROG ": listening on %s:%d\n", host, bound);
+	started = tpd_clock_mono();
+	watchdog_s = tpcollect_watchdog_s();
 	while (!tpcollect_stop) {
-		tpd_mqtt_loop(mqtt, 200);
+		double now;
+
+		tpd_mqtt_loop(mqtt, ready ? 200 : 100);
 		atomic_store(&broker_up, tpd_mqtt_connected(mqtt) ? 1 : 0);
+		now = tpd_clock_mono();
+		if (tpd_mqtt_subscribed(mqtt) != ready || !ready) {
+			char now_why[sizeof(why)];
+
+			snprintf(now_why, sizeof(now_why), "%s %s", tpd_mqtt_connected(mqtt)
+				 ? "not subscribed yet on" : "no connection to", broker);
+			if (tpd_mqtt_subscribed(mqtt) != ready || strcmp(now_why, why) != 0) {
+				ready = tpd_mqtt_subscribed(mqtt);
+				memcpy(why, now_why, sizeof(why));
+				tpc_collector_set_broker(col, ready, why);
+			}
+		}
+		/* Note 2. */
+		if (!announced && (ready || now - started >= SUBSCRIBE_WAIT_S)) {
+			announced = true;
+			if (!ready)
+				tpd_log(TPD_LOG_WARN, "mqtt", "broker: not subscribed to %s after %.0f s "
+					"(%s); serving the API, /healthz says not ready; still trying",
+					mc.subscribe[0], now - started, why);
+			tpd_log(TPD_LOG_INFO, "api", "listening on %s:%d", host, bound);
+			tpcollect_notify("READY=1\nSTATUS=listening");
+		}
+		if (tpcollect_hup) {
+			tpcollect_hup = 0;
+			tpcollect_notify("RELOADING=1");
+			tpcollect_reload(&t);
+			tpcollect_notify("READY=1");
+		}
+		if (watchdog_s > 0 && now >= watchdog_next) {
+			tpcollect_notify("WATCHDOG=1");
+			watchdog_next = now + watchdog_s;
+		}
+		tpc_collector_tick(col, now);
 		tpcollect_outbox_pump(&t.outbox, mqtt);
 	}
+	tpcollect_notify("STOPPING=1");
 	/* Give notices in flight a moment to be acknowledged. */
 	tpd_mqtt_drain(mqtt, 2000);
 	code = 0;
@@ -429,15 +619,15 @@ out:
 		struct tpc_collector_stats st;
 
 		tpc_collector_stats(col, &st);
-		fprintf(stderr, PROG ": stopping: %llu received, %llu stored, %llu duplicates, "
-			"%llu rejected, %llu claims opened (%llu by forecast)\n",
+		tpd_log(TPD_LOG_INFO, "main", "stopping: %llu received, %llu stored, %llu duplicates, "
+			"%llu rejected, %llu claims opened (%llu by forecast)",
 			(unsigned long long)st.received, (unsigned long long)st.stored,
 			(unsigned long long)st.duplicates, (unsigned long long)st.rejected,
 			(unsigned long long)st.claims_opened, (unsigned long long)st.predicted_claims);
 	}
+	tpd_mqtt_free(mqtt);
 	tpc_api_stop(api);
 	tpc_webhook_free(webhooks);
-	tpd_mqtt_free(mqtt);
 	tpc_collector_free(col);
 	tpc_fleet_free(fleet);
 	tpc_registry_free(reg);
@@ -449,5 +639,6 @@ out:
 	mosquitto_lib_cleanup();
 	curl_global_cleanup();
 	tpd_cli_free(&cli);
+	tpd_log_close();
 	return code;
 }

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "tpd/cli.h"
 
-#define CLI_MAX_OPTS 48
+#define CLI_MAX_OPTS TPD_CLI_MAX_OPTS
 
 struct cli_ini_ctx {
 	struct tpd_cli *cli;
@@ -52,6 +54,8 @@ static int cli_ini_handler(void *user, const char *section, const char *name, co
 		snprintf(c->bad, sizeof(c->bad), "unknown key \"%.60s\"", name);
 		return 0;
 	}
+	if (o - c->cli->opts < CLI_MAX_OPTS)
+		c->cli->source[o - c->cli->opts] = TPD_CLI_SRC_CONFIG;
 	if (o->flag) {
 		if (!cli_truthy(value, o->flag)) {
 			snprintf(c->bad, sizeof(c->bad), "%.60s: expected true or false", name);
@@ -72,19 +76,59 @@ static int cli_ini_handler(void *user, const char *section, const char *name, co
 	return 1;
 }
 
+#define CLI_HELP_COL 28     /* where help text starts */
+#define CLI_HELP_WIDTH 79   /* help lines are wrapped before this column */
+
+/* One option's help: its name and argument in the left column (alone on
+ * its line when wider than it), the text wrapped at word boundaries with
+ * continuation lines indented to the column. */
+static void cli_help_row(const char *left, const char *help)
+{
+	const char *p = help;
+	int col;
+
+	col = printf("  %s", left);
+	if (col >= CLI_HELP_COL - 1) {
+		printf("\n");
+		col = 0;
+	}
+	printf("%*s", CLI_HELP_COL - col, "");
+	col = CLI_HELP_COL;
+	while (*p) {
+		size_t word = strcspn(p, " ");
+
+		if (col > CLI_HELP_COL && col + 1 + (int)word > CLI_HELP_WIDTH) {
+			printf("\n%*s", CLI_HELP_COL, "");
+			col = CLI_HELP_COL;
+		} else if (col > CLI_HELP_COL) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", (int)word, p);
+		col += (int)word;
+		p += word;
+		while (*p == ' ')
+			p++;
+	}
+	putchar('\n');
+}
+
 static void cli_help(const struct tpd_cli *cli)
 {
 	printf("usage: %s %s\n\n%s\n\noptions:\n", cli->program, cli->synopsis, cli->description);
 	for (const struct tpd_cli_opt *o = cli->opts; o->name; o++) {
-		char left[64];
+		char left[96];
 
 		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
 			 o->arg ? o->arg : "");
-		printf("  %-26s %s\n", left, o->help);
+		cli_help_row(left, o->help);
 	}
-	printf("  %-26s %s\n  %-26s %s\n  %-26s %s\n", "--config FILE",
-	       "read options from an INI file (command line wins)", "--help",
-	       "show this help", "--version", "show the version");
+	cli_help_row("--config FILE", "read options from an INI file (command line wins; default "
+		     TPD_SYSCONFDIR "/PROGRAM.conf when it exists)");
+	cli_help_row("--print-config", "print every option's effective value and where it came "
+		     "from, then exit");
+	cli_help_row("--help", "show this help");
+	cli_help_row("--version", "show the version");
 }
 
 static enum tpd_cli_rc cli_load_config(struct tpd_cli *cli, const char *path)
@@ -105,11 +149,51 @@ static enum tpd_cli_rc cli_load_config(struct tpd_cli *cli, const char *path)
 	return TPD_CLI_RUN;
 }
 
+/* INI lines that could go into the config file, each with its source. */
+static void cli_print_config(const struct tpd_cli *cli)
+{
+	static const char *const from[] = { "default", "config file", "command line" };
+
+	printf("# %s: effective configuration; config file: %s\n[%s]\n", cli->program,
+	       cli->config[0] ? cli->config : "none", cli->program);
+	for (const struct tpd_cli_opt *o = cli->opts; o->name; o++) {
+		char line[600];
+
+		if (o->flag)
+			snprintf(line, sizeof(line), "%s = %s", o->name, *o->flag ? "true" : "false");
+		else if (*o->value && strcmp(o->name, "token") == 0)
+			snprintf(line, sizeof(line), "# %s = (set, not shown)", o->name);
+		else if (*o->value)
+			snprintf(line, sizeof(line), "%s = %s", o->name, *o->value);
+		else
+			snprintf(line, sizeof(line), "# %s =", o->name);
+		printf("%-50s # %s\n", line,
+		       from[o - cli->opts < CLI_MAX_OPTS ? cli->source[o - cli->opts] : 0]);
+	}
+}
+
+/* The default config file, when there is one: TPDIAG_CONFIG_DIR or
+ * TPD_SYSCONFDIR, then PROGRAM.conf. */
+static bool cli_default_config(const struct tpd_cli *cli, char *path, size_t len)
+{
+	const char *dir = getenv("TPDIAG_CONFIG_DIR");
+
+	if (!dir)
+		dir = TPD_SYSCONFDIR;
+	if (!*dir)
+		return false;
+	snprintf(path, len, "%s/%s.conf", dir, cli->program);
+	return access(path, F_OK) == 0;
+}
+
 enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
 {
-	struct option lopts[CLI_MAX_OPTS + 4];
+	struct option lopts[CLI_MAX_OPTS + 5];
+	bool print = false;
+	char dflt[sizeof(cli->config)];
 	const char *config = NULL;
-	const char *optstring = cli->stop_at_command ? "+" : "";
+	/* ':' first: a missing value is ':' (with the option in argv), not '?' */
+	const char *optstring = cli->stop_at_command ? "+:" : ":";
 	int n = 0, c, idx;
 	enum tpd_cli_rc rc;
 
@@ -118,6 +202,7 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 	lopts[n++] = (struct option){ "config", required_argument, NULL, 0 };
 	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[n++] = (struct option){ "print-config", no_argument, NULL, 'P' };
 	lopts[n] = (struct option){ 0 };
 
 	/* Pass 1 finds --config so the file can be applied first. */
@@ -134,17 +219,24 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 			printf("%s %s\n", cli->program, TPD_VERSION);
 			return TPD_CLI_EXIT0;
 		}
+		if (c == 'P')
+			print = true;
+		if (c == ':') {
+			fprintf(stderr, "%s: bad usage: %s needs a value (see --help)\n",
+				cli->program, argv[optind - 1]);
+			return TPD_CLI_USAGE;
+		}
 		if (c == '?') {
-			if (optopt)
-				fprintf(stderr, "%s: bad usage: option needs a value (see --help)\n",
-					cli->program);
-			else
-				fprintf(stderr, "%s: bad usage: unknown option %s (see --help)\n",
-					cli->program, argv[optind - 1]);
+			fprintf(stderr, "%s: bad usage: unknown option %s (see --help)\n",
+				cli->program, argv[optind - 1]);
 			return TPD_CLI_USAGE;
 		}
 	}
+	cli->config[0] = '\0';
+	if (!config && cli_default_config(cli, dflt, sizeof(dflt)))
+		config = dflt;
 	if (config) {
+		snprintf(cli->config, sizeof(cli->config), "%s", config);
 		rc = cli_load_config(cli, config);
 		if (rc)
 			return rc;
@@ -156,12 +248,18 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 		if (c != 0 || strcmp(lopts[idx].name, "config") == 0)
 			continue;
 		o = cli_find(cli, lopts[idx].name);
+		if (o - cli->opts < CLI_MAX_OPTS)
+			cli->source[o - cli->opts] = TPD_CLI_SRC_ARGV;
 		if (o->flag)
 			*o->flag = true;
 		else
 			*o->value = optarg;
 	}
 	*optind_out = optind;
+	if (print) {
+		cli_print_config(cli);
+		return TPD_CLI_EXIT0;
+	}
 	return TPD_CLI_RUN;
 }
 
@@ -187,4 +285,53 @@ bool tpd_cli_number(const char *s, double lo, double hi, double *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* N with an optional unit from units ("k" -> 1024 ...), case-insensitive. */
+static bool cli_with_unit(const char *s, const char *const *names, const double *mult,
+			  double lo, double hi, double *out)
+{
+	char *end;
+	double v, m = 1;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v))
+		return false;
+	if (*end) {
+		int i;
+
+		for (i = 0; names[i]; i++) {
+			if (strcasecmp(end, names[i]) == 0)
+				break;
+		}
+		if (!names[i])
+			return false;
+		m = mult[i];
+	}
+	v *= m;
+	if (v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool tpd_cli_size(const char *s, double lo, double hi, double *bytes)
+{
+	static const char *const names[] = { "b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb",
+					     "gib", NULL };
+	static const double mult[] = { 1, 1024, 1024, 1024, 1048576, 1048576, 1048576,
+				       1073741824.0, 1073741824.0, 1073741824.0 };
+
+	return cli_with_unit(s, names, mult, lo, hi, bytes);
+}
+
+bool tpd_cli_duration(const char *s, double lo, double hi, double *seconds)
+{
+	static const char *const names[] = { "s", "m", "h", "d", NULL };
+	static const double mult[] = { 1, 60, 3600, 86400 };
+
+	return cli_with_unit(s, names, mult, lo, hi, seconds);
 }

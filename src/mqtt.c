@@ -44,8 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <mosquitto.h>
 
+#include "tpd/log.h"
 #include "tpd/mqtt.h"
 
 #define MQTT_KEEPALIVE_S 30
@@ -82,34 +84,63 @@ static double mqtt_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* libcurl's URL parser (curl_url) splits and checks the URL: schemes it
+ * does not know itself are let through (CURLU_NON_SUPPORT_SCHEME) and
+ * checked here; IPv6 hosts come back in brackets, which libmosquitto does
+ * not want. */
 enum tpd_err tpd_mqtt_parse_url(const char *url, char *host, size_t hostlen, int *port,
 				bool *tls)
 {
-	const char *p, *colon;
-	char *end;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL, *p = NULL, *path = NULL, *extra = NULL;
+	enum tpd_err rc = TPD_ERR_INVAL;
+	size_t n;
 	long v;
+	char *end;
 
-	if (strncmp(url, "mqtt://", 7) == 0) {
+	if (!u)
+		return TPD_ERR_NOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &p, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "mqtt") == 0)
 		*tls = false;
-		p = url + 7;
-	} else if (strncmp(url, "mqtts://", 8) == 0) {
+	else if (strcmp(scheme, "mqtts") == 0)
 		*tls = true;
-		p = url + 8;
-	} else {
-		return TPD_ERR_INVAL;
+	else
+		goto out;
+	/* nothing but an empty path or "/": no user, query or fragment */
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0 &&
+	    *path)
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK)
+		goto out;
+	v = strtol(p, &end, 10);
+	if (*end || v < 1 || v > 65535)
+		goto out;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		memmove(h, h + 1, n - 2);
+		h[n - 2] = '\0';
+		n -= 2;
 	}
-	colon = strrchr(p, ':');
-	if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
-		return TPD_ERR_INVAL;
-	errno = 0;
-	v = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || (*end != '\0' && strcmp(end, "/") != 0) || errno || v < 1 ||
-	    v > 65535)
-		return TPD_ERR_INVAL;
-	memcpy(host, p, (size_t)(colon - p));
-	host[colon - p] = '\0';
+	if (n == 0 || n >= hostlen)
+		goto out;
+	memcpy(host, h, n + 1);
 	*port = (int)v;
-	return TPD_OK;
+	rc = TPD_OK;
+out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(p);
+	curl_free(path);
+	curl_free(extra);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 static void mqtt_schedule_retry(struct tpd_mqtt *m)
@@ -127,12 +158,12 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	if (rc != 0) {
-		fprintf(stderr, "%s: broker %s:%d refused the connection: %s\n", m->cfg.program,
+		tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "broker %s:%d refused the connection: %s",
 			m->host, m->port, mosquitto_connack_string(rc));
 		return;
 	}
 	if (m->ever_connected && !m->fresh)
-		fprintf(stderr, "%s: reconnected to %s:%d\n", m->cfg.program, m->host, m->port);
+		tpd_log_as(m->cfg.program, TPD_LOG_INFO, "mqtt", "reconnected to %s:%d", m->host, m->port);
 	m->connected = true;
 	m->ever_connected = true;
 	m->fresh = false;
@@ -152,7 +183,7 @@ static void mqtt_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	if (m->connected && rc != 0)
-		fprintf(stderr, "%s: lost connection to %s:%d: %s; reconnecting\n", m->cfg.program,
+		tpd_log_as(m->cfg.program, TPD_LOG_WARN, "mqtt", "lost connection to %s:%d: %s; reconnecting",
 			m->host, m->port, mosquitto_strerror(rc));
 	m->connected = false;
 	mqtt_schedule_retry(m);
@@ -178,7 +209,7 @@ static void mqtt_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qo
 	(void)mid;
 	for (int i = 0; i < qos_count; i++) {
 		if (granted_qos[i] > 2)
-			fprintf(stderr, "%s: broker refused a subscription\n", m->cfg.program);
+			tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "broker refused a subscription");
 	}
 	if (m->subs_pending > 0)
 		m->subs_pending--;
@@ -276,7 +307,7 @@ static void mqtt_connect_now(struct tpd_mqtt *m)
 
 	if (rc != MOSQ_ERR_SUCCESS) {
 		if (!m->fresh)
-			fprintf(stderr, "%s: cannot connect to %s:%d: %s; retrying\n", m->cfg.program,
+			tpd_log_as(m->cfg.program, TPD_LOG_WARN, "mqtt", "cannot connect to %s:%d: %s; retrying",
 				m->host, m->port,
 				rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		mqtt_schedule_retry(m);
@@ -348,7 +379,7 @@ static int mqtt_drop_unacked(struct tpd_mqtt *m)
 		if (m->mosq)
 			mosquitto_destroy(m->mosq);
 		m->mosq = NULL;
-		fprintf(stderr, "%s: %s\n", m->cfg.program, err);
+		tpd_log_as(m->cfg.program, TPD_LOG_ERR, "mqtt", "%s", err);
 	}
 	return MOSQ_ERR_NO_CONN;
 }

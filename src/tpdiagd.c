@@ -486,12 +486,33 @@ static int tpdiagd_load_product(struct tpdiagd *d, struct tpd_product *out)
 	return 0;
 }
 
+/* mkdir -p: --state-dir state/TP24A0001 makes state/ too (README). */
+static int tpdiagd_mkdirs(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return errno;
+		path[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}
+
 static int tpdiagd_state(struct tpdiagd *d)
 {
 	char buf[32];   /* holds the fixed-width seq file (21 bytes) */
+	int e = tpdiagd_mkdirs(d->state_dir);
 
-	if (mkdir(d->state_dir, 0700) != 0 && errno != EEXIST)
-		return tpdiagd_fail(d->state_dir, strerror(errno));
+	if (e)
+		return tpdiagd_fail(d->state_dir, strerror(e));
 	/* One agent per state directory: two would interleave the spool and
 	 * reuse seqs. The lock goes with the process, however it ends. */
 	{
@@ -1093,6 +1114,15 @@ int main(int argc, char **argv)
 		code = tpdiagd_usage("--counters-save-s takes seconds, 1 to 86400");
 	if (!code && !tpdiagd_collection(d.collection_arg, &d.collect))
 		code = tpdiagd_usage("--collection takes on or off");
+	if (!code) {
+		/* before anything is made (a device key): a bad URL is bad usage */
+		char bhost[256];
+		int bport;
+		bool btls;
+
+		if (tpd_mqtt_parse_url(d.broker, bhost, sizeof(bhost), &bport, &btls))
+			code = tpdiagd_usage("--broker takes mqtt://HOST:PORT or mqtts://HOST:PORT");
+	}
 	if (!code && strcmp(d.speed_arg, "max") == 0)
 		d.speed = 0;
 	else if (!code && !tpd_cli_number(d.speed_arg, 0.001, 1e9, &d.speed))

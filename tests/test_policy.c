@@ -1,5 +1,7 @@
 /* test_policy.c - civil dates, working days, and the warranty decision table
  * (in/expired/excluded/unknown, leap days, accessories, models). */
+#include <time.h>
+
 #include "testutil.h"
 #include "calendar.h"
 #include "policy.h"
@@ -80,6 +82,33 @@ static void check_due(const char *opened, const char *want)
 	if (strcmp(due, want) != 0)
 		fail_msg("review_due %s, want %s", buf, want);
 	assert_int_equal(tpc_policy_review_due(policy, (double)t) % 86400, 10 * 3600 + 2 * 60 + 11);
+}
+
+/* ISO-8601 times (the API's since/until): two shapes, real dates only,
+ * UTC whatever TZ says. */
+static void test_iso_times(void **state)
+{
+	double t;
+
+	(void)state;
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	assert_true(tpc_iso_parse("2026-11-25T10:02:11Z", &t));
+	assert_true(t == 1795600931.0);
+	assert_true(tpc_iso_parse("2026-11-25", &t));
+	assert_true(t == 1795564800.0);
+	assert_true(tpc_iso_parse("1970-01-01T00:00:00Z", &t) && t == 0);
+	assert_false(tpc_iso_parse("2026-02-30", &t));
+	assert_false(tpc_iso_parse("2026-11-25T24:00:00Z", &t));
+	assert_false(tpc_iso_parse("2026-11-25T10:60:00Z", &t));
+	assert_false(tpc_iso_parse("2026-11-25 10:02:11Z", &t));
+	assert_false(tpc_iso_parse("2026-11-25T10:02:11", &t));
+	assert_false(tpc_iso_parse(" 2026-11-25", &t));
+	assert_false(tpc_iso_parse("2026-1-25", &t));
+	assert_false(tpc_iso_parse("", &t));
+	assert_int_equal(tpc_days_from_civil(1969, 12, 31), -1);
+	unsetenv("TZ");
+	tzset();
 }
 
 static void test_working_days(void **state)
@@ -206,6 +235,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_iso_times),
 		cmocka_unit_test(test_working_days),
 		cmocka_unit_test(test_warranty_table),
 		cmocka_unit_test(test_bad_policies_refused),

@@ -65,6 +65,29 @@ static void test_good_file(void **state)
 	assert_string_equal(d->purchase_date, "");
 	assert_null(tpc_registry_find(reg, "TP9"));
 	tpc_registry_free(reg);
+
+	/* libcsv: comments and blank lines between records, a quoted comma, no
+	 * newline at the end; a newline inside quotes is one record (refused
+	 * here: contacts are single-line text), named by its first line */
+	snprintf(text, sizeof(text),
+		 "device_id,model,purchase_date,public_key,owner_contact,channel\n"
+		 "# first device\n"
+		 "TP4,archer-ax55,2024-03-01,%s,\"Doe, Jane\",phone\n\n"
+		 "TP5,archer-ax55,,%s", b64, b64);
+	assert_int_equal(load(text, &reg, err), TPD_OK);
+	assert_int_equal(tpc_registry_count(reg), 2);
+	assert_string_equal(tpc_registry_find(reg, "TP4")->owner_contact, "Doe, Jane");
+	assert_string_equal(tpc_registry_find(reg, "TP4")->channel, "phone");
+	assert_non_null(tpc_registry_find(reg, "TP5"));
+	tpc_registry_free(reg);
+	snprintf(text, sizeof(text),
+		 "device_id,model,purchase_date,public_key,owner_contact,channel\n"
+		 "# first device\n"
+		 "TP4,archer-ax55,2024-03-01,%s,\"Jane Doe\n12 Main St\",phone\n", b64);
+	assert_int_equal(load(text, &reg, err), TPD_ERR_INVAL);
+	assert_non_null(strstr(err, ":3: owner_contact and channel must be UTF-8 text without control"));
+	reg = NULL;
+	tpc_registry_free(reg);
 }
 
 static void expect_refusal(const char *text, const char *needle)
@@ -95,6 +118,9 @@ static void test_refusals(void **state)
 	expect_refusal("device_id,model,purchase_date,public_key\nTP1,m,,missing.pem\n", "public_key");
 	expect_refusal("device_id,model,purchase_date,public_key\nTP1,m\n", ":2: 2 fields");
 	expect_refusal("device_id,model,purchase_date,public_key\nTP1,\"m,,x\n", "unterminated quote");
+	expect_refusal("device_id,model,purchase_date,public_key\nTP1,\"m\"x,,y\n", ":2: bad quoting");
+	expect_refusal("device_id,model,purchase_date,public_key\n# c\n\nTP1,m,,\"a\nb\nc\n",
+		       ":4: unterminated quote");
 	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key\nTP1,m,,%s\nTP1,m,,%s\n",
 		 b64, b64);
 	expect_refusal(text, "appears twice");

@@ -33,6 +33,7 @@
 #include "claims.h"
 #include "devices.h"
 #include "registry.h"
+#include "lifecycle.h"
 #include "tokens.h"
 
 #define PROG "tpclaim"
@@ -516,6 +517,16 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 
 	if (rc)
 		return rc;
+	if (state && !tpc_claim_state_valid(state)) {
+		char states[256] = "";
+
+		for (const char *const *st = tpc_claim_states; *st; st++)
+			snprintf(states + strlen(states), sizeof(states) - strlen(states), "%s%s",
+				 st == tpc_claim_states ? "" : ", ", *st);
+		fprintf(stderr, PROG ": bad usage: list: --state %s is not a claim state (one of: %s)\n",
+			state, states);
+		return 2;
+	}
 	tpclaim_query(t, base, sizeof(base), "state", state);
 	tpclaim_query(t, base, sizeof(base), "device", device);
 	tpclaim_query(t, base, sizeof(base), "since", since);
@@ -1070,10 +1081,12 @@ int main(int argc, char **argv)
 			"                                          remote_guidance|repair_scheduled|replacement\n"
 			"                                          > resolved > closed\n"
 			"  note C-ID TEXT\n"
-			"  feedback C-ID RATING(1-5) [--comment TEXT]   (resolved or closed claims)\n"
+			"  feedback C-ID RATING(1-5) [--comment TEXT]\n"
+			"                                        on resolved or closed claims\n"
 			"  verify C-ID                           re-verify the signed evidence here\n"
 			"devices:\n"
-			"  devices import FILE.csv               device_id,model,purchase_date,public_key[,owner_contact,channel]\n"
+			"  devices import FILE.csv               rows device_id,model,purchase_date,\n"
+			"                                        public_key[,owner_contact,channel]\n"
 			"  devices list [--limit N] [--after ID] [--all]\n"
 			"  devices show ID\n"
 			"  devices update ID [--model M] [--purchase-date YYYY-MM-DD|none] [--owner-contact C]\n"

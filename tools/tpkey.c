@@ -10,6 +10,7 @@
  *       prints a certificate signing request (CN=ID) for the device's TLS
  *       client certificate; any CA signs it (tests use openssl).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,8 +129,12 @@ int main(int argc, char **argv)
 		struct tpd_key *key;
 		char pem[512];
 
-		code = tpd_key_load_private(argv[optind_out + 1], &key)
-		       ? tpkey_fail(argv[optind_out + 1], "not a readable PEM EC P-256 private key") : 0;
+		/* a missing file is not a bad format: say which */
+		if (access(argv[optind_out + 1], R_OK) != 0)
+			code = tpkey_fail(argv[optind_out + 1], strerror(errno));
+		else
+			code = tpd_key_load_private(argv[optind_out + 1], &key)
+			       ? tpkey_fail(argv[optind_out + 1], "not a PEM EC P-256 private key") : 0;
 		if (!code) {
 			code = tpd_key_public_pem(key, pem, sizeof(pem)) ? 1 : (fputs(pem, stdout), 0);
 			tpd_key_free(key);

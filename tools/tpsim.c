@@ -364,8 +364,8 @@ int main(int argc, char **argv)
 	};
 	struct tpd_cli cli = {
 		.program = PROG,
-		.synopsis = "--generate DIR [--devices N] [--days D] | --traces DIR (--broker URL | "
-			    "--registry-out FILE)",
+		.synopsis = "--generate DIR [--devices N] [--days D]\n"
+			    "       tpsim --traces DIR (--broker URL | --registry-out FILE)",
 		.description = "Fleet simulator: writes a labelled synthetic fleet (--generate), or replays\n"
 			       "a folder of traces as virtual devices through the real agent core to an\n"
 			       "MQTT broker, as fast as it takes them (--traces).",

@@ -3,7 +3,11 @@
  *
  * Every long option of a program is also a key of its config file
  * (`--config FILE`, INI syntax, keys at top level or in a [PROGRAM] section);
- * the command line wins over the file. --help and --version are built in.
+ * the command line wins over the file. Without --config, PROGRAM.conf in
+ * TPD_SYSCONFDIR ($(PREFIX)/etc/tpdiag, /etc/tpdiag for PREFIX=/usr; the
+ * environment's TPDIAG_CONFIG_DIR instead when set) is read when it exists.
+ * --help, --version and --print-config (every option's effective value and
+ * where it came from) are built in.
  */
 #ifndef TPD_CLI_H
 #define TPD_CLI_H
@@ -11,6 +15,16 @@
 #include <stdbool.h>
 
 #define TPD_VERSION "0.1.0"
+#ifndef TPD_SYSCONFDIR
+#define TPD_SYSCONFDIR "/usr/local/etc/tpdiag"
+#endif
+
+/* Where an option's value came from (--print-config). */
+enum tpd_cli_source {
+	TPD_CLI_SRC_DEFAULT = 0,
+	TPD_CLI_SRC_CONFIG = 1,
+	TPD_CLI_SRC_ARGV = 2,
+};
 
 enum tpd_cli_rc {
 	TPD_CLI_RUN = 0,    /* options parsed: run */
@@ -26,6 +40,8 @@ struct tpd_cli_opt {
 	bool *flag;             /* set for flags */
 };
 
+#define TPD_CLI_MAX_OPTS 48
+
 struct tpd_cli {
 	const char *program;
 	const char *synopsis;      /* one line after "usage: PROGRAM " */
@@ -35,6 +51,8 @@ struct tpd_cli {
 	                              parses its own); else they may follow it */
 	char **owned;              /* strings read from the config file */
 	int nowned;
+	char config[1024];         /* the config file read, "" for none */
+	unsigned char source[TPD_CLI_MAX_OPTS]; /* enum tpd_cli_source of opts[i] */
 };
 
 /*
@@ -46,6 +64,13 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 
 /* Frees strings read from the config file. */
 void tpd_cli_free(struct tpd_cli *cli);
+
+/* Parses a size with an optional unit: 4096, 64k, 4M, 1G (powers of 1024,
+ * case-insensitive, optional "B"/"iB"); false unless within [lo, hi]. */
+bool tpd_cli_size(const char *s, double lo, double hi, double *bytes);
+/* Parses a duration: 90, 90s, 15m, 2h, 30d (plain numbers are seconds);
+ * false unless within [lo, hi] seconds. */
+bool tpd_cli_duration(const char *s, double lo, double hi, double *seconds);
 
 /* Parses a decimal number in [lo, hi]; false on any trailing garbage. */
 bool tpd_cli_number(const char *s, double lo, double hi, double *out);

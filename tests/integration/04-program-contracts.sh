@@ -39,9 +39,10 @@ expect_fail "trace going back in time" 1 "TPC1.csv:4: t_s 0.500 goes back in tim
 	"${agent[@]}" --product archer-ax55 --trace "$CHECK_DIR/TPC1.csv"
 expect_fail "bad speed" 2 "tpdiagd: bad usage: --speed" "${agent[@]}" --speed fast --trace x
 expect_fail "unknown board" 2 "unknown board" "${agent[@]}" --board toaster --trace x
-expect_fail "bad broker URL" 1 "not mqtt://HOST:PORT" \
+expect_fail "bad broker URL is bad usage" 2 "bad usage: --broker takes mqtt://HOST:PORT" \
 	"$STACK_BIN/tpdiagd" --broker http://x --state-dir "$CHECK_DIR/st2" --product archer-ax55 \
 	--trace boards/traces/TP24A0001.csv
+check "... and made no device key first" test ! -e "$CHECK_DIR/st2"
 expect_fail "collector: bad db URL" 1 "tpcollect: database:" \
 	"$STACK_BIN/tpcollect" --broker mqtt://127.0.0.1:1 --db mysql://x
 expect_fail "collector: bad registry" 1 "tpcollect: registry:" \

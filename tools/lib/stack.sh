@@ -25,6 +25,11 @@ stack_init() {
 	: "${BUILD:=build}"
 	STACK_BIN=$(cd "$BUILD" && pwd)
 	STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	# The shipped policy: in the source tree, or beside an installed copy.
+	STACK_POLICY=$STACK_ROOT/cloud/warranty.json
+	[ -f "$STACK_POLICY" ] || STACK_POLICY=$STACK_ROOT/warranty.json
+	# No default config file (an installed /etc/tpdiag/*.conf) in a test stack.
+	export TPDIAG_CONFIG_DIR=""
 	printf 'device_id,model,purchase_date,public_key\n' > "$STACK_DIR/registry.csv"
 	# One API token for "support"; tpclaim reads it from TPCLAIM_TOKEN.
 	local out
@@ -129,7 +134,7 @@ stack_collector() {
 	: > "$log"
 	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
 		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
-		--policy "$STACK_ROOT/cloud/warranty.json" --tokens "$STACK_DIR/tokens" "$@" 2>> "$log" &
+		--policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" "$@" 2>> "$log" &
 	STACK_COLLECTOR_PID=$!
 	STACK_PIDS+=("$STACK_COLLECTOR_PID")
 	for i in $(seq 100); do
