@@ -3,8 +3,11 @@
  *
  * Backends (sqlite:PATH now; postgresql:// beside it later) export one const
  * struct tpc_store_ops; tpc_store_open picks one by URL scheme. The handle is
- * shared by the MQTT thread and the HTTP threads: every call takes the
- * store's mutex, and tpc_store_begin..commit holds it for the transaction.
+ * shared by the MQTT thread and the HTTP threads. Writes and the reads made
+ * inside a transaction take the store's mutex (tpc_store_begin..commit holds
+ * it); the self-locking reads the API makes run on read-only connections of
+ * their own when the backend has them (open_reader), so a query never waits
+ * for ingest's group commit, nor ingest for a query.
  */
 #ifndef TPC_STORE_H
 #define TPC_STORE_H
@@ -121,6 +124,11 @@ struct tpc_store_ops {
 	enum tpd_err (*claim_get)(void *ctx, int64_t claim, cJSON **out);
 	enum tpd_err (*claim_list)(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
 				   int64_t *total);
+	enum tpd_err (*claim_had)(void *ctx, const char *dev, const char *category,
+				  const char *code, bool *had);
+	/* optional: a read-only connection to the same database, for reads that
+	 * need not see an open transaction (store.c: the readers) */
+	enum tpd_err (*open_reader)(const char *url, void **ctx, char *err, size_t errlen);
 	enum tpd_err (*claim_evidence)(void *ctx, int64_t claim, cJSON **out);
 	enum tpd_err (*telemetry_list)(void *ctx, const struct tpc_telemetry_filter *f,
 				       cJSON **out);
@@ -194,8 +202,12 @@ enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSO
 enum tpd_err tpc_store_device_get_locked(struct tpc_store *s, const char *id, cJSON **out);
 enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_claim_filter *f,
 					 cJSON **out);
+/* Has dev ever had a claim of this category holding this fault code? */
+enum tpd_err tpc_store_claim_had(struct tpc_store *s, const char *dev, const char *category,
+				 const char *code, bool *had);
 
-/* Self-locking reads (outside a transaction). *out is the caller's. */
+/* Self-locking reads (outside a transaction; on a reader connection, so
+ * they see what is committed). *out is the caller's. */
 enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out);
 /* total (may be NULL): how many claims match the filter over all pages. */
 enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,

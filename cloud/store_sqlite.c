@@ -28,6 +28,7 @@
 
 #include "tpd/jsonfile.h"
 #include "store.h"
+#include "store_sqlite.h"
 
 static const char *const sq_migrations[] = {
 	/* 1: reports, devices, claims */
@@ -79,7 +80,57 @@ static const char *const sq_migrations[] = {
 	 * -Wstring-concatenation that two statements in one element are meant */
 	("ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
 	 "ALTER TABLE reports ADD COLUMN chain TEXT;"),
+	/* 4: an index for every query (design note 6): a device's signed
+	 * reports, the claim filters, the claim counts kept by triggers */
+	("CREATE INDEX reports_signed ON reports (dev, seq) WHERE jws IS NOT NULL;"
+	 "CREATE INDEX claims_device ON claims (device, id);"
+	 "CREATE INDEX claims_state_id ON claims (state, id);"
+	 "CREATE INDEX claims_opened ON claims (opened_at);"
+	 "CREATE TABLE claim_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+	 "INSERT INTO claim_counts SELECT state, count(*) FROM claims GROUP BY state;"
+	 "CREATE TRIGGER claims_count_insert AFTER INSERT ON claims BEGIN"
+	 "  INSERT INTO claim_counts VALUES (NEW.state, 1)"
+	 "  ON CONFLICT (state) DO UPDATE SET n = n + 1; END;"
+	 "CREATE TRIGGER claims_count_update AFTER UPDATE OF state ON claims"
+	 "  WHEN OLD.state IS NOT NEW.state BEGIN"
+	 "  UPDATE claim_counts SET n = n - 1 WHERE state = OLD.state;"
+	 "  INSERT INTO claim_counts VALUES (NEW.state, 1)"
+	 "  ON CONFLICT (state) DO UPDATE SET n = n + 1; END;"
+	 "CREATE TRIGGER claims_count_delete AFTER DELETE ON claims BEGIN"
+	 "  UPDATE claim_counts SET n = n - 1 WHERE state = OLD.state; END;"),
 };
+
+#define SQ_CLAIM_COLS \
+	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
+	" warranty_status, warranty_until, warranty_policy, title, description," \
+	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
+	" updated_at, feedback_rating, feedback_comment, feedback_at," \
+	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
+	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')"
+
+#define SQ_DEVICE_COLS \
+	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
+	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
+	" (SELECT count(*) FROM claims WHERE device = devices.id" \
+	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
+
+/* A claims page: ?1 state, ?2 device, ?3 since, ?4 after (id), ?5 limit;
+ * one statement per combination of filters (design note 6). */
+#define SQ_CLAIM_PAGE(index, where) \
+	"SELECT " SQ_CLAIM_COLS " FROM claims" index " WHERE id > ?4" where \
+	" ORDER BY id LIMIT ?5"
+#define SQ_CLAIM_COUNT(index, where) "SELECT count(*) FROM claims" index " WHERE 1" where
+
+#define SQ_W_STATE " AND state = ?1"
+#define SQ_W_DEVICE " AND device = ?2"
+#define SQ_W_SINCE " AND opened_at >= ?3"
+#define SQ_BY_STATE " INDEXED BY claims_state_id"
+#define SQ_BY_STATE_SINCE " INDEXED BY claims_state"
+#define SQ_BY_DEVICE " INDEXED BY claims_device"
+#define SQ_BY_SINCE " INDEXED BY claims_opened"
+
+/* Filter bits of a claims query: the index of its two statements below. */
+enum { SQ_F_STATE = 1, SQ_F_DEVICE = 2, SQ_F_SINCE = 4 };
 
 enum sq_stmt_id {
 	SQ_INSERT_REPORT,
@@ -98,9 +149,34 @@ enum sq_stmt_id {
 	SQ_CLAIM_SET_STATE,
 	SQ_CLAIM_SET_WARRANTY,
 	SQ_CLAIM_SET_FEEDBACK,
+	SQ_CLAIM_HAD,
 	SQ_OUTBOX_ADD,
 	SQ_OUTBOX_NEXT,
 	SQ_OUTBOX_DONE,
+	SQ_CLAIM_GET,
+	SQ_CLAIM_FAULTS,
+	SQ_CLAIM_EVIDENCE_BRIEF,
+	SQ_CLAIM_TIMELINE,
+	SQ_CLAIM_EVIDENCE,
+	SQ_CLAIM_PAGE_0,      /* + filter bits, SQ_F_* */
+	SQ_CLAIM_PAGE_7 = SQ_CLAIM_PAGE_0 + 7,
+	SQ_CLAIM_COUNT_0,     /* + filter bits */
+	SQ_CLAIM_COUNT_7 = SQ_CLAIM_COUNT_0 + 7,
+	SQ_DEVICE_GET,
+	SQ_DEVICE_LIST,
+	SQ_DEVICE_KEYS,
+	SQ_TELEMETRY_BY_SEQ,
+	SQ_TELEMETRY_BY_TS,
+	SQ_COUNT_REPORTS,
+	SQ_COUNT_REPORTS_DEV,
+	SQ_COUNT_REPORTS_KIND,
+	SQ_COUNT_REPORTS_DEV_KIND,
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
 	SQ_STMT_COUNT
 };
 
@@ -108,9 +184,11 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_INSERT_REPORT] =
 		"INSERT INTO reports (dev, seq, kind, ts, body, jws, verified, jws_hash, chain)"
 		" VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (dev, seq) DO NOTHING",
+	/* one step down a partial index of the signed reports alone: the
+	 * unsigned telemetry between two signed reports is never walked */
 	[SQ_SIGNED_BEFORE] =
-		"SELECT jws_hash FROM reports WHERE dev = ? AND seq < ? AND jws IS NOT NULL"
-		" ORDER BY seq DESC LIMIT 1",
+		"SELECT jws_hash FROM reports INDEXED BY reports_signed"
+		" WHERE dev = ? AND seq < ? AND jws IS NOT NULL ORDER BY seq DESC LIMIT 1",
 	[SQ_DEVICE_SEEN] =
 		"INSERT INTO devices (id, model, fw, last_seen, state) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (id) DO UPDATE SET model = coalesce(devices.model, ?2), fw = ?3,"
@@ -158,12 +236,111 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CLAIM_SET_FEEDBACK] =
 		"UPDATE claims SET feedback_rating = ?2, feedback_comment = ?3, feedback_at = ?4"
 		" WHERE id = ?1",
+	[SQ_CLAIM_HAD] =
+		"SELECT EXISTS (SELECT 1 FROM claims c INDEXED BY claims_device"
+		" JOIN claim_faults f ON f.claim_id = c.id"
+		" WHERE c.device = ?1 AND c.category = ?2 AND f.code = ?3)",
 	[SQ_OUTBOX_ADD] = "INSERT INTO outbox (topic, payload) VALUES (?, ?)",
 	[SQ_OUTBOX_NEXT] =
 		"SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id"
 		" LIMIT 1",
 	[SQ_OUTBOX_DONE] =
 		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+	[SQ_CLAIM_GET] = "SELECT " SQ_CLAIM_COLS " FROM claims WHERE id = ?",
+	[SQ_CLAIM_FAULTS] =
+		"SELECT code FROM claim_faults WHERE claim_id = ? ORDER BY first_ts, code",
+	[SQ_CLAIM_EVIDENCE_BRIEF] =
+		"SELECT e.kind, e.seq, e.verified, e.code, e.state, r.ts, r.chain"
+		" FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+		" WHERE e.claim_id = ? ORDER BY e.seq",
+	[SQ_CLAIM_TIMELINE] =
+		"SELECT at, event, by, note FROM claim_timeline WHERE claim_id = ? ORDER BY id",
+	[SQ_CLAIM_EVIDENCE] =
+		"SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.chain, r.jws"
+		" FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+		" WHERE e.claim_id = ? ORDER BY e.seq",
+	[SQ_CLAIM_PAGE_0] = SQ_CLAIM_PAGE("", ""),
+	[SQ_CLAIM_PAGE_0 + 1] = SQ_CLAIM_PAGE(SQ_BY_STATE, SQ_W_STATE),
+	[SQ_CLAIM_PAGE_0 + 2] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_DEVICE),
+	[SQ_CLAIM_PAGE_0 + 3] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE),
+	[SQ_CLAIM_PAGE_0 + 4] = SQ_CLAIM_PAGE(SQ_BY_SINCE, SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 5] = SQ_CLAIM_PAGE(SQ_BY_STATE_SINCE, SQ_W_STATE SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 6] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 7] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE SQ_W_SINCE),
+	/* the totals without a device or date filter are kept by triggers
+	 * (migration 4), so no page counts the whole table */
+	[SQ_CLAIM_COUNT_0] = "SELECT coalesce(sum(n), 0) FROM claim_counts",
+	[SQ_CLAIM_COUNT_0 + 1] = "SELECT coalesce(sum(n), 0) FROM claim_counts WHERE state = ?1",
+	[SQ_CLAIM_COUNT_0 + 2] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_DEVICE),
+	[SQ_CLAIM_COUNT_0 + 3] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE),
+	[SQ_CLAIM_COUNT_0 + 4] = SQ_CLAIM_COUNT(SQ_BY_SINCE, SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 5] = SQ_CLAIM_COUNT(SQ_BY_STATE_SINCE, SQ_W_STATE SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 6] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 7] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_DEVICE_GET] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id = ?",
+	[SQ_DEVICE_LIST] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id > ? ORDER BY id LIMIT ?",
+	[SQ_DEVICE_KEYS] = "SELECT id, public_key FROM devices WHERE public_key IS NOT NULL",
+	/* ?1 dev, ?2 since, ?3 until, ?4 after (seq), ?5 limit: without a time
+	 * bound the (dev, seq) key pages; with one the (dev, kind, ts) index
+	 * finds the range, and only its rows are sorted by seq */
+	[SQ_TELEMETRY_BY_SEQ] =
+		"SELECT body FROM reports INDEXED BY sqlite_autoindex_reports_1"
+		" WHERE dev = ?1 AND seq > ?4 AND kind = 'telemetry' ORDER BY seq LIMIT ?5",
+	[SQ_TELEMETRY_BY_TS] =
+		"SELECT body FROM reports INDEXED BY reports_dev_kind_ts"
+		" WHERE dev = ?1 AND kind = 'telemetry' AND ts >= ?2 AND ts < ?3 AND seq > ?4"
+		" ORDER BY seq LIMIT ?5",
+	/* diagnostics (tests, tpclaim): the unfiltered ones count a table */
+	[SQ_COUNT_REPORTS] = "SELECT count(*) FROM reports",
+	[SQ_COUNT_REPORTS_DEV] = "SELECT count(*) FROM reports WHERE dev = ?1",
+	[SQ_COUNT_REPORTS_KIND] = "SELECT count(*) FROM reports WHERE kind = ?2",
+	[SQ_COUNT_REPORTS_DEV_KIND] = "SELECT count(*) FROM reports WHERE dev = ?1 AND kind = ?2",
+	/* transactions, prepared once like the rest (a SAVEPOINT parsed per
+	 * report cost 6 % of ingest) */
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT report",
+	[SQ_RELEASE] = "RELEASE report",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO report",
+};
+
+static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
+	[SQ_INSERT_REPORT] = "insert_report", [SQ_SIGNED_BEFORE] = "signed_before",
+	[SQ_DEVICE_SEEN] = "device_seen", [SQ_DEVICE_FIND] = "device_find",
+	[SQ_DEVICE_INSERT] = "device_insert", [SQ_DEVICE_UPDATE] = "device_update",
+	[SQ_DEVICE_PURCHASE] = "device_purchase", [SQ_CLAIM_FIND_OPEN] = "claim_find_open",
+	[SQ_CLAIM_INSERT] = "claim_insert", [SQ_CLAIM_ADD_FAULT] = "claim_add_fault",
+	[SQ_CLAIM_ADD_EVIDENCE] = "claim_add_evidence",
+	[SQ_CLAIM_ADD_TIMELINE] = "claim_add_timeline",
+	[SQ_CLAIM_UPDATE_TEXT] = "claim_update_text", [SQ_CLAIM_SET_STATE] = "claim_set_state",
+	[SQ_CLAIM_SET_WARRANTY] = "claim_set_warranty",
+	[SQ_CLAIM_SET_FEEDBACK] = "claim_set_feedback", [SQ_CLAIM_HAD] = "claim_had",
+	[SQ_OUTBOX_ADD] = "outbox_add", [SQ_OUTBOX_NEXT] = "outbox_next",
+	[SQ_OUTBOX_DONE] = "outbox_done", [SQ_CLAIM_GET] = "claim_get",
+	[SQ_CLAIM_FAULTS] = "claim_faults", [SQ_CLAIM_EVIDENCE_BRIEF] = "claim_evidence_brief",
+	[SQ_CLAIM_TIMELINE] = "claim_timeline", [SQ_CLAIM_EVIDENCE] = "claim_evidence",
+	[SQ_CLAIM_PAGE_0] = "claim_page", [SQ_CLAIM_PAGE_0 + 1] = "claim_page_state",
+	[SQ_CLAIM_PAGE_0 + 2] = "claim_page_device",
+	[SQ_CLAIM_PAGE_0 + 3] = "claim_page_state_device",
+	[SQ_CLAIM_PAGE_0 + 4] = "claim_page_since",
+	[SQ_CLAIM_PAGE_0 + 5] = "claim_page_state_since",
+	[SQ_CLAIM_PAGE_0 + 6] = "claim_page_device_since",
+	[SQ_CLAIM_PAGE_0 + 7] = "claim_page_state_device_since",
+	[SQ_CLAIM_COUNT_0] = "claim_count", [SQ_CLAIM_COUNT_0 + 1] = "claim_count_state",
+	[SQ_CLAIM_COUNT_0 + 2] = "claim_count_device",
+	[SQ_CLAIM_COUNT_0 + 3] = "claim_count_state_device",
+	[SQ_CLAIM_COUNT_0 + 4] = "claim_count_since",
+	[SQ_CLAIM_COUNT_0 + 5] = "claim_count_state_since",
+	[SQ_CLAIM_COUNT_0 + 6] = "claim_count_device_since",
+	[SQ_CLAIM_COUNT_0 + 7] = "claim_count_state_device_since",
+	[SQ_DEVICE_GET] = "device_get", [SQ_DEVICE_LIST] = "device_list",
+	[SQ_DEVICE_KEYS] = "device_keys", [SQ_TELEMETRY_BY_SEQ] = "telemetry_by_seq",
+	[SQ_TELEMETRY_BY_TS] = "telemetry_by_ts", [SQ_COUNT_REPORTS] = "count_reports",
+	[SQ_COUNT_REPORTS_DEV] = "count_reports_dev", [SQ_COUNT_REPORTS_KIND] = "count_reports_kind",
+	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind", [SQ_BEGIN] = "begin",
+	[SQ_COMMIT] = "commit", [SQ_ROLLBACK] = "rollback", [SQ_SAVEPOINT] = "savepoint",
+	[SQ_RELEASE] = "release", [SQ_ROLLBACK_TO] = "rollback_to",
 };
 
 #define SQ_LOG_EVERY_S 60
@@ -256,16 +433,39 @@ static enum tpd_err sq_done(struct sq_ctx *c, sqlite3_stmt *st)
 	return TPD_OK;
 }
 
+/* The prepared form of a transaction statement, or SQ_STMT_COUNT. */
+static enum sq_stmt_id sq_tx_stmt(const char *sql)
+{
+	for (int i = SQ_BEGIN; i <= SQ_ROLLBACK_TO; i++)
+		if (strcmp(sq_sql[i], sql) == 0)
+			return (enum sq_stmt_id)i;
+	return SQ_STMT_COUNT;
+}
+
 static enum tpd_err sq_exec(void *ctx, const char *sql)
 {
 	struct sq_ctx *c = ctx;
+	enum sq_stmt_id id = sq_tx_stmt(sql);
+	sqlite3_stmt *st;
 	char *msg = NULL;
 
 	/* SQLite rolls a transaction back by itself on SQLITE_FULL and IOERR;
 	 * the caller's ROLLBACK then has nothing to do, and its "no transaction
 	 * is active" must not hide the error that mattered. */
-	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(c->db))
+	if ((id == SQ_ROLLBACK || id == SQ_ROLLBACK_TO) && sqlite3_get_autocommit(c->db))
 		return TPD_OK;
+	if (id != SQ_STMT_COUNT) {
+		st = sq_stmt(c, id);
+		if (!st)
+			return TPD_ERR_DB;
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sq_log(c, "%s: %s", sql, sqlite3_errmsg(c->db));
+			sqlite3_reset(st);
+			return TPD_ERR_DB;
+		}
+		sqlite3_reset(st);
+		return TPD_OK;
+	}
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		sq_log(c, "%s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -354,6 +554,38 @@ static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errle
 	}
 	*out = c;
 	return TPD_OK;
+}
+
+/* A read-only connection to a database sq_open has migrated (store.c
+ * design note 2): its own statement cache, WAL snapshots of the last
+ * commit, never a lock on the writer. */
+static enum tpd_err sq_open_reader(const char *url, void **out, char *err, size_t errlen)
+{
+	const char *path = url + strlen("sqlite:");
+	struct sq_ctx *c;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return TPD_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		sq_close(c);
+		return TPD_ERR_DB;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	*out = c;
+	return TPD_OK;
+}
+
+unsigned tpc_store_sqlite_statements(const char **name, const char **sql, unsigned i)
+{
+	if (i >= SQ_STMT_COUNT)
+		return SQ_STMT_COUNT;
+	*name = sq_stmt_names[i];
+	*sql = sq_sql[i];
+	return SQ_STMT_COUNT;
 }
 
 static enum tpd_err sq_insert_report(void *ctx, const struct tpc_report_row *r, int64_t *id)
@@ -725,15 +957,15 @@ static bool sq_json_real(cJSON *o, const char *key, sqlite3_stmt *st, int i)
 }
 
 /* Fills array key of o from a query over one claim id. */
-static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, const char *sql,
-				      const char *key)
+static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id,
+				      enum sq_stmt_id sql, const char *key)
 {
 	cJSON *arr = cJSON_AddArrayToObject(o, key);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = arr ? sq_stmt(c, sql) : NULL;
 	enum tpd_err out = TPD_OK;
 	int rc;
 
-	if (!arr || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return arr ? TPD_ERR_DB : TPD_ERR_NOMEM;
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -771,17 +1003,9 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 	}
 	if (!out && rc != SQLITE_DONE)
 		out = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return out;
 }
-
-#define SQ_CLAIM_COLS \
-	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
-	" warranty_status, warranty_until, warranty_policy, title, description," \
-	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
-	" updated_at, feedback_rating, feedback_comment, feedback_at," \
-	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
-	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -799,8 +1023,7 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	    !sq_json_text(o, "device", st, 2) || !sq_json_text(o, "model", st, 3) ||
 	    !sq_json_text(o, "category", st, 4))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT code FROM claim_faults WHERE claim_id = ?"
-			       " ORDER BY first_ts, code", "fault_codes");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_FAULTS, "fault_codes");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
@@ -815,17 +1038,14 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	    !sq_json_text(o, "title", st, 12) || !sq_json_text(o, "description", st, 13) ||
 	    !sq_json_text(o, "priority", st, 17))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT e.kind, e.seq, e.verified, e.code, e.state,"
-			       " r.ts, r.chain FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
-			       " WHERE e.claim_id = ? ORDER BY e.seq", "evidence");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_EVIDENCE_BRIEF, "evidence");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
 	if (!sq_json_text(o, "selfcheck_verdict", st, 14) ||
 	    !sq_json_text(o, "suggested_resolution", st, 15) || !sq_json_text(o, "review_due", st, 16))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT at, event, by, note FROM claim_timeline"
-			       " WHERE claim_id = ? ORDER BY id", "timeline");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_TIMELINE, "timeline");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
@@ -852,13 +1072,12 @@ fail:
 static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_GET);
 	enum tpd_err rc = TPD_ERR_NOTFOUND;
 	int step;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!st)
 		return TPD_ERR_DB;
 	sqlite3_bind_int64(st, 1, claim);
 	step = sqlite3_step(st);
@@ -866,13 +1085,15 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 		rc = sq_claim_from_row(c, st, out);
 	else if (step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
-#define SQ_CLAIM_WHERE \
-	" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)" \
-	" AND (?3 IS NULL OR opened_at >= ?3)"
+static unsigned sq_claim_filter_bits(const struct tpc_claim_filter *f)
+{
+	return (f->state ? SQ_F_STATE : 0) | (f->device ? SQ_F_DEVICE : 0) |
+	       (f->since ? SQ_F_SINCE : 0);
+}
 
 static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter *f)
 {
@@ -881,10 +1102,13 @@ static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter
 	sq_bind_text(st, 3, f->since);
 }
 
+/* A page by keyset (id > after) on the index of its filters; the total
+ * from the trigger-kept counts or an index range, never a table scan. */
 static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
 				  int64_t *total)
 {
 	struct sq_ctx *c = ctx;
+	unsigned bits = sq_claim_filter_bits(f);
 	cJSON *arr = cJSON_CreateArray();
 	sqlite3_stmt *st;
 	enum tpd_err rc = TPD_OK;
@@ -893,8 +1117,8 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	*out = NULL;
 	if (!arr)
 		return TPD_ERR_NOMEM;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
-			       " AND id > ?4 ORDER BY id LIMIT ?5", -1, &st, NULL) != SQLITE_OK) {
+	st = sq_stmt(c, (enum sq_stmt_id)(SQ_CLAIM_PAGE_0 + bits));
+	if (!st) {
 		cJSON_Delete(arr);
 		return TPD_ERR_DB;
 	}
@@ -911,10 +1135,10 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!rc && total) {
-		if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM claims" SQ_CLAIM_WHERE, -1, &st,
-				       NULL) != SQLITE_OK)
+		st = sq_stmt(c, (enum sq_stmt_id)(SQ_CLAIM_COUNT_0 + bits));
+		if (!st)
 			rc = TPD_ERR_DB;
 		if (!rc) {
 			sq_bind_claim_filter(st, f);
@@ -922,7 +1146,7 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 				*total = sqlite3_column_int64(st, 0);
 			else
 				rc = TPD_ERR_DB;
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 		}
 	}
 	if (rc) {
@@ -931,6 +1155,26 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	}
 	*out = arr;
 	return TPD_OK;
+}
+
+static enum tpd_err sq_claim_had(void *ctx, const char *dev, const char *category,
+				 const char *code, bool *had)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_HAD);
+	int step;
+
+	*had = false;
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sq_bind_text(st, 2, category);
+	sq_bind_text(st, 3, code);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*had = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return step == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
 /* One result row as an object keyed by column name: integers and reals as
@@ -964,8 +1208,8 @@ static cJSON *sq_row_object(sqlite3_stmt *st, const char *const *bools)
 	return o;
 }
 
-/* Runs a prepared query; every row becomes an object (or, with parse_col >= 0,
- * that column parsed as JSON) in a new array. Finalizes st. */
+/* Runs a cached, bound query; every row becomes an object (or, with
+ * parse_col >= 0, that column parsed as JSON) in a new array. Resets st. */
 static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *const *bools,
 			    int parse_col, cJSON **out)
 {
@@ -987,7 +1231,7 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 		sq_log(c, "%s", sqlite3_errmsg(c->db));
 		rc = TPD_ERR_DB;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc) {
 		cJSON_Delete(arr);
 		return rc;
@@ -996,46 +1240,29 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 	return TPD_OK;
 }
 
-static enum tpd_err sq_prepare(struct sq_ctx *c, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
-		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
-		return TPD_ERR_DB;
-	}
-	return TPD_OK;
-}
-
 static enum tpd_err sq_claim_evidence(void *ctx, int64_t claim, cJSON **out)
 {
 	static const char *const bools[] = { "verified", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_EVIDENCE);
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.chain, r.jws"
-		       " FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
-		       " WHERE e.claim_id = ? ORDER BY e.seq", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sqlite3_bind_int64(st, 1, claim);
 	return sq_rows(c, st, bools, -1, out);
 }
 
-#define SQ_DEVICE_COLS \
-	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
-	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
-	" (SELECT count(*) FROM claims WHERE device = devices.id" \
-	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
-
 static enum tpd_err sq_device_get(void *ctx, const char *id, cJSON **out)
 {
 	static const char *const bools[] = { "registered", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_GET);
 	cJSON *arr;
 	enum tpd_err rc;
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id = ?", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, id);
 	rc = sq_rows(c, st, bools, -1, &arr);
@@ -1054,11 +1281,10 @@ static enum tpd_err sq_device_list(void *ctx, const char *after, unsigned limit,
 {
 	static const char *const bools[] = { "registered", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_LIST);
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id > ? ORDER BY id LIMIT ?",
-		       &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, after ? after : "");
 	sqlite3_bind_int(st, 2, limit ? (int)limit : 100);
@@ -1068,18 +1294,18 @@ static enum tpd_err sq_device_list(void *ctx, const char *after, unsigned limit,
 static enum tpd_err sq_device_keys(void *ctx, tpc_device_key_fn fn, void *arg)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_KEYS);
 	enum tpd_err rc = TPD_OK;
-	int step;
+	int step = SQLITE_DONE;
 
-	if (sq_prepare(c, "SELECT id, public_key FROM devices WHERE public_key IS NOT NULL", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
 		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1));
 	if (!rc && step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -1087,16 +1313,17 @@ static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filt
 				      cJSON **out)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	bool bounded = isfinite(f->since) || isfinite(f->until);
+	sqlite3_stmt *st = sq_stmt(c, bounded ? SQ_TELEMETRY_BY_TS : SQ_TELEMETRY_BY_SEQ);
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT body FROM reports WHERE dev = ?1 AND kind = 'telemetry'"
-		       " AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts < ?3) AND seq > ?4"
-		       " ORDER BY seq LIMIT ?5", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, f->dev);
-	sq_bind_real(st, 2, f->since);
-	sq_bind_real(st, 3, f->until);
+	/* an open end is a bound past every time, not NULL: "?2 IS NULL OR"
+	 * would keep SQLite off the ts index */
+	sqlite3_bind_double(st, 2, isfinite(f->since) ? f->since : -HUGE_VAL);
+	sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->after_seq);
 	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 500);
 	return sq_rows(c, st, NULL, 0, out);
@@ -1105,18 +1332,19 @@ static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filt
 static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, dev && kind ? SQ_COUNT_REPORTS_DEV_KIND
+				   : dev ? SQ_COUNT_REPORTS_DEV
+				   : kind ? SQ_COUNT_REPORTS_KIND : SQ_COUNT_REPORTS);
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM reports WHERE (?1 IS NULL OR dev = ?1)"
-			       " AND (?2 IS NULL OR kind = ?2)", -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, dev);
 	sq_bind_text(st, 2, kind);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
@@ -1130,6 +1358,7 @@ static void sq_last_error(void *ctx, char *buf, size_t len)
 const struct tpc_store_ops tpc_store_sqlite = {
 	.scheme = "sqlite:",
 	.open = sq_open,
+	.open_reader = sq_open_reader,
 	.close = sq_close,
 	.exec = sq_exec,
 	.last_error = sq_last_error,
@@ -1152,6 +1381,7 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_set_feedback = sq_claim_set_feedback,
 	.claim_get = sq_claim_get,
 	.claim_list = sq_claim_list,
+	.claim_had = sq_claim_had,
 	.claim_evidence = sq_claim_evidence,
 	.telemetry_list = sq_telemetry_list,
 	.count_reports = sq_count_reports,
