@@ -45,7 +45,11 @@ struct tpc_collector {
 	bool in_batch;                   /* between batch_begin and batch_end */
 	bool store_batch;                /* ... and the store's group commit is open */
 	bool batch_failed;               /* a report of this batch could not be stored */
+	double maintain_next;            /* monotonic s: the next rollup/retention step */
 };
+
+#define COLLECTOR_MAINTAIN_BUSY_S 0.2    /* between steps while there is work */
+#define COLLECTOR_MAINTAIN_IDLE_S 60.0   /* after a whole pass */
 
 #define COLLECTOR_LOG_EVERY_S 60
 
@@ -245,6 +249,7 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 	row.body = r->body;
 	row.jws = r->jws;
 	row.verified = r->verified;
+	row.json = r->json;
 	rc = tpc_store_begin(c->store);
 	if (rc)
 		goto out;
@@ -355,12 +360,29 @@ void tpc_collector_batch_begin(struct tpc_collector *c)
 	c->store_batch = tpc_store_batch_begin(c->store) == TPD_OK;
 }
 
+/* Rollups and retention (store.h), one short step at a time between
+ * batches, on the ingest thread that owns the writer. A failure is logged
+ * by the store and tried again at the next idle interval. */
+static void collector_maintain(struct tpc_collector *c)
+{
+	double now = tpd_clock_mono();
+	bool more = false;
+
+	if (now < c->maintain_next)
+		return;
+	if (tpc_store_maintain(c->store, tpd_clock_wall(), &more))
+		more = false;
+	c->maintain_next = now + (more ? COLLECTOR_MAINTAIN_BUSY_S : COLLECTOR_MAINTAIN_IDLE_S);
+}
+
 enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
 {
 	enum tpd_err rc = TPD_OK;
 
-	if (!c->in_batch)
+	if (!c->in_batch) {
+		collector_maintain(c);
 		return TPD_OK;
+	}
 	if (c->store_batch) {
 		c->store_batch = false;
 		rc = tpc_store_batch_commit(c->store);
@@ -383,6 +405,7 @@ enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
 	}
 	c->in_batch = false;
 	collector_store_ok(c);
+	collector_maintain(c);
 	return TPD_OK;
 }
 

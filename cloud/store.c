@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -55,6 +56,7 @@ struct tpc_store {
 	/* design note 3, under lock: committed notes, then the open report's */
 	struct store_seen seen[STORE_SEEN_MAX];
 	unsigned nseen, nstaged;
+	double raw_keep_s;       /* raw telemetry retention, 0: for ever */
 	/* Recursive: the MQTT thread holds it through a whole batch
 	 * (tpc_store_batch_begin..commit) and takes it again inside for each
 	 * report's transaction and its self-locking calls. */
@@ -77,6 +79,7 @@ enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, 
 		if (!s)
 			return TPD_ERR_NOMEM;
 		s->ops = ops;
+		s->raw_keep_s = 30 * 86400.0;
 		pthread_mutexattr_t attr;
 
 		pthread_mutexattr_init(&attr);
@@ -434,10 +437,76 @@ enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, vo
 	STORE_LOCKED(s, device_keys(s->ctx, fn, arg));
 }
 
-enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
-				      cJSON **out)
+static const char *const store_resolutions[] = { "auto", "raw", "hour", "day" };
+
+const char *tpc_resolution_name(enum tpc_resolution r)
+{
+	return (unsigned)r < 4 ? store_resolutions[r] : "?";
+}
+
+bool tpc_resolution_parse(const char *str, enum tpc_resolution *out)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		if (strcmp(str, store_resolutions[i]) == 0) {
+			*out = (enum tpc_resolution)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define STORE_RAW_SPAN_S (2 * 86400.0)     /* longer ranges: rollups */
+#define STORE_HOUR_SPAN_S (92 * 86400.0)   /* longer: daily */
+
+static enum tpd_err store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+					 cJSON **out)
 {
 	STORE_READ(s, telemetry_list, f, out);
+}
+
+enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, struct tpc_telemetry_filter *f,
+				      cJSON **out)
+{
+	if (f->resolution == TPC_RES_AUTO) {
+		struct timespec ts;
+		double now = f->now, span;
+
+		if (now <= 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		}
+		span = (isfinite(f->until) ? f->until : now) - f->since;
+		/* no start: the raw reports, paged (all there is within retention) */
+		if (!isfinite(f->since) || (span <= STORE_RAW_SPAN_S &&
+					    (s->raw_keep_s <= 0 || f->since >= now - s->raw_keep_s)))
+			f->resolution = TPC_RES_RAW;
+		else
+			f->resolution = span <= STORE_HOUR_SPAN_S ? TPC_RES_HOUR : TPC_RES_DAY;
+	}
+	return store_telemetry_list(s, f, out);
+}
+
+void tpc_store_set_raw_days(struct tpc_store *s, double raw_days)
+{
+	s->raw_keep_s = raw_days > 0 ? raw_days * 86400.0 : 0;
+}
+
+enum tpd_err tpc_store_maintain(struct tpc_store *s, double now, bool *more)
+{
+	enum tpd_err rc;
+
+	*more = false;
+	if (!s->ops->maintain)
+		return TPD_OK;
+	rc = tpc_store_begin(s);
+	if (rc)
+		return rc;
+	rc = s->ops->maintain(s->ctx, now, s->raw_keep_s, more);
+	if (rc) {
+		tpc_store_rollback(s);
+		return rc;
+	}
+	return tpc_store_commit(s);
 }
 
 enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,

@@ -16,6 +16,17 @@
  *    every statement of every report the broker delivers again, and one
  *    line per failure would fill the log faster than the database. The
  *    last error is kept for the collector's health answer.
+ * 6. Index-driven queries only: one statement per filter combination, open
+ *    ends bound to +-inf rather than "?2 IS NULL OR", INDEXED BY where the
+ *    planner could pick a walk; test_store checks every plan.
+ * 7. Telemetry is not kept as JSON text (0.9 MB per device-day) but as
+ *    compact rows (telem_codec.h): (device id, seq, ts, layout id, values)
+ *    in a WITHOUT ROWID table, where the device id and the layout are ids
+ *    in the names dictionary. Hourly and daily rollups (telemetry_hour,
+ *    telemetry_day) are made by sq_maintain from closed hours, a few
+ *    hundred devices per short transaction, which also deletes the raw
+ *    rows past the retention (--raw-days) once they are rolled up.
+ *    Signed reports and status stay in reports, byte for byte.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -29,6 +40,7 @@
 #include "tpd/jsonfile.h"
 #include "store.h"
 #include "store_sqlite.h"
+#include "telem_codec.h"
 
 static const char *const sq_migrations[] = {
 	/* 1: reports, devices, claims */
@@ -98,6 +110,21 @@ static const char *const sq_migrations[] = {
 	 "  ON CONFLICT (state) DO UPDATE SET n = n + 1; END;"
 	 "CREATE TRIGGER claims_count_delete AFTER DELETE ON claims BEGIN"
 	 "  UPDATE claim_counts SET n = n - 1 WHERE state = OLD.state; END;"),
+	/* 5: compact telemetry, its rollups, and the dictionary of device ids
+	 * and layouts they refer to (design note 7); the old JSON rows are
+	 * converted by sq_convert_telemetry */
+	("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	 "CREATE TABLE telemetry ("
+	 "  dev_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL,"
+	 "  layout INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (dev_id, seq)) WITHOUT ROWID;"
+	 "CREATE INDEX telemetry_ts ON telemetry (dev_id, ts);"
+	 "CREATE TABLE telemetry_hour ("
+	 "  dev_id INTEGER NOT NULL, start INTEGER NOT NULL, layout INTEGER NOT NULL,"
+	 "  data BLOB NOT NULL, PRIMARY KEY (dev_id, start, layout)) WITHOUT ROWID;"
+	 "CREATE TABLE telemetry_day ("
+	 "  dev_id INTEGER NOT NULL, start INTEGER NOT NULL, layout INTEGER NOT NULL,"
+	 "  data BLOB NOT NULL, PRIMARY KEY (dev_id, start, layout)) WITHOUT ROWID;"
+	 "CREATE TABLE rollup_mark (dev_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"),
 };
 
 #define SQ_CLAIM_COLS \
@@ -171,6 +198,23 @@ enum sq_stmt_id {
 	SQ_COUNT_REPORTS_DEV,
 	SQ_COUNT_REPORTS_KIND,
 	SQ_COUNT_REPORTS_DEV_KIND,
+	SQ_NAME_FIND,
+	SQ_NAME_GET,
+	SQ_NAME_ADD,
+	SQ_TELEM_INSERT,
+	SQ_HOUR_LIST,
+	SQ_DAY_LIST,
+	SQ_HOUR_GET,
+	SQ_DAY_GET,
+	SQ_HOUR_PUT,
+	SQ_DAY_PUT,
+	SQ_MAINT_NEXT_DEV,
+	SQ_MARK_GET,
+	SQ_MARK_PUT,
+	SQ_MAINT_ROWS,
+	SQ_RETAIN,
+	SQ_LEGACY_TELEMETRY,
+	SQ_LEGACY_DELETE,
 	SQ_BEGIN,
 	SQ_COMMIT,
 	SQ_ROLLBACK,
@@ -284,17 +328,56 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	 * bound the (dev, seq) key pages; with one the (dev, kind, ts) index
 	 * finds the range, and only its rows are sorted by seq */
 	[SQ_TELEMETRY_BY_SEQ] =
-		"SELECT body FROM reports INDEXED BY sqlite_autoindex_reports_1"
-		" WHERE dev = ?1 AND seq > ?4 AND kind = 'telemetry' ORDER BY seq LIMIT ?5",
+		"SELECT seq, ts, layout, data FROM telemetry"
+		" WHERE dev_id = ?1 AND seq > ?4 ORDER BY seq LIMIT ?5",
 	[SQ_TELEMETRY_BY_TS] =
-		"SELECT body FROM reports INDEXED BY reports_dev_kind_ts"
-		" WHERE dev = ?1 AND kind = 'telemetry' AND ts >= ?2 AND ts < ?3 AND seq > ?4"
-		" ORDER BY seq LIMIT ?5",
+		"SELECT seq, ts, layout, data FROM telemetry INDEXED BY telemetry_ts"
+		" WHERE dev_id = ?1 AND ts >= ?2 AND ts < ?3 AND seq > ?4 ORDER BY seq LIMIT ?5",
 	/* diagnostics (tests, tpclaim): the unfiltered ones count a table */
-	[SQ_COUNT_REPORTS] = "SELECT count(*) FROM reports",
-	[SQ_COUNT_REPORTS_DEV] = "SELECT count(*) FROM reports WHERE dev = ?1",
-	[SQ_COUNT_REPORTS_KIND] = "SELECT count(*) FROM reports WHERE kind = ?2",
-	[SQ_COUNT_REPORTS_DEV_KIND] = "SELECT count(*) FROM reports WHERE dev = ?1 AND kind = ?2",
+	[SQ_COUNT_REPORTS] =
+		"SELECT (SELECT count(*) FROM reports) + (SELECT count(*) FROM telemetry)",
+	[SQ_COUNT_REPORTS_DEV] =
+		"SELECT (SELECT count(*) FROM reports WHERE dev = ?1) + (SELECT count(*) FROM"
+		" telemetry WHERE dev_id = (SELECT id FROM names WHERE name = ?1))",
+	[SQ_COUNT_REPORTS_KIND] =
+		"SELECT (SELECT count(*) FROM reports WHERE kind = ?2) + CASE WHEN ?2 = 'telemetry'"
+		" THEN (SELECT count(*) FROM telemetry) ELSE 0 END",
+	[SQ_COUNT_REPORTS_DEV_KIND] =
+		"SELECT (SELECT count(*) FROM reports WHERE dev = ?1 AND kind = ?2) +"
+		" CASE WHEN ?2 = 'telemetry' THEN (SELECT count(*) FROM telemetry"
+		" WHERE dev_id = (SELECT id FROM names WHERE name = ?1)) ELSE 0 END",
+	[SQ_NAME_FIND] = "SELECT id FROM names WHERE name = ?",
+	[SQ_NAME_GET] = "SELECT name FROM names WHERE id = ?",
+	[SQ_NAME_ADD] = "INSERT INTO names (name) VALUES (?)",
+	[SQ_TELEM_INSERT] =
+		"INSERT INTO telemetry (dev_id, seq, ts, layout, data) VALUES (?,?,?,?,?)"
+		" ON CONFLICT DO NOTHING",
+	/* rollups: ?1 dev, ?2 first start, ?3 end, ?4 after (start), ?5 limit */
+	[SQ_HOUR_LIST] =
+		"SELECT start, layout, data FROM telemetry_hour WHERE dev_id = ?1"
+		" AND start >= max(?2, ?4 + 1) AND start < ?3 ORDER BY start, layout LIMIT ?5",
+	[SQ_DAY_LIST] =
+		"SELECT start, layout, data FROM telemetry_day WHERE dev_id = ?1"
+		" AND start >= max(?2, ?4 + 1) AND start < ?3 ORDER BY start, layout LIMIT ?5",
+	[SQ_HOUR_GET] =
+		"SELECT data FROM telemetry_hour WHERE dev_id = ? AND start = ? AND layout = ?",
+	[SQ_DAY_GET] = "SELECT data FROM telemetry_day WHERE dev_id = ? AND start = ? AND layout = ?",
+	[SQ_HOUR_PUT] = "INSERT OR REPLACE INTO telemetry_hour VALUES (?, ?, ?, ?)",
+	[SQ_DAY_PUT] = "INSERT OR REPLACE INTO telemetry_day VALUES (?, ?, ?, ?)",
+	[SQ_MAINT_NEXT_DEV] = "SELECT dev_id FROM telemetry WHERE dev_id > ? ORDER BY dev_id LIMIT 1",
+	[SQ_MARK_GET] = "SELECT seq FROM rollup_mark WHERE dev_id = ?",
+	[SQ_MARK_PUT] = "INSERT OR REPLACE INTO rollup_mark VALUES (?, ?)",
+	[SQ_MAINT_ROWS] =
+		"SELECT seq, ts, layout, data FROM telemetry WHERE dev_id = ?1 AND seq > ?2"
+		" ORDER BY seq LIMIT ?3",
+	[SQ_RETAIN] =
+		"DELETE FROM telemetry INDEXED BY telemetry_ts WHERE dev_id = ?1 AND ts < ?2"
+		" AND seq <= ?3",
+	/* migration 5's conversion of the JSON rows, a chunk at a time */
+	[SQ_LEGACY_TELEMETRY] =
+		"SELECT id, dev, seq, ts, body FROM reports"
+		" WHERE kind = 'telemetry' AND id > ?1 ORDER BY id LIMIT 2000",
+	[SQ_LEGACY_DELETE] = "DELETE FROM reports WHERE id = ?",
 	/* transactions, prepared once like the rest (a SAVEPOINT parsed per
 	 * report cost 6 % of ingest) */
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -338,16 +421,35 @@ static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
 	[SQ_DEVICE_KEYS] = "device_keys", [SQ_TELEMETRY_BY_SEQ] = "telemetry_by_seq",
 	[SQ_TELEMETRY_BY_TS] = "telemetry_by_ts", [SQ_COUNT_REPORTS] = "count_reports",
 	[SQ_COUNT_REPORTS_DEV] = "count_reports_dev", [SQ_COUNT_REPORTS_KIND] = "count_reports_kind",
-	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind", [SQ_BEGIN] = "begin",
+	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind",
+	[SQ_NAME_FIND] = "name_find", [SQ_NAME_GET] = "name_get", [SQ_NAME_ADD] = "name_add",
+	[SQ_TELEM_INSERT] = "telemetry_insert", [SQ_HOUR_LIST] = "hour_list",
+	[SQ_DAY_LIST] = "day_list", [SQ_HOUR_GET] = "hour_get", [SQ_DAY_GET] = "day_get",
+	[SQ_HOUR_PUT] = "hour_put", [SQ_DAY_PUT] = "day_put",
+	[SQ_MAINT_NEXT_DEV] = "maintain_next_device", [SQ_MARK_GET] = "mark_get",
+	[SQ_MARK_PUT] = "mark_put", [SQ_MAINT_ROWS] = "maintain_rows", [SQ_RETAIN] = "retain",
+	[SQ_LEGACY_TELEMETRY] = "legacy_telemetry", [SQ_LEGACY_DELETE] = "legacy_delete",
+	[SQ_BEGIN] = "begin",
 	[SQ_COMMIT] = "commit", [SQ_ROLLBACK] = "rollback", [SQ_SAVEPOINT] = "savepoint",
 	[SQ_RELEASE] = "release", [SQ_ROLLBACK_TO] = "rollback_to",
 };
 
 #define SQ_LOG_EVERY_S 60
 
+#define SQ_NAME_SLOTS 4096   /* dictionary cache entries (design note 7) */
+
+struct sq_name {
+	char *name;               /* NULL: empty slot */
+	int64_t id;
+};
+
 struct sq_ctx {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+	/* names: by name on the writer (emptied by every rollback, as its ids
+	 * may have been rolled back), by id on a reader (committed only) */
+	struct sq_name names[SQ_NAME_SLOTS];
+	int64_t maint_cursor;     /* maintenance: the last device id visited */
 	/* under the store's lock, like every call here (store.c) */
 	char last_error[256];
 	double log_next;          /* monotonic seconds: the next line may be logged */
@@ -433,6 +535,9 @@ static enum tpd_err sq_done(struct sq_ctx *c, sqlite3_stmt *st)
 	return TPD_OK;
 }
 
+static void sq_names_forget(struct sq_ctx *c);
+static enum tpd_err sq_convert_telemetry(struct sq_ctx *c, char *err, size_t errlen);
+
 /* The prepared form of a transaction statement, or SQ_STMT_COUNT. */
 static enum sq_stmt_id sq_tx_stmt(const char *sql)
 {
@@ -452,6 +557,8 @@ static enum tpd_err sq_exec(void *ctx, const char *sql)
 	/* SQLite rolls a transaction back by itself on SQLITE_FULL and IOERR;
 	 * the caller's ROLLBACK then has nothing to do, and its "no transaction
 	 * is active" must not hide the error that mattered. */
+	if (id == SQ_ROLLBACK || id == SQ_ROLLBACK_TO)
+		sq_names_forget(c);    /* its new names may be gone (design note 7) */
 	if ((id == SQ_ROLLBACK || id == SQ_ROLLBACK_TO) && sqlite3_get_autocommit(c->db))
 		return TPD_OK;
 	if (id != SQ_STMT_COUNT) {
@@ -516,8 +623,105 @@ static void sq_close(void *ctx)
 		return;
 	for (int i = 0; i < SQ_STMT_COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
+	for (int i = 0; i < SQ_NAME_SLOTS; i++)
+		free(c->names[i].name);
 	sqlite3_close(c->db);
 	free(c);
+}
+
+static void sq_names_forget(struct sq_ctx *c)
+{
+	for (int i = 0; i < SQ_NAME_SLOTS; i++) {
+		free(c->names[i].name);
+		c->names[i].name = NULL;
+	}
+}
+
+static unsigned sq_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % SQ_NAME_SLOTS;
+}
+
+/* The dictionary id of name, added when new (writer, in a transaction). */
+static enum tpd_err sq_name_id(struct sq_ctx *c, const char *name, int64_t *id)
+{
+	struct sq_name *slot = &c->names[sq_hash(name)];
+	sqlite3_stmt *st;
+	int step;
+
+	if (slot->name && strcmp(slot->name, name) == 0) {
+		*id = slot->id;
+		return TPD_OK;
+	}
+	st = sq_stmt(c, SQ_NAME_FIND);
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, name);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE) {
+		st = sq_stmt(c, SQ_NAME_ADD);
+		if (!st)
+			return TPD_ERR_DB;
+		sq_bind_text(st, 1, name);
+		if (sq_done(c, st))
+			return TPD_ERR_DB;
+		*id = sqlite3_last_insert_rowid(c->db);
+	} else if (step != SQLITE_ROW) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		return TPD_ERR_DB;
+	}
+	free(slot->name);
+	slot->name = strdup(name);
+	slot->id = *id;
+	return TPD_OK;
+}
+
+/* The name of a dictionary id (any connection: ids are never reused, and a
+ * reader sees committed ones only). NULL when unknown; owned by the cache. */
+static const char *sq_name_of(struct sq_ctx *c, int64_t id)
+{
+	struct sq_name *slot = &c->names[(uint64_t)id % SQ_NAME_SLOTS];
+	sqlite3_stmt *st;
+	char *name = NULL;
+
+	if (slot->name && slot->id == id)
+		return slot->name;
+	st = sq_stmt(c, SQ_NAME_GET);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (!name)
+		return NULL;
+	free(slot->name);
+	slot->name = name;
+	slot->id = id;
+	return name;
+}
+
+/* A reader's lookup of a device id: no insert. TPD_ERR_NOTFOUND if none. */
+static enum tpd_err sq_name_find(struct sq_ctx *c, const char *name, int64_t *id)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_NAME_FIND);
+	int step;
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, name);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return step == SQLITE_ROW ? TPD_OK : step == SQLITE_DONE ? TPD_ERR_NOTFOUND : TPD_ERR_DB;
 }
 
 static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errlen)
@@ -548,6 +752,8 @@ static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errle
 		return TPD_ERR_DB;
 	}
 	rc = sq_migrate(c, err, errlen);
+	if (!rc)
+		rc = sq_convert_telemetry(c, err, errlen);
 	if (rc) {
 		sq_close(c);
 		return rc;
@@ -588,12 +794,54 @@ unsigned tpc_store_sqlite_statements(const char **name, const char **sql, unsign
 	return SQ_STMT_COUNT;
 }
 
+/* A telemetry report as a compact row (design note 7). TPD_ERR_INVAL when
+ * it has no compact form (then it goes to reports as text). */
+static enum tpd_err sq_insert_telemetry(struct sq_ctx *c, const struct tpc_report_row *r)
+{
+	cJSON *parsed = r->json ? NULL : cJSON_Parse(r->body);
+	const cJSON *json = r->json ? r->json : parsed;
+	char layout[TPC_TELEM_LAYOUT_MAX];
+	unsigned char data[TPC_TELEM_DATA_MAX];
+	size_t len = 0;
+	int64_t dev_id, layout_id;
+	sqlite3_stmt *st;
+	enum tpd_err rc = json ? tpc_telem_encode(json, layout, sizeof(layout), data, sizeof(data),
+						  &len) : TPD_ERR_INVAL;
+
+	cJSON_Delete(parsed);
+	if (rc)
+		return TPD_ERR_INVAL;
+	rc = sq_name_id(c, r->dev, &dev_id);
+	if (!rc)
+		rc = sq_name_id(c, layout, &layout_id);
+	st = rc ? NULL : sq_stmt(c, SQ_TELEM_INSERT);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+	sqlite3_bind_double(st, 3, r->ts);
+	sqlite3_bind_int64(st, 4, layout_id);
+	sqlite3_bind_blob(st, 5, data, (int)len, SQLITE_STATIC);
+	rc = sq_done(c, st);
+	if (rc)
+		return rc;
+	return sqlite3_changes(c->db) ? TPD_OK : TPD_ERR_DUPLICATE;
+}
+
 static enum tpd_err sq_insert_report(void *ctx, const struct tpc_report_row *r, int64_t *id)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st = sq_stmt(c, SQ_INSERT_REPORT);
+	sqlite3_stmt *st;
 	enum tpd_err rc;
 
+	if (strcmp(r->kind, "telemetry") == 0 && !r->jws && isfinite(r->ts)) {
+		rc = sq_insert_telemetry(c, r);
+		if (rc != TPD_ERR_INVAL) {
+			*id = 0;       /* no evidence refers to telemetry */
+			return rc;
+		}
+	}
+	st = sq_stmt(c, SQ_INSERT_REPORT);
 	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, r->dev);
@@ -1309,24 +1557,342 @@ static enum tpd_err sq_device_keys(void *ctx, tpc_device_key_fn fn, void *arg)
 	return rc;
 }
 
+/* Raw rows or rollups of one device as report-shaped objects. */
 static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filter *f,
 				      cJSON **out)
 {
 	struct sq_ctx *c = ctx;
+	bool raw = f->resolution == TPC_RES_RAW;
 	bool bounded = isfinite(f->since) || isfinite(f->until);
-	sqlite3_stmt *st = sq_stmt(c, bounded ? SQ_TELEMETRY_BY_TS : SQ_TELEMETRY_BY_SEQ);
+	double step = f->resolution == TPC_RES_DAY ? 86400 : 3600;
+	enum sq_stmt_id sid = raw ? (bounded ? SQ_TELEMETRY_BY_TS : SQ_TELEMETRY_BY_SEQ)
+			      : f->resolution == TPC_RES_DAY ? SQ_DAY_LIST : SQ_HOUR_LIST;
+	cJSON *arr = cJSON_CreateArray();
+	sqlite3_stmt *st;
+	int64_t dev_id;
+	enum tpd_err rc;
+	int row;
 
 	*out = NULL;
+	if (!arr)
+		return TPD_ERR_NOMEM;
+	rc = sq_name_find(c, f->dev, &dev_id);
+	if (rc == TPD_ERR_NOTFOUND) {
+		*out = arr;            /* a device that never sent telemetry */
+		return TPD_OK;
+	}
+	st = rc ? NULL : sq_stmt(c, sid);
+	if (!st) {
+		cJSON_Delete(arr);
+		return TPD_ERR_DB;
+	}
+	sqlite3_bind_int64(st, 1, dev_id);
+	/* an open end is a bound past every time, not NULL: "?2 IS NULL OR"
+	 * would keep SQLite off the ts index (design note 6) */
+	if (raw) {
+		sqlite3_bind_double(st, 2, isfinite(f->since) ? f->since : -HUGE_VAL);
+		sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
+	} else {
+		/* the rollup periods that overlap [since, until) */
+		sqlite3_bind_double(st, 2, isfinite(f->since) ? floor(f->since / step) * step : -HUGE_VAL);
+		sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
+	}
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)(f->after_seq > INT64_MAX - 1 ? INT64_MAX - 1
+						  : f->after_seq));
+	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 500);
+	while (!rc && (row = sqlite3_step(st)) == SQLITE_ROW) {
+		int l = raw ? 2 : 1;
+		const char *layout = sq_name_of(c, sqlite3_column_int64(st, l));
+		const unsigned char *data = sqlite3_column_blob(st, l + 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, l + 1);
+		cJSON *item = NULL;
+
+		if (!layout)
+			rc = TPD_ERR_DB;
+		else if (raw)
+			rc = tpc_telem_decode(f->dev, (uint64_t)sqlite3_column_int64(st, 0),
+					      sqlite3_column_double(st, 1), layout, data, len, &item);
+		else
+			rc = tpc_telem_agg_decode(f->dev, sqlite3_column_double(st, 0), layout, data,
+						  len, &item);
+		if (rc == TPD_ERR_INVAL) {
+			sq_log(c, "telemetry of %s: a row does not decode", f->dev);
+			rc = TPD_ERR_DB;
+		}
+		if (!rc && !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			rc = TPD_ERR_NOMEM;
+		}
+	}
+	if (!rc && row != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc;
+	}
+	*out = arr;
+	return TPD_OK;
+}
+
+/* Maintenance (design note 7) ---------------------------------------- */
+
+/* One rollup being built: a device's period and layout. */
+struct sq_group {
+	bool used;
+	double start;
+	int64_t layout;
+	struct tpc_telem_agg agg;
+};
+
+/* Merges g into its stored rollup row (get, add, put). */
+static enum tpd_err sq_group_flush(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
+				   bool day, struct tpc_telem_agg *tmp)
+{
+	const char *layout;
+	unsigned char mine[TPC_TELEM_DATA_MAX], merged[TPC_TELEM_DATA_MAX];
+	size_t mlen, len;
+	sqlite3_stmt *st;
+	enum tpd_err rc;
+	int step;
+
+	if (!g->used)
+		return TPD_OK;
+	g->used = false;
+	layout = sq_name_of(c, g->layout);
+	if (!layout)
+		return TPD_ERR_DB;
+	rc = tpc_telem_agg_encode(&g->agg, layout, mine, sizeof(mine), &mlen);
+	if (rc)
+		return TPD_ERR_DB;
+	memset(tmp, 0, sizeof(*tmp));
+	st = sq_stmt(c, day ? SQ_DAY_GET : SQ_HOUR_GET);
 	if (!st)
 		return TPD_ERR_DB;
-	sq_bind_text(st, 1, f->dev);
-	/* an open end is a bound past every time, not NULL: "?2 IS NULL OR"
-	 * would keep SQLite off the ts index */
-	sqlite3_bind_double(st, 2, isfinite(f->since) ? f->since : -HUGE_VAL);
-	sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->after_seq);
-	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 500);
-	return sq_rows(c, st, NULL, 0, out);
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, g->start);
+	sqlite3_bind_int64(st, 3, g->layout);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = tpc_telem_agg_add_rollup(tmp, layout, sqlite3_column_blob(st, 0),
+					      (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return TPD_ERR_DB;
+	if (!rc)
+		rc = tpc_telem_agg_add_rollup(tmp, layout, mine, mlen);
+	if (!rc)
+		rc = tpc_telem_agg_encode(tmp, layout, merged, sizeof(merged), &len);
+	if (rc)
+		return TPD_ERR_DB;
+	st = sq_stmt(c, day ? SQ_DAY_PUT : SQ_HOUR_PUT);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, g->start);
+	sqlite3_bind_int64(st, 3, g->layout);
+	sqlite3_bind_blob(st, 4, merged, (int)len, SQLITE_STATIC);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_group_add(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
+				 bool day, double start, int64_t layout_id,
+				 const unsigned char *data, size_t len, struct tpc_telem_agg *tmp)
+{
+	const char *layout;
+	enum tpd_err rc;
+
+	if (g->used && (g->start != start || g->layout != layout_id)) {
+		rc = sq_group_flush(c, dev_id, g, day, tmp);
+		if (rc)
+			return rc;
+	}
+	layout = sq_name_of(c, layout_id);
+	if (!layout)
+		return TPD_ERR_DB;
+	if (!g->used) {
+		memset(&g->agg, 0, sizeof(g->agg));
+		g->used = true;
+		g->start = start;
+		g->layout = layout_id;
+	}
+	/* a row that does not decode is left out of its rollup, not fatal */
+	if (tpc_telem_agg_add_row(&g->agg, layout, data, len))
+		sq_log(c, "telemetry row of device id %lld does not decode; left out of its rollup",
+		       (long long)dev_id);
+	return TPD_OK;
+}
+
+/* Rolls up one device's rows of closed hours (seq above its mark) and
+ * deletes its raw rows older than cutoff that are rolled up. *rows: budget
+ * left. */
+static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double open_hour,
+				       double cutoff, unsigned *rows, struct sq_group *g)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_MARK_GET);
+	int64_t mark = 0, last;
+	enum tpd_err rc = TPD_OK;
+	int step;
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		mark = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	last = mark;
+	st = sq_stmt(c, SQ_MAINT_ROWS);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_int64(st, 2, mark);
+	sqlite3_bind_int(st, 3, (int)*rows);
+	/* the row statement stays open while the groups read and write the
+	 * rollup tables: SQLite allows that on one connection */
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		double ts = sqlite3_column_double(st, 1);
+		int64_t layout = sqlite3_column_int64(st, 2);
+		const unsigned char *data = sqlite3_column_blob(st, 3);
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+
+		if (ts >= open_hour)
+			break;            /* its hour is still open: next time */
+		(*rows)--;
+		rc = sq_group_add(c, dev_id, &g[0], false, floor(ts / 3600) * 3600, layout, data, len,
+				  &g[2].agg);
+		if (!rc)
+			rc = sq_group_add(c, dev_id, &g[1], true, floor(ts / 86400) * 86400, layout,
+					  data, len, &g[2].agg);
+		last = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (!rc)
+		rc = sq_group_flush(c, dev_id, &g[0], false, &g[2].agg);
+	if (!rc)
+		rc = sq_group_flush(c, dev_id, &g[1], true, &g[2].agg);
+	if (!rc && last != mark) {
+		st = sq_stmt(c, SQ_MARK_PUT);
+		if (!st)
+			return TPD_ERR_DB;
+		sqlite3_bind_int64(st, 1, dev_id);
+		sqlite3_bind_int64(st, 2, last);
+		rc = sq_done(c, st);
+	}
+	if (!rc && isfinite(cutoff)) {
+		st = sq_stmt(c, SQ_RETAIN);
+		if (!st)
+			return TPD_ERR_DB;
+		sqlite3_bind_int64(st, 1, dev_id);
+		sqlite3_bind_double(st, 2, cutoff);
+		sqlite3_bind_int64(st, 3, last);
+		rc = sq_done(c, st);
+	}
+	return rc;
+}
+
+#define SQ_MAINT_ROWS_MAX 5000      /* raw rows rolled up per step */
+#define SQ_MAINT_DEVICES_MAX 200    /* devices visited per step */
+
+static enum tpd_err sq_maintain(void *ctx, double now, double raw_keep_s, bool *more)
+{
+	struct sq_ctx *c = ctx;
+	struct sq_group *g = calloc(3, sizeof(*g));   /* hour, day, scratch */
+	unsigned rows = SQ_MAINT_ROWS_MAX;
+	double open_hour = floor(now / 3600) * 3600;
+	double cutoff = raw_keep_s > 0 ? now - raw_keep_s : NAN;
+	enum tpd_err rc = TPD_OK;
+
+	*more = true;
+	if (!g)
+		return TPD_ERR_NOMEM;
+	for (int d = 0; !rc && d < SQ_MAINT_DEVICES_MAX && rows > 0; d++) {
+		sqlite3_stmt *st = sq_stmt(c, SQ_MAINT_NEXT_DEV);
+		int step;
+		int64_t dev_id = 0;
+
+		if (!st) {
+			rc = TPD_ERR_DB;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, c->maint_cursor);
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			dev_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (step == SQLITE_DONE) {
+			c->maint_cursor = 0;   /* a whole pass is done */
+			*more = false;
+			break;
+		}
+		if (step != SQLITE_ROW) {
+			rc = TPD_ERR_DB;
+			break;
+		}
+		rc = sq_maintain_device(c, dev_id, open_hour, cutoff, &rows, g);
+		/* a device with more than the budget continues in the next step */
+		if (!rc && rows > 0)
+			c->maint_cursor = dev_id;
+	}
+	free(g);
+	return rc;
+}
+
+/* Migration 5's second half: the JSON telemetry rows of an older database
+ * into compact rows, 2000 per transaction. */
+static enum tpd_err sq_convert_telemetry(struct sq_ctx *c, char *err, size_t errlen)
+{
+	unsigned long moved = 0;
+	int64_t after = 0;
+
+	for (;;) {
+		sqlite3_stmt *st, *del;
+		int n = 0, step;
+		enum tpd_err rc = sq_exec(c, "BEGIN IMMEDIATE");
+
+		st = rc ? NULL : sq_stmt(c, SQ_LEGACY_TELEMETRY);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, after);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			struct tpc_report_row r = {
+				.dev = (const char *)sqlite3_column_text(st, 1),
+				.seq = (uint64_t)sqlite3_column_int64(st, 2), .kind = "telemetry",
+				.ts = sqlite3_column_double(st, 3),
+				.body = (const char *)sqlite3_column_text(st, 4),
+			};
+			after = sqlite3_column_int64(st, 0);
+			n++;
+			rc = sq_insert_telemetry(c, &r);
+			if (rc == TPD_ERR_INVAL)
+				continue;      /* no compact form: it stays as text */
+			if (rc == TPD_ERR_DUPLICATE)
+				rc = TPD_OK;   /* already there: drop the copy */
+			if (rc)
+				break;
+			del = sq_stmt(c, SQ_LEGACY_DELETE);
+			if (!del)
+				break;
+			sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
+			if (sq_done(c, del))
+				break;
+			moved++;
+		}
+		sqlite3_reset(st);
+		if (step != SQLITE_DONE || sq_exec(c, "COMMIT"))
+			goto fail;
+		if (n == 0)
+			break;
+	}
+	if (moved)
+		fprintf(stderr, "tpcollect: sqlite: %lu telemetry reports converted to compact rows\n",
+			moved);
+	return TPD_OK;
+fail:
+	snprintf(err, errlen, "converting telemetry to compact rows failed: %s", c->last_error);
+	sq_exec(c, "ROLLBACK");
+	return TPD_ERR_DB;
 }
 
 static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
@@ -1382,6 +1948,7 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_get = sq_claim_get,
 	.claim_list = sq_claim_list,
 	.claim_had = sq_claim_had,
+	.maintain = sq_maintain,
 	.claim_evidence = sq_claim_evidence,
 	.telemetry_list = sq_telemetry_list,
 	.count_reports = sq_count_reports,

@@ -216,6 +216,8 @@ int main(int argc, char **argv)
 	const char *boards_dir = NULL;
 	bool no_predict = false;
 	const char *threshold_arg = NULL;
+	const char *raw_days_arg = NULL;
+	double raw_days = 30;
 	double threshold = 0;
 	/* Ten years back: replays (make eval, the tests) and long spool backlogs
 	 * carry old device times, and an old ts cannot move last_seen (kept as
@@ -241,6 +243,7 @@ int main(int argc, char **argv)
 		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
 		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
+		{ "raw-days", "N", "keep raw telemetry N days, then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -280,12 +283,15 @@ int main(int argc, char **argv)
 	    tpc_api_parse_listen(listen, host, sizeof(host), &port) ||
 	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
+	    (raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)) ||
 	    !tpcollect_skew(skew_arg, &ingest_policy)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
 			: strcmp(sub_mode, "shared") && strcmp(sub_mode, "exclusive")
 			? "--subscribe takes shared or exclusive"
 			: threshold_arg && threshold == 0 ? "--predict-threshold takes a number from 0.1 to 1000"
+			: raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)
+			? "--raw-days takes a number of days from 0 to 36500"
 			: !tpcollect_skew(skew_arg, &ingest_policy)
 			? "--max-skew takes BACK[,AHEAD], each N[s|m|h|d]"
 			: "--listen takes HOST:PORT");
@@ -301,6 +307,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": database: %s\n", err);
 		goto out;
 	}
+	tpc_store_set_raw_days(store, raw_days);
 	if (policy_path ? tpc_policy_load(policy_path, &policy, err, sizeof(err))
 			: tpc_policy_builtin(&policy)) {
 		fprintf(stderr, PROG ": policy: %s\n", policy_path ? err : "out of memory");

@@ -53,7 +53,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	assert_int_equal(sqlite3_column_int(st, 0), 5);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -65,7 +65,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(tpc_store_open("mysql://x", &s, err, sizeof(err)), TPD_ERR_UNSUPPORTED);
 	assert_int_equal(tpc_store_open("sqlite:", &s, err, sizeof(err)), TPD_ERR_INVAL);
@@ -336,7 +336,8 @@ static void test_batch_group_commit(void **state)
  * an index, never scan them. */
 static const char *const big_tables[] = {
 	"reports", "claims", "claim_faults", "claim_evidence", "claim_timeline", "devices",
-	"outbox", "c", "e", "f", "r", NULL
+	"outbox", "telemetry", "telemetry_hour", "telemetry_day", "names", "rollup_mark",
+	"c", "e", "f", "r", NULL
 };
 
 /* Statements that read a whole table on purpose. */
@@ -344,6 +345,7 @@ static const char *const scan_allowed[] = {
 	"device_keys",        /* start-up: every registered key into the registry */
 	"count_reports",      /* diagnostics for tests and tpclaim, not the API */
 	"count_reports_kind",
+	"legacy_telemetry",   /* once, converting an older database's JSON rows */
 	NULL
 };
 
@@ -394,14 +396,21 @@ static void test_every_plan_uses_an_index(void **state)
 	tpc_store_close(s);
 }
 
+static const char tel_fmt[] =
+	"{\"v\":1,\"dev\":\"%s\",\"model\":\"m\",\"fw\":\"1.0\",\"seq\":%llu,\"ts\":%.1f,"
+	"\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":%.1f,\"max\":55.0,\"avg\":53.1,"
+	"\"n\":60},\"fan.main\":{\"min\":null,\"max\":null,\"avg\":null,\"n\":0,\"fail\":3}},"
+	"\"events\":{\"undervoltage\":%u},\"load\":{\"cpu\":0.35}}";
+
 static void add_telemetry(struct tpc_store *s, const char *dev, uint64_t seq, double ts)
 {
-	char body[64];
+	char body[512];
 	struct tpc_report_row r = { .dev = dev, .seq = seq, .kind = "telemetry", .ts = ts,
 				    .body = body };
 	int64_t id;
 
-	snprintf(body, sizeof(body), "{\"seq\":%llu}", (unsigned long long)seq);
+	snprintf(body, sizeof(body), tel_fmt, dev, (unsigned long long)seq, ts,
+		 50.0 + (double)(seq % 3), (unsigned)(seq % 2));
 	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
 }
 
@@ -410,8 +419,10 @@ static void add_telemetry(struct tpc_store *s, const char *dev, uint64_t seq, do
 static void test_telemetry_ranges_and_pages(void **state)
 {
 	struct tpc_store *s = open_store();
-	struct tpc_telemetry_filter f = { .dev = "TPT", .since = NAN, .until = NAN };
-	cJSON *arr;
+	struct tpc_telemetry_filter f = { .dev = "TPT", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
+	cJSON *arr, *want;
+	char body[512];
 
 	(void)state;
 	assert_int_equal(tpc_store_begin(s), TPD_OK);
@@ -421,6 +432,11 @@ static void test_telemetry_ranges_and_pages(void **state)
 	assert_int_equal(tpc_store_commit(s), TPD_OK);
 	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
 	assert_int_equal(cJSON_GetArraySize(arr), 100);
+	/* a compact row gives back the report the device sent */
+	snprintf(body, sizeof(body), tel_fmt, "TPT", 7ULL, 1000.0 + 60 * 7, 51.0, 1u);
+	want = cJSON_Parse(body);
+	assert_true(cJSON_Compare(cJSON_GetArrayItem(arr, 6), want, true));
+	cJSON_Delete(want);
 	cJSON_Delete(arr);
 	f.after_seq = 90;                      /* keyset page, no time bound */
 	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
@@ -573,7 +589,8 @@ struct read_job {
 static void *read_thread(void *arg)
 {
 	struct read_job *j = arg;
-	struct tpc_telemetry_filter f = { .dev = "TPR", .since = NAN, .until = NAN };
+	struct tpc_telemetry_filter f = { .dev = "TPR", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
 	cJSON *arr = NULL;
 	enum tpd_err rc = tpc_store_telemetry_list(j->s, &f, &arr);
 
@@ -624,6 +641,137 @@ static void test_reads_do_not_wait_for_a_batch(void **state)
 	tpc_store_close(s);
 }
 
+/* Closed hours are rolled up (hourly and daily, same shape as a report),
+ * the open hour is not; raw rows past the retention go once rolled up; the
+ * range picks raw or rollup. */
+static void test_rollups_and_retention(void **state)
+{
+	struct tpc_store *s = open_store();
+	const double t0 = 1764028800.0;          /* 2025-11-25 00:00 UTC */
+	struct tpc_telemetry_filter f = { .dev = "TPH", .since = t0, .until = t0 + 86400,
+					  .resolution = TPC_RES_HOUR };
+	const cJSON *h, *temp;
+	int64_t n;
+	bool more = true;
+	cJSON *arr;
+
+	(void)state;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	for (uint64_t seq = 1; seq <= 180; seq++)       /* three hours of 60 s telemetry */
+		add_telemetry(s, "TPH", seq, t0 + 60.0 * (double)(seq - 1));
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	/* at t0 + 2.5 h: the first two hours are closed */
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 9000, &more), TPD_OK);
+	assert_false(more);
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	h = cJSON_GetArrayItem(arr, 1);
+	assert_true(cJSON_GetObjectItem(h, "ts")->valuedouble == t0 + 3600);
+	assert_int_equal(cJSON_GetObjectItem(h, "reports")->valueint, 60);
+	assert_true(cJSON_GetObjectItem(h, "period_s")->valuedouble == 3600);
+	assert_string_equal(cJSON_GetObjectItem(h, "model")->valuestring, "m");
+	temp = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "sensors"), "temp.cpu");
+	assert_true(cJSON_GetObjectItem(temp, "min")->valuedouble == 50.0);
+	assert_true(cJSON_GetObjectItem(temp, "max")->valuedouble == 55.0);
+	assert_true(fabs(cJSON_GetObjectItem(temp, "avg")->valuedouble - 53.1) < 1e-9);
+	assert_int_equal(cJSON_GetObjectItem(temp, "n")->valueint, 3600);
+	temp = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "sensors"), "fan.main");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(temp, "min")));
+	assert_int_equal(cJSON_GetObjectItem(temp, "fail")->valueint, 180);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "events"), "undervoltage")->valueint,
+			 30);
+	assert_true(fabs(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "load"), "cpu")->valuedouble -
+			 0.35) < 1e-9);
+	cJSON_Delete(arr);
+	/* the third hour closes later; one day row holds all three */
+	more = true;
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 4 * 3600, &more), TPD_OK);
+	f.resolution = TPC_RES_DAY;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 1);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "reports")->valueint, 180);
+	cJSON_Delete(arr);
+	/* retention: with 1 day raw, two days later the raw rows go, the rollups stay */
+	assert_int_equal(tpc_store_count_reports(s, "TPH", "telemetry", &n), TPD_OK);
+	assert_int_equal(n, 180);
+	tpc_store_set_raw_days(s, 1);
+	more = true;
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 2 * 86400 + 3600, &more), TPD_OK);
+	assert_int_equal(tpc_store_count_reports(s, "TPH", "telemetry", &n), TPD_OK);
+	assert_int_equal(n, 0);
+	f.resolution = TPC_RES_HOUR;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	cJSON_Delete(arr);
+	/* the range decides: an hour -> raw, a week -> hourly, a year -> daily */
+	f.resolution = TPC_RES_AUTO;
+	f.now = t0 + 3 * 86400;
+	f.since = f.now - 3600;
+	f.until = NAN;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_RAW);
+	cJSON_Delete(arr);
+	f.resolution = TPC_RES_AUTO;
+	f.since = f.now - 7 * 86400;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_HOUR);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	cJSON_Delete(arr);
+	f.resolution = TPC_RES_AUTO;
+	f.since = f.now - 365 * 86400;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_DAY);
+	assert_int_equal(cJSON_GetArraySize(arr), 1);
+	cJSON_Delete(arr);
+	tpc_store_close(s);
+}
+
+/* A database of schema 4 with telemetry as JSON text is converted on open. */
+static void test_old_telemetry_is_converted(void **state)
+{
+	char path[128], odir[64], ourl[160], body[512], err[256];
+	struct tpc_telemetry_filter f = { .dev = "TPO", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
+	struct tpc_store *s;
+	sqlite3 *db;
+	cJSON *arr;
+	int64_t n;
+
+	(void)state;
+	tu_mkdtemp(odir, sizeof(odir));
+	snprintf(path, sizeof(path), "%s/old.db", odir);
+	snprintf(ourl, sizeof(ourl), "sqlite:%s", path);
+	assert_int_equal(tpc_store_open(ourl, &s, err, sizeof(err)), TPD_OK);
+	tpc_store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE telemetry; DROP TABLE telemetry_hour;"
+				      "DROP TABLE telemetry_day; DROP TABLE names; DROP TABLE rollup_mark;"
+				      "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	for (unsigned seq = 1; seq <= 3; seq++) {
+		char *sql;
+
+		snprintf(body, sizeof(body), tel_fmt, "TPO", (unsigned long long)seq, 100.0 * seq,
+			 51.0, 0u);
+		sql = sqlite3_mprintf("INSERT INTO reports (dev, seq, kind, ts, body) VALUES"
+				      " ('TPO', %u, 'telemetry', %f, %Q)", seq, 100.0 * seq, body);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+	}
+	sqlite3_close(db);
+	assert_int_equal(tpc_store_open(ourl, &s, err, sizeof(err)), TPD_OK);
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 2), "seq")->valueint, 3);
+	cJSON_Delete(arr);
+	assert_int_equal(tpc_store_count_reports(s, "TPO", NULL, &n), TPD_OK);
+	assert_int_equal(n, 3);                  /* moved, not copied */
+	tpc_store_close(s);
+	tu_rm_rf(odir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +787,8 @@ int main(void)
 		cmocka_unit_test(test_signed_before_claim_had_and_totals),
 		cmocka_unit_test(test_batch_device_seen),
 		cmocka_unit_test(test_reads_do_not_wait_for_a_batch),
+		cmocka_unit_test(test_rollups_and_retention),
+		cmocka_unit_test(test_old_telemetry_is_converted),
 	};
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -123,12 +123,16 @@ stack_start_broker_again() {
 	stack_launch_broker
 }
 
+# --raw-days 0: the tests and the demo replay traces dated November 2025
+# (--epoch), which the default retention (30 days) would delete as they
+# arrive; a later --raw-days in ARGS wins.
 stack_collector() {
 	local log="$STACK_DIR/tpcollect.log" i
 	: > "$log"
 	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
 		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
-		--policy "$STACK_ROOT/cloud/warranty.json" --tokens "$STACK_DIR/tokens" "$@" 2>> "$log" &
+		--policy "$STACK_ROOT/cloud/warranty.json" --tokens "$STACK_DIR/tokens" \
+		--raw-days 0 "$@" 2>> "$log" &
 	STACK_COLLECTOR_PID=$!
 	STACK_PIDS+=("$STACK_COLLECTOR_PID")
 	for i in $(seq 100); do
