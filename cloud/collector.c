@@ -46,10 +46,12 @@ struct tpc_collector {
 	bool store_batch;                /* ... and the store's group commit is open */
 	bool batch_failed;               /* a report of this batch could not be stored */
 	double maintain_next;            /* monotonic s: the next rollup/retention step */
+	uint64_t maintain_stored;        /* stats.stored when the last pass ended */
 };
 
 #define COLLECTOR_MAINTAIN_BUSY_S 0.2    /* between steps while there is work */
-#define COLLECTOR_MAINTAIN_IDLE_S 60.0   /* after a whole pass */
+#define COLLECTOR_MAINTAIN_AGAIN_S 10.0  /* after a whole pass, reports stored since */
+#define COLLECTOR_MAINTAIN_IDLE_S 60.0   /* after a whole pass, nothing stored */
 
 #define COLLECTOR_LOG_EVERY_S 60
 
@@ -367,11 +369,19 @@ static void collector_maintain(struct tpc_collector *c)
 {
 	double now = tpd_clock_mono();
 	bool more = false;
+	uint64_t stored;
 
-	if (now < c->maintain_next)
+	pthread_mutex_lock(&c->lock);
+	stored = c->stats.stored;
+	pthread_mutex_unlock(&c->lock);
+	if (now < c->maintain_next &&
+	    (stored == c->maintain_stored || now < c->maintain_next - COLLECTOR_MAINTAIN_IDLE_S +
+						   COLLECTOR_MAINTAIN_AGAIN_S))
 		return;
 	if (tpc_store_maintain(c->store, tpd_clock_wall(), &more))
 		more = false;
+	if (!more)
+		c->maintain_stored = stored;
 	c->maintain_next = now + (more ? COLLECTOR_MAINTAIN_BUSY_S : COLLECTOR_MAINTAIN_IDLE_S);
 }
 
