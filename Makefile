@@ -56,7 +56,7 @@ PROGS      := $(BUILD)/tpdiagd $(BUILD)/tpdiag $(BUILD)/tpcollect $(BUILD)/tpcla
 UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws \
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
-	      test_trend test_predict test_selfcheck test_fleet test_utf8
+	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_telem_codec
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
