@@ -135,7 +135,9 @@ stack_collector() {
 		--raw-days 0 "$@" 2>> "$log" &
 	STACK_COLLECTOR_PID=$!
 	STACK_PIDS+=("$STACK_COLLECTOR_PID")
-	for i in $(seq 100); do
+	# STACK_START_WAIT tenths of a second (default 10 s): a collector coming
+	# back to a large backlog drains until its SUBACK arrives
+	for i in $(seq "${STACK_START_WAIT:-100}"); do
 		if grep -q "listening on" "$log"; then
 			STACK_API="http://$(sed -n 's/.*listening on \(.*\)$/\1/p' "$log" | tail -n 1)"
 			return 0
