@@ -122,6 +122,7 @@ struct api_call {
 	const char *who;        /* the token's name; NULL on open reads */
 	const cJSON *body;      /* parsed JSON object, or NULL for body-less routes */
 	const char *arg;        /* the {} segment of the path */
+	const char *resolution; /* telemetry pages: raw|hour|day, NULL: none */
 };
 
 typedef enum MHD_Result (*api_handler_fn)(struct api_call *c);
@@ -400,6 +401,8 @@ static enum MHD_Result api_page(struct api_call *c, const char *key, cJSON *item
 		next = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(last, cursor_field), true);
 	}
 	cJSON_AddItemToObject(o, key, items);
+	if (c->resolution)
+		cJSON_AddStringToObject(o, "resolution", c->resolution);
 	cJSON_AddNumberToObject(o, "count", n);
 	if (total >= 0)
 		cJSON_AddNumberToObject(o, "total", (double)total);
@@ -1047,7 +1050,7 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 {
 	struct tpc_telemetry_filter f = { .dev = c->arg, .since = NAN, .until = NAN };
 	const char *since = api_arg(c->conn, "since"), *until = api_arg(c->conn, "until");
-	const char *after = api_arg(c->conn, "after");
+	const char *after = api_arg(c->conn, "after"), *res = api_arg(c->conn, "resolution");
 	enum MHD_Result ret = MHD_NO;
 	unsigned limit;
 	cJSON *dev, *arr;
@@ -1056,6 +1059,9 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 
 	if (!api_device_id(c, &ret))
 		return ret;
+	if (res && !tpc_resolution_parse(res, &f.resolution))
+		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "resolution: \"%.20s\" is not "
+				 "auto|raw|hour|day", res);
 	if (since && !api_time(since, &f.since))
 		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "since: \"%.40s\" is not Unix seconds "
 				 "or YYYY-MM-DD[THH:MM:SSZ]", since);
@@ -1078,7 +1084,9 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 	f.limit = limit + 1;
 	if (rc || tpc_store_telemetry_list(c->api->cfg.store, &f, &arr))
 		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
-	return api_page(c, "telemetry", arr, limit, "seq", -1);
+	/* rollups page by their start time (store.h) */
+	c->resolution = tpc_resolution_name(f.resolution);
+	return api_page(c, "telemetry", arr, limit, f.resolution == TPC_RES_RAW ? "seq" : "ts", -1);
 }
 
 /* Misc ---------------------------------------------------------------------- */

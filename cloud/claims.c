@@ -722,26 +722,12 @@ static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size
 		 100 * p->confidence);
 }
 
-/* Has dev ever had a claim with this class and code? */
+/* Has dev ever had a claim with this class and code? (one indexed
+ * existence query: this runs inside ingest for every forecast) */
 static enum tpd_err claims_had(struct tpc_store *s, const char *dev, const char *category,
 			       const char *code, bool *had)
 {
-	struct tpc_claim_filter f = { .device = dev, .limit = 1000 };
-	cJSON *list = NULL;
-	const cJSON *cl, *it;
-	enum tpd_err rc = tpc_store_claim_list_locked(s, &f, &list);
-
-	*had = false;
-	if (rc)
-		return rc;
-	cJSON_ArrayForEach(cl, list) {
-		if (!claims_same(claims_field(cl, "category"), category))
-			continue;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cl, "fault_codes"))
-			*had |= cJSON_IsString(it) && strcmp(it->valuestring, code) == 0;
-	}
-	cJSON_Delete(list);
-	return TPD_OK;
+	return tpc_store_claim_had(s, dev, category, code, had);
 }
 
 enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
@@ -926,8 +912,11 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 				cJSON_Delete(body);
 				break;
 			}
-			rc = tpc_store_claim_add_evidence(s, claim, (int64_t)id, kinds[k], (uint64_t)seq,
-							  verified, code, state);
+			/* telemetry is kept as compact rows, not as reports: it is
+			 * context in the description, not evidence (id 0) */
+			if (id > 0)
+				rc = tpc_store_claim_add_evidence(s, claim, (int64_t)id, kinds[k],
+								  (uint64_t)seq, verified, code, state);
 			if (k == 0) {
 				const cJSON *sensors = cJSON_GetObjectItemCaseSensitive(body, "sensors"), *it;
 

@@ -50,7 +50,17 @@ struct tpc_collector {
 	bool store_batch;                /* ... and the store's group commit is open */
 	bool batch_failed;               /* a report of this batch could not be stored */
 	struct tpc_hist *ingest_latency; /* tpc_collector_handle, for /metrics */
+	double maintain_next;            /* monotonic s: the next rollup/retention step */
+	uint64_t maintain_stored;        /* stats.stored when the last pass ended */
+	double maintain_due;             /* monotonic s: a step is made then even under load */
+	unsigned batch_n;                /* messages in the open batch */
 };
+
+#define COLLECTOR_MAINTAIN_BUSY_S 0.2    /* between steps while there is work */
+#define COLLECTOR_MAINTAIN_AGAIN_S 10.0  /* after a whole pass, reports stored since */
+#define COLLECTOR_MAINTAIN_IDLE_S 60.0   /* after a whole pass, nothing stored */
+#define COLLECTOR_MAINTAIN_BUSY_BATCH 64 /* a batch this big: ingest is behind, wait */
+#define COLLECTOR_MAINTAIN_YIELD_S 5.0   /* ...but at most this long between steps */
 
 #define COLLECTOR_LOG_EVERY_S 60
 #define COLLECTOR_GAP_GRACE_S 30    /* a missing seq is a loss after this */
@@ -272,6 +282,7 @@ static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_re
 	row.body = r->body;
 	row.jws = r->jws;
 	row.verified = r->verified;
+	row.json = r->json;
 	rc = tpc_store_begin(c->store);
 	if (rc)
 		goto out;
@@ -370,6 +381,7 @@ enum tpd_err tpc_collector_handle(struct tpc_collector *c, const char *topic,
 	enum tpd_err rc = collector_handle(c, topic, payload, len, now);
 
 	tpc_hist_observe(c->ingest_latency, tpd_clock_mono() - t0);
+	c->batch_n++;
 	if (rc)
 		c->batch_failed = true;
 	if (!c->store_batch) {
@@ -435,15 +447,47 @@ void tpc_collector_batch_begin(struct tpc_collector *c)
 		return;
 	c->in_batch = true;
 	c->batch_failed = false;
+	c->batch_n = 0;
 	c->store_batch = tpc_store_batch_begin(c->store) == TPD_OK;
+}
+
+/* Rollups and retention (store.h), one short step at a time between
+ * batches, on the ingest thread that owns the writer. A failure is logged
+ * by the store and tried again at the next idle interval. */
+static void collector_maintain(struct tpc_collector *c, unsigned batch_n)
+{
+	double now = tpd_clock_mono();
+	bool more = false;
+	uint64_t stored;
+
+	/* rollups yield to a backlog: a step while batches come full only
+	 * every COLLECTOR_MAINTAIN_YIELD_S */
+	if (batch_n >= COLLECTOR_MAINTAIN_BUSY_BATCH && now < c->maintain_due)
+		return;
+
+	pthread_mutex_lock(&c->lock);
+	stored = c->stats.stored;
+	pthread_mutex_unlock(&c->lock);
+	if (now < c->maintain_next &&
+	    (stored == c->maintain_stored || now < c->maintain_next - COLLECTOR_MAINTAIN_IDLE_S +
+						   COLLECTOR_MAINTAIN_AGAIN_S))
+		return;
+	if (tpc_store_maintain(c->store, tpd_clock_wall(), &more))
+		more = false;
+	if (!more)
+		c->maintain_stored = stored;
+	c->maintain_next = now + (more ? COLLECTOR_MAINTAIN_BUSY_S : COLLECTOR_MAINTAIN_IDLE_S);
+	c->maintain_due = now + COLLECTOR_MAINTAIN_YIELD_S;
 }
 
 enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
 {
 	enum tpd_err rc = TPD_OK;
 
-	if (!c->in_batch)
+	if (!c->in_batch) {
+		collector_maintain(c, 0);
 		return TPD_OK;
+	}
 	if (c->store_batch) {
 		c->store_batch = false;
 		rc = tpc_store_batch_commit(c->store);
@@ -466,6 +510,7 @@ enum tpd_err tpc_collector_batch_end(struct tpc_collector *c)
 	}
 	c->in_batch = false;
 	collector_store_ok(c);
+	collector_maintain(c, c->batch_n);
 	return TPD_OK;
 }
 

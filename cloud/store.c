@@ -1,17 +1,31 @@
 /*
  * store.c - picks a storage backend by URL and serializes access to it.
  *
- * Design note: one mutex, held from begin to commit. The collector's writes
- * come from one MQTT thread; the HTTP threads only read. A single connection
- * with a lock keeps every backend simple and is far from the bottleneck
- * (fsync at commit is).
+ * Design notes:
+ * 1. One writer connection and one mutex, held from begin to commit. The
+ *    collector's writes come from one MQTT thread (and the API's few
+ *    support actions); a single writer keeps every backend simple.
+ * 2. The API's reads go to STORE_READERS read-only connections, each with
+ *    its own mutex (SQLite in WAL: readers see the last commit and neither
+ *    blocks the writer). The MQTT thread holds the writer's mutex through a
+ *    whole group commit; a query that waited for it stalled behind ingest,
+ *    and a slow query stalled ingest. Reads that must see the open
+ *    transaction are the _locked ones, on the writer.
+ * 3. Inside a group commit, device_seen is only noted (the last fw, state
+ *    and the greatest ts per device) and written once per device at
+ *    batch_commit, in the same transaction: one UPSERT per device and batch
+ *    instead of one per report. A report's note is kept only when its
+ *    savepoint is released.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -19,9 +33,30 @@ static const struct tpc_store_ops *const store_backends[] = {
 	&tpc_store_sqlite,
 };
 
+#define STORE_READERS 4          /* libmicrohttpd's thread pool (api.c) */
+#define STORE_SEEN_MAX 512       /* devices noted per batch (design note 3) */
+
+struct store_reader {
+	pthread_mutex_t lock;
+	void *ctx;
+};
+
+/* One device's last_seen update, pending until the batch commits. */
+struct store_seen {
+	char id[65], model[65], fw[32], state[16];
+	double ts;
+};
+
 struct tpc_store {
 	const struct tpc_store_ops *ops;
 	void *ctx;
+	struct store_reader readers[STORE_READERS];
+	unsigned nreaders;
+	atomic_uint next_reader;
+	/* design note 3, under lock: committed notes, then the open report's */
+	struct store_seen seen[STORE_SEEN_MAX];
+	unsigned nseen, nstaged;
+	double raw_keep_s;       /* raw telemetry retention, 0: for ever */
 	/* Recursive: the MQTT thread holds it through a whole batch
 	 * (tpc_store_batch_begin..commit) and takes it again inside for each
 	 * report's transaction and its self-locking calls. */
@@ -44,6 +79,7 @@ enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, 
 		if (!s)
 			return TPD_ERR_NOMEM;
 		s->ops = ops;
+		s->raw_keep_s = 30 * 86400.0;
 		pthread_mutexattr_t attr;
 
 		pthread_mutexattr_init(&attr);
@@ -55,6 +91,15 @@ enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, 
 			pthread_mutex_destroy(&s->lock);
 			free(s);
 			return rc;
+		}
+		for (unsigned r = 0; ops->open_reader && r < STORE_READERS; r++) {
+			rc = ops->open_reader(url, &s->readers[r].ctx, err, errlen);
+			if (rc) {
+				tpc_store_close(s);
+				return rc;
+			}
+			pthread_mutex_init(&s->readers[r].lock, NULL);
+			s->nreaders++;
 		}
 		*out = s;
 		return TPD_OK;
@@ -71,6 +116,10 @@ void tpc_store_close(struct tpc_store *s)
 {
 	if (!s)
 		return;
+	for (unsigned r = 0; r < s->nreaders; r++) {
+		s->ops->close(s->readers[r].ctx);
+		pthread_mutex_destroy(&s->readers[r].lock);
+	}
 	s->ops->close(s->ctx);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -86,6 +135,51 @@ enum tpd_err tpc_store_begin(struct tpc_store *s)
 	rc = s->ops->exec(s->ctx, s->batch ? "SAVEPOINT report" : "BEGIN IMMEDIATE");
 	if (rc)
 		pthread_mutex_unlock(&s->lock);
+	s->nstaged = 0;
+	return rc;
+}
+
+/* Keeps the released report's device notes (design note 3). */
+static void store_seen_keep(struct tpc_store *s)
+{
+	unsigned base = s->nseen;
+
+	for (unsigned i = 0; i < s->nstaged; i++) {
+		struct store_seen *n = &s->seen[base + i], *o = NULL;
+
+		for (unsigned j = 0; j < s->nseen; j++)
+			if (strcmp(s->seen[j].id, n->id) == 0)
+				o = &s->seen[j];
+		if (!o) {
+			s->seen[s->nseen++] = *n;
+			continue;
+		}
+		/* as the UPSERT would have left it: the first model, the last
+		 * fw, the greatest ts, the last state given */
+		if (!o->model[0])
+			memcpy(o->model, n->model, sizeof(o->model));
+		memcpy(o->fw, n->fw, sizeof(o->fw));
+		if (n->state[0])
+			memcpy(o->state, n->state, sizeof(o->state));
+		if (n->ts > o->ts || isnan(o->ts))
+			o->ts = n->ts;
+	}
+	s->nstaged = 0;
+}
+
+/* Writes the noted devices; inside the batch transaction. */
+static enum tpd_err store_seen_flush(struct tpc_store *s)
+{
+	enum tpd_err rc = TPD_OK;
+
+	for (unsigned i = 0; !rc && i < s->nseen; i++) {
+		const struct store_seen *n = &s->seen[i];
+
+		rc = s->ops->device_seen(s->ctx, n->id, n->model[0] ? n->model : NULL,
+					 n->fw[0] ? n->fw : NULL, n->ts,
+					 n->state[0] ? n->state : NULL);
+	}
+	s->nseen = s->nstaged = 0;
 	return rc;
 }
 
@@ -93,15 +187,19 @@ enum tpd_err tpc_store_commit(struct tpc_store *s)
 {
 	enum tpd_err rc = s->ops->exec(s->ctx, s->batch ? "RELEASE report" : "COMMIT");
 
-	if (rc)
+	if (rc) {
 		tpc_store_rollback(s);
-	else
-		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	if (s->batch)
+		store_seen_keep(s);
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
 void tpc_store_rollback(struct tpc_store *s)
 {
+	s->nstaged = 0;
 	if (s->batch) {
 		s->ops->exec(s->ctx, "ROLLBACK TO report");
 		s->ops->exec(s->ctx, "RELEASE report");
@@ -122,12 +220,16 @@ enum tpd_err tpc_store_batch_begin(struct tpc_store *s)
 		return rc;
 	}
 	s->batch = true;
+	s->nseen = s->nstaged = 0;
 	return TPD_OK;
 }
 
 enum tpd_err tpc_store_batch_commit(struct tpc_store *s)
 {
-	enum tpd_err rc = s->ops->exec(s->ctx, "COMMIT");
+	enum tpd_err rc = store_seen_flush(s);
+
+	if (!rc)
+		rc = s->ops->exec(s->ctx, "COMMIT");
 
 	if (rc)
 		s->ops->exec(s->ctx, "ROLLBACK");
@@ -162,7 +264,20 @@ enum tpd_err tpc_store_signed_before(struct tpc_store *s, const char *dev, uint6
 enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
 				   const char *fw, double ts, const char *state)
 {
-	return s->ops->device_seen(s->ctx, id, model, fw, ts, state);
+	struct store_seen *n;
+
+	/* outside a batch, or a batch with no room left: at once */
+	if (!s->batch || s->nseen + s->nstaged >= STORE_SEEN_MAX || strlen(id) >= sizeof(n->id) ||
+	    (model && strlen(model) >= sizeof(n->model)) || (fw && strlen(fw) >= sizeof(n->fw)) ||
+	    (state && strlen(state) >= sizeof(n->state)))
+		return s->ops->device_seen(s->ctx, id, model, fw, ts, state);
+	n = &s->seen[s->nseen + s->nstaged++];
+	snprintf(n->id, sizeof(n->id), "%s", id);
+	snprintf(n->model, sizeof(n->model), "%s", model ? model : "");
+	snprintf(n->fw, sizeof(n->fw), "%s", fw ? fw : "");
+	snprintf(n->state, sizeof(n->state), "%s", state ? state : "");
+	n->ts = ts;
+	return TPD_OK;
 }
 
 enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,
@@ -253,6 +368,44 @@ enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_c
 	return s->ops->claim_list(s->ctx, f, out, NULL);
 }
 
+enum tpd_err tpc_store_claim_had(struct tpc_store *s, const char *dev, const char *category,
+				 const char *code, bool *had)
+{
+	return s->ops->claim_had(s->ctx, dev, category, code, had);
+}
+
+/* A free reader if there is one, else the next in turn (waiting for it);
+ * returned locked. NULL when the backend has none. */
+static struct store_reader *store_reader(struct tpc_store *s)
+{
+	struct store_reader *r;
+
+	if (!s->nreaders)
+		return NULL;
+	for (unsigned i = 0; i < s->nreaders; i++)
+		if (pthread_mutex_trylock(&s->readers[i].lock) == 0)
+			return &s->readers[i];
+	r = &s->readers[atomic_fetch_add(&s->next_reader, 1) % s->nreaders];
+	pthread_mutex_lock(&r->lock);
+	return r;
+}
+
+/* Runs one backend read on a reader (design note 2), else on the writer. */
+#define STORE_READ(s, fn, ...)                                         \
+	do {                                                           \
+		struct store_reader *r_ = store_reader(s);             \
+		enum tpd_err rc_;                                      \
+		if (r_) {                                              \
+			rc_ = (s)->ops->fn(r_->ctx, __VA_ARGS__);      \
+			pthread_mutex_unlock(&r_->lock);               \
+		} else {                                               \
+			pthread_mutex_lock(&(s)->lock);                \
+			rc_ = (s)->ops->fn((s)->ctx, __VA_ARGS__);     \
+			pthread_mutex_unlock(&(s)->lock);              \
+		}                                                      \
+		return rc_;                                            \
+	} while (0)
+
 /* Self-locking wrappers: run one backend read under the store's lock. */
 #define STORE_LOCKED(s, call)                          \
 	do {                                           \
@@ -265,18 +418,18 @@ enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_c
 
 enum tpd_err tpc_store_claim_evidence(struct tpc_store *s, int64_t claim, cJSON **out)
 {
-	STORE_LOCKED(s, claim_evidence(s->ctx, claim, out));
+	STORE_READ(s, claim_evidence, claim, out);
 }
 
 enum tpd_err tpc_store_device_get(struct tpc_store *s, const char *id, cJSON **out)
 {
-	STORE_LOCKED(s, device_get(s->ctx, id, out));
+	STORE_READ(s, device_get, id, out);
 }
 
 enum tpd_err tpc_store_device_list(struct tpc_store *s, const char *after, unsigned limit,
 				   cJSON **out)
 {
-	STORE_LOCKED(s, device_list(s->ctx, after, limit, out));
+	STORE_READ(s, device_list, after, limit, out);
 }
 
 enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, void *arg)
@@ -284,10 +437,76 @@ enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, vo
 	STORE_LOCKED(s, device_keys(s->ctx, fn, arg));
 }
 
-enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+static const char *const store_resolutions[] = { "auto", "raw", "hour", "day" };
+
+const char *tpc_resolution_name(enum tpc_resolution r)
+{
+	return (unsigned)r < 4 ? store_resolutions[r] : "?";
+}
+
+bool tpc_resolution_parse(const char *str, enum tpc_resolution *out)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		if (strcmp(str, store_resolutions[i]) == 0) {
+			*out = (enum tpc_resolution)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define STORE_RAW_SPAN_S (2 * 86400.0)     /* longer ranges: rollups */
+#define STORE_HOUR_SPAN_S (92 * 86400.0)   /* longer: daily */
+
+static enum tpd_err store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+					 cJSON **out)
+{
+	STORE_READ(s, telemetry_list, f, out);
+}
+
+enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, struct tpc_telemetry_filter *f,
 				      cJSON **out)
 {
-	STORE_LOCKED(s, telemetry_list(s->ctx, f, out));
+	if (f->resolution == TPC_RES_AUTO) {
+		struct timespec ts;
+		double now = f->now, span;
+
+		if (now <= 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		}
+		span = (isfinite(f->until) ? f->until : now) - f->since;
+		/* no start: the raw reports, paged (all there is within retention) */
+		if (!isfinite(f->since) || (span <= STORE_RAW_SPAN_S &&
+					    (s->raw_keep_s <= 0 || f->since >= now - s->raw_keep_s)))
+			f->resolution = TPC_RES_RAW;
+		else
+			f->resolution = span <= STORE_HOUR_SPAN_S ? TPC_RES_HOUR : TPC_RES_DAY;
+	}
+	return store_telemetry_list(s, f, out);
+}
+
+void tpc_store_set_raw_days(struct tpc_store *s, double raw_days)
+{
+	s->raw_keep_s = raw_days > 0 ? raw_days * 86400.0 : 0;
+}
+
+enum tpd_err tpc_store_maintain(struct tpc_store *s, double now, bool *more)
+{
+	enum tpd_err rc;
+
+	*more = false;
+	if (!s->ops->maintain)
+		return TPD_OK;
+	rc = tpc_store_begin(s);
+	if (rc)
+		return rc;
+	rc = s->ops->maintain(s->ctx, now, s->raw_keep_s, more);
+	if (rc) {
+		tpc_store_rollback(s);
+		return rc;
+	}
+	return tpc_store_commit(s);
 }
 
 enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,
@@ -303,13 +522,13 @@ enum tpd_err tpc_store_outbox_done(struct tpc_store *s, int64_t id)
 
 enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out)
 {
-	STORE_LOCKED(s, claim_get(s->ctx, claim, out));
+	STORE_READ(s, claim_get, claim, out);
 }
 
 enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,
 				  cJSON **out, int64_t *total)
 {
-	STORE_LOCKED(s, claim_list(s->ctx, f, out, total));
+	STORE_READ(s, claim_list, f, out, total);
 }
 
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,

@@ -3,8 +3,11 @@
  *
  * Backends (sqlite:PATH now; postgresql:// beside it later) export one const
  * struct tpc_store_ops; tpc_store_open picks one by URL scheme. The handle is
- * shared by the MQTT thread and the HTTP threads: every call takes the
- * store's mutex, and tpc_store_begin..commit holds it for the transaction.
+ * shared by the MQTT thread and the HTTP threads. Writes and the reads made
+ * inside a transaction take the store's mutex (tpc_store_begin..commit holds
+ * it); the self-locking reads the API makes run on read-only connections of
+ * their own when the backend has them (open_reader), so a query never waits
+ * for ingest's group commit, nor ingest for a query.
  */
 #ifndef TPC_STORE_H
 #define TPC_STORE_H
@@ -30,6 +33,7 @@ struct tpc_report_row {
 	bool verified;
 	const char *jws_hash;    /* base64url SHA-256 of jws (the next report's "prev") */
 	const char *chain;       /* ok | broken | unknown (no predecessor stored); NULL unsigned */
+	const cJSON *json;       /* body parsed (telemetry is stored from it), NULL: parse body */
 };
 
 /* The claim's warranty as computed from the policy (policy.h). */
@@ -87,13 +91,23 @@ enum tpc_upsert { TPC_UPSERT_CREATED, TPC_UPSERT_UPDATED, TPC_UPSERT_UNCHANGED }
 /* Called per registered device with its public key (base64 SPKI DER). */
 typedef enum tpd_err (*tpc_device_key_fn)(void *arg, const char *id, const char *key_b64);
 
-/* A telemetry query: dev's reports with since <= ts < until (NAN: open). */
+/* What a telemetry answer holds: the reports, or hourly or daily rollups. */
+enum tpc_resolution { TPC_RES_AUTO, TPC_RES_RAW, TPC_RES_HOUR, TPC_RES_DAY };
+
+/* A telemetry query: dev's reports with since <= ts < until (NAN: open),
+ * or the rollup periods overlapping it. */
 struct tpc_telemetry_filter {
 	const char *dev;
 	double since, until;
-	uint64_t after_seq;   /* keyset page: seq > after_seq */
+	uint64_t after_seq;   /* keyset page: seq > after_seq (rollups: start ts > it) */
 	unsigned limit;       /* 0: 500 */
+	enum tpc_resolution resolution;  /* AUTO: tpc_store_telemetry_list picks and sets it */
+	double now;           /* AUTO: the wall clock the range is judged against; 0: now */
 };
+
+const char *tpc_resolution_name(enum tpc_resolution r);
+/* "raw", "hour", "day" (or "auto") -> enum; false when none of them. */
+bool tpc_resolution_parse(const char *s, enum tpc_resolution *out);
 
 struct tpc_store_ops {
 	const char *scheme;   /* URL prefix, e.g. "sqlite:" */
@@ -133,6 +147,14 @@ struct tpc_store_ops {
 	enum tpd_err (*claim_get)(void *ctx, int64_t claim, cJSON **out);
 	enum tpd_err (*claim_list)(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
 				   int64_t *total);
+	enum tpd_err (*claim_had)(void *ctx, const char *dev, const char *category,
+				  const char *code, bool *had);
+	/* optional: one step of rollups and retention in the caller's
+	 * transaction; *more: call again soon (false: a whole pass is done) */
+	enum tpd_err (*maintain)(void *ctx, double now, double raw_keep_s, bool *more);
+	/* optional: a read-only connection to the same database, for reads that
+	 * need not see an open transaction (store.c: the readers) */
+	enum tpd_err (*open_reader)(const char *url, void **ctx, char *err, size_t errlen);
 	enum tpd_err (*claim_evidence)(void *ctx, int64_t claim, cJSON **out);
 	enum tpd_err (*telemetry_list)(void *ctx, const struct tpc_telemetry_filter *f,
 				       cJSON **out);
@@ -217,8 +239,12 @@ enum tpd_err tpc_store_claim_get_locked(struct tpc_store *s, int64_t claim, cJSO
 enum tpd_err tpc_store_device_get_locked(struct tpc_store *s, const char *id, cJSON **out);
 enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_claim_filter *f,
 					 cJSON **out);
+/* Has dev ever had a claim of this category holding this fault code? */
+enum tpd_err tpc_store_claim_had(struct tpc_store *s, const char *dev, const char *category,
+				 const char *code, bool *had);
 
-/* Self-locking reads (outside a transaction). *out is the caller's. */
+/* Self-locking reads (outside a transaction; on a reader connection, so
+ * they see what is committed). *out is the caller's. */
 enum tpd_err tpc_store_claim_get(struct tpc_store *s, int64_t claim, cJSON **out);
 /* total (may be NULL): how many claims match the filter over all pages. */
 enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_filter *f,
@@ -230,7 +256,10 @@ enum tpd_err tpc_store_device_get(struct tpc_store *s, const char *id, cJSON **o
 enum tpd_err tpc_store_device_list(struct tpc_store *s, const char *after, unsigned limit,
 				   cJSON **out);
 enum tpd_err tpc_store_device_keys(struct tpc_store *s, tpc_device_key_fn fn, void *arg);
-enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, const struct tpc_telemetry_filter *f,
+/* The raw reports when the range is short (at most 2 days, within the raw
+ * retention), else hourly rollups (up to 92 days), else daily; f->resolution
+ * says which was used. */
+enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, struct tpc_telemetry_filter *f,
 				      cJSON **out);
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
 				     int64_t *n);
@@ -261,6 +290,14 @@ enum tpd_err tpc_store_claim_by_token(struct tpc_store *s, const char *token, in
  * [{id, seq, ts, verified, body}]. Inside a transaction. */
 enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, const char *kind,
 				      double since, unsigned limit, cJSON **out);
+/*
+ * Raw telemetry is kept raw_days (0: for ever; default 30), rollups for
+ * ever. tpc_store_maintain runs one short step of rolling up closed hours
+ * and deleting rolled-up raw rows past that, in a transaction of its own
+ * (takes the lock); *more: there is more to do right away.
+ */
+void tpc_store_set_raw_days(struct tpc_store *s, double raw_days);
+enum tpd_err tpc_store_maintain(struct tpc_store *s, double now, bool *more);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

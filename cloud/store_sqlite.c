@@ -16,6 +16,17 @@
  *    every statement of every report the broker delivers again, and one
  *    line per failure would fill the log faster than the database. The
  *    last error is kept for the collector's health answer.
+ * 6. Index-driven queries only: one statement per filter combination, open
+ *    ends bound to +-inf rather than "?2 IS NULL OR", INDEXED BY where the
+ *    planner could pick a walk; test_store checks every plan.
+ * 7. Telemetry is not kept as JSON text (0.9 MB per device-day) but as
+ *    compact rows (telem_codec.h): (device id, seq, ts, layout id, values)
+ *    in a WITHOUT ROWID table, where the device id and the layout are ids
+ *    in the names dictionary. Hourly and daily rollups (telemetry_hour,
+ *    telemetry_day) are made by sq_maintain from closed hours, a few
+ *    hundred devices per short transaction, which also deletes the raw
+ *    rows past the retention (--raw-days) once they are rolled up.
+ *    Signed reports and status stay in reports, byte for byte.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -28,6 +39,8 @@
 
 #include "tpd/jsonfile.h"
 #include "store.h"
+#include "store_sqlite.h"
+#include "telem_codec.h"
 
 static const char *const sq_migrations[] = {
 	/* 1: reports, devices, claims */
@@ -79,7 +92,40 @@ static const char *const sq_migrations[] = {
 	 * -Wstring-concatenation that two statements in one element are meant */
 	("ALTER TABLE reports ADD COLUMN jws_hash TEXT;"
 	 "ALTER TABLE reports ADD COLUMN chain TEXT;"),
-	/* 4: claim events for webhooks (events.h) and each target's cursor */
+	/* 4: an index for every query (design note 6): a device's signed
+	 * reports, the claim filters, the claim counts kept by triggers */
+	("CREATE INDEX reports_signed ON reports (dev, seq) WHERE jws IS NOT NULL;"
+	 "CREATE INDEX claims_device ON claims (device, id);"
+	 "CREATE INDEX claims_state_id ON claims (state, id);"
+	 "CREATE INDEX claims_opened ON claims (opened_at);"
+	 "CREATE TABLE claim_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+	 "INSERT INTO claim_counts SELECT state, count(*) FROM claims GROUP BY state;"
+	 "CREATE TRIGGER claims_count_insert AFTER INSERT ON claims BEGIN"
+	 "  INSERT INTO claim_counts VALUES (NEW.state, 1)"
+	 "  ON CONFLICT (state) DO UPDATE SET n = n + 1; END;"
+	 "CREATE TRIGGER claims_count_update AFTER UPDATE OF state ON claims"
+	 "  WHEN OLD.state IS NOT NEW.state BEGIN"
+	 "  UPDATE claim_counts SET n = n - 1 WHERE state = OLD.state;"
+	 "  INSERT INTO claim_counts VALUES (NEW.state, 1)"
+	 "  ON CONFLICT (state) DO UPDATE SET n = n + 1; END;"
+	 "CREATE TRIGGER claims_count_delete AFTER DELETE ON claims BEGIN"
+	 "  UPDATE claim_counts SET n = n - 1 WHERE state = OLD.state; END;"),
+	/* 5: compact telemetry, its rollups, and the dictionary of device ids
+	 * and layouts they refer to (design note 7); the old JSON rows are
+	 * converted by sq_convert_telemetry */
+	("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	 "CREATE TABLE telemetry ("
+	 "  dev_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL,"
+	 "  layout INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (dev_id, seq)) WITHOUT ROWID;"
+	 "CREATE INDEX telemetry_ts ON telemetry (dev_id, ts);"
+	 "CREATE TABLE telemetry_hour ("
+	 "  dev_id INTEGER NOT NULL, start INTEGER NOT NULL, layout INTEGER NOT NULL,"
+	 "  data BLOB NOT NULL, PRIMARY KEY (dev_id, start, layout)) WITHOUT ROWID;"
+	 "CREATE TABLE telemetry_day ("
+	 "  dev_id INTEGER NOT NULL, start INTEGER NOT NULL, layout INTEGER NOT NULL,"
+	 "  data BLOB NOT NULL, PRIMARY KEY (dev_id, start, layout)) WITHOUT ROWID;"
+	 "CREATE TABLE rollup_mark (dev_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"),
+	/* 6: claim events for webhooks (events.h) and each target's cursor */
 	("CREATE TABLE events ("
 	 "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, event TEXT NOT NULL,"
 	 "  claim_id INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);"
@@ -91,6 +137,39 @@ static const char *const sq_migrations[] = {
 	 "ALTER TABLE claims ADD COLUMN tracking_token TEXT;"
 	 "CREATE UNIQUE INDEX claims_tracking ON claims (tracking_token);"),
 };
+
+#define SQ_CLAIM_COLS \
+	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
+	" warranty_status, warranty_until, warranty_policy, title, description," \
+	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
+	" updated_at, feedback_rating, feedback_comment, feedback_at," \
+	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
+	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')," \
+	" origin, contact, channel, tracking_token"
+
+#define SQ_DEVICE_COLS \
+	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
+	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
+	" (SELECT count(*) FROM claims WHERE device = devices.id" \
+	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
+
+/* A claims page: ?1 state, ?2 device, ?3 since, ?4 after (id), ?5 limit;
+ * one statement per combination of filters (design note 6). */
+#define SQ_CLAIM_PAGE(index, where) \
+	"SELECT " SQ_CLAIM_COLS " FROM claims" index " WHERE id > ?4" where \
+	" ORDER BY id LIMIT ?5"
+#define SQ_CLAIM_COUNT(index, where) "SELECT count(*) FROM claims" index " WHERE 1" where
+
+#define SQ_W_STATE " AND state = ?1"
+#define SQ_W_DEVICE " AND device = ?2"
+#define SQ_W_SINCE " AND opened_at >= ?3"
+#define SQ_BY_STATE " INDEXED BY claims_state_id"
+#define SQ_BY_STATE_SINCE " INDEXED BY claims_state"
+#define SQ_BY_DEVICE " INDEXED BY claims_device"
+#define SQ_BY_SINCE " INDEXED BY claims_opened"
+
+/* Filter bits of a claims query: the index of its two statements below. */
+enum { SQ_F_STATE = 1, SQ_F_DEVICE = 2, SQ_F_SINCE = 4 };
 
 enum sq_stmt_id {
 	SQ_INSERT_REPORT,
@@ -109,14 +188,59 @@ enum sq_stmt_id {
 	SQ_CLAIM_SET_STATE,
 	SQ_CLAIM_SET_WARRANTY,
 	SQ_CLAIM_SET_FEEDBACK,
+	SQ_CLAIM_HAD,
 	SQ_OUTBOX_ADD,
 	SQ_OUTBOX_NEXT,
 	SQ_OUTBOX_DONE,
 	SQ_EVENT_ADD,
+	SQ_CLAIM_BY_TOKEN,
+	SQ_REPORTS_RECENT,
+	SQ_TELEMETRY_LAST,
 	SQ_EVENT_NEXT,
 	SQ_EVENT_PENDING,
 	SQ_CURSOR_GET,
 	SQ_CURSOR_SET,
+	SQ_CLAIM_GET,
+	SQ_CLAIM_FAULTS,
+	SQ_CLAIM_EVIDENCE_BRIEF,
+	SQ_CLAIM_TIMELINE,
+	SQ_CLAIM_EVIDENCE,
+	SQ_CLAIM_PAGE_0,      /* + filter bits, SQ_F_* */
+	SQ_CLAIM_PAGE_7 = SQ_CLAIM_PAGE_0 + 7,
+	SQ_CLAIM_COUNT_0,     /* + filter bits */
+	SQ_CLAIM_COUNT_7 = SQ_CLAIM_COUNT_0 + 7,
+	SQ_DEVICE_GET,
+	SQ_DEVICE_LIST,
+	SQ_DEVICE_KEYS,
+	SQ_TELEMETRY_BY_SEQ,
+	SQ_TELEMETRY_BY_TS,
+	SQ_COUNT_REPORTS,
+	SQ_COUNT_REPORTS_DEV,
+	SQ_COUNT_REPORTS_KIND,
+	SQ_COUNT_REPORTS_DEV_KIND,
+	SQ_NAME_FIND,
+	SQ_NAME_GET,
+	SQ_NAME_ADD,
+	SQ_TELEM_INSERT,
+	SQ_HOUR_LIST,
+	SQ_DAY_LIST,
+	SQ_HOUR_GET,
+	SQ_DAY_GET,
+	SQ_HOUR_PUT,
+	SQ_DAY_PUT,
+	SQ_MAINT_NEXT_DEV,
+	SQ_MARK_GET,
+	SQ_MARK_PUT,
+	SQ_MAINT_ROWS,
+	SQ_RETAIN,
+	SQ_LEGACY_TELEMETRY,
+	SQ_LEGACY_DELETE,
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
 	SQ_STMT_COUNT
 };
 
@@ -124,9 +248,11 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_INSERT_REPORT] =
 		"INSERT INTO reports (dev, seq, kind, ts, body, jws, verified, jws_hash, chain)"
 		" VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (dev, seq) DO NOTHING",
+	/* one step down a partial index of the signed reports alone: the
+	 * unsigned telemetry between two signed reports is never walked */
 	[SQ_SIGNED_BEFORE] =
-		"SELECT jws_hash FROM reports WHERE dev = ? AND seq < ? AND jws IS NOT NULL"
-		" ORDER BY seq DESC LIMIT 1",
+		"SELECT jws_hash FROM reports INDEXED BY reports_signed"
+		" WHERE dev = ? AND seq < ? AND jws IS NOT NULL ORDER BY seq DESC LIMIT 1",
 	[SQ_DEVICE_SEEN] =
 		"INSERT INTO devices (id, model, fw, last_seen, state) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (id) DO UPDATE SET model = coalesce(devices.model, ?2), fw = ?3,"
@@ -175,12 +301,24 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CLAIM_SET_FEEDBACK] =
 		"UPDATE claims SET feedback_rating = ?2, feedback_comment = ?3, feedback_at = ?4"
 		" WHERE id = ?1",
+	[SQ_CLAIM_HAD] =
+		"SELECT EXISTS (SELECT 1 FROM claims c INDEXED BY claims_device"
+		" JOIN claim_faults f ON f.claim_id = c.id"
+		" WHERE c.device = ?1 AND c.category = ?2 AND f.code = ?3)",
 	[SQ_OUTBOX_ADD] = "INSERT INTO outbox (topic, payload) VALUES (?, ?)",
 	[SQ_OUTBOX_NEXT] =
 		"SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id"
 		" LIMIT 1",
 	[SQ_OUTBOX_DONE] =
 		"UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+	[SQ_CLAIM_BY_TOKEN] = "SELECT id FROM claims WHERE tracking_token = ?",
+	[SQ_REPORTS_RECENT] =
+		"SELECT id, seq, ts, verified, body FROM reports WHERE dev = ?1"
+		" AND kind = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT ?4",
+	/* a manual claim's context: the device's newest compact rows */
+	[SQ_TELEMETRY_LAST] =
+		"SELECT seq, ts, layout, data FROM telemetry WHERE dev_id = ?1 AND ts >= ?2"
+		" ORDER BY seq DESC LIMIT ?3",
 	[SQ_EVENT_ADD] =
 		"INSERT INTO events (uuid, event, claim_id, at, body) VALUES (?,?,?,?,?)",
 	[SQ_EVENT_NEXT] = "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT 1",
@@ -192,13 +330,171 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" VALUES (?1, (SELECT coalesce(max(id), 0) FROM events))"
 		" ON CONFLICT (target) DO UPDATE SET last_event = last_event RETURNING last_event",
 	[SQ_CURSOR_SET] = "UPDATE webhook_cursor SET last_event = ?2 WHERE target = ?1",
+	[SQ_CLAIM_GET] = "SELECT " SQ_CLAIM_COLS " FROM claims WHERE id = ?",
+	[SQ_CLAIM_FAULTS] =
+		"SELECT code FROM claim_faults WHERE claim_id = ? ORDER BY first_ts, code",
+	[SQ_CLAIM_EVIDENCE_BRIEF] =
+		"SELECT e.kind, e.seq, e.verified, e.code, e.state, r.ts, r.chain"
+		" FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+		" WHERE e.claim_id = ? ORDER BY e.seq",
+	[SQ_CLAIM_TIMELINE] =
+		"SELECT at, event, by, note FROM claim_timeline WHERE claim_id = ? ORDER BY id",
+	[SQ_CLAIM_EVIDENCE] =
+		"SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.chain, r.jws"
+		" FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
+		" WHERE e.claim_id = ? ORDER BY e.seq",
+	[SQ_CLAIM_PAGE_0] = SQ_CLAIM_PAGE("", ""),
+	[SQ_CLAIM_PAGE_0 + 1] = SQ_CLAIM_PAGE(SQ_BY_STATE, SQ_W_STATE),
+	[SQ_CLAIM_PAGE_0 + 2] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_DEVICE),
+	[SQ_CLAIM_PAGE_0 + 3] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE),
+	[SQ_CLAIM_PAGE_0 + 4] = SQ_CLAIM_PAGE(SQ_BY_SINCE, SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 5] = SQ_CLAIM_PAGE(SQ_BY_STATE_SINCE, SQ_W_STATE SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 6] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_CLAIM_PAGE_0 + 7] = SQ_CLAIM_PAGE(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE SQ_W_SINCE),
+	/* the totals without a device or date filter are kept by triggers
+	 * (migration 4), so no page counts the whole table */
+	[SQ_CLAIM_COUNT_0] = "SELECT coalesce(sum(n), 0) FROM claim_counts",
+	[SQ_CLAIM_COUNT_0 + 1] = "SELECT coalesce(sum(n), 0) FROM claim_counts WHERE state = ?1",
+	[SQ_CLAIM_COUNT_0 + 2] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_DEVICE),
+	[SQ_CLAIM_COUNT_0 + 3] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE),
+	[SQ_CLAIM_COUNT_0 + 4] = SQ_CLAIM_COUNT(SQ_BY_SINCE, SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 5] = SQ_CLAIM_COUNT(SQ_BY_STATE_SINCE, SQ_W_STATE SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 6] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_CLAIM_COUNT_0 + 7] = SQ_CLAIM_COUNT(SQ_BY_DEVICE, SQ_W_STATE SQ_W_DEVICE SQ_W_SINCE),
+	[SQ_DEVICE_GET] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id = ?",
+	[SQ_DEVICE_LIST] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id > ? ORDER BY id LIMIT ?",
+	[SQ_DEVICE_KEYS] = "SELECT id, public_key FROM devices WHERE public_key IS NOT NULL",
+	/* ?1 dev, ?2 since, ?3 until, ?4 after (seq), ?5 limit: without a time
+	 * bound the (dev, seq) key pages; with one the (dev, kind, ts) index
+	 * finds the range, and only its rows are sorted by seq */
+	[SQ_TELEMETRY_BY_SEQ] =
+		"SELECT seq, ts, layout, data FROM telemetry"
+		" WHERE dev_id = ?1 AND seq > ?4 ORDER BY seq LIMIT ?5",
+	[SQ_TELEMETRY_BY_TS] =
+		"SELECT seq, ts, layout, data FROM telemetry INDEXED BY telemetry_ts"
+		" WHERE dev_id = ?1 AND ts >= ?2 AND ts < ?3 AND seq > ?4 ORDER BY seq LIMIT ?5",
+	/* diagnostics (tests, tpclaim): the unfiltered ones count a table */
+	[SQ_COUNT_REPORTS] =
+		"SELECT (SELECT count(*) FROM reports) + (SELECT count(*) FROM telemetry)",
+	[SQ_COUNT_REPORTS_DEV] =
+		"SELECT (SELECT count(*) FROM reports WHERE dev = ?1) + (SELECT count(*) FROM"
+		" telemetry WHERE dev_id = (SELECT id FROM names WHERE name = ?1))",
+	[SQ_COUNT_REPORTS_KIND] =
+		"SELECT (SELECT count(*) FROM reports WHERE kind = ?2) + CASE WHEN ?2 = 'telemetry'"
+		" THEN (SELECT count(*) FROM telemetry) ELSE 0 END",
+	[SQ_COUNT_REPORTS_DEV_KIND] =
+		"SELECT (SELECT count(*) FROM reports WHERE dev = ?1 AND kind = ?2) +"
+		" CASE WHEN ?2 = 'telemetry' THEN (SELECT count(*) FROM telemetry"
+		" WHERE dev_id = (SELECT id FROM names WHERE name = ?1)) ELSE 0 END",
+	[SQ_NAME_FIND] = "SELECT id FROM names WHERE name = ?",
+	[SQ_NAME_GET] = "SELECT name FROM names WHERE id = ?",
+	[SQ_NAME_ADD] = "INSERT INTO names (name) VALUES (?)",
+	[SQ_TELEM_INSERT] =
+		"INSERT INTO telemetry (dev_id, seq, ts, layout, data) VALUES (?,?,?,?,?)"
+		" ON CONFLICT DO NOTHING",
+	/* rollups: ?1 dev, ?2 first start, ?3 end, ?4 after (start), ?5 limit */
+	[SQ_HOUR_LIST] =
+		"SELECT start, layout, data FROM telemetry_hour WHERE dev_id = ?1"
+		" AND start >= max(?2, ?4 + 1) AND start < ?3 ORDER BY start, layout LIMIT ?5",
+	[SQ_DAY_LIST] =
+		"SELECT start, layout, data FROM telemetry_day WHERE dev_id = ?1"
+		" AND start >= max(?2, ?4 + 1) AND start < ?3 ORDER BY start, layout LIMIT ?5",
+	[SQ_HOUR_GET] =
+		"SELECT data FROM telemetry_hour WHERE dev_id = ? AND start = ? AND layout = ?",
+	[SQ_DAY_GET] = "SELECT data FROM telemetry_day WHERE dev_id = ? AND start = ? AND layout = ?",
+	[SQ_HOUR_PUT] = "INSERT OR REPLACE INTO telemetry_hour VALUES (?, ?, ?, ?)",
+	[SQ_DAY_PUT] = "INSERT OR REPLACE INTO telemetry_day VALUES (?, ?, ?, ?)",
+	[SQ_MAINT_NEXT_DEV] = "SELECT dev_id FROM telemetry WHERE dev_id > ? ORDER BY dev_id LIMIT 1",
+	[SQ_MARK_GET] = "SELECT seq FROM rollup_mark WHERE dev_id = ?",
+	[SQ_MARK_PUT] = "INSERT OR REPLACE INTO rollup_mark VALUES (?, ?)",
+	[SQ_MAINT_ROWS] =
+		"SELECT seq, ts, layout, data FROM telemetry WHERE dev_id = ?1 AND seq > ?2"
+		" ORDER BY seq LIMIT ?3",
+	[SQ_RETAIN] =
+		"DELETE FROM telemetry INDEXED BY telemetry_ts WHERE dev_id = ?1 AND ts < ?2"
+		" AND seq <= ?3",
+	/* migration 5's conversion of the JSON rows, a chunk at a time */
+	[SQ_LEGACY_TELEMETRY] =
+		"SELECT id, dev, seq, ts, body FROM reports"
+		" WHERE kind = 'telemetry' AND id > ?1 ORDER BY id LIMIT 2000",
+	[SQ_LEGACY_DELETE] = "DELETE FROM reports WHERE id = ?",
+	/* transactions, prepared once like the rest (a SAVEPOINT parsed per
+	 * report cost 6 % of ingest) */
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT report",
+	[SQ_RELEASE] = "RELEASE report",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO report",
+};
+
+static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
+	[SQ_INSERT_REPORT] = "insert_report", [SQ_SIGNED_BEFORE] = "signed_before",
+	[SQ_DEVICE_SEEN] = "device_seen", [SQ_DEVICE_FIND] = "device_find",
+	[SQ_DEVICE_INSERT] = "device_insert", [SQ_DEVICE_UPDATE] = "device_update",
+	[SQ_DEVICE_PURCHASE] = "device_purchase", [SQ_CLAIM_FIND_OPEN] = "claim_find_open",
+	[SQ_CLAIM_INSERT] = "claim_insert", [SQ_CLAIM_ADD_FAULT] = "claim_add_fault",
+	[SQ_CLAIM_ADD_EVIDENCE] = "claim_add_evidence",
+	[SQ_CLAIM_ADD_TIMELINE] = "claim_add_timeline",
+	[SQ_CLAIM_UPDATE_TEXT] = "claim_update_text", [SQ_CLAIM_SET_STATE] = "claim_set_state",
+	[SQ_CLAIM_SET_WARRANTY] = "claim_set_warranty",
+	[SQ_CLAIM_SET_FEEDBACK] = "claim_set_feedback", [SQ_CLAIM_HAD] = "claim_had",
+	[SQ_OUTBOX_ADD] = "outbox_add", [SQ_OUTBOX_NEXT] = "outbox_next",
+	[SQ_OUTBOX_DONE] = "outbox_done", [SQ_CLAIM_GET] = "claim_get",
+	[SQ_CLAIM_FAULTS] = "claim_faults", [SQ_CLAIM_EVIDENCE_BRIEF] = "claim_evidence_brief",
+	[SQ_CLAIM_TIMELINE] = "claim_timeline", [SQ_CLAIM_EVIDENCE] = "claim_evidence",
+	[SQ_CLAIM_PAGE_0] = "claim_page", [SQ_CLAIM_PAGE_0 + 1] = "claim_page_state",
+	[SQ_CLAIM_PAGE_0 + 2] = "claim_page_device",
+	[SQ_CLAIM_PAGE_0 + 3] = "claim_page_state_device",
+	[SQ_CLAIM_PAGE_0 + 4] = "claim_page_since",
+	[SQ_CLAIM_PAGE_0 + 5] = "claim_page_state_since",
+	[SQ_CLAIM_PAGE_0 + 6] = "claim_page_device_since",
+	[SQ_CLAIM_PAGE_0 + 7] = "claim_page_state_device_since",
+	[SQ_CLAIM_COUNT_0] = "claim_count", [SQ_CLAIM_COUNT_0 + 1] = "claim_count_state",
+	[SQ_CLAIM_COUNT_0 + 2] = "claim_count_device",
+	[SQ_CLAIM_COUNT_0 + 3] = "claim_count_state_device",
+	[SQ_CLAIM_COUNT_0 + 4] = "claim_count_since",
+	[SQ_CLAIM_COUNT_0 + 5] = "claim_count_state_since",
+	[SQ_CLAIM_COUNT_0 + 6] = "claim_count_device_since",
+	[SQ_CLAIM_COUNT_0 + 7] = "claim_count_state_device_since",
+	[SQ_DEVICE_GET] = "device_get", [SQ_DEVICE_LIST] = "device_list",
+	[SQ_DEVICE_KEYS] = "device_keys", [SQ_TELEMETRY_BY_SEQ] = "telemetry_by_seq",
+	[SQ_TELEMETRY_BY_TS] = "telemetry_by_ts", [SQ_COUNT_REPORTS] = "count_reports",
+	[SQ_COUNT_REPORTS_DEV] = "count_reports_dev", [SQ_COUNT_REPORTS_KIND] = "count_reports_kind",
+	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind",
+	[SQ_NAME_FIND] = "name_find", [SQ_NAME_GET] = "name_get", [SQ_NAME_ADD] = "name_add",
+	[SQ_TELEM_INSERT] = "telemetry_insert", [SQ_HOUR_LIST] = "hour_list",
+	[SQ_DAY_LIST] = "day_list", [SQ_HOUR_GET] = "hour_get", [SQ_DAY_GET] = "day_get",
+	[SQ_HOUR_PUT] = "hour_put", [SQ_DAY_PUT] = "day_put",
+	[SQ_MAINT_NEXT_DEV] = "maintain_next_device", [SQ_MARK_GET] = "mark_get",
+	[SQ_MARK_PUT] = "mark_put", [SQ_MAINT_ROWS] = "maintain_rows", [SQ_RETAIN] = "retain",
+	[SQ_LEGACY_TELEMETRY] = "legacy_telemetry", [SQ_LEGACY_DELETE] = "legacy_delete",
+	[SQ_CLAIM_BY_TOKEN] = "claim_by_token", [SQ_REPORTS_RECENT] = "reports_recent",
+	[SQ_TELEMETRY_LAST] = "telemetry_last",
+	[SQ_EVENT_ADD] = "event_add", [SQ_EVENT_NEXT] = "event_next",
+	[SQ_EVENT_PENDING] = "event_pending", [SQ_CURSOR_GET] = "cursor_get",
+	[SQ_CURSOR_SET] = "cursor_set",
+	[SQ_BEGIN] = "begin",
+	[SQ_COMMIT] = "commit", [SQ_ROLLBACK] = "rollback", [SQ_SAVEPOINT] = "savepoint",
+	[SQ_RELEASE] = "release", [SQ_ROLLBACK_TO] = "rollback_to",
 };
 
 #define SQ_LOG_EVERY_S 60
 
+#define SQ_NAME_SLOTS 4096   /* dictionary cache entries (design note 7) */
+
+struct sq_name {
+	char *name;               /* NULL: empty slot */
+	int64_t id;
+};
+
 struct sq_ctx {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+	/* names: by name on the writer (emptied by every rollback, as its ids
+	 * may have been rolled back), by id on a reader (committed only) */
+	struct sq_name names[SQ_NAME_SLOTS];
+	int64_t maint_cursor;     /* maintenance: the last device id visited */
 	/* under the store's lock, like every call here (store.c) */
 	char last_error[256];
 	double log_next;          /* monotonic seconds: the next line may be logged */
@@ -284,16 +580,44 @@ static enum tpd_err sq_done(struct sq_ctx *c, sqlite3_stmt *st)
 	return TPD_OK;
 }
 
+static void sq_names_forget(struct sq_ctx *c);
+static enum tpd_err sq_convert_telemetry(struct sq_ctx *c, char *err, size_t errlen);
+
+/* The prepared form of a transaction statement, or SQ_STMT_COUNT. */
+static enum sq_stmt_id sq_tx_stmt(const char *sql)
+{
+	for (int i = SQ_BEGIN; i <= SQ_ROLLBACK_TO; i++)
+		if (strcmp(sq_sql[i], sql) == 0)
+			return (enum sq_stmt_id)i;
+	return SQ_STMT_COUNT;
+}
+
 static enum tpd_err sq_exec(void *ctx, const char *sql)
 {
 	struct sq_ctx *c = ctx;
+	enum sq_stmt_id id = sq_tx_stmt(sql);
+	sqlite3_stmt *st;
 	char *msg = NULL;
 
 	/* SQLite rolls a transaction back by itself on SQLITE_FULL and IOERR;
 	 * the caller's ROLLBACK then has nothing to do, and its "no transaction
 	 * is active" must not hide the error that mattered. */
-	if (strcmp(sql, "ROLLBACK") == 0 && sqlite3_get_autocommit(c->db))
+	if (id == SQ_ROLLBACK || id == SQ_ROLLBACK_TO)
+		sq_names_forget(c);    /* its new names may be gone (design note 7) */
+	if ((id == SQ_ROLLBACK || id == SQ_ROLLBACK_TO) && sqlite3_get_autocommit(c->db))
 		return TPD_OK;
+	if (id != SQ_STMT_COUNT) {
+		st = sq_stmt(c, id);
+		if (!st)
+			return TPD_ERR_DB;
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sq_log(c, "%s: %s", sql, sqlite3_errmsg(c->db));
+			sqlite3_reset(st);
+			return TPD_ERR_DB;
+		}
+		sqlite3_reset(st);
+		return TPD_OK;
+	}
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		sq_log(c, "%s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -344,8 +668,105 @@ static void sq_close(void *ctx)
 		return;
 	for (int i = 0; i < SQ_STMT_COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
+	for (int i = 0; i < SQ_NAME_SLOTS; i++)
+		free(c->names[i].name);
 	sqlite3_close(c->db);
 	free(c);
+}
+
+static void sq_names_forget(struct sq_ctx *c)
+{
+	for (int i = 0; i < SQ_NAME_SLOTS; i++) {
+		free(c->names[i].name);
+		c->names[i].name = NULL;
+	}
+}
+
+static unsigned sq_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % SQ_NAME_SLOTS;
+}
+
+/* The dictionary id of name, added when new (writer, in a transaction). */
+static enum tpd_err sq_name_id(struct sq_ctx *c, const char *name, int64_t *id)
+{
+	struct sq_name *slot = &c->names[sq_hash(name)];
+	sqlite3_stmt *st;
+	int step;
+
+	if (slot->name && strcmp(slot->name, name) == 0) {
+		*id = slot->id;
+		return TPD_OK;
+	}
+	st = sq_stmt(c, SQ_NAME_FIND);
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, name);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE) {
+		st = sq_stmt(c, SQ_NAME_ADD);
+		if (!st)
+			return TPD_ERR_DB;
+		sq_bind_text(st, 1, name);
+		if (sq_done(c, st))
+			return TPD_ERR_DB;
+		*id = sqlite3_last_insert_rowid(c->db);
+	} else if (step != SQLITE_ROW) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		return TPD_ERR_DB;
+	}
+	free(slot->name);
+	slot->name = strdup(name);
+	slot->id = *id;
+	return TPD_OK;
+}
+
+/* The name of a dictionary id (any connection: ids are never reused, and a
+ * reader sees committed ones only). NULL when unknown; owned by the cache. */
+static const char *sq_name_of(struct sq_ctx *c, int64_t id)
+{
+	struct sq_name *slot = &c->names[(uint64_t)id % SQ_NAME_SLOTS];
+	sqlite3_stmt *st;
+	char *name = NULL;
+
+	if (slot->name && slot->id == id)
+		return slot->name;
+	st = sq_stmt(c, SQ_NAME_GET);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (!name)
+		return NULL;
+	free(slot->name);
+	slot->name = name;
+	slot->id = id;
+	return name;
+}
+
+/* A reader's lookup of a device id: no insert. TPD_ERR_NOTFOUND if none. */
+static enum tpd_err sq_name_find(struct sq_ctx *c, const char *name, int64_t *id)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_NAME_FIND);
+	int step;
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, name);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return step == SQLITE_ROW ? TPD_OK : step == SQLITE_DONE ? TPD_ERR_NOTFOUND : TPD_ERR_DB;
 }
 
 static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errlen)
@@ -376,6 +797,8 @@ static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errle
 		return TPD_ERR_DB;
 	}
 	rc = sq_migrate(c, err, errlen);
+	if (!rc)
+		rc = sq_convert_telemetry(c, err, errlen);
 	if (rc) {
 		sq_close(c);
 		return rc;
@@ -384,12 +807,86 @@ static enum tpd_err sq_open(const char *url, void **out, char *err, size_t errle
 	return TPD_OK;
 }
 
+/* A read-only connection to a database sq_open has migrated (store.c
+ * design note 2): its own statement cache, WAL snapshots of the last
+ * commit, never a lock on the writer. */
+static enum tpd_err sq_open_reader(const char *url, void **out, char *err, size_t errlen)
+{
+	const char *path = url + strlen("sqlite:");
+	struct sq_ctx *c;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return TPD_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		sq_close(c);
+		return TPD_ERR_DB;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	*out = c;
+	return TPD_OK;
+}
+
+unsigned tpc_store_sqlite_statements(const char **name, const char **sql, unsigned i)
+{
+	if (i >= SQ_STMT_COUNT)
+		return SQ_STMT_COUNT;
+	*name = sq_stmt_names[i];
+	*sql = sq_sql[i];
+	return SQ_STMT_COUNT;
+}
+
+/* A telemetry report as a compact row (design note 7). TPD_ERR_INVAL when
+ * it has no compact form (then it goes to reports as text). */
+static enum tpd_err sq_insert_telemetry(struct sq_ctx *c, const struct tpc_report_row *r)
+{
+	cJSON *parsed = r->json ? NULL : cJSON_Parse(r->body);
+	const cJSON *json = r->json ? r->json : parsed;
+	char layout[TPC_TELEM_LAYOUT_MAX];
+	unsigned char data[TPC_TELEM_DATA_MAX];
+	size_t len = 0;
+	int64_t dev_id, layout_id;
+	sqlite3_stmt *st;
+	enum tpd_err rc = json ? tpc_telem_encode(json, layout, sizeof(layout), data, sizeof(data),
+						  &len) : TPD_ERR_INVAL;
+
+	cJSON_Delete(parsed);
+	if (rc)
+		return TPD_ERR_INVAL;
+	rc = sq_name_id(c, r->dev, &dev_id);
+	if (!rc)
+		rc = sq_name_id(c, layout, &layout_id);
+	st = rc ? NULL : sq_stmt(c, SQ_TELEM_INSERT);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+	sqlite3_bind_double(st, 3, r->ts);
+	sqlite3_bind_int64(st, 4, layout_id);
+	sqlite3_bind_blob(st, 5, data, (int)len, SQLITE_STATIC);
+	rc = sq_done(c, st);
+	if (rc)
+		return rc;
+	return sqlite3_changes(c->db) ? TPD_OK : TPD_ERR_DUPLICATE;
+}
+
 static enum tpd_err sq_insert_report(void *ctx, const struct tpc_report_row *r, int64_t *id)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st = sq_stmt(c, SQ_INSERT_REPORT);
+	sqlite3_stmt *st;
 	enum tpd_err rc;
 
+	if (strcmp(r->kind, "telemetry") == 0 && !r->jws && isfinite(r->ts)) {
+		rc = sq_insert_telemetry(c, r);
+		if (rc != TPD_ERR_INVAL) {
+			*id = 0;       /* no evidence refers to telemetry */
+			return rc;
+		}
+	}
+	st = sq_stmt(c, SQ_INSERT_REPORT);
 	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, r->dev);
@@ -897,15 +1394,15 @@ static bool sq_json_real(cJSON *o, const char *key, sqlite3_stmt *st, int i)
 }
 
 /* Fills array key of o from a query over one claim id. */
-static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, const char *sql,
-				      const char *key)
+static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id,
+				      enum sq_stmt_id sql, const char *key)
 {
 	cJSON *arr = cJSON_AddArrayToObject(o, key);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = arr ? sq_stmt(c, sql) : NULL;
 	enum tpd_err out = TPD_OK;
 	int rc;
 
-	if (!arr || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return arr ? TPD_ERR_DB : TPD_ERR_NOMEM;
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -946,18 +1443,9 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id, co
 	}
 	if (!out && rc != SQLITE_DONE)
 		out = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return out;
 }
-
-#define SQ_CLAIM_COLS \
-	"id, state, device, model, category, predictive, detected_ts, opened_at, purchase_date," \
-	" warranty_status, warranty_until, warranty_policy, title, description," \
-	" selfcheck_verdict, suggested_resolution, review_due, priority, warranty_reason," \
-	" updated_at, feedback_rating, feedback_comment, feedback_at," \
-	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
-	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')," \
-	" origin, contact, channel, tracking_token"
 
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
@@ -975,8 +1463,7 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	    !sq_json_text(o, "device", st, 2) || !sq_json_text(o, "model", st, 3) ||
 	    !sq_json_text(o, "category", st, 4))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT code FROM claim_faults WHERE claim_id = ?"
-			       " ORDER BY first_ts, code", "fault_codes");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_FAULTS, "fault_codes");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
@@ -991,17 +1478,14 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	    !sq_json_text(o, "title", st, 12) || !sq_json_text(o, "description", st, 13) ||
 	    !sq_json_text(o, "priority", st, 17))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT e.kind, e.seq, e.verified, e.code, e.state,"
-			       " r.ts, r.chain FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
-			       " WHERE e.claim_id = ? ORDER BY e.seq", "evidence");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_EVIDENCE_BRIEF, "evidence");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
 	if (!sq_json_text(o, "selfcheck_verdict", st, 14) ||
 	    !sq_json_text(o, "suggested_resolution", st, 15) || !sq_json_text(o, "review_due", st, 16))
 		goto fail;
-	rc = sq_claim_children(c, o, id, "SELECT at, event, by, note FROM claim_timeline"
-			       " WHERE claim_id = ? ORDER BY id", "timeline");
+	rc = sq_claim_children(c, o, id, SQ_CLAIM_TIMELINE, "timeline");
 	if (rc)
 		goto fail;
 	rc = TPD_ERR_NOMEM;
@@ -1031,13 +1515,12 @@ fail:
 static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_GET);
 	enum tpd_err rc = TPD_ERR_NOTFOUND;
 	int step;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT " SQ_CLAIM_COLS " FROM claims WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!st)
 		return TPD_ERR_DB;
 	sqlite3_bind_int64(st, 1, claim);
 	step = sqlite3_step(st);
@@ -1045,10 +1528,14 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 		rc = sq_claim_from_row(c, st, out);
 	else if (step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
+/* The extra filters and sort orders of the claims list (warranty,
+ * priority, predictive, model, overdue, text, sort): one dynamic query on
+ * top of the index of state/device/since, for the support queue's
+ * occasional searches; the plain pages stay on the prepared statements. */
 #define SQ_CLAIM_WHERE \
 	" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR device = ?2)" \
 	" AND (?3 IS NULL OR opened_at >= ?3)" \
@@ -1057,6 +1544,18 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 	" AND (?10 IS NULL OR ?10 = (state IN ('open', 'in_review') AND review_due < ?11))" \
 	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device)," \
 	"  lower(?12)) > 0)"
+
+static bool sq_claim_filter_extra(const struct tpc_claim_filter *f)
+{
+	return f->warranty || f->priority || f->predictive || f->model || f->overdue || f->text ||
+	       (f->sort && strcmp(f->sort, "id") != 0);
+}
+
+static unsigned sq_claim_filter_bits(const struct tpc_claim_filter *f)
+{
+	return (f->state ? SQ_F_STATE : 0) | (f->device ? SQ_F_DEVICE : 0) |
+	       (f->since ? SQ_F_SINCE : 0);
+}
 
 static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter *f)
 {
@@ -1087,24 +1586,35 @@ static const char *sq_claim_order(const char *sort)
 	return " ORDER BY id";
 }
 
+/* A page by keyset (id > after) on the index of its filters; the total
+ * from the trigger-kept counts or an index range, never a table scan. */
 static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, cJSON **out,
 				  int64_t *total)
 {
 	struct sq_ctx *c = ctx;
+	unsigned bits = sq_claim_filter_bits(f);
 	cJSON *arr = cJSON_CreateArray();
 	sqlite3_stmt *st;
 	enum tpd_err rc = TPD_OK;
+	bool extra = sq_claim_filter_extra(f);
 	int step;
 
 	*out = NULL;
 	if (!arr)
 		return TPD_ERR_NOMEM;
-	char sql[4096];
+	if (extra) {
+		char sql[4096];
 
-	snprintf(sql, sizeof(sql), "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
-		 " AND id > ?4%s LIMIT ?5", sq_claim_order(f->sort));
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
+		snprintf(sql, sizeof(sql), "SELECT " SQ_CLAIM_COLS " FROM claims" SQ_CLAIM_WHERE
+			 " AND id > ?4%s LIMIT ?5", sq_claim_order(f->sort));
+		if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+			sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
+			st = NULL;
+		}
+	} else {
+		st = sq_stmt(c, (enum sq_stmt_id)(SQ_CLAIM_PAGE_0 + bits));
+	}
+	if (!st) {
 		cJSON_Delete(arr);
 		return TPD_ERR_DB;
 	}
@@ -1121,10 +1631,19 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	if (extra)
+		sqlite3_finalize(st);
+	else
+		sqlite3_reset(st);
 	if (!rc && total) {
-		if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM claims" SQ_CLAIM_WHERE, -1, &st,
-				       NULL) != SQLITE_OK)
+		if (extra) {
+			if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM claims" SQ_CLAIM_WHERE, -1,
+					       &st, NULL) != SQLITE_OK)
+				st = NULL;
+		} else {
+			st = sq_stmt(c, (enum sq_stmt_id)(SQ_CLAIM_COUNT_0 + bits));
+		}
+		if (!st)
 			rc = TPD_ERR_DB;
 		if (!rc) {
 			sq_bind_claim_filter(st, f);
@@ -1132,7 +1651,10 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 				*total = sqlite3_column_int64(st, 0);
 			else
 				rc = TPD_ERR_DB;
-			sqlite3_finalize(st);
+			if (extra)
+				sqlite3_finalize(st);
+			else
+				sqlite3_reset(st);
 		}
 	}
 	if (rc) {
@@ -1141,6 +1663,26 @@ static enum tpd_err sq_claim_list(void *ctx, const struct tpc_claim_filter *f, c
 	}
 	*out = arr;
 	return TPD_OK;
+}
+
+static enum tpd_err sq_claim_had(void *ctx, const char *dev, const char *category,
+				 const char *code, bool *had)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_HAD);
+	int step;
+
+	*had = false;
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sq_bind_text(st, 2, category);
+	sq_bind_text(st, 3, code);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*had = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return step == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
 /* One result row as an object keyed by column name: integers and reals as
@@ -1174,8 +1716,8 @@ static cJSON *sq_row_object(sqlite3_stmt *st, const char *const *bools)
 	return o;
 }
 
-/* Runs a prepared query; every row becomes an object (or, with parse_col >= 0,
- * that column parsed as JSON) in a new array. Finalizes st. */
+/* Runs a cached, bound query; every row becomes an object (or, with
+ * parse_col >= 0, that column parsed as JSON) in a new array. Resets st. */
 static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *const *bools,
 			    int parse_col, cJSON **out)
 {
@@ -1197,7 +1739,7 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 		sq_log(c, "%s", sqlite3_errmsg(c->db));
 		rc = TPD_ERR_DB;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc) {
 		cJSON_Delete(arr);
 		return rc;
@@ -1206,46 +1748,29 @@ static enum tpd_err sq_rows(struct sq_ctx *c, sqlite3_stmt *st, const char *cons
 	return TPD_OK;
 }
 
-static enum tpd_err sq_prepare(struct sq_ctx *c, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
-		sq_log(c, "prepare failed: %s", sqlite3_errmsg(c->db));
-		return TPD_ERR_DB;
-	}
-	return TPD_OK;
-}
-
 static enum tpd_err sq_claim_evidence(void *ctx, int64_t claim, cJSON **out)
 {
 	static const char *const bools[] = { "verified", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_EVIDENCE);
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT e.kind, e.seq, r.ts, e.verified, e.code, e.state, r.chain, r.jws"
-		       " FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
-		       " WHERE e.claim_id = ? ORDER BY e.seq", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sqlite3_bind_int64(st, 1, claim);
 	return sq_rows(c, st, bools, -1, out);
 }
 
-#define SQ_DEVICE_COLS \
-	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
-	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
-	" (SELECT count(*) FROM claims WHERE device = devices.id" \
-	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
-
 static enum tpd_err sq_device_get(void *ctx, const char *id, cJSON **out)
 {
 	static const char *const bools[] = { "registered", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_GET);
 	cJSON *arr;
 	enum tpd_err rc;
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id = ?", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, id);
 	rc = sq_rows(c, st, bools, -1, &arr);
@@ -1264,11 +1789,10 @@ static enum tpd_err sq_device_list(void *ctx, const char *after, unsigned limit,
 {
 	static const char *const bools[] = { "registered", NULL };
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_LIST);
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT " SQ_DEVICE_COLS " FROM devices WHERE id > ? ORDER BY id LIMIT ?",
-		       &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, after ? after : "");
 	sqlite3_bind_int(st, 2, limit ? (int)limit : 100);
@@ -1278,72 +1802,452 @@ static enum tpd_err sq_device_list(void *ctx, const char *after, unsigned limit,
 static enum tpd_err sq_device_keys(void *ctx, tpc_device_key_fn fn, void *arg)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_KEYS);
 	enum tpd_err rc = TPD_OK;
-	int step;
+	int step = SQLITE_DONE;
 
-	if (sq_prepare(c, "SELECT id, public_key FROM devices WHERE public_key IS NOT NULL", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
 		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1));
 	if (!rc && step != SQLITE_DONE)
 		rc = TPD_ERR_DB;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
+/* Raw rows or rollups of one device as report-shaped objects. */
 static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filter *f,
 				      cJSON **out)
 {
 	struct sq_ctx *c = ctx;
+	bool raw = f->resolution == TPC_RES_RAW;
+	bool bounded = isfinite(f->since) || isfinite(f->until);
+	double step = f->resolution == TPC_RES_DAY ? 86400 : 3600;
+	enum sq_stmt_id sid = raw ? (bounded ? SQ_TELEMETRY_BY_TS : SQ_TELEMETRY_BY_SEQ)
+			      : f->resolution == TPC_RES_DAY ? SQ_DAY_LIST : SQ_HOUR_LIST;
+	cJSON *arr = cJSON_CreateArray();
 	sqlite3_stmt *st;
+	int64_t dev_id;
+	enum tpd_err rc;
+	int row;
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT body FROM reports WHERE dev = ?1 AND kind = 'telemetry'"
-		       " AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts < ?3) AND seq > ?4"
-		       " ORDER BY seq LIMIT ?5", &st))
+	if (!arr)
+		return TPD_ERR_NOMEM;
+	rc = sq_name_find(c, f->dev, &dev_id);
+	if (rc == TPD_ERR_NOTFOUND) {
+		*out = arr;            /* a device that never sent telemetry */
+		return TPD_OK;
+	}
+	st = rc ? NULL : sq_stmt(c, sid);
+	if (!st) {
+		cJSON_Delete(arr);
 		return TPD_ERR_DB;
-	sq_bind_text(st, 1, f->dev);
-	sq_bind_real(st, 2, f->since);
-	sq_bind_real(st, 3, f->until);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->after_seq);
+	}
+	sqlite3_bind_int64(st, 1, dev_id);
+	/* an open end is a bound past every time, not NULL: "?2 IS NULL OR"
+	 * would keep SQLite off the ts index (design note 6) */
+	if (raw) {
+		sqlite3_bind_double(st, 2, isfinite(f->since) ? f->since : -HUGE_VAL);
+		sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
+	} else {
+		/* the rollup periods that overlap [since, until) */
+		sqlite3_bind_double(st, 2, isfinite(f->since) ? floor(f->since / step) * step : -HUGE_VAL);
+		sqlite3_bind_double(st, 3, isfinite(f->until) ? f->until : HUGE_VAL);
+	}
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)(f->after_seq > INT64_MAX - 1 ? INT64_MAX - 1
+						  : f->after_seq));
 	sqlite3_bind_int(st, 5, f->limit ? (int)f->limit : 500);
-	return sq_rows(c, st, NULL, 0, out);
+	while (!rc && (row = sqlite3_step(st)) == SQLITE_ROW) {
+		int l = raw ? 2 : 1;
+		const char *layout = sq_name_of(c, sqlite3_column_int64(st, l));
+		const unsigned char *data = sqlite3_column_blob(st, l + 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, l + 1);
+		cJSON *item = NULL;
+
+		if (!layout)
+			rc = TPD_ERR_DB;
+		else if (raw)
+			rc = tpc_telem_decode(f->dev, (uint64_t)sqlite3_column_int64(st, 0),
+					      sqlite3_column_double(st, 1), layout, data, len, &item);
+		else
+			rc = tpc_telem_agg_decode(f->dev, sqlite3_column_double(st, 0), layout, data,
+						  len, &item);
+		if (rc == TPD_ERR_INVAL) {
+			sq_log(c, "telemetry of %s: a row does not decode", f->dev);
+			rc = TPD_ERR_DB;
+		}
+		if (!rc && !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			rc = TPD_ERR_NOMEM;
+		}
+	}
+	if (!rc && row != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		rc = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc;
+	}
+	*out = arr;
+	return TPD_OK;
+}
+
+/* Maintenance (design note 7) ---------------------------------------- */
+
+/* One rollup being built: a device's period and layout. */
+struct sq_group {
+	bool used;
+	double start;
+	int64_t layout;
+	struct tpc_telem_agg agg;
+};
+
+/* Merges g into its stored rollup row (get, add, put). */
+static enum tpd_err sq_group_flush(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
+				   bool day, struct tpc_telem_agg *tmp)
+{
+	const char *layout;
+	unsigned char mine[TPC_TELEM_DATA_MAX], merged[TPC_TELEM_DATA_MAX];
+	size_t mlen, len;
+	sqlite3_stmt *st;
+	enum tpd_err rc;
+	int step;
+
+	if (!g->used)
+		return TPD_OK;
+	g->used = false;
+	layout = sq_name_of(c, g->layout);
+	if (!layout)
+		return TPD_ERR_DB;
+	rc = tpc_telem_agg_encode(&g->agg, layout, mine, sizeof(mine), &mlen);
+	if (rc)
+		return TPD_ERR_DB;
+	memset(tmp, 0, sizeof(*tmp));
+	st = sq_stmt(c, day ? SQ_DAY_GET : SQ_HOUR_GET);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, g->start);
+	sqlite3_bind_int64(st, 3, g->layout);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = tpc_telem_agg_add_rollup(tmp, layout, sqlite3_column_blob(st, 0),
+					      (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return TPD_ERR_DB;
+	if (!rc)
+		rc = tpc_telem_agg_add_rollup(tmp, layout, mine, mlen);
+	if (!rc)
+		rc = tpc_telem_agg_encode(tmp, layout, merged, sizeof(merged), &len);
+	if (rc)
+		return TPD_ERR_DB;
+	st = sq_stmt(c, day ? SQ_DAY_PUT : SQ_HOUR_PUT);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, g->start);
+	sqlite3_bind_int64(st, 3, g->layout);
+	sqlite3_bind_blob(st, 4, merged, (int)len, SQLITE_STATIC);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_group_add(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
+				 bool day, double start, int64_t layout_id,
+				 const unsigned char *data, size_t len, struct tpc_telem_agg *tmp)
+{
+	const char *layout;
+	enum tpd_err rc;
+
+	if (g->used && (g->start != start || g->layout != layout_id)) {
+		rc = sq_group_flush(c, dev_id, g, day, tmp);
+		if (rc)
+			return rc;
+	}
+	layout = sq_name_of(c, layout_id);
+	if (!layout)
+		return TPD_ERR_DB;
+	if (!g->used) {
+		memset(&g->agg, 0, sizeof(g->agg));
+		g->used = true;
+		g->start = start;
+		g->layout = layout_id;
+	}
+	/* a row that does not decode is left out of its rollup, not fatal */
+	if (tpc_telem_agg_add_row(&g->agg, layout, data, len))
+		sq_log(c, "telemetry row of device id %lld does not decode; left out of its rollup",
+		       (long long)dev_id);
+	return TPD_OK;
+}
+
+/* Rolls up one device's rows of closed hours (seq above its mark) and
+ * deletes its raw rows older than cutoff that are rolled up. *rows: budget
+ * left. */
+static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double open_hour,
+				       double cutoff, unsigned *rows, struct sq_group *g)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQ_MARK_GET);
+	int64_t mark = 0, last;
+	enum tpd_err rc = TPD_OK;
+	int step;
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		mark = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	last = mark;
+	st = sq_stmt(c, SQ_MAINT_ROWS);
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_int64(st, 2, mark);
+	sqlite3_bind_int(st, 3, (int)*rows);
+	/* the row statement stays open while the groups read and write the
+	 * rollup tables: SQLite allows that on one connection */
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		double ts = sqlite3_column_double(st, 1);
+		int64_t layout = sqlite3_column_int64(st, 2);
+		const unsigned char *data = sqlite3_column_blob(st, 3);
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+
+		if (ts >= open_hour)
+			break;            /* its hour is still open: next time */
+		(*rows)--;
+		rc = sq_group_add(c, dev_id, &g[0], false, floor(ts / 3600) * 3600, layout, data, len,
+				  &g[2].agg);
+		if (!rc)
+			rc = sq_group_add(c, dev_id, &g[1], true, floor(ts / 86400) * 86400, layout,
+					  data, len, &g[2].agg);
+		last = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (!rc)
+		rc = sq_group_flush(c, dev_id, &g[0], false, &g[2].agg);
+	if (!rc)
+		rc = sq_group_flush(c, dev_id, &g[1], true, &g[2].agg);
+	if (!rc && last != mark) {
+		st = sq_stmt(c, SQ_MARK_PUT);
+		if (!st)
+			return TPD_ERR_DB;
+		sqlite3_bind_int64(st, 1, dev_id);
+		sqlite3_bind_int64(st, 2, last);
+		rc = sq_done(c, st);
+	}
+	if (!rc && isfinite(cutoff)) {
+		st = sq_stmt(c, SQ_RETAIN);
+		if (!st)
+			return TPD_ERR_DB;
+		sqlite3_bind_int64(st, 1, dev_id);
+		sqlite3_bind_double(st, 2, cutoff);
+		sqlite3_bind_int64(st, 3, last);
+		rc = sq_done(c, st);
+	}
+	return rc;
+}
+
+#define SQ_MAINT_ROWS_MAX 5000      /* raw rows rolled up per step */
+#define SQ_MAINT_DEVICES_MAX 200    /* devices visited per step */
+
+static enum tpd_err sq_maintain(void *ctx, double now, double raw_keep_s, bool *more)
+{
+	struct sq_ctx *c = ctx;
+	struct sq_group *g = calloc(3, sizeof(*g));   /* hour, day, scratch */
+	unsigned rows = SQ_MAINT_ROWS_MAX;
+	double open_hour = floor(now / 3600) * 3600;
+	double cutoff = raw_keep_s > 0 ? now - raw_keep_s : NAN;
+	enum tpd_err rc = TPD_OK;
+
+	*more = true;
+	if (!g)
+		return TPD_ERR_NOMEM;
+	for (int d = 0; !rc && d < SQ_MAINT_DEVICES_MAX && rows > 0; d++) {
+		sqlite3_stmt *st = sq_stmt(c, SQ_MAINT_NEXT_DEV);
+		int step;
+		int64_t dev_id = 0;
+
+		if (!st) {
+			rc = TPD_ERR_DB;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, c->maint_cursor);
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			dev_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (step == SQLITE_DONE) {
+			c->maint_cursor = 0;   /* a whole pass is done */
+			*more = false;
+			break;
+		}
+		if (step != SQLITE_ROW) {
+			rc = TPD_ERR_DB;
+			break;
+		}
+		rc = sq_maintain_device(c, dev_id, open_hour, cutoff, &rows, g);
+		/* a device with more than the budget continues in the next step */
+		if (!rc && rows > 0)
+			c->maint_cursor = dev_id;
+	}
+	free(g);
+	return rc;
+}
+
+/* Migration 5's second half: the JSON telemetry rows of an older database
+ * into compact rows, 2000 per transaction. */
+static enum tpd_err sq_convert_telemetry(struct sq_ctx *c, char *err, size_t errlen)
+{
+	unsigned long moved = 0;
+	int64_t after = 0;
+
+	for (;;) {
+		sqlite3_stmt *st, *del;
+		int n = 0, step;
+		enum tpd_err rc = sq_exec(c, "BEGIN IMMEDIATE");
+
+		st = rc ? NULL : sq_stmt(c, SQ_LEGACY_TELEMETRY);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, after);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			struct tpc_report_row r = {
+				.dev = (const char *)sqlite3_column_text(st, 1),
+				.seq = (uint64_t)sqlite3_column_int64(st, 2), .kind = "telemetry",
+				.ts = sqlite3_column_double(st, 3),
+				.body = (const char *)sqlite3_column_text(st, 4),
+			};
+			after = sqlite3_column_int64(st, 0);
+			n++;
+			rc = sq_insert_telemetry(c, &r);
+			if (rc == TPD_ERR_INVAL)
+				continue;      /* no compact form: it stays as text */
+			if (rc == TPD_ERR_DUPLICATE)
+				rc = TPD_OK;   /* already there: drop the copy */
+			if (rc)
+				break;
+			del = sq_stmt(c, SQ_LEGACY_DELETE);
+			if (!del)
+				break;
+			sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
+			if (sq_done(c, del))
+				break;
+			moved++;
+		}
+		sqlite3_reset(st);
+		if (step != SQLITE_DONE || sq_exec(c, "COMMIT"))
+			goto fail;
+		if (n == 0)
+			break;
+	}
+	if (moved)
+		fprintf(stderr, "tpcollect: sqlite: %lu telemetry reports converted to compact rows\n",
+			moved);
+	return TPD_OK;
+fail:
+	snprintf(err, errlen, "converting telemetry to compact rows failed: %s", c->last_error);
+	sq_exec(c, "ROLLBACK");
+	return TPD_ERR_DB;
 }
 
 static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, dev && kind ? SQ_COUNT_REPORTS_DEV_KIND
+				   : dev ? SQ_COUNT_REPORTS_DEV
+				   : kind ? SQ_COUNT_REPORTS_KIND : SQ_COUNT_REPORTS);
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM reports WHERE (?1 IS NULL OR dev = ?1)"
-			       " AND (?2 IS NULL OR kind = ?2)", -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, dev);
 	sq_bind_text(st, 2, kind);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? TPD_OK : TPD_ERR_DB;
 }
 
 static enum tpd_err sq_claim_by_token(void *ctx, const char *token, int64_t *id)
 {
 	struct sq_ctx *c = ctx;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_BY_TOKEN);
 	int rc;
 
-	if (sq_prepare(c, "SELECT id FROM claims WHERE tracking_token = ?", &st))
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, token);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? TPD_OK : rc == SQLITE_DONE ? TPD_ERR_NOTFOUND : TPD_ERR_DB;
+}
+
+/* Telemetry lives in compact rows, not in reports: its newest rows decoded
+ * into report bodies, with id 0 (no report to cite as evidence). */
+static enum tpd_err sq_telemetry_recent(struct sq_ctx *c, const char *dev, double since,
+					unsigned limit, cJSON **out)
+{
+	sqlite3_stmt *st;
+	cJSON *arr = cJSON_CreateArray();
+	int64_t dev_id;
+	enum tpd_err rc;
+	int row;
+
+	if (!arr)
+		return TPD_ERR_NOMEM;
+	rc = sq_name_find(c, dev, &dev_id);
+	if (rc == TPD_ERR_NOTFOUND) {
+		*out = arr;
+		return TPD_OK;
+	}
+	st = rc ? NULL : sq_stmt(c, SQ_TELEMETRY_LAST);
+	if (!st) {
+		cJSON_Delete(arr);
+		return TPD_ERR_DB;
+	}
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, since);
+	sqlite3_bind_int(st, 3, (int)limit);
+	while (!rc && (row = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *layout = sq_name_of(c, sqlite3_column_int64(st, 2));
+		cJSON *body = NULL, *item = cJSON_CreateObject();
+		char *text = NULL;
+
+		rc = !layout || !item ? TPD_ERR_DB
+		     : tpc_telem_decode(dev, (uint64_t)sqlite3_column_int64(st, 0),
+					sqlite3_column_double(st, 1), layout,
+					sqlite3_column_blob(st, 3),
+					(size_t)sqlite3_column_bytes(st, 3), &body);
+		if (!rc && !(text = cJSON_PrintUnformatted(body)))
+			rc = TPD_ERR_NOMEM;
+		if (!rc && (!cJSON_AddNumberToObject(item, "id", 0) ||
+			    !cJSON_AddNumberToObject(item, "seq", (double)sqlite3_column_int64(st, 0)) ||
+			    !cJSON_AddNumberToObject(item, "ts", sqlite3_column_double(st, 1)) ||
+			    !cJSON_AddBoolToObject(item, "verified", false) ||
+			    !cJSON_AddStringToObject(item, "body", text) ||
+			    !cJSON_AddItemToArray(arr, item)))
+			rc = TPD_ERR_NOMEM;
+		else if (!rc)
+			item = NULL;
+		cJSON_Delete(item);
+		cJSON_Delete(body);
+		free(text);
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc == TPD_ERR_INVAL ? TPD_ERR_DB : rc;
+	}
+	*out = arr;
+	return TPD_OK;
 }
 
 static enum tpd_err sq_reports_recent(void *ctx, const char *dev, const char *kind,
@@ -1354,8 +2258,10 @@ static enum tpd_err sq_reports_recent(void *ctx, const char *dev, const char *ki
 	sqlite3_stmt *st;
 
 	*out = NULL;
-	if (sq_prepare(c, "SELECT id, seq, ts, verified, body FROM reports WHERE dev = ?1"
-		       " AND kind = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT ?4", &st))
+	if (strcmp(kind, "telemetry") == 0)
+		return sq_telemetry_recent(c, dev, since, limit, out);
+	st = sq_stmt(c, SQ_REPORTS_RECENT);
+	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, dev);
 	sq_bind_text(st, 2, kind);
@@ -1374,6 +2280,7 @@ static void sq_last_error(void *ctx, char *buf, size_t len)
 const struct tpc_store_ops tpc_store_sqlite = {
 	.scheme = "sqlite:",
 	.open = sq_open,
+	.open_reader = sq_open_reader,
 	.close = sq_close,
 	.exec = sq_exec,
 	.last_error = sq_last_error,
@@ -1396,6 +2303,8 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_set_feedback = sq_claim_set_feedback,
 	.claim_get = sq_claim_get,
 	.claim_list = sq_claim_list,
+	.claim_had = sq_claim_had,
+	.maintain = sq_maintain,
 	.claim_evidence = sq_claim_evidence,
 	.telemetry_list = sq_telemetry_list,
 	.count_reports = sq_count_reports,

@@ -352,6 +352,8 @@ int main(int argc, char **argv)
 	atomic_int broker_up = 0;
 	bool no_predict = false;
 	const char *threshold_arg = NULL;
+	const char *raw_days_arg = NULL;
+	double raw_days = 30;
 	double threshold = 0;
 	/* Ten years back: replays (make eval, the tests) and long spool backlogs
 	 * carry old device times, and an old ts cannot move last_seen (kept as
@@ -382,6 +384,7 @@ int main(int argc, char **argv)
 		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
 		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
+		{ "raw-days", "N", "keep raw telemetry N days, then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -425,6 +428,7 @@ int main(int argc, char **argv)
 	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
 	    (webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)) ||
+	    (raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)) ||
 	    !tpcollect_skew(skew_arg, &ingest_policy)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
@@ -433,6 +437,8 @@ int main(int argc, char **argv)
 			: threshold_arg && threshold == 0 ? "--predict-threshold takes a number from 0.1 to 1000"
 			: webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)
 			? "--webhook-retry-max takes seconds from 1 to 86400"
+			: raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)
+			? "--raw-days takes a number of days from 0 to 36500"
 			: !tpcollect_skew(skew_arg, &ingest_policy)
 			? "--max-skew takes BACK[,AHEAD], each N[s|m|h|d]"
 			: "--listen takes HOST:PORT");
@@ -460,6 +466,7 @@ int main(int argc, char **argv)
 		tpd_log(TPD_LOG_ERR, "store", "database: %s", err);
 		goto out;
 	}
+	tpc_store_set_raw_days(store, raw_days);
 	if (policy_path ? tpc_policy_load(policy_path, &policy, err, sizeof(err))
 			: tpc_policy_builtin(&policy)) {
 		tpd_log(TPD_LOG_ERR, "policy", "policy: %s", policy_path ? err : "out of memory");

@@ -413,9 +413,18 @@ static int mqtt_loop_batched(struct tpd_mqtt *m, int timeout_ms)
 		return MOSQ_ERR_ERRNO;
 	if (p.revents & (POLLIN | POLLERR | POLLHUP)) {
 		for (int k = 0; k < TPD_MQTT_BATCH_MAX; k++) {
+			unsigned before = m->batch_read;
+
 			rc = mosquitto_loop_read(m->mosq, 1);
 			if (rc != MOSQ_ERR_SUCCESS)
 				break;
+			/* A message came: the socket is non-blocking, so the next
+			 * read costs one recv() when nothing waits - cheaper than
+			 * a poll() per message (a quarter of the collector's
+			 * syscalls). Anything else (an ack, a partial packet):
+			 * ask poll() whether more is there. */
+			if (m->batch_read > before)
+				continue;
 			p.fd = mosquitto_socket(m->mosq);
 			p.events = POLLIN;
 			if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))

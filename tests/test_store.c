@@ -1,9 +1,14 @@
 /* test_store.c - the SQLite backend on a real file: migrations, idempotent
  * reports, the one-open-claim index, claim JSON with every SPEC §6 field. */
+#include <pthread.h>
+#include <time.h>
+
 #include <sqlite3.h>
 
 #include "testutil.h"
 #include "store.h"
+#include "store_sqlite.h"
+#include "tpd/jsonfile.h"
 
 static char dir[64], url[128];
 
@@ -48,7 +53,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	assert_int_equal(sqlite3_column_int(st, 0), 6);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -60,7 +65,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(tpc_store_open("mysql://x", &s, err, sizeof(err)), TPD_ERR_UNSUPPORTED);
 	assert_int_equal(tpc_store_open("sqlite:", &s, err, sizeof(err)), TPD_ERR_INVAL);
@@ -326,6 +331,453 @@ static void test_batch_group_commit(void **state)
 	tpc_store_close(s);
 }
 
+
+/* Tables that grow with the fleet or its history: a plan may search them by
+ * an index, never scan them. */
+static const char *const big_tables[] = {
+	"reports", "claims", "claim_faults", "claim_evidence", "claim_timeline", "devices",
+	"outbox", "telemetry", "telemetry_hour", "telemetry_day", "names", "rollup_mark",
+	"c", "e", "f", "r", NULL
+};
+
+/* Statements that read a whole table on purpose. */
+static const char *const scan_allowed[] = {
+	"device_keys",        /* start-up: every registered key into the registry */
+	"count_reports",      /* diagnostics for tests and tpclaim, not the API */
+	"count_reports_kind",
+	"legacy_telemetry",   /* once, converting an older database's JSON rows */
+	NULL
+};
+
+/* Every statement the backend prepares, through EXPLAIN QUERY PLAN: no
+ * SCAN of a large table (issue 15: index-driven queries only). */
+static void test_every_plan_uses_an_index(void **state)
+{
+	struct tpc_store *s = open_store();
+	const char *name, *sql;
+	unsigned n = tpc_store_sqlite_statements(&name, &sql, 0), bad = 0, seen = 0;
+	char path[128];
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_true(n > 40);
+	for (unsigned i = 0; i < n; i++) {
+		char *eqp;
+		sqlite3_stmt *st;
+		bool allowed;
+
+		tpc_store_sqlite_statements(&name, &sql, i);
+		assert_non_null(name);
+		assert_non_null(sql);
+		allowed = tpd_str_in_set(name, scan_allowed);
+		eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+		if (sqlite3_prepare_v2(db, eqp, -1, &st, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", name, sqlite3_errmsg(db));
+		sqlite3_free(eqp);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+			char table[64] = "";
+
+			seen++;
+			if (sscanf(detail, "SCAN %63s", table) != 1)
+				continue;
+			if (tpd_str_in_set(table, big_tables) && !allowed) {
+				print_error("%s: %s\n  in: %s\n", name, detail, sql);
+				bad++;
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	assert_true(seen > 40);
+	assert_int_equal(bad, 0);
+	tpc_store_close(s);
+}
+
+static const char tel_fmt[] =
+	"{\"v\":1,\"dev\":\"%s\",\"model\":\"m\",\"fw\":\"1.0\",\"seq\":%llu,\"ts\":%.1f,"
+	"\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":%.1f,\"max\":55.0,\"avg\":53.1,"
+	"\"n\":60},\"fan.main\":{\"min\":null,\"max\":null,\"avg\":null,\"n\":0,\"fail\":3}},"
+	"\"events\":{\"undervoltage\":%u},\"load\":{\"cpu\":0.35}}";
+
+static void add_telemetry(struct tpc_store *s, const char *dev, uint64_t seq, double ts)
+{
+	char body[512];
+	struct tpc_report_row r = { .dev = dev, .seq = seq, .kind = "telemetry", .ts = ts,
+				    .body = body };
+	int64_t id;
+
+	snprintf(body, sizeof(body), tel_fmt, dev, (unsigned long long)seq, ts,
+		 50.0 + (double)(seq % 3), (unsigned)(seq % 2));
+	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+}
+
+/* The time-bounded and the seq-paged telemetry queries answer the same rows
+ * the old single query did. */
+static void test_telemetry_ranges_and_pages(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_telemetry_filter f = { .dev = "TPT", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
+	cJSON *arr, *want;
+	char body[512];
+
+	(void)state;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	for (uint64_t seq = 1; seq <= 100; seq++)
+		add_telemetry(s, "TPT", seq, 1000.0 + 60.0 * (double)seq);
+	add_telemetry(s, "TPU", 1, 1060.0);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 100);
+	/* a compact row gives back the report the device sent */
+	snprintf(body, sizeof(body), tel_fmt, "TPT", 7ULL, 1000.0 + 60 * 7, 51.0, 1u);
+	want = cJSON_Parse(body);
+	assert_true(cJSON_Compare(cJSON_GetArrayItem(arr, 6), want, true));
+	cJSON_Delete(want);
+	cJSON_Delete(arr);
+	f.after_seq = 90;                      /* keyset page, no time bound */
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 10);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "seq")->valueint, 91);
+	cJSON_Delete(arr);
+	f.after_seq = 0;
+	f.since = 1000.0 + 60 * 41;            /* seq 41 .. */
+	f.until = 1000.0 + 60 * 51;            /* .. 50 */
+	f.limit = 6;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 6);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "seq")->valueint, 41);
+	cJSON_Delete(arr);
+	f.after_seq = 46;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 4);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 3), "seq")->valueint, 50);
+	cJSON_Delete(arr);
+	f.after_seq = 0;                       /* only since: to the end */
+	f.until = NAN;
+	f.limit = 0;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 60);
+	cJSON_Delete(arr);
+	f.since = NAN;                         /* only until */
+	f.until = 1000.0 + 60 * 3;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	cJSON_Delete(arr);
+	tpc_store_close(s);
+}
+
+/* The signed predecessor is found across unsigned telemetry; claim_had
+ * and the claim totals (kept by triggers) follow inserts and state changes. */
+static void test_signed_before_claim_had_and_totals(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_report_row r = { .dev = "TPS", .seq = 5, .kind = "fault", .ts = 1,
+				    .body = "{}", .jws = "a.b.c", .verified = true, .jws_hash = "H5" };
+	struct tpc_claim_new c = { .device = "TPS", .model = "m", .category = "thermal",
+				   .opened_at = "2026-11-25T10:02:11Z", .title = "t",
+				   .description = "d" };
+	struct tpc_claim_filter f = { 0 };
+	char hash[64];
+	int64_t id, claim, total, all0, open0;
+	bool had, added;
+	cJSON *list;
+
+	(void)state;
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &all0), TPD_OK);   /* earlier tests' */
+	cJSON_Delete(list);
+	f.state = "open";
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &open0), TPD_OK);
+	cJSON_Delete(list);
+	f.state = NULL;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_signed_before(s, "TPS", 9, hash, sizeof(hash)), TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+	for (uint64_t seq = 6; seq < 50; seq++)
+		add_telemetry(s, "TPS", seq, (double)seq);
+	assert_int_equal(tpc_store_signed_before(s, "TPS", 50, hash, sizeof(hash)), TPD_OK);
+	assert_string_equal(hash, "H5");
+	assert_int_equal(tpc_store_signed_before(s, "TPS", 5, hash, sizeof(hash)), TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_store_claim_had(s, "TPS", "thermal", "TEMP_RISING", &had), TPD_OK);
+	assert_false(had);
+	assert_int_equal(tpc_store_claim_insert(s, &c, &claim), TPD_OK);
+	assert_int_equal(tpc_store_claim_add_fault(s, claim, "TEMP_RISING", 1, &added), TPD_OK);
+	assert_int_equal(tpc_store_claim_had(s, "TPS", "thermal", "TEMP_RISING", &had), TPD_OK);
+	assert_true(had);
+	assert_int_equal(tpc_store_claim_had(s, "TPS", "power", "TEMP_RISING", &had), TPD_OK);
+	assert_false(had);
+	assert_int_equal(tpc_store_claim_had(s, "TPS", "thermal", "FAN_DEGRADED", &had), TPD_OK);
+	assert_false(had);
+	assert_int_equal(tpc_store_claim_had(s, "TPX", "thermal", "TEMP_RISING", &had), TPD_OK);
+	assert_false(had);
+	c.device = "TPS2";
+	assert_int_equal(tpc_store_claim_insert(s, &c, &id), TPD_OK);
+	assert_int_equal(tpc_store_claim_set_state(s, id, "in_review"), TPD_OK);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+	assert_int_equal(total, all0 + 2);
+	cJSON_Delete(list);
+	f.state = "open";
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+	assert_int_equal(total, open0 + 1);
+	cJSON_Delete(list);
+	f.state = "in_review";
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+	assert_int_equal(total, 1);              /* no earlier test moves a claim */
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "device")->valuestring,
+			    "TPS2");
+	cJSON_Delete(list);
+	f.state = NULL;
+	f.device = "TPS2";
+	f.since = "2026-11-25";
+	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+	assert_int_equal(total, 1);
+	cJSON_Delete(list);
+	tpc_store_close(s);
+}
+
+/* Inside a batch last_seen is written once per device at the commit, as the
+ * per-report UPSERT would have left it, and a rolled-back report's is not. */
+static void test_batch_device_seen(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_report_row r = { .dev = "TPL", .kind = "telemetry", .body = "{}" };
+	int64_t id;
+	cJSON *o;
+
+	(void)state;
+	assert_int_equal(tpc_store_batch_begin(s), TPD_OK);
+	for (uint64_t seq = 1; seq <= 4; seq++) {
+		char fw[8];
+
+		r.seq = seq;
+		r.ts = 100.0 * (double)seq;
+		snprintf(fw, sizeof(fw), "1.%u", (unsigned)seq);
+		assert_int_equal(tpc_store_begin(s), TPD_OK);
+		assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+		assert_int_equal(tpc_store_device_seen(s, "TPL", seq == 1 ? NULL : "m1", fw,
+						       seq == 3 ? 50.0 : r.ts,
+						       seq == 2 ? "online" : NULL), TPD_OK);
+		if (seq == 4)
+			tpc_store_rollback(s);          /* its ts and fw must not show */
+		else
+			assert_int_equal(tpc_store_commit(s), TPD_OK);
+	}
+	assert_int_equal(tpc_store_device_get(s, "TPL", &o), TPD_ERR_NOTFOUND);  /* not yet */
+	assert_int_equal(tpc_store_batch_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_device_get(s, "TPL", &o), TPD_OK);
+	assert_true(cJSON_GetObjectItem(o, "last_seen")->valuedouble == 200.0);
+	assert_string_equal(cJSON_GetObjectItem(o, "fw")->valuestring, "1.3");
+	assert_string_equal(cJSON_GetObjectItem(o, "model")->valuestring, "m1");
+	assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring, "online");
+	cJSON_Delete(o);
+	tpc_store_close(s);
+}
+
+struct read_job {
+	struct tpc_store *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	enum tpd_err rc;
+	int n;
+};
+
+static void *read_thread(void *arg)
+{
+	struct read_job *j = arg;
+	struct tpc_telemetry_filter f = { .dev = "TPR", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
+	cJSON *arr = NULL;
+	enum tpd_err rc = tpc_store_telemetry_list(j->s, &f, &arr);
+
+	pthread_mutex_lock(&j->lock);
+	j->rc = rc;
+	j->n = cJSON_GetArraySize(arr);
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+/* An API read from another thread is answered while the ingest thread holds
+ * the writer through an open batch, and sees the last commit only. */
+static void test_reads_do_not_wait_for_a_batch(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct read_job j = { .s = s };
+	struct timespec until;
+	pthread_t t;
+	int rc = 0;
+
+	(void)state;
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	add_telemetry(s, "TPR", 1, 1.0);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_batch_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	add_telemetry(s, "TPR", 2, 2.0);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(pthread_create(&t, NULL, read_thread, &j), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;                      /* a hang, not a speed, is the failure */
+	pthread_mutex_lock(&j.lock);
+	while (!j.done && rc == 0)
+		rc = pthread_cond_timedwait(&j.cond, &j.lock, &until);
+	pthread_mutex_unlock(&j.lock);
+	assert_true(j.done);
+	assert_int_equal(tpc_store_batch_commit(s), TPD_OK);
+	pthread_join(t, NULL);
+	assert_int_equal(j.rc, TPD_OK);
+	assert_int_equal(j.n, 1);                /* the batch was not committed yet */
+	pthread_cond_destroy(&j.cond);
+	pthread_mutex_destroy(&j.lock);
+	tpc_store_close(s);
+}
+
+/* Closed hours are rolled up (hourly and daily, same shape as a report),
+ * the open hour is not; raw rows past the retention go once rolled up; the
+ * range picks raw or rollup. */
+static void test_rollups_and_retention(void **state)
+{
+	struct tpc_store *s = open_store();
+	const double t0 = 1764028800.0;          /* 2025-11-25 00:00 UTC */
+	struct tpc_telemetry_filter f = { .dev = "TPH", .since = t0, .until = t0 + 86400,
+					  .resolution = TPC_RES_HOUR };
+	const cJSON *h, *temp;
+	int64_t n;
+	bool more = true;
+	cJSON *arr;
+
+	(void)state;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	for (uint64_t seq = 1; seq <= 180; seq++)       /* three hours of 60 s telemetry */
+		add_telemetry(s, "TPH", seq, t0 + 60.0 * (double)(seq - 1));
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	/* at t0 + 2.5 h: the first two hours are closed */
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 9000, &more), TPD_OK);
+	assert_false(more);
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	h = cJSON_GetArrayItem(arr, 1);
+	assert_true(cJSON_GetObjectItem(h, "ts")->valuedouble == t0 + 3600);
+	assert_int_equal(cJSON_GetObjectItem(h, "reports")->valueint, 60);
+	assert_true(cJSON_GetObjectItem(h, "period_s")->valuedouble == 3600);
+	assert_string_equal(cJSON_GetObjectItem(h, "model")->valuestring, "m");
+	temp = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "sensors"), "temp.cpu");
+	assert_true(cJSON_GetObjectItem(temp, "min")->valuedouble == 50.0);
+	assert_true(cJSON_GetObjectItem(temp, "max")->valuedouble == 55.0);
+	assert_true(fabs(cJSON_GetObjectItem(temp, "avg")->valuedouble - 53.1) < 1e-9);
+	assert_int_equal(cJSON_GetObjectItem(temp, "n")->valueint, 3600);
+	temp = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "sensors"), "fan.main");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(temp, "min")));
+	assert_int_equal(cJSON_GetObjectItem(temp, "fail")->valueint, 180);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "events"), "undervoltage")->valueint,
+			 30);
+	assert_true(fabs(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "load"), "cpu")->valuedouble -
+			 0.35) < 1e-9);
+	cJSON_Delete(arr);
+	/* the third hour closes later; one day row holds all three */
+	more = true;
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 4 * 3600, &more), TPD_OK);
+	f.resolution = TPC_RES_DAY;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 1);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "reports")->valueint, 180);
+	cJSON_Delete(arr);
+	/* retention: with 1 day raw, two days later the raw rows go, the rollups stay */
+	assert_int_equal(tpc_store_count_reports(s, "TPH", "telemetry", &n), TPD_OK);
+	assert_int_equal(n, 180);
+	tpc_store_set_raw_days(s, 1);
+	more = true;
+	for (int i = 0; i < 10 && more; i++)
+		assert_int_equal(tpc_store_maintain(s, t0 + 2 * 86400 + 3600, &more), TPD_OK);
+	assert_int_equal(tpc_store_count_reports(s, "TPH", "telemetry", &n), TPD_OK);
+	assert_int_equal(n, 0);
+	f.resolution = TPC_RES_HOUR;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	cJSON_Delete(arr);
+	/* the range decides: an hour -> raw, a week -> hourly, a year -> daily */
+	f.resolution = TPC_RES_AUTO;
+	f.now = t0 + 3 * 86400;
+	f.since = f.now - 3600;
+	f.until = NAN;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_RAW);
+	cJSON_Delete(arr);
+	f.resolution = TPC_RES_AUTO;
+	f.since = f.now - 7 * 86400;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_HOUR);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	cJSON_Delete(arr);
+	f.resolution = TPC_RES_AUTO;
+	f.since = f.now - 365 * 86400;
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(f.resolution, TPC_RES_DAY);
+	assert_int_equal(cJSON_GetArraySize(arr), 1);
+	cJSON_Delete(arr);
+	tpc_store_close(s);
+}
+
+/* A database of schema 4 with telemetry as JSON text is converted on open. */
+static void test_old_telemetry_is_converted(void **state)
+{
+	char path[128], odir[64], ourl[160], body[512], err[256];
+	struct tpc_telemetry_filter f = { .dev = "TPO", .since = NAN, .until = NAN,
+					  .resolution = TPC_RES_RAW };
+	struct tpc_store *s;
+	sqlite3 *db;
+	cJSON *arr;
+	int64_t n;
+
+	(void)state;
+	tu_mkdtemp(odir, sizeof(odir));
+	snprintf(path, sizeof(path), "%s/old.db", odir);
+	snprintf(ourl, sizeof(ourl), "sqlite:%s", path);
+	assert_int_equal(tpc_store_open(ourl, &s, err, sizeof(err)), TPD_OK);
+	tpc_store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE telemetry; DROP TABLE telemetry_hour;"
+				      "DROP TABLE telemetry_day; DROP TABLE names; DROP TABLE rollup_mark;"
+				      /* and migration 6's (claim events, tracking) */
+				      "DROP TABLE events; DROP TABLE webhook_cursor;"
+				      "DROP INDEX claims_tracking; ALTER TABLE claims DROP COLUMN origin;"
+				      "ALTER TABLE claims DROP COLUMN contact;"
+				      "ALTER TABLE claims DROP COLUMN channel;"
+				      "ALTER TABLE claims DROP COLUMN tracking_token;"
+				      "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	for (unsigned seq = 1; seq <= 3; seq++) {
+		char *sql;
+
+		snprintf(body, sizeof(body), tel_fmt, "TPO", (unsigned long long)seq, 100.0 * seq,
+			 51.0, 0u);
+		sql = sqlite3_mprintf("INSERT INTO reports (dev, seq, kind, ts, body) VALUES"
+				      " ('TPO', %u, 'telemetry', %f, %Q)", seq, 100.0 * seq, body);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+	}
+	sqlite3_close(db);
+	assert_int_equal(tpc_store_open(ourl, &s, err, sizeof(err)), TPD_OK);
+	assert_int_equal(tpc_store_telemetry_list(s, &f, &arr), TPD_OK);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 2), "seq")->valueint, 3);
+	cJSON_Delete(arr);
+	assert_int_equal(tpc_store_count_reports(s, "TPO", NULL, &n), TPD_OK);
+	assert_int_equal(n, 3);                  /* moved, not copied */
+	tpc_store_close(s);
+	tu_rm_rf(odir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +788,13 @@ int main(void)
 		cmocka_unit_test(test_claim_ids),
 		cmocka_unit_test(test_device_upsert_reports_what_changed),
 		cmocka_unit_test(test_outbox_in_order_until_done),
+		cmocka_unit_test(test_every_plan_uses_an_index),
+		cmocka_unit_test(test_telemetry_ranges_and_pages),
+		cmocka_unit_test(test_signed_before_claim_had_and_totals),
+		cmocka_unit_test(test_batch_device_seen),
+		cmocka_unit_test(test_reads_do_not_wait_for_a_batch),
+		cmocka_unit_test(test_rollups_and_retention),
+		cmocka_unit_test(test_old_telemetry_is_converted),
 	};
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -51,7 +51,7 @@ check "API still answers" curl -sf "$STACK_API/healthz"
 
 # ...and it still takes good reports.
 pub tp/v1/TPB0001/telemetry '{'"$hdr"',"seq":99,"period_s":60,"sensors":{"temp.cpu":{"min":1,"max":2,"avg":1.5,"n":3}}}'
-check_eq "a good report after all that is stored" 1 "$(wait_db "select count(*) from reports where dev='TPB0001' and seq=99" 1)"
+check_eq "a good report after all that is stored" 1 "$(wait_db "select count(*) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPB0001' and t.seq = 99" 1)"
 
 # The API refuses bad queries with a JSON error.
 auth=(-H "Authorization: Bearer $STACK_TOKEN")

@@ -74,8 +74,8 @@ check "plain MQTT on the TLS port is refused" [ $? -ne 0 ]
 pub TPS0002 tp/v1/TPS0001/telemetry '{'"$(hdr TPS0001)"',"seq":900001,"period_s":60,"sensors":{}}'
 # ...and under its own id it is delivered, so the drop above was the ACL.
 pub TPS0002 tp/v1/TPS0002/telemetry '{'"$(hdr TPS0002)"',"seq":7,"period_s":60,"sensors":{}}'
-check_eq "its own report is stored" 1 "$(wait_db "select count(*) from reports where dev='TPS0002' and seq=7" 1)"
-check_eq "the one under another id is not" 0 "$(db "select count(*) from reports where seq=900001")"
+check_eq "its own report is stored" 1 "$(wait_db "select count(*) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPS0002' and t.seq = 7" 1)"
+check_eq "the one under another id is not" 0 "$(db "select (select count(*) from reports where seq = 900001) + (select count(*) from telemetry where seq = 900001)")"
 
 # A device reads only its own commands.
 mosquitto_sub -h 127.0.0.1 -p "$port" --cafile "$pki/ca.pem" --cert "$pki/TPS0002.pem" \

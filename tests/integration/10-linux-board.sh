@@ -39,9 +39,9 @@ kill "$pid"
 wait "$pid"
 check_eq "tpdiagd on the linux board stops cleanly" 0 $?
 # One period, or two when the 3 s run spanned a minute boundary.
-n_telem=$(wait_db "select count(*) from reports where dev='TPL0001' and kind='telemetry'" 1)
+n_telem=$(wait_db "select count(*) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPL0001'" 1)
 check "telemetry flushed at exit (1 or 2 periods: $n_telem)" test "$n_telem" -ge 1 -a "$n_telem" -le 2
-body=$(db "select body from reports where dev='TPL0001' and kind='telemetry' limit 1")
+body=$(stack_api GET "/api/v1/devices/TPL0001/telemetry?limit=1")
 check "telemetry arrived" test -n "$body"
 check "CPU temperature in °C" grep -q '"temp.cpu":{"min":61.5,"max":61.5,"avg":61.5' <<< "$body"
 check "board temperature by chip name" grep -q '"temp.board":{"min":47.25' <<< "$body"

@@ -75,7 +75,7 @@ stack_collector --subscribe exclusive
 check_eq "tpsim replays the fleet and exits 0" 0 $?
 tail -n 1 "$CHECK_DIR/tpsim.log"
 published=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$CHECK_DIR/tpsim.log")
-check_eq "every published report stored once" "$published" "$(wait_db "select count(*) from reports" "$published")"
+check_eq "every published report stored once" "$published" "$(wait_db "select (select count(*) from reports) + (select count(*) from telemetry)" "$published")"
 check_eq "nothing rejected" 0 "$(stack_stat rejected)"
 
 sqlite3 -csv "$STACK_DIR/tpcollect.db" ".import '$fleet/labels.csv' labels"

@@ -48,7 +48,7 @@ STACK_PIDS+=("$pub")
 # grows: a report counted before it was committed shows as stats > db.
 over=0 samples=0 errors=0
 for _ in $(seq 120); do
-	s=$(stat_of stored); d=$(q "select count(*) from reports")
+	s=$(stat_of stored); d=$(q "select count(*) from telemetry")
 	if [ -n "$s" ] && [ -n "$d" ]; then
 		samples=$((samples + 1))
 		[ "$s" -gt "$d" ] && { over=$((over + 1)); echo "  stats said $s stored, database held $d"; }
@@ -66,7 +66,7 @@ for _ in $(seq 40); do
 done
 # Stay full a while: the collector retries with growing pauses meanwhile.
 for _ in $(seq 24); do
-	s=$(stat_of stored); d=$(q "select count(*) from reports")
+	s=$(stat_of stored); d=$(q "select count(*) from telemetry")
 	if [ -n "$s" ] && [ -n "$d" ]; then
 		samples=$((samples + 1))
 		[ "$s" -gt "$d" ] && { over=$((over + 1)); echo "  stats said $s stored, database held $d"; }
@@ -74,28 +74,28 @@ for _ in $(seq 24); do
 	sleep 0.25
 done
 errors=$(stat_of store_errors)
-full_stored=$(q "select count(*) from reports")
+full_stored=$(q "select count(*) from telemetry")
 echo "  disk full: $full_stored of $N stored after $(( $(date +%s) - start )) s, store_errors $errors"
 check "store errors are counted (store_errors $errors)" [ "${errors:-0}" -gt 0 ]
 check "the 3 MB disk holds only part of them ($full_stored)" [ "$full_stored" -lt "$N" ]
 check_eq "stats never claimed more stored than the database held ($samples samples)" 0 "$over"
 check_eq "stats: the store is failing" true "$(stat_of store_failing)"
 check_eq "/healthz says so (503)" 503 "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$STACK_API/healthz")"
-s=$(stat_of stored); d=$(q "select count(*) from reports")
+s=$(stat_of stored); d=$(q "select count(*) from telemetry")
 check "stats stored ($s) <= database ($d) while full" [ "$s" -le "$d" ]
 
 # Free space: the refused reports come back from the broker.
 mount -o remount,size=64m "$MNT"
-got=$(q "select count(*) from reports")
+got=$(q "select count(*) from telemetry")
 for _ in $(seq 200); do
-	got=$(q "select count(*) from reports")
+	got=$(q "select count(*) from telemetry")
 	[ "$got" = "$N" ] && break
 	sleep 0.25
 done
 echo "  after remount: $got stored, $(( $(date +%s) - start )) s since the first publish"
 check_eq "every report stored once the disk has room" "$N" "$got"
-check_eq "no report stored twice" "$N" "$(q "select count(distinct seq) from reports where dev = 'TPDF0001'")"
-check_eq "seq 1..$N all there" "1 $N" "$(q "select min(seq) || ' ' || max(seq) from reports")"
+check_eq "no report stored twice" "$N" "$(q "select count(distinct t.seq) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPDF0001'")"
+check_eq "seq 1..$N all there" "1 $N" "$(q "select min(seq) || ' ' || max(seq) from telemetry")"
 for _ in $(seq 40); do [ "$(stat_of stored)" = "$N" ] && break; sleep 0.25; done
 check_eq "stats stored" "$N" "$(stat_of stored)"
 check_eq "stats: storing again" false "$(stat_of store_failing)"
@@ -109,5 +109,5 @@ cp "$CHECK_DIR/tpcollect.log" "$CHECK_DIR/first-run.txt"
 stack_collector --subscribe exclusive --no-predict --db "sqlite:$DB"
 sleep 3
 check_eq "after a restart: nothing delivered again" 0 "$(stat_of received)"
-check_eq "after a restart: still $N" "$N" "$(q "select count(*) from reports")"
+check_eq "after a restart: still $N" "$N" "$(q "select count(*) from telemetry")"
 check_done

@@ -1,14 +1,16 @@
 /*
  * floor.c - the footprint floor for `make bench`: the least a sensor agent
- * can do. It reads the given sysfs files every period and publishes their
- * raw values once per period as one QoS 1 message, with no parsing beyond
- * strtol, no limits, no history, no signatures, no spool. Nothing that does
- * the agent's job can use less; tpdiagd is measured against it.
+ * can do for the same work. It reads the given sysfs files every period,
+ * keeps min/max/sum/n of each, and every publish period encodes them as a
+ * telemetry-shaped JSON object (cJSON, as the agent) and publishes it as one
+ * QoS 1 message - with no limits, no history, no signatures, no spool.
+ * Nothing that does the agent's job can use less; tpdiagd is measured
+ * against it at the agent's own cadence (bench.sh: --publish 60).
  *
  *   floor --broker HOST:PORT [--period S] [--publish S] [--topic T] FILE...
  *
- * --period: read every S seconds (default 1); --publish: send the latest
- * readings every S seconds (default 1).
+ * --period: read every S seconds (default 1); --publish: send the
+ * aggregates every S seconds (default 60, the agent's telemetry period).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <mosquitto.h>
 
 #define FLOOR_MAX_FILES 32
@@ -41,7 +44,9 @@ static long floor_read(const char *path)
 int main(int argc, char **argv)
 {
 	const char *broker = NULL, *topic = "floor";
-	double period_s = 1, publish_s = 1;
+	double period_s = 1, publish_s = 60;
+	double mn[FLOOR_MAX_FILES], mx[FLOOR_MAX_FILES], sum[FLOOR_MAX_FILES];
+	long cnt = 0, seq = 0;
 	int nfiles = 0, port;
 	long reads_per_publish, n = 0;
 	const char *files[FLOOR_MAX_FILES];
@@ -75,15 +80,47 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
-		char msg[32 * FLOOR_MAX_FILES];
-		size_t len = 0;
 		long ns;
 
-		for (int i = 0; i < nfiles; i++)
-			len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%ld", i ? "," : "",
-						floor_read(files[i]));
-		if (++n % reads_per_publish == 0)
-			mosquitto_publish(m, NULL, topic, (int)len, msg, 1, false);
+		for (int i = 0; i < nfiles; i++) {
+			double v = (double)floor_read(files[i]);
+
+			if (cnt == 0 || v < mn[i])
+				mn[i] = v;
+			if (cnt == 0 || v > mx[i])
+				mx[i] = v;
+			sum[i] = (cnt ? sum[i] : 0) + v;
+		}
+		cnt++;
+		if (++n % reads_per_publish == 0) {
+			cJSON *o = cJSON_CreateObject(), *sensors = cJSON_AddObjectToObject(o, "sensors");
+			struct timespec now;
+			char *text;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			cJSON_AddNumberToObject(o, "v", 1);
+			cJSON_AddStringToObject(o, "dev", topic);
+			cJSON_AddNumberToObject(o, "seq", (double)++seq);
+			cJSON_AddNumberToObject(o, "ts", (double)now.tv_sec);
+			cJSON_AddNumberToObject(o, "period_s", publish_s);
+			for (int i = 0; i < nfiles; i++) {
+				char name[16];
+				cJSON *agg;
+
+				snprintf(name, sizeof(name), "s%d", i);
+				agg = cJSON_AddObjectToObject(sensors, name);
+				cJSON_AddNumberToObject(agg, "min", mn[i] / 1000);
+				cJSON_AddNumberToObject(agg, "max", mx[i] / 1000);
+				cJSON_AddNumberToObject(agg, "avg", sum[i] / (double)cnt / 1000);
+				cJSON_AddNumberToObject(agg, "n", (double)cnt);
+			}
+			text = cJSON_PrintUnformatted(o);
+			if (text)
+				mosquitto_publish(m, NULL, topic, (int)strlen(text), text, 1, false);
+			free(text);
+			cJSON_Delete(o);
+			cnt = 0;
+		}
 		ns = next.tv_nsec + (long)(period_s * 1e9);
 		next.tv_sec += ns / 1000000000L;
 		next.tv_nsec = ns % 1000000000L;

@@ -129,15 +129,21 @@ stack_start_broker_again() {
 	stack_launch_broker
 }
 
+# --raw-days 0: the tests and the demo replay traces dated November 2025
+# (--epoch), which the default retention (30 days) would delete as they
+# arrive; a later --raw-days in ARGS wins.
 stack_collector() {
 	local log="$STACK_DIR/tpcollect.log" i
 	: > "$log"
 	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
 		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
-		--policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" "$@" 2>> "$log" &
+		--policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" \
+		--raw-days 0 "$@" 2>> "$log" &
 	STACK_COLLECTOR_PID=$!
 	STACK_PIDS+=("$STACK_COLLECTOR_PID")
-	for i in $(seq 100); do
+	# STACK_START_WAIT tenths of a second (default 10 s): a collector coming
+	# back to a large backlog drains until its SUBACK arrives
+	for i in $(seq "${STACK_START_WAIT:-100}"); do
 		if grep -q "listening on" "$log"; then
 			STACK_API="http://$(sed -n 's/.*listening on \(.*\)$/\1/p' "$log" | tail -n 1)"
 			return 0
