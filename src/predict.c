@@ -84,6 +84,7 @@
 #define PREDICT_EXCESS_STEP_SD 3.0
 #define PREDICT_EXCESS_SIGMA_FLOOR_C 0.2
 #define PREDICT_EXCESS_MIN_LOAD_SPAN 0.05   /* learned loads' sd: a line through them */
+#define PREDICT_EXCESS_LOAD_MARGIN 0.05     /* how far past the learned loads an hour counts */
 /* The adapter: a resistance 50 % and 0.2 ohm above its early life is worth
  * a call (the allowance is never below half of it; one that fails has
  * gained several times its own), fitted on hours whose current varies (sd
@@ -418,6 +419,8 @@ static void predict_excess_hour(struct tpd_predict_excess *e)
 		double *q = e->ls;
 
 		q[0] += 1; q[1] += l; q[2] += d; q[3] += l * l; q[4] += l * d;
+		e->load_lo = e->learn_n == 0 ? (float)l : fminf(e->load_lo, (float)l);
+		e->load_hi = e->learn_n == 0 ? (float)l : fmaxf(e->load_hi, (float)l);
 		if (++e->learn_n == TPD_PREDICT_LEARN_H) {
 			double sxx = q[3] - q[1] * q[1] / q[0];
 
@@ -428,6 +431,10 @@ static void predict_excess_hour(struct tpd_predict_excess *e)
 		}
 		goto reset;
 	}
+	/* an hour at a load early life never saw says nothing: the line is
+	 * not straight there (below the fan's spin-up the excess jumps) */
+	if (l < e->load_lo - PREDICT_EXCESS_LOAD_MARGIN || l > e->load_hi + PREDICT_EXCESS_LOAD_MARGIN)
+		goto reset;
 	r = d - (e->a + e->b * l) - e->offset;
 	if (e->cal_n < TPD_PREDICT_CAL_H) {
 		e->cal_ss += r * r;

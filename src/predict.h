@@ -87,6 +87,7 @@ struct tpd_predict_excess {
 	double ls[5];                /* learning: hours, sum l, sum d, sum ll, sum ld */
 	unsigned learn_n;
 	double a, b;                 /* early life: excess = a + b * load; NAN: none */
+	float load_lo, load_hi;      /* the hourly loads early life saw: no extrapolation */
 	double sigma, cal_ss;        /* hourly residual spread (calibration) */
 	unsigned cal_n;
 	double offset;               /* offset steps absorbed so far */
