@@ -1224,7 +1224,8 @@ static const char *const api_claims_query[] = {
 	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
 	"model", "overdue", "q", "sort", "format", NULL };
 static const char *const api_page_query[] = { "after", "limit", NULL };
-static const char *const api_telemetry_query[] = { "since", "until", "after", "limit", NULL };
+static const char *const api_telemetry_query[] = { "since", "until", "after", "limit",
+						    "resolution", NULL };
 
 static const struct api_route api_routes[] = {
 	{ "GET", "/healthz", 0, true, api_health, NULL },
