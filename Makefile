@@ -20,12 +20,14 @@ BUILD   ?= build
 PKG_CONFIG ?= pkg-config
 # Where tpcollect serves its console and tracking page from (cloud/web/ installed).
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
+# Debian's libjs-* packages (the console's charts: libjs-dygraphs), served under /lib/.
+JSDIR   ?= /usr/share/javascript
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 \
-	    prometheus python3-aiosmtpd
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium nodejs npm
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -36,7 +38,8 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
-	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' $(CFLAGS)
+	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' \
+	      -DTPD_JSDIR='"$(JSDIR)"' $(CFLAGS)
 # mbedTLS 2.28 ships no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
