@@ -980,9 +980,12 @@ static enum MHD_Result api_file_in(struct api_call *c, const char *dir, const ch
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	/* the pages load nothing from elsewhere, and nobody frames them */
+	/* the pages load nothing from elsewhere, and nobody frames them; scripts
+	 * come from files only (style attributes are allowed: dygraphs sets
+	 * them on the chart's legend) */
 	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+				"default-src 'self'; style-src 'self' 'unsafe-inline'; "
+				"img-src 'self' data:; frame-ancestors 'none'");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
