@@ -383,7 +383,15 @@
 		if (!data.length || typeof Dygraph === "undefined") return null;
 		const g = new Dygraph(div, data, {
 			labels, colors: plotColors, series, connectSeparatedPoints: false, legend: "always",
-			labelsSeparateLines: false, height: 260, animatedZooms: false,
+			labelsDiv: document.getElementById(div.id + "-legend"), labelsSeparateLines: false,
+			height: 260, animatedZooms: false,
+			axes: { x: {   /* dates in the page's language, not dygraphs' English */
+				axisLabelFormatter: (d, gran) => d.toLocaleString(tpI18n.lang,
+					gran >= Dygraph.DAILY || (d.getHours() === 0 && d.getMinutes() === 0)
+						? { month: "short", day: "numeric" }
+						: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }),
+				valueFormatter: (ms) => when(ms / 1000),
+			} },
 			underlayCallback: (ctx, area, graph) => {
 				ctx.save();
 				ctx.fillStyle = "rgba(209, 36, 47, 0.8)";
