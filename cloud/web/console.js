@@ -171,8 +171,7 @@
 		const open = c.state === "open" || c.state === "in_review";
 		let s = when(c.review_due);
 		if (open && isFinite(left))
-			s += left >= 0 ? " (" + left.toFixed(0) + " " + t("v.hours") + " " + t("v.left") + ")"
-				: " (" + t("v.overdue") + " " + (-left).toFixed(0) + " " + t("v.hours") + ")";
+			s += " (" + t(left >= 0 ? "v.left" : "v.overdue").replace("{n}", Math.abs(left).toFixed(0)) + ")";
 		return s;
 	}
 

@@ -59,6 +59,7 @@ try {
 	out("role", await page.getAttribute("#who-role", "data-role"));
 	out("queue_visible", await page.isVisible("#queue"));
 	out("queue_rows", await rowIds(page));
+	await page.screenshot({ path: `${artefacts}/queue.png`, fullPage: true });
 	out("count_open", await page.textContent("#counts li[data-state=open] strong"));
 	out("count_closed", await page.textContent("#counts li[data-state=closed] strong"));
 	out("filter_category_power", await filter(page, "#f-category", "power"));
@@ -76,6 +77,7 @@ try {
 	/* the claim page */
 	await after(page, () => page.click(`#q-rows a[href="#/claim/${claim}"]`));
 	out("claim_visible", await page.isVisible("#claim"));
+	await page.screenshot({ path: `${artefacts}/claim-page.png`, fullPage: true });
 	out("claim_fields", await page.$$eval("#claim-fields dd", (d) => d.map((e) => e.dataset.field)));
 	out("field_id", await page.textContent("dd[data-field=id]"));
 	out("field_state", await page.getAttribute("dd[data-field=state]", "data-state"));
