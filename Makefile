@@ -27,7 +27,7 @@ PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 \
-	    prometheus python3-aiosmtpd libjs-dygraphs chromium nodejs npm
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g

@@ -11,11 +11,15 @@
 # none of the English labels left.
 . "$(dirname "$0")/../lib/check.sh"
 check_stack
-if [ ! -x /usr/bin/chromium ] || ! command -v node > /dev/null || ! command -v npm > /dev/null \
-	|| [ ! -f /usr/share/javascript/dygraphs/dygraph.min.js ]; then
+# Only what is missing (node and npm as in 09: a node from elsewhere brings
+# its own npm, and Debian's npm package conflicts with it).
+need=""
+[ -x /usr/bin/chromium ] || need="$need chromium"
+[ -f /usr/share/javascript/dygraphs/dygraph.min.js ] || need="$need libjs-dygraphs"
+{ command -v node > /dev/null && command -v npm > /dev/null; } || need="$need nodejs npm"
+if [ -n "$need" ]; then
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium nodejs npm libjs-dygraphs \
-		> /dev/null 2>&1
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need > /dev/null 2>&1
 fi
 check "chromium is there" test -x /usr/bin/chromium
 check "node is there" command -v node
