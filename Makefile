@@ -23,6 +23,8 @@ PKG_CONFIG ?= pkg-config
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
+# Debian's libjs-* packages (the console's charts: libjs-dygraphs), served under /lib/.
+JSDIR   ?= /usr/share/javascript
 
 PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
 # What tpdiagd and tpdiag link (`make agent`, and every cross build).
@@ -50,7 +52,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
-	    prometheus python3-aiosmtpd
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -62,7 +64,7 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' \
-	      -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
+	      -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' -DTPD_JSDIR='"$(JSDIR)"' $(CFLAGS)
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
 # installed; without it the collector runs the same, minus the notifications.
 HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)
@@ -135,6 +137,7 @@ deps-check:
 	  && test -f /usr/include/cmocka.h && command -v mosquitto >/dev/null 2>&1 \
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  && command -v tmux >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
+	  && command -v chromium >/dev/null 2>&1 && test -d /usr/share/javascript/dygraphs \
 	  && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
 	  || $(MAKE) --no-print-directory deps
 endif

@@ -34,6 +34,12 @@
  *    path is the key: 256 random bits), and POST /api/v1/claims, which a
  *    token holder uses as support and anyone else as the customer (for a
  *    registered serial, answered with the id and tracking link only).
+ * 8. Roles. A viewer's token (tokens.h) reads what support reads and is
+ *    refused every change with a 403 at the headers, open routes included
+ *    (a viewer is not a customer). A claim as a token holder sees it has
+ *    "transitions": the states this caller may move it to now (the
+ *    lifecycle's for support, none for a viewer), so the console offers
+ *    exactly those and never guesses the lifecycle itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +49,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +62,7 @@
 
 #include "tpd/clock.h"
 #include "tpd/jsonfile.h"
+#include "tpd/product.h"
 #include "tpd/wire.h"
 #include "api.h"
 #include "calendar.h"
@@ -109,6 +117,7 @@ struct api_req {
 	bool path_known;                 /* the path exists with some method (405, not 404) */
 	char allow[64];                  /* its methods, for Allow */
 	const char *who;                 /* the token's name (tokens' memory); NULL: none */
+	enum tpc_role role;              /* the token's role (valid when who is set) */
 	char *body;              /* grows by doubling up to max */
 	size_t len, cap, max;
 	size_t reserved;         /* bytes of api->body_bytes this request holds */
@@ -120,6 +129,7 @@ struct api_call {
 	struct tpc_api *api;
 	struct MHD_Connection *conn;
 	const char *who;        /* the token's name; NULL on open reads */
+	enum tpc_role role;     /* who's role (note 8) */
 	const cJSON *body;      /* parsed JSON object, or NULL for body-less routes */
 	const char *arg;        /* the {} segment of the path */
 	const char *resolution; /* telemetry pages: raw|hour|day, NULL: none */
@@ -369,6 +379,15 @@ static void api_claim_view(const struct api_call *c, cJSON *claim)
 	cJSON_DeleteItemFromObjectCaseSensitive(claim, "tracking_token");
 	if (!c->who)
 		cJSON_DeleteItemFromObjectCaseSensitive(claim, "contact");
+	if (c->who) {
+		/* note 8: what this caller may do next */
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claim, "state"));
+		const char *const *to = tpc_lifecycle_targets(st);
+		cJSON *arr = cJSON_AddArrayToObject(claim, "transitions");
+
+		for (int i = 0; arr && c->role == TPC_ROLE_SUPPORT && to[i]; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(to[i]));
+	}
 }
 
 static enum MHD_Result api_claim_reply(struct api_call *c, int64_t id, unsigned status)
@@ -474,6 +493,16 @@ static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, c
 		return false;
 	f->model = api_arg(c->conn, "model");
 	f->text = api_arg(c->conn, "q");
+	f->category = api_arg(c->conn, "category");
+	if (f->category) {
+		enum tpd_fault_class cls;
+
+		if (tpd_fault_class_parse(f->category, &cls)) {
+			*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "category: \"%.30s\" is not a "
+					 "fault class (power, thermal, sensor, system)", f->category);
+			return false;
+		}
+	}
 	if ((f->model && strlen(f->model) > 64) || (f->text && strlen(f->text) > 200)) {
 		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "model: at most 64, q: at most 200 "
 				 "characters");
@@ -888,8 +917,9 @@ static enum MHD_Result api_track_feedback(struct api_call *c)
 
 #define API_FILE_MAX (2 * 1024 * 1024)
 
-/* Serves web_dir/name (name: [a-z0-9_.-], no leading dot) as it is. */
-static enum MHD_Result api_file(struct api_call *c, const char *name)
+/* Serves dir/name (name: [a-z0-9_.-], no leading dot) as it is; dir NULL:
+ * nothing is served from there. */
+static enum MHD_Result api_file_in(struct api_call *c, const char *dir, const char *name)
 {
 	static const struct { const char *ext, *type; } types[] = {
 		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
@@ -910,10 +940,10 @@ static enum MHD_Result api_file(struct api_call *c, const char *name)
 		if (n > e && strcmp(name + n - e, types[i].ext) == 0)
 			type = types[i].type;
 	}
-	if (!c->api->cfg.web_dir || !type || name[0] == '.' ||
+	if (!dir || !type || name[0] == '.' ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
 		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
-	snprintf(path, sizeof(path), "%s/%s", c->api->cfg.web_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "rb");
 	if (!f)
 		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
@@ -929,9 +959,12 @@ static enum MHD_Result api_file(struct api_call *c, const char *name)
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	/* the pages load nothing from elsewhere, and nobody frames them */
+	/* the pages load nothing from elsewhere, and nobody frames them; scripts
+	 * come from files only (style attributes are allowed: dygraphs sets
+	 * them on the chart's legend) */
 	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+				"default-src 'self'; style-src 'self' 'unsafe-inline'; "
+				"img-src 'self' data:; frame-ancestors 'none'");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	ret = MHD_queue_response(c->conn, MHD_HTTP_OK, resp);
@@ -939,9 +972,27 @@ static enum MHD_Result api_file(struct api_call *c, const char *name)
 	return ret;
 }
 
+static enum MHD_Result api_file(struct api_call *c, const char *name)
+{
+	return api_file_in(c, c->api->cfg.web_dir, name);
+}
+
 static enum MHD_Result api_web_file(struct api_call *c)
 {
 	return api_file(c, c->arg);
+}
+
+/* Debian's dygraphs (libjs-dygraphs) for the console's charts: served from
+ * the package's own folder, so nothing is copied and nothing is fetched
+ * from elsewhere. */
+static enum MHD_Result api_lib_dygraphs(struct api_call *c)
+{
+	char dir[512];
+
+	if (!c->api->cfg.js_dir)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no such file");
+	snprintf(dir, sizeof(dir), "%s/dygraphs", c->api->cfg.js_dir);
+	return api_file_in(c, dir, c->arg);
 }
 
 /* The tracking page itself: one file for every token (its script reads the
@@ -1089,7 +1140,83 @@ static enum MHD_Result api_device_telemetry(struct api_call *c)
 	return api_page(c, "telemetry", arr, limit, f.resolution == TPC_RES_RAW ? "seq" : "ts", -1);
 }
 
+/* The product's sensors and their limits (boards/MODEL.json), for the
+ * console's plots: only what a chart draws, in SPEC §4 units. */
+static enum MHD_Result api_model_get(struct api_call *c)
+{
+	static const struct { const char *key; size_t off; } lim[] = {
+		{ "nominal", offsetof(struct tpd_sensor_desc, nominal) },
+		{ "warn", offsetof(struct tpd_sensor_desc, warn) },
+		{ "crit", offsetof(struct tpd_sensor_desc, crit) },
+		{ "min", offsetof(struct tpd_sensor_desc, min) },
+		{ "max", offsetof(struct tpd_sensor_desc, max) },
+		{ "stall_rpm", offsetof(struct tpd_sensor_desc, stall_rpm) },
+	};
+	struct tpd_product *p;
+	char path[1024], err[256];
+	cJSON *o, *arr;
+	enum tpd_err rc;
+
+	if (!tpd_id_valid(c->arg))
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no model \"%.70s\"", c->arg);
+	rc = tpd_product_resolve(c->arg, c->api->cfg.board_dirs, path, sizeof(path));
+	if (rc)
+		return api_error(c->conn, MHD_HTTP_NOT_FOUND, "no product description for %s",
+				 c->arg);
+	p = malloc(sizeof(*p));
+	if (!p)
+		return api_json(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	rc = tpd_product_load(path, p, err, sizeof(err));
+	if (rc) {
+		free(p);
+		return api_error(c->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "product description: %s",
+				 err);
+	}
+	o = cJSON_CreateObject();
+	arr = o ? cJSON_AddArrayToObject(o, "sensors") : NULL;
+	if (arr) {
+		cJSON_AddStringToObject(o, "model", p->model);
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "category", p->category);
+	}
+	for (size_t i = 0; arr && i < p->nsensors; i++) {
+		const struct tpd_sensor_desc *d = &p->sensors[i];
+		cJSON *e = cJSON_CreateObject();
+
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			break;
+		}
+		cJSON_AddStringToObject(e, "id", d->id);
+		cJSON_AddStringToObject(e, "label", d->label);
+		for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++) {
+			double v = *(const double *)((const char *)d + lim[k].off);
+
+			if (isfinite(v))
+				cJSON_AddNumberToObject(e, lim[k].key, v);
+		}
+	}
+	free(p);
+	return api_json(c->conn, MHD_HTTP_OK, o);
+}
+
 /* Misc ---------------------------------------------------------------------- */
+
+/* Who the bearer token is, and what it may do (note 8). */
+static enum MHD_Result api_whoami(struct api_call *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && c->who) {
+		cJSON_AddStringToObject(o, "name", c->who);
+		cJSON_AddStringToObject(o, "role", tpc_role_name(c->role));
+	} else if (o) {
+		/* no --tokens: reads are open and nothing can change */
+		cJSON_AddNullToObject(o, "name");
+		cJSON_AddStringToObject(o, "role", "viewer");
+	}
+	return api_json(c->conn, MHD_HTTP_OK, o);
+}
 
 /* Adds the webhook targets' state to o; a target failing makes *degraded
  * name it. */
@@ -1222,7 +1349,7 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 static const char *const api_claims_query[] = {
 	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
-	"model", "overdue", "q", "sort", "format", NULL };
+	"model", "overdue", "q", "sort", "format", "category", NULL };
 static const char *const api_page_query[] = { "after", "limit", NULL };
 static const char *const api_telemetry_query[] = { "since", "until", "after", "limit",
 						    "resolution", NULL };
@@ -1232,6 +1359,9 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/readyz", 0, true, api_ready, NULL },
 	{ "GET", "/metrics", 0, true, api_metrics, NULL },
 	{ "GET", "/api/v1/stats", 0, false, api_stats, NULL },
+	{ "GET", "/api/v1/whoami", 0, false, api_whoami, NULL },
+	{ "GET", "/api/v1/models/{}", 0, false, api_model_get, NULL },
+	{ "GET", "/lib/dygraphs/{}", 0, true, api_lib_dygraphs, NULL },
 	{ "GET", "/api/v1/claims", 0, false, api_claims_list, api_claims_query },
 	{ "POST", "/api/v1/claims", TPC_API_BODY_MAX, true, api_claim_create, NULL },
 	{ "GET", "/", 0, true, api_console_page, NULL },
@@ -1307,8 +1437,9 @@ static const struct api_route *api_route_find(const char *method, const char *ur
 	return hit;
 }
 
-/* The bearer token's holder; NULL when absent or unknown. */
-static const char *api_who(struct tpc_api *api, struct MHD_Connection *conn)
+/* The bearer token's holder and role; NULL when absent or unknown. */
+static const char *api_who(struct tpc_api *api, struct MHD_Connection *conn,
+			   enum tpc_role *role)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_AUTHORIZATION);
@@ -1318,7 +1449,7 @@ static const char *api_who(struct tpc_api *api, struct MHD_Connection *conn)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	return tpc_tokens_check(api->cfg.tokens, h);
+	return tpc_tokens_lookup(api->cfg.tokens, h, role);
 }
 
 static enum MHD_Result api_unauthorized(struct MHD_Connection *conn, const char *msg)
@@ -1371,6 +1502,7 @@ static enum MHD_Result api_dispatch(struct tpc_api *api, struct MHD_Connection *
 	if (!r)
 		return MHD_NO;   /* refused at the headers already (api_headers) */
 	c.who = req->who;
+	c.role = req->role;
 	{
 		struct api_query_check q = { .allowed = r->query };
 
@@ -1498,7 +1630,10 @@ static enum MHD_Result api_headers(struct tpc_api *api, struct MHD_Connection *c
 			api_error_obj("method %.10s not allowed here (allowed: %s)", method, req->allow),
 			"Allow", req->allow));
 	/* an open route still knows a token holder (POST /api/v1/claims) */
-	req->who = api_who(api, conn);
+	req->who = api_who(api, conn, &req->role);
+	if (req->who && req->role == TPC_ROLE_VIEWER && strcmp(r->method, "GET") != 0)
+		return api_refuse_early(api, api_error(conn, MHD_HTTP_FORBIDDEN,
+			"%s holds a viewer's token: reads only, no changes", req->who));
 	if (!r->open) {
 		if (!req->who && api->cfg.tokens)
 			return api_refuse_early(api, api_unauthorized(conn,

@@ -5,7 +5,7 @@
  *   GET   /readyz                                   {"ready":bool,"reasons":[...]} (no token)
  *   GET   /metrics                                  Prometheus text (metrics.h; no token)
  *   GET   /api/v1/stats                             ingest counters
- *   GET   /api/v1/claims?state=&device=&since=&after=&limit=
+ *   GET   /api/v1/claims?state=&device=&since=&after=&limit=&category=&warranty=&...
  *                                                   {"claims":[...],"count","total","next"}
  *   POST  /api/v1/claims                            open a claim by hand (SPEC §7): with a
  *                                                   token as support (the claim), without
@@ -24,12 +24,16 @@
  *   GET   /api/v1/track/{token}                     what that page shows: state, plain timeline
  *   POST  /api/v1/track/{token}/feedback            {"rating":1..5,"comment":"..."}, once
  *   GET   /web/{file}                               the pages' scripts and styles
+ *   GET   /lib/dygraphs/{file}                      Debian's libjs-dygraphs (the console's charts)
+ *   GET   /api/v1/whoami                            {"name":..., "role":"support"|"viewer"}
+ *   GET   /api/v1/models/{model}                    the product's sensors and their limits
  *
  * Auth: "Authorization: Bearer TOKEN" checked against the tokens file
  * (tokens.h), from the headers, before any body byte is read; the token's
- * name is who the timeline records. Without a tokens file reads are open
+ * name is who the timeline records. A "viewer" token (tokens.h) reads only:
+ * every other method is a 403. Without a tokens file reads are open
  * (personal data - owner_contact - left out) and every write is refused.
- * Errors: 400 401 404 405 409 413 503 with {"error":"..."}; nothing changes.
+ * Errors: 400 401 403 404 405 409 413 503 with {"error":"..."}; nothing changes.
  * /healthz is 503 while reports cannot be stored or the broker is unreachable
  * ("ready":false, "not_ready" says why); a webhook target that keeps
  * failing makes it "degraded" (still 200: ingest goes on). /readyz is 503
@@ -62,6 +66,10 @@ struct tpc_api_cfg {
 	struct tpc_webhook *webhook;      /* NULL: no webhook targets */
 	const atomic_int *broker_up;      /* 1 while connected to the broker; NULL: not told */
 	const char *web_dir;              /* static files (cloud/web/); NULL: none served */
+	const char *js_dir;               /* Debian's libjs-* files (/usr/share/javascript),
+					   * served under /lib/; NULL: none */
+	const char *const *board_dirs;    /* product descriptions (MODEL.json) for
+					   * /api/v1/models/{model}; NULL-terminated */
 	const char *public_url;           /* how customers reach us ("https://support.example");
 					   * tracking links start with it */
 };

@@ -53,6 +53,14 @@ static const struct lifecycle_edge *lifecycle_edge(const char *from)
 	return NULL;
 }
 
+const char *const *tpc_lifecycle_targets(const char *s)
+{
+	static const char *const none[] = { NULL };
+	const struct lifecycle_edge *e = lifecycle_edge(s);
+
+	return e ? e->to : none;
+}
+
 void tpc_lifecycle_next(const char *s, char *buf, size_t len)
 {
 	const struct lifecycle_edge *e = lifecycle_edge(s);

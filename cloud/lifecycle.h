@@ -36,4 +36,8 @@ enum tpd_err tpc_lifecycle_check(const char *from, const char *to, char *why, si
 /* "in_review" / "approved, rejected" / "" (final): the states reachable from s. */
 void tpc_lifecycle_next(const char *s, char *buf, size_t len);
 
+/* The states reachable from s, NULL-terminated (static storage); an empty
+ * list for a final or unknown state. */
+const char *const *tpc_lifecycle_targets(const char *s);
+
 #endif

@@ -77,6 +77,7 @@ struct tpc_claim_filter {
 	const char *now_iso;  /* for overdue */
 	const char *text;     /* free text in the title, description or device id */
 	const char *sort;     /* id (default) | review_due | -opened_at | priority */
+	const char *category; /* fault class (power|thermal|sensor|system); NULL: any */
 };
 
 /* A registry row. NULL or "" means "none" for the optional fields. */

@@ -1543,7 +1543,7 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 	" AND (?8 IS NULL OR predictive = ?8) AND (?9 IS NULL OR model = ?9)" \
 	" AND (?10 IS NULL OR ?10 = (state IN ('open', 'in_review') AND review_due < ?11))" \
 	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device)," \
-	"  lower(?12)) > 0)"
+	"  lower(?12)) > 0) AND (?13 IS NULL OR category = ?13)"
 
 static bool sq_claim_filter_extra(const struct tpc_claim_filter *f)
 {
@@ -1571,6 +1571,7 @@ static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter
 		sqlite3_bind_int(st, 10, f->overdue == 1);
 	sq_bind_text(st, 11, f->now_iso ? f->now_iso : "");
 	sq_bind_text(st, 12, f->text);
+	sq_bind_text(st, 13, f->category);
 }
 
 /* ORDER BY for a sort name: a fixed list, never text from the request. */

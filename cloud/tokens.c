@@ -18,6 +18,7 @@
 struct tokens_entry {
 	char name[TPC_TOKEN_NAME_MAX + 1];
 	unsigned char hash[32];
+	enum tpc_role role;
 };
 
 /* lock guards e and n against a swap (SIGHUP) while HTTP threads check;
@@ -38,6 +39,22 @@ bool tpc_token_name_valid(const char *name)
 	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") == n;
 }
 
+const char *tpc_role_name(enum tpc_role role)
+{
+	return role == TPC_ROLE_VIEWER ? "viewer" : "support";
+}
+
+bool tpc_role_parse(const char *s, enum tpc_role *out)
+{
+	if (strcmp(s, "support") == 0)
+		*out = TPC_ROLE_SUPPORT;
+	else if (strcmp(s, "viewer") == 0)
+		*out = TPC_ROLE_VIEWER;
+	else
+		return false;
+	return true;
+}
+
 static void tokens_hash(const char *token, unsigned char out[32])
 {
 	mbedtls_sha256_ret((const unsigned char *)token, strlen(token), out, 0);
@@ -52,18 +69,27 @@ static int tokens_hexval(char c)
 	return -1;
 }
 
-/* Parses "NAME sha256:HEX" into e; returns a reason or NULL. */
+/* Parses "NAME sha256:HEX [ROLE]" into e; returns a reason or NULL. */
 static const char *tokens_line(char *line, struct tokens_entry *e)
 {
-	char *sp = strchr(line, ' '), *hex;
+	char *sp = strchr(line, ' '), *hex, *role;
 	size_t n;
 
 	if (!sp)
-		return "expected \"NAME sha256:HEX\"";
+		return "expected \"NAME sha256:HEX [ROLE]\"";
 	*sp = '\0';
 	hex = sp + 1;
 	while (*hex == ' ')
 		hex++;
+	e->role = TPC_ROLE_SUPPORT;
+	role = strchr(hex, ' ');
+	if (role) {
+		*role++ = '\0';
+		while (*role == ' ')
+			role++;
+		if (!tpc_role_parse(role, &e->role))
+			return "the role after the hash must be support or viewer";
+	}
 	if (!tpc_token_name_valid(line) || strlen(line) >= sizeof(e->name))
 		return "NAME must be 1-64 of [A-Za-z0-9_.@-]";
 	if (strncmp(hex, "sha256:", 7) != 0 || strlen(hex + 7) != 64)
@@ -183,6 +209,14 @@ size_t tpc_tokens_count(const struct tpc_tokens *t)
 
 const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token)
 {
+	enum tpc_role role;
+
+	return tpc_tokens_lookup(t, token, &role);
+}
+
+const char *tpc_tokens_lookup(const struct tpc_tokens *t, const char *token,
+			      enum tpc_role *role)
+{
 	unsigned char h[32];
 	const char *who = NULL;
 
@@ -195,15 +229,17 @@ const char *tpc_tokens_check(const struct tpc_tokens *t, const char *token)
 
 		for (int j = 0; j < 32; j++)
 			diff |= (unsigned char)(h[j] ^ t->e[i].hash[j]);
-		if (diff == 0 && !who)
+		if (diff == 0 && !who) {
 			who = t->e[i].name;
+			*role = t->e[i].role;
+		}
 	}
 	pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
 	return who;
 }
 
-enum tpd_err tpc_token_new(struct tpd_rng *rng, const char *name, char *tok, size_t toklen,
-			   char *line, size_t linelen)
+enum tpd_err tpc_token_new(struct tpd_rng *rng, const char *name, enum tpc_role role, char *tok,
+			   size_t toklen, char *line, size_t linelen)
 {
 	unsigned char raw[32], h[32];
 	char enc[48];
@@ -221,5 +257,7 @@ enum tpd_err tpc_token_new(struct tpd_rng *rng, const char *name, char *tok, siz
 	used = (size_t)snprintf(line, linelen, "%s sha256:", name);
 	for (int i = 0; i < 32 && used + 2 < linelen; i++, used += 2)
 		snprintf(line + used, linelen - used, "%02x", h[i]);
+	if (role != TPC_ROLE_SUPPORT && used < linelen)
+		snprintf(line + used, linelen - used, " %s", tpc_role_name(role));
 	return TPD_OK;
 }

@@ -532,6 +532,8 @@ int main(int argc, char **argv)
 	if (!web_dir)
 		web_dir = access("cloud/web/track.html", R_OK) == 0 ? "cloud/web" : TPD_WEBDIR;
 	ac.web_dir = web_dir;
+	ac.js_dir = TPD_JSDIR;
+	ac.board_dirs = board_dirs;
 	ac.public_url = public_url;
 	ac.broker_up = &broker_up;
 	if (tpc_api_start(&ac, &api, &bound, err, sizeof(err))) {

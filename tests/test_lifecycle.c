@@ -82,18 +82,28 @@ static void test_tokens(void **state)
 	tu_mkdtemp(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/tokens", dir);
 	assert_int_equal(tpd_rng_new(&rng), TPD_OK);
-	assert_int_equal(tpc_token_new(rng, "ann", tok, sizeof(tok), line, sizeof(line)), TPD_OK);
-	assert_int_equal(tpc_token_new(rng, "bob@support", tok2, sizeof(tok2), line2, sizeof(line2)),
+	assert_int_equal(tpc_token_new(rng, "ann", TPC_ROLE_SUPPORT, tok, sizeof(tok), line, sizeof(line)), TPD_OK);
+	assert_int_equal(tpc_token_new(rng, "bob@support", TPC_ROLE_VIEWER, tok2, sizeof(tok2), line2, sizeof(line2)),
 			 TPD_OK);
 	assert_int_equal(strlen(tok), 43);
 	assert_null(strstr(line, tok));                  /* the file never holds the token */
-	assert_int_equal(tpc_token_new(rng, "no spaces", tok, sizeof(tok), line, sizeof(line)),
+	assert_int_equal(tpc_token_new(rng, "no spaces", TPC_ROLE_SUPPORT, tok, sizeof(tok), line, sizeof(line)),
 			 TPD_ERR_INVAL);
 	snprintf(text, sizeof(text), "# support tokens\n%s\n\n%s\n", line, line2);
 	tu_write(path, text);
 	assert_int_equal(tpc_tokens_load(path, &t, err, sizeof(err)), TPD_OK);
 	assert_int_equal(tpc_tokens_count(t), 2);
 	assert_string_equal(tpc_tokens_check(t, tok2), "bob@support");
+	{
+		enum tpc_role role = TPC_ROLE_SUPPORT;
+
+		assert_non_null(strstr(line2, " viewer"));
+		assert_null(strstr(line, " support"));   /* the default is not written */
+		assert_string_equal(tpc_tokens_lookup(t, tok2, &role), "bob@support");
+		assert_int_equal(role, TPC_ROLE_VIEWER);
+		assert_string_equal(tpc_tokens_lookup(t, tok, &role), "ann");
+		assert_int_equal(role, TPC_ROLE_SUPPORT);
+	}
 	assert_null(tpc_tokens_check(t, "nope"));
 	assert_null(tpc_tokens_check(t, ""));
 	tok2[5] ^= 1;
@@ -105,6 +115,10 @@ static void test_tokens(void **state)
 	assert_non_null(strstr(err, ":1: "));
 	tu_write(path, "ann plain-token-in-the-file\n");
 	assert_int_equal(tpc_tokens_load(path, &t, err, sizeof(err)), TPD_ERR_INVAL);
+	snprintf(text, sizeof(text), "%.*s admin\n", (int)strcspn(line, " ") + 72, line);
+	tu_write(path, text);
+	assert_int_equal(tpc_tokens_load(path, &t, err, sizeof(err)), TPD_ERR_INVAL);
+	assert_non_null(strstr(err, "support or viewer"));
 	tu_write(path, "# nothing\n");
 	assert_int_equal(tpc_tokens_load(path, &t, err, sizeof(err)), TPD_ERR_INVAL);
 	assert_non_null(strstr(err, "no tokens"));

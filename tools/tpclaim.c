@@ -4,7 +4,7 @@
  *   tpclaim [--api URL] [--token T] [--json] COMMAND ...
  *     list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]
  *       [--warranty W] [--priority P] [--predictive B] [--model M] [--overdue]
- *       [--search TEXT] [--sort KEY]
+ *       [--search TEXT] [--sort KEY] [--category CLASS]
  *     show ID | transition ID STATE [--note TEXT] | note ID TEXT
  *     new DEVICE DESCRIPTION [--model M] [--purchase-date D] [--contact C]
  *       [--channel CH] [--category CLASS]
@@ -13,7 +13,7 @@
  *     devices show ID | devices update ID [--model M] [--purchase-date D|none]
  *       [--owner-contact C] [--channel C] [--public-key FILE|BASE64]
  *     devices telemetry ID [--since T] [--until T] [--limit N] [--after SEQ]
- *     token new NAME
+ *     token new NAME [--role support|viewer]
  *
  * Layout: HTTP (libcurl, bounded body), argument parsing per command, human
  * rendering, the commands, and the command table main() dispatches on.
@@ -502,7 +502,7 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 {
 	const char *state = NULL, *device = NULL, *since = NULL, *limit = NULL, *after = NULL;
 	const char *warranty = NULL, *priority = NULL, *predictive = NULL, *model = NULL;
-	const char *sort = NULL, *text = NULL;
+	const char *sort = NULL, *text = NULL, *category = NULL;
 	bool all = false, overdue = false;
 	const struct tpclaim_opt opts[] = {
 		{ "--state", &state, NULL }, { "--device", &device, NULL }, { "--since", &since, NULL },
@@ -510,7 +510,7 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 		{ "--warranty", &warranty, NULL }, { "--priority", &priority, NULL },
 		{ "--predictive", &predictive, NULL }, { "--model", &model, NULL },
 		{ "--overdue", NULL, &overdue }, { "--sort", &sort, NULL }, { "--search", &text, NULL },
-		{ NULL, NULL, NULL },
+		{ "--category", &category, NULL }, { NULL, NULL, NULL },
 	};
 	char base[1024] = "/api/v1/claims";
 	int rc = tpclaim_args(t, argc, argv, "list", 0, NULL, opts);
@@ -538,6 +538,7 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	tpclaim_query(t, base, sizeof(base), "overdue", overdue ? "true" : NULL);
 	tpclaim_query(t, base, sizeof(base), "sort", sort);
 	tpclaim_query(t, base, sizeof(base), "q", text);
+	tpclaim_query(t, base, sizeof(base), "category", category);
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
@@ -1003,16 +1004,20 @@ static int cmd_devices_telemetry(struct tpclaim *t, int argc, char **argv)
 
 static int cmd_token_new(struct tpclaim *t, int argc, char **argv)
 {
-	const char *pos[1];
+	const char *pos[1], *role_arg = NULL;
+	const struct tpclaim_opt opts[] = { { "--role", &role_arg, NULL }, { NULL, NULL, NULL } };
+	enum tpc_role role = TPC_ROLE_SUPPORT;
 	struct tpd_rng *rng;
 	char tok[64], line[160];
-	int rc = tpclaim_args(t, argc, argv, "token new", 1, pos, NULL);
+	int rc = tpclaim_args(t, argc, argv, "token new", 1, pos, opts);
 
 	if (rc)
 		return rc;
 	if (!tpc_token_name_valid(pos[0]))
 		return tpclaim_usage("token name \"%s\" must be 1-64 of [A-Za-z0-9_.@-]", pos[0]);
-	if (tpd_rng_new(&rng) || tpc_token_new(rng, pos[0], tok, sizeof(tok), line, sizeof(line))) {
+	if (role_arg && !tpc_role_parse(role_arg, &role))
+		return tpclaim_usage("--role takes support or viewer, not \"%.40s\"", role_arg);
+	if (tpd_rng_new(&rng) || tpc_token_new(rng, pos[0], role, tok, sizeof(tok), line, sizeof(line))) {
 		fprintf(stderr, PROG ": token new: cannot make a random token\n");
 		return 1;
 	}
@@ -1021,6 +1026,7 @@ static int cmd_token_new(struct tpclaim *t, int argc, char **argv)
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "name", pos[0]);
+		cJSON_AddStringToObject(o, "role", tpc_role_name(role));
 		cJSON_AddStringToObject(o, "token", tok);
 		cJSON_AddStringToObject(o, "tokens_line", line);
 		tpclaim_print_json(o);
@@ -1072,6 +1078,7 @@ int main(int argc, char **argv)
 			"  list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]\n"
 			"       [--warranty in_warranty|expired|excluded|unknown] [--priority high|normal|low]\n"
 			"       [--predictive true|false] [--model M] [--overdue] [--search TEXT]\n"
+			"       [--category power|thermal|sensor|system]\n"
 			"       [--sort id|review_due|-opened_at|priority]   (~ before a title: a forecast)\n"
 			"  show C-ID\n"
 			"  new DEVICE DESCRIPTION [--model M] [--purchase-date YYYY-MM-DD] [--contact C]\n"
@@ -1093,7 +1100,7 @@ int main(int argc, char **argv)
 			"                    [--channel C] [--public-key FILE|BASE64]\n"
 			"  devices telemetry ID [--since T] [--until T] [--limit N] [--after SEQ] [--all]\n"
 			"tokens:\n"
-			"  token new NAME                        make an API token and its --tokens line",
+			"  token new NAME [--role support|viewer] make an API token and its --tokens line",
 		.description = "Support CLI for warranty claims and the device registry, over the\n"
 			       "collector's HTTP API. Exit 0 on success, 1 when the API refuses or\n"
 			       "cannot be reached (the reason is printed), 2 on bad usage.",
