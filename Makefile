@@ -62,7 +62,7 @@ CFLAGS  ?= -O2 -g
 # Each asks once per make (the eval/:= idiom caches the answer).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
+ALL_CFLAGS = $(WARN) -ffunction-sections -fdata-sections -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' \
 	      -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' -DTPD_JSDIR='"$(JSDIR)"' $(CFLAGS)
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
@@ -177,8 +177,12 @@ $(BUILD)/libtpd.a: $(LIB_OBJS)
 $(BUILD)/libtpcloud.a: $(CLOUD_OBJS)
 	$(AR) rcs $@ $^
 
+# The agent's programs drop the library functions they never call (every
+# object is built with one section per function): what goes into firmware.
+AGENT_LDFLAGS := -Wl,--gc-sections
+
 $(BUILD)/tpdiagd: $(BUILD)/src/tpdiagd.o $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(AGENT_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/cloud/tpcollect.o: ALL_CFLAGS += $(if $(HAVE_SYSTEMD),-DTPD_HAVE_SYSTEMD)
 
@@ -192,7 +196,7 @@ $(BUILD)/tpclaim: $(BUILD)/tools/tpclaim.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) -lpthread -o $@
 
 $(BUILD)/tpdiag: $(BUILD)/tools/tpdiag.o $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(AGENT_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tpsim: $(BUILD)/tools/tpsim.o $(BUILD)/tools/tpsim_gen.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@

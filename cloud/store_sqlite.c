@@ -1548,6 +1548,7 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 static bool sq_claim_filter_extra(const struct tpc_claim_filter *f)
 {
 	return f->warranty || f->priority || f->predictive || f->model || f->overdue || f->text ||
+	       f->category ||
 	       (f->sort && strcmp(f->sort, "id") != 0);
 }
 

@@ -34,9 +34,10 @@ PY
 	wait "$pid"
 	check_eq "$fx: tpdiagd ran with it and stopped cleanly" 0 $?
 	check_eq "$fx: it loaded as printed (no refusal)" 0 "$(grep -c "refused" "$CHECK_DIR/$id.log")"
-	got=$(wait_db "select count(*) > 0 from reports where dev='$id' and kind='telemetry'" 1)
+	# telemetry is stored as compact rows (issue 15), read back through the API
+	got=$(wait_db "select count(*) > 0 from telemetry where dev_id = (select id from names where name = '$id')" 1)
 	check_eq "$fx: telemetry arrived" 1 "$got"
-	db "select body from reports where dev='$id' and kind='telemetry' limit 1" > "$CHECK_DIR/$id.telem"
+	stack_api GET "/api/v1/devices/$id/telemetry?limit=1" | sed '$d' | jq -c '.telemetry[0]' > "$CHECK_DIR/$id.telem"
 	out=$(python3 - "$CHECK_DIR/$fx.json" "$CHECK_DIR/$id.telem" <<'PY'
 import json, sys
 probe = json.load(open(sys.argv[1]))

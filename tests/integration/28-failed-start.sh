@@ -27,7 +27,7 @@ check "it never connected (no MQTT client id line)" \
 check_eq "agent exits 0" 0 $?
 # 15 telemetry + 2 faults + 2 status + 3 self-checks (as in 02)
 check_eq "the live collector stored every report published" 22 \
-	"$(wait_db "select count(*) from reports" 22)"
+	"$(wait_db "select (select count(*) from reports) + (select count(*) from telemetry)" 22)"
 # A session left by "other" would get its queued share now.
 queued=$(mosquitto_sub -h 127.0.0.1 -p "$STACK_BROKER_PORT" -c -i other -q 1 -t 'it28/none' \
 	-W 3 2>/dev/null | wc -l)

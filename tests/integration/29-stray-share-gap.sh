@@ -34,7 +34,7 @@ health=$(curl -s "$STACK_API/healthz")
 check "/healthz raises loss_alarm" grep -q '"loss_alarm":true' <<< "$health"
 check "/healthz lists the missing range of TPT0001" grep -q '"missing":\[{"dev":"TPT0001"' <<< "$health"
 missing=$(sed -n 's/.*"missing_reports":\([0-9]*\).*/\1/p' <<< "$health")
-stored=$(db "select count(*) from reports")
+stored=$(db "select (select count(*) from reports) + (select count(*) from telemetry)")
 queued=$(mosquitto_sub -h 127.0.0.1 -p "$STACK_BROKER_PORT" -c -i stray -q 1 -t 'it29/none' \
 	-W 3 2>/dev/null | wc -l)
 check "the stray took a share ($queued)" test "$queued" -gt 0

@@ -49,7 +49,7 @@ check "SIGHUP was sent under load ($hups times)" test "$hups" -ge 10
 check "the collector is still running" kill -0 "$pid"
 reloads=$(grep -c "reloaded on SIGHUP" "$CHECK_DIR/tpcollect.log")
 check "it reloaded under load ($reloads times)" test "$reloads" -ge 10
-check_eq "stored = published" "$N" "$(wait_db "select count(*) from reports where dev='TPHUP001'" "$N")"
+check_eq "stored = published" "$N" "$(wait_db "select (select count(*) from reports where dev='TPHUP001') + (select count(*) from telemetry where dev_id = (select id from names where name = 'TPHUP001'))" "$N")"
 check_eq "no seq gap" 0 "$(stack_stat seq_gaps)"
 check_eq "the new token is accepted after the reload" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $new_token" "$STACK_API/api/v1/stats")"
@@ -69,7 +69,7 @@ sqlite3 "$CHECK_DIR/tpcollect.db" ".backup '$CHECK_DIR/backup.db'"
 check_eq ".backup while it runs" 0 $?
 for b in vacuum backup; do
 	check_eq "$b.db holds every report" "$N" \
-		"$(sqlite3 "$CHECK_DIR/$b.db" "select count(*) from reports where dev='TPHUP001'")"
+		"$(sqlite3 "$CHECK_DIR/$b.db" "select (select count(*) from reports where dev='TPHUP001') + (select count(*) from telemetry where dev_id = (select id from names where name = 'TPHUP001'))")"
 	check_eq "$b.db passes integrity_check" ok "$(sqlite3 "$CHECK_DIR/$b.db" "pragma integrity_check")"
 done
 
@@ -77,15 +77,15 @@ kill -TERM "$pid"
 wait "$pid"
 check_eq "SIGTERM exits 0" 0 $?
 check "a stop line with the counts" grep -q "stopping: .* $N stored" "$CHECK_DIR/tpcollect.log"
-check_eq "all committed" "$N" "$(db "select count(*) from reports where dev='TPHUP001'")"
+check_eq "all committed" "$N" "$(db "select (select count(*) from reports where dev='TPHUP001') + (select count(*) from telemetry where dev_id = (select id from names where name = 'TPHUP001'))")"
 
 # Restore: the collector stopped, the copy in place, started again.
-sqlite3 "$CHECK_DIR/tpcollect.db" "delete from reports where seq > 100"
+sqlite3 "$CHECK_DIR/tpcollect.db" "delete from reports where seq > 100; delete from telemetry where seq > 100"
 rm -f "$CHECK_DIR/tpcollect.db-wal" "$CHECK_DIR/tpcollect.db-shm"
 cp "$CHECK_DIR/vacuum.db" "$CHECK_DIR/tpcollect.db"
 cp cloud/warranty.json "$CHECK_DIR/warranty.json"
 stack_collector --no-predict --policy "$CHECK_DIR/warranty.json"
 check_eq "the restored database has every report" "$N" \
-	"$(db "select count(*) from reports where dev='TPHUP001'")"
+	"$(db "select (select count(*) from reports where dev='TPHUP001') + (select count(*) from telemetry where dev_id = (select id from names where name = 'TPHUP001'))")"
 check_eq "the restored collector serves it" 200 "$(stack_api GET /api/v1/devices/TPHUP002 | tail -n 1)"
 check_done

@@ -137,7 +137,7 @@ check_eq "the note is stored" 1 "$(db "select count(*) from claim_timeline where
 check_eq "the device page opens from the claim" true "$(got device_visible)"
 check_eq "three plots drawn" 3 "$(got charts)"
 plot=$(got plot)
-telem=$(db "select count(*) from reports where kind='telemetry'")
+telem=$(db "select count(*) from telemetry")   # compact rows (issue 15)
 pyget() { python3 -c "import json,sys; p=json.loads(sys.argv[1]); print($2)" "$plot"; }
 check_eq "temperature plot: one row per telemetry report" "$telem" "$(pyget 0 "p['plot-temp']['rows']")"
 check "temperature plot: limit lines warn 85 and crit 100" bash -c "[ \"\$(python3 -c \"import json,sys; l=json.loads(sys.argv[1])['plot-temp']['labels']; print(all(any(x.endswith(s) for x in l) for s in ('warning 85','critical 100')))\" '$plot')\" = True ]"
