@@ -23,7 +23,8 @@ events() { python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
     if r["verdict"] == "ok": print(r["event"], r["state"])' "$CHECK_DIR/recv.log"; }
-ok_count() { grep -c '"verdict": "ok"' "$CHECK_DIR/recv.log" 2>/dev/null || echo 0; }
+# grep -c prints 0 and fails when nothing matches: one number either way
+ok_count() { local n; n=$(grep -c '"verdict": "ok"' "$CHECK_DIR/recv.log" 2>/dev/null); echo "${n:-0}"; }
 wait_ok() { for _ in $(seq 150); do [ "$(ok_count)" -ge "$1" ] && break; sleep 0.2; done; ok_count; }
 metric() { curl -sf "$STACK_API/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 
