@@ -572,6 +572,13 @@ enum tpd_err tpc_webhook_start(struct tpc_webhook *wh, struct tpc_store *store,
 	wh->store = store;
 	snprintf(wh->public_url, sizeof(wh->public_url), "%s", public_url ? public_url : "");
 	wh->retry_max_s = retry_max_s >= 1 ? retry_max_s : 1;
+	/* every target's cursor now, before any claim event can be made: a new
+	 * target starts after the events already there, not after whatever
+	 * came before the worker first reached it (a dead target's backoff);
+	 * one that fails here is fetched by the worker as before */
+	for (size_t i = 0; i < wh->n; i++)
+		if (tpc_store_webhook_cursor(store, wh->t[i].name, &wh->t[i].cursor))
+			wh->t[i].cursor = -1;
 	if (pthread_create(&wh->worker, NULL, webhook_worker, wh) != 0)
 		return TPD_ERR_NOMEM;
 	wh->started = true;
