@@ -726,23 +726,37 @@ static enum MHD_Result api_claim_note(struct api_call *c)
 	return api_claim_reply(c, id, MHD_HTTP_CREATED);
 }
 
-static enum MHD_Result api_claim_feedback(struct api_call *c)
+/* A feedback body, support's or the customer's: {"rating": 1..5 whole,
+ * "comment"?}; false with *ret set (400) otherwise. */
+static bool api_feedback_body(struct api_call *c, int *rating, const char **comment,
+			      enum MHD_Result *ret)
 {
 	static const char *const keys[] = { "rating", "comment", NULL };
-	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(c->body, "rating");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(c->body, "rating");
+
+	if (!api_body_keys(c, keys, ret) || !api_body_str(c, "comment", comment, ret))
+		return false;
+	if (!cJSON_IsNumber(r) || r->valuedouble != floor(r->valuedouble) ||
+	    r->valuedouble < 1 || r->valuedouble > 5) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "rating: required, a whole number 1..5");
+		return false;
+	}
+	*rating = (int)r->valuedouble;
+	return true;
+}
+
+static enum MHD_Result api_claim_feedback(struct api_call *c)
+{
 	enum MHD_Result ret = MHD_NO;
 	const char *comment;
+	int rating;
 	char why[320];
 	int64_t id;
 	enum tpd_err rc;
 
-	if (!api_claim_id(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
-	    !api_body_str(c, "comment", &comment, &ret))
+	if (!api_claim_id(c, &id, &ret) || !api_feedback_body(c, &rating, &comment, &ret))
 		return ret;
-	if (!cJSON_IsNumber(rating) || rating->valuedouble != floor(rating->valuedouble) ||
-	    rating->valuedouble < 1 || rating->valuedouble > 5)
-		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "rating: required, a whole number 1..5");
-	rc = tpc_claims_feedback(c->api->cfg.store, id, (int)rating->valuedouble, comment, c->who,
+	rc = tpc_claims_feedback(c->api->cfg.store, id, rating, comment, c->who,
 				 api_now(), why, sizeof(why));
 	if (rc)
 		return api_fail(c->conn, rc, why);
@@ -892,21 +906,16 @@ static enum MHD_Result api_track_get(struct api_call *c)
 
 static enum MHD_Result api_track_feedback(struct api_call *c)
 {
-	static const char *const keys[] = { "rating", "comment", NULL };
-	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(c->body, "rating");
 	enum MHD_Result ret = MHD_NO;
 	const char *comment;
+	int rating;
 	char why[320];
 	int64_t id;
 	enum tpd_err rc;
 
-	if (!api_track_claim(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
-	    !api_body_str(c, "comment", &comment, &ret))
+	if (!api_track_claim(c, &id, &ret) || !api_feedback_body(c, &rating, &comment, &ret))
 		return ret;
-	if (!cJSON_IsNumber(rating) || rating->valuedouble != floor(rating->valuedouble) ||
-	    rating->valuedouble < 1 || rating->valuedouble > 5)
-		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "rating: required, a whole number 1..5");
-	rc = tpc_claims_customer_feedback(c->api->cfg.store, id, (int)rating->valuedouble, comment,
+	rc = tpc_claims_customer_feedback(c->api->cfg.store, id, rating, comment,
 					  api_now(), why, sizeof(why));
 	if (rc)
 		return api_fail(c->conn, rc, why);
