@@ -48,6 +48,7 @@ struct webhook_target {
 	char secret[WEBHOOK_SECRET_MAX + 1];
 	int64_t cursor;          /* last acknowledged event; -1: not read from the store yet */
 	double next_try;         /* monotonic s */
+	double pending_next;     /* monotonic s: the next count of its queue while it waits */
 	struct tpc_webhook_status st;   /* under the webhook's lock */
 };
 
@@ -467,18 +468,37 @@ static double webhook_backoff(const struct tpc_webhook *wh, unsigned attempts)
 	return d * (1 + 0.25 * r / 65535.0);
 }
 
+/* How many events wait for t (its status, for metrics and health). */
+static void webhook_count_pending(struct tpc_webhook *wh, struct webhook_target *t)
+{
+	int64_t pending = 0;
+
+	if (tpc_store_event_pending(wh->store, t->cursor, &pending) == TPD_OK) {
+		pthread_mutex_lock(&wh->lock);
+		t->st.pending = pending;
+		pthread_mutex_unlock(&wh->lock);
+	}
+}
+
 /* One step for target t: sends its next event if one is due. True when it
  * did something (the worker then comes back without a pause). */
 static bool webhook_step(struct tpc_webhook *wh, struct webhook_target *t, CURL *curl)
 {
 	char why[200];
-	int64_t id, pending = 0;
+	int64_t id;
 	char *body = NULL;
 	enum tpd_err rc;
 	bool sent = false;
 
-	if (tpd_clock_mono() < t->next_try)
+	if (tpd_clock_mono() < t->next_try) {
+		/* a target in backoff still shows how much waits for it (metrics,
+		 * health), once a second, not only when it is tried again */
+		if (t->cursor >= 0 && tpd_clock_mono() >= t->pending_next) {
+			t->pending_next = tpd_clock_mono() + 1;
+			webhook_count_pending(wh, t);
+		}
 		return false;
+	}
 	if (t->cursor < 0 && tpc_store_webhook_cursor(wh->store, t->name, &t->cursor)) {
 		t->cursor = -1;
 		t->next_try = tpd_clock_mono() + 1;
@@ -527,11 +547,7 @@ static bool webhook_step(struct tpc_webhook *wh, struct webhook_target *t, CURL 
 			sent = true;
 		}
 	}
-	if (tpc_store_event_pending(wh->store, t->cursor, &pending) == TPD_OK) {
-		pthread_mutex_lock(&wh->lock);
-		t->st.pending = pending;
-		pthread_mutex_unlock(&wh->lock);
-	}
+	webhook_count_pending(wh, t);
 	return sent;
 }
 

@@ -83,6 +83,11 @@ check_eq "a fresh, correctly signed one is taken" 200 "$(curl -s -o /dev/null -w
 check_eq "dead target: webhook_up 0" 0 "$(metric 'tpcollect_webhook_up{target="dead"}')"
 check_eq "live target: webhook_up 1" 1 "$(metric 'tpcollect_webhook_up{target="helpdesk"}')"
 check "dead target: failures counted" [ "$(metric 'tpcollect_webhook_failures_total{target="dead"}')" -ge 2 ]
+# the depth of a target in backoff is counted once a second
+for _ in $(seq 25); do
+	[ "$(metric 'tpcollect_outbox_depth{queue="webhook:dead"}')" = 8 ] && break
+	sleep 0.2
+done
 check_eq "dead target: its 8 events wait" 8 "$(metric 'tpcollect_outbox_depth{queue="webhook:dead"}')"
 check_eq "live target: none wait" 0 "$(metric 'tpcollect_outbox_depth{queue="webhook:helpdesk"}')"
 check_eq "live target: 8 delivered" 8 "$(metric 'tpcollect_webhook_deliveries_total{target="helpdesk"}')"
