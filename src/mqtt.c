@@ -36,15 +36,17 @@
  *    does not empty itself in a second) and starts over after a batch is
  *    acknowledged.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <mosquitto.h>
 
 #include "tpd/log.h"
@@ -84,63 +86,63 @@ static double mqtt_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* libcurl's URL parser (curl_url) splits and checks the URL: schemes it
- * does not know itself are let through (CURLU_NON_SUPPORT_SCHEME) and
- * checked here; IPv6 hosts come back in brackets, which libmosquitto does
- * not want. */
+/* The broker URL, SPEC §1: mqtt://HOST:PORT or mqtts://HOST:PORT, an
+ * optional trailing "/", HOST a name, an IPv4 address or an IPv6 one in
+ * brackets (checked by inet_pton). Parsed here rather than with libcurl's
+ * curl_url, which the collector links: the agent runs on routers, where
+ * libcurl would pull TLS, LDAP, Kerberos and SSH libraries in for one
+ * string, and Debian cannot even install it for mipsel beside the host's.
+ * Anything else — user info, a path, a query, a fragment, no port — is
+ * refused rather than guessed at. */
 enum tpd_err tpd_mqtt_parse_url(const char *url, char *host, size_t hostlen, int *port,
 				bool *tls)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *h = NULL, *p = NULL, *path = NULL, *extra = NULL;
-	enum tpd_err rc = TPD_ERR_INVAL;
+	const char *h, *hend, *p;
+	struct in6_addr a6;
+	char buf[INET6_ADDRSTRLEN + 1];
 	size_t n;
-	long v;
-	char *end;
+	long v = 0;
 
-	if (!u)
-		return TPD_ERR_NOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &p, 0) != CURLUE_OK)
-		goto out;
-	if (strcmp(scheme, "mqtt") == 0)
+	if (strncasecmp(url, "mqtt://", 7) == 0) {
 		*tls = false;
-	else if (strcmp(scheme, "mqtts") == 0)
+		h = url + 7;
+	} else if (strncasecmp(url, "mqtts://", 8) == 0) {
 		*tls = true;
-	else
-		goto out;
-	/* nothing but an empty path or "/": no user, query or fragment */
-	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0 &&
-	    *path)
-		goto out;
-	if (curl_url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK)
-		goto out;
-	v = strtol(p, &end, 10);
-	if (*end || v < 1 || v > 65535)
-		goto out;
-	n = strlen(h);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		memmove(h, h + 1, n - 2);
-		h[n - 2] = '\0';
-		n -= 2;
+		h = url + 8;
+	} else {
+		return TPD_ERR_INVAL;
+	}
+	if (*h == '[') {
+		hend = strchr(h, ']');
+		if (!hend || hend[1] != ':')
+			return TPD_ERR_INVAL;
+		n = (size_t)(hend - h - 1);
+		if (n == 0 || n >= sizeof(buf))
+			return TPD_ERR_INVAL;
+		memcpy(buf, h + 1, n);
+		buf[n] = '\0';
+		if (inet_pton(AF_INET6, buf, &a6) != 1)
+			return TPD_ERR_INVAL;
+		h++;
+		p = hend + 2;
+	} else {
+		hend = h + strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+		if (*hend != ':')
+			return TPD_ERR_INVAL;
+		n = (size_t)(hend - h);
+		p = hend + 1;
 	}
 	if (n == 0 || n >= hostlen)
-		goto out;
-	memcpy(host, h, n + 1);
+		return TPD_ERR_INVAL;
+	/* the port: 1 to 5 digits, 1..65535, then nothing or "/" */
+	for (int i = 0; i < 5 && *p >= '0' && *p <= '9'; i++)
+		v = v * 10 + (*p++ - '0');
+	if ((*p != '\0' && strcmp(p, "/") != 0) || v < 1 || v > 65535 || p[-1] == ':')
+		return TPD_ERR_INVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
 	*port = (int)v;
-	rc = TPD_OK;
-out:
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(p);
-	curl_free(path);
-	curl_free(extra);
-	curl_url_cleanup(u);
-	return rc;
+	return TPD_OK;
 }
 
 static void mqtt_schedule_retry(struct tpd_mqtt *m)

@@ -1,12 +1,14 @@
 /* fuzz_device_input.c - what a device reads from outside: trace files (sim
- * board), cloud commands, and JWS envelopes. First byte picks the parser. */
+ * board), cloud commands, JWS envelopes and the broker URL. First byte picks the parser. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tpd/jws.h"
+#include "tpd/mqtt.h"
 #include "tpd/trace.h"
 #include "cmd.h"
 
@@ -32,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		if (size > 1)
 			fuzz_trace(data + 1, size - 1);
@@ -42,6 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cmd.op == TPD_CMD_CLAIM && tpd_cmd_claims_merge(NULL, &cmd, 1.0, &merged) == TPD_OK)
 			free(merged);
 		break;
+	case 3: {
+		char url[512], host[256];
+		size_t n = size - 1 < sizeof(url) - 1 ? size - 1 : sizeof(url) - 1;
+		int port;
+		bool tls;
+
+		memcpy(url, data + 1, n);
+		url[n] = '\0';
+		if (tpd_mqtt_parse_url(url, host, sizeof(host), &port, &tls) == TPD_OK &&
+		    (port < 1 || port > 65535 || !host[0]))
+			abort();
+		break;
+	}
 	default:
 		if (tpd_jws_decode((const char *)data + 1, size - 1, &jws) == TPD_OK)
 			tpd_jws_clear(&jws);
