@@ -73,7 +73,13 @@
 #define PREDICT_TEMP_MIN_VAR 1e-4          /* load variance an hour needs (sd 0.01) */
 #define PREDICT_TEMP_NOISE_FLOOR_C 0.1      /* a sensor's resolution, at least */
 #define PREDICT_TEMP_BIN_HOURS 3            /* hours that make an operating point */
-/* The excess over the reference sensor: a rise of 15 % of the early-life
+/* The slope's CUSUM must stay over h this many closed hours before it
+ * raises: an hour's slope has heavy tails (a load ramp the fan's loop has
+ * not caught up with), and four such hours in a row crossed h on healthy
+ * devices (4 in 200 healthy device-months of the tuning fleets), while a
+ * worn product's CUSUM climbs to its cap and stays. Siegmund's ARL of the
+ * plain CUSUM (note 3) is therefore a lower bound here. */
+#define PREDICT_TEMP_STAND_H 6/* The excess over the reference sensor: a rise of 15 % of the early-life
  * load-driven part, and never under 2 C, is worth a call (a sensor's
  * offset moves by 2-5 C with a firmware, but as a step: one of at least
  * 1.5 C, and 3 hourly spreads, in every one of 3 hours after 6 steady
@@ -403,6 +409,28 @@ static void predict_excess_step(struct tpd_predict_excess *e)
 		e->ring_r[i] -= step[1];
 }
 
+/* A calibration hour of the excess detector. At the end, a calibration day
+ * that runs above the learned line has its mean taken into the offset and
+ * the spread taken around it: a firmware step inside the learning days
+ * left the line's level between the two offsets, and must not look like a
+ * rise ever after. A day below the line is left alone, as a step down is:
+ * a heat wave over the learning days (the fan faster, the excess lower)
+ * would otherwise make every ordinary day after it look like a rise. */
+static void predict_excess_calibrate(struct tpd_predict_excess *e, double r)
+{
+	double m;
+
+	e->cal_sum += r;
+	e->cal_ss += r * r;
+	if (++e->cal_n < TPD_PREDICT_CAL_H)
+		return;
+	m = fmax(e->cal_sum / e->cal_n, 0);
+	e->sigma = fmax(sqrt(fmax(e->cal_ss / e->cal_n - m * m, 0)), PREDICT_EXCESS_SIGMA_FLOOR_C);
+	e->offset += m;
+	for (unsigned i = 0; i < e->ring_n; i++)
+		e->ring_r[i] -= (float)m;
+}
+
 /* The excess detector's hour (predict.h, struct tpd_predict_excess): learn
  * the line through load, then the spread, then a CUSUM on the residuals as
  * they leave the ring. */
@@ -436,20 +464,23 @@ static void predict_excess_hour(struct tpd_predict_excess *e)
 	if (l < e->load_lo - PREDICT_EXCESS_LOAD_MARGIN || l > e->load_hi + PREDICT_EXCESS_LOAD_MARGIN)
 		goto reset;
 	r = d - (e->a + e->b * l) - e->offset;
-	if (e->cal_n < TPD_PREDICT_CAL_H) {
-		e->cal_ss += r * r;
-		if (++e->cal_n == TPD_PREDICT_CAL_H)
-			e->sigma = fmax(sqrt(e->cal_ss / e->cal_n), PREDICT_EXCESS_SIGMA_FLOOR_C);
-		goto reset;
-	}
+	/* Every hour after learning goes through the ring, calibration's
+	 * too, so that a firmware step in the calibration day is absorbed
+	 * before it can inflate the spread. */
 	if (e->ring_n == TPD_PREDICT_EXCESS_RING) {
-		double z = e->ring_r[0] / e->sigma;
-		double shift = fmax(PREDICT_EXCESS_REL * fabs(e->b) * e->ring_l[0], PREDICT_EXCESS_MIN_C);
+		double r0 = e->ring_r[0], l0 = e->ring_l[0];
 
-		predict_cusum(&e->rise, predict_row(z, shift / e->sigma));
 		memmove(e->ring_r, e->ring_r + 1, (TPD_PREDICT_EXCESS_RING - 1) * sizeof(float));
 		memmove(e->ring_l, e->ring_l + 1, (TPD_PREDICT_EXCESS_RING - 1) * sizeof(float));
 		e->ring_n--;
+		if (e->cal_n < TPD_PREDICT_CAL_H) {
+			predict_excess_calibrate(e, r0);
+			r -= e->cal_n == TPD_PREDICT_CAL_H ? fmax(e->cal_sum / e->cal_n, 0) : 0;
+		} else {
+			double shift = fmax(PREDICT_EXCESS_REL * fabs(e->b) * l0, PREDICT_EXCESS_MIN_C);
+
+			predict_cusum(&e->rise, predict_row(r0 / e->sigma, shift / e->sigma));
+		}
 	}
 	e->ring_r[e->ring_n] = (float)r;
 	e->ring_l[e->ring_n] = (float)l;
@@ -517,6 +548,7 @@ static void predict_thermal_hour(struct tpd_predict_target *t)
 	}
 	predict_cusum(&th->rise, predict_row(z / th->sigma,
 					     PREDICT_TEMP_REL * base * w / th->sigma));
+	th->stand = th->rise.s >= th->rise.h ? th->stand + 1 : 0;
 reset:
 	tpd_trend_init(&th->hour, 1, INFINITY);
 	th->load_sum = th->load_ss = 0;
@@ -755,7 +787,8 @@ static bool predict_evaluate(struct tpd_predict *p, struct tpd_predict_target *t
 	case TPD_PREDICT_TEMP: {
 		const struct tpd_cusum *sl = &t->u.th.rise, *ex = &t->u.th.ex.rise;
 
-		alarm = t->active ? sl->s > 0 || ex->s > 0 : sl->s >= sl->h || ex->s >= ex->h;
+		alarm = t->active ? sl->s > 0 || ex->s > 0
+				  : t->u.th.stand >= PREDICT_TEMP_STAND_H || ex->s >= ex->h;
 		break;
 	}
 	case TPD_PREDICT_FAN:

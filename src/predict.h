@@ -82,14 +82,13 @@ enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD
 #define TPD_PREDICT_EXCESS_RING 9
 struct tpd_predict_excess {
 	int ref;                     /* the reference sensor, -1: none */
+	unsigned n;                  /* this hour's samples */
 	double sum_d, sum_l;         /* this hour: T - ref and load over n samples */
-	unsigned n;
 	double ls[5];                /* learning: hours, sum l, sum d, sum ll, sum ld */
-	unsigned learn_n;
+	unsigned learn_n, cal_n;     /* hours learned, hours calibrated */
 	double a, b;                 /* early life: excess = a + b * load; NAN: none */
 	float load_lo, load_hi;      /* the hourly loads early life saw: no extrapolation */
-	double sigma, cal_ss;        /* hourly residual spread (calibration) */
-	unsigned cal_n;
+	double sigma, cal_sum, cal_ss; /* hourly residual spread (calibration) */
 	double offset;               /* offset steps absorbed so far */
 	double last_load;            /* the latest hour's load */
 	float ring_r[TPD_PREDICT_EXCESS_RING], ring_l[TPD_PREDICT_EXCESS_RING];
@@ -115,6 +114,7 @@ struct tpd_predict_thermal {
 	double sigma;                /* hourly spread beyond the hours' own errors */
 	double cal_ss;
 	unsigned cal_n;
+	unsigned stand;              /* closed hours in a row with rise over h */
 	struct tpd_cusum rise;
 	struct tpd_predict_excess ex;
 };

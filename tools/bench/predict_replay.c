@@ -4,7 +4,8 @@
  * tuning (README "Evaluation"). Every trace of DIR (labels.csv names them)
  * is fed to tpd_predict as the agent feeds it (readings outside their
  * plausible range as failed, event flags as rising edges); one line per
- * device: its labels, then each predictive code first raised, in days.
+ * device: its labels, then each predictive code first raised, in days
+ * ("x" after the day: TEMP_RISING raised by the excess detector alone).
  * Then a summary over the fleet: failing devices with a forecast of their
  * class before the failure and before the first warning, the median lead,
  * forecasts on healthy devices and of another class.
@@ -15,6 +16,7 @@
  * `make eval`, through the real agents, broker and collector.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ static double pr_days(const char *s)
 /* Replays one trace; first[code] gets the day each predictive code was
  * first raised (NAN: never). */
 static int pr_device(const char *path, const struct tpd_product *prod, double threshold,
-		     double *first)
+		     double *first, bool *excess)
 {
 	struct tpd_trace *tr;
 	struct tpd_predict *p;
@@ -73,7 +75,7 @@ static int pr_device(const char *path, const struct tpd_product *prod, double th
 	enum tpd_err rc;
 
 	for (int c = 0; c < TPD_FAULT_CODE_COUNT; c++)
-		first[c] = NAN;
+		first[c] = NAN, excess[c] = false;
 	if (tpd_trace_open(path, &tr, err, sizeof(err))) {
 		fprintf(stderr, "predict_replay: %s\n", err);
 		return 1;
@@ -101,8 +103,10 @@ static int pr_device(const char *path, const struct tpd_product *prod, double th
 		}
 		n = tpd_predict_sample(p, 1764000000.0 + t, clean, edge, ev, TPD_PREDICT_MAX_TARGETS);
 		for (unsigned k = 0; k < n; k++)
-			if (ev[k].raised && isnan(first[ev[k].code]))
+			if (ev[k].raised && isnan(first[ev[k].code])) {
 				first[ev[k].code] = t / 86400.0;
+				excess[ev[k].code] = ev[k].excess;
+			}
 	}
 	tpd_predict_free(p);
 	tpd_trace_free(tr);
@@ -140,6 +144,7 @@ int main(int argc, char **argv)
 	}
 	while (fgets(line, sizeof(line), lf)) {
 		struct tpd_product prod;
+		bool excess[TPD_FAULT_CODE_COUNT];
 		double first[TPD_FAULT_CODE_COUNT], fail_d, warn_d, best = INFINITY;
 		int nf = pr_split(line, f);
 		const char *status, *want;
@@ -157,7 +162,7 @@ int main(int argc, char **argv)
 			code = 1;
 			continue;
 		}
-		if (pr_device(path, &prod, threshold, first)) {
+		if (pr_device(path, &prod, threshold, first, excess)) {
 			code = 1;
 			continue;
 		}
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
 
 			if (isnan(first[c]) || !tpd_fault_code_predictive(c))
 				continue;
-			printf(" %s@%.1f", tpd_fault_code_name(c), first[c]);
+			printf(" %s@%.1f%s", tpd_fault_code_name(c), first[c], excess[c] ? "x" : "");
 			if (strcmp(status, "healthy") == 0)
 				fp_healthy++;
 			else if (strcmp(cls, want) != 0)
