@@ -51,6 +51,7 @@
 #define PREDICT_MIN_SAMPLES 5               /* samples that make an hour */
 #define PREDICT_EVENT_FLOOR_PER_H (1.0 / 168.0)
 #define PREDICT_EVENT_CAP_PER_H 3.0
+#define PREDICT_EVENT_BIN_MIN 10.0          /* early-life events that give a rate per load */
 #define PREDICT_CUSUM_H 10.0
 #define PREDICT_EVENT_HOURS 3
 /* The CUSUMs on hourly rows (tpd/cusum.h): allowance and cap in standard
@@ -164,6 +165,9 @@ static struct tpd_predict_target *predict_add(struct tpd_predict *p, enum tpd_pr
 		t->u.fan.ratio = t->u.fan.ratio_avg = NAN;
 		tpd_trend_init(&t->u.fan.growth, 0, PREDICT_GROWTH_HALF_LIFE_S);
 		tpd_cusum_init(&t->u.fan.shortfall, PREDICT_K, p->threshold, PREDICT_CAP);
+	} else if (kind == TPD_PREDICT_EVENTS) {
+		t->u.ev.load = -1;
+		t->u.ev.last_load = NAN;
 	}
 	return t;
 }
@@ -200,7 +204,7 @@ static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product 
 				predict_add(p, TPD_PREDICT_EVENTS, si,
 					    s->brownout_count ? s->brownout_count * 3600.0 /
 								s->brownout_window_s : 6.0,
-					    -1, PREDICT_EVENT_HALF_LIFE_S);
+					    -1, PREDICT_EVENT_HALF_LIFE_S)->u.ev.load = load;
 		} else {
 			continue;
 		}
@@ -259,8 +263,14 @@ static void predict_accumulate(struct tpd_predict_target *t, double ts, const do
 	double y = clean[t->sensor];
 
 	if (t->kind == TPD_PREDICT_EVENTS) {
+		struct tpd_predict_rate *ev = &t->u.ev;
+
 		if (!isnan(events[t->sensor]))
 			t->sum_y += events[t->sensor];
+		if (ev->load >= 0 && !isnan(clean[ev->load])) {
+			ev->load_sum += clean[ev->load];
+			ev->load_n++;
+		}
 		t->n++;
 		return;
 	}
@@ -629,9 +639,14 @@ static bool predict_close_hour(struct tpd_predict_target *t, double mid)
 	bool ok = t->n >= PREDICT_MIN_SAMPLES;
 
 	if (t->kind == TPD_PREDICT_EVENTS) {
-		t->u.ev.hours_with_events = (t->u.ev.hours_with_events << 1) & 0xffffffu;
+		struct tpd_predict_rate *ev = &t->u.ev;
+
+		ev->hours_with_events = (ev->hours_with_events << 1) & 0xffffffu;
 		if (ok && t->sum_y > 0)
-			t->u.ev.hours_with_events |= 1;
+			ev->hours_with_events |= 1;
+		ev->last_load = ev->load_n ? ev->load_sum / ev->load_n : NAN;
+		ev->load_sum = 0;
+		ev->load_n = 0;
 	}
 	if (t->kind == TPD_PREDICT_FAN && t->hours >= TPD_PREDICT_LEARN_H)
 		predict_fan_hour(t, mid);
@@ -661,16 +676,74 @@ reset:
 	return ok;
 }
 
+static int predict_ev_bin(double load)
+{
+	int b = (int)(load * TPD_PREDICT_EV_BINS);
+
+	return isnan(load) ? -1 : b < 0 ? 0 : b >= TPD_PREDICT_EV_BINS ? TPD_PREDICT_EV_BINS - 1 : b;
+}
+
+/* Early life's rate at an hour's load: its own bin, else the nearest
+ * learned one below (a lighter load droops less: this errs towards "worn"),
+ * else the lightest learned; NAN when the hour is busier than anything
+ * early life saw (a busy week), which says nothing about the adapter.
+ * Without a load sensor, the rate over all hours. */
+static double predict_ev_base(const struct tpd_predict_rate *ev, int bin)
+{
+	int hi = -1;
+
+	if (bin < 0)
+		return ev->rate0;
+	for (int i = 0; i < TPD_PREDICT_EV_BINS; i++)
+		if (ev->bin_hours[i] >= PREDICT_TEMP_BIN_HOURS)
+			hi = i;
+	if (hi < 0)
+		return ev->rate0;
+	if (bin > hi)
+		return NAN;
+	for (int i = bin; i >= 0; i--)
+		if (ev->bin_hours[i] >= PREDICT_TEMP_BIN_HOURS)
+			return ev->bin_events[i] / ev->bin_hours[i];
+	for (int i = bin + 1; i <= hi; i++)
+		if (ev->bin_hours[i] >= PREDICT_TEMP_BIN_HOURS)
+			return ev->bin_events[i] / ev->bin_hours[i];
+	return ev->rate0;
+}
+
 /* The event-rate detector (note 5), run on each closed hour. */
 static bool predict_events_alarm(struct tpd_predict_target *t, bool counted, double scale)
 {
 	struct tpd_predict_rate *ev = &t->u.ev;
-	double lambda0, lambda1, k, c;
+	double lambda0, lambda1, k, c, base;
+	int bin = predict_ev_bin(ev->last_load);
 
 	if (!counted)
 		return t->active;
+	/* Early life is the baseline rate, as for every other detector: a
+	 * long-run mean that starts from zero lags a steady rate of droops for
+	 * weeks, and its CUSUM would count that lag as a rise. */
+	if (ev->rate_n < TPD_PREDICT_LEARN_H) {
+		ev->rate_sum += t->last_y;
+		if (bin >= 0) {
+			ev->bin_events[bin] += (float)t->last_y;
+			ev->bin_hours[bin] += 1.0f;
+		}
+		if (++ev->rate_n == TPD_PREDICT_LEARN_H)
+			ev->rate_slow = ev->rate0 = ev->rate_sum / ev->rate_n;
+		return false;
+	}
+	/* The long-run rate follows the adapter slowly; with enough droops
+	 * in early life to tell loads apart, relative to early life's rate
+	 * at the hour's load. */
+	base = ev->rate_slow;
+	if (ev->rate_sum >= PREDICT_EVENT_BIN_MIN) {
+		base = predict_ev_base(ev, bin);
+		if (isnan(base))
+			return t->active;
+		base *= ev->rate_slow / ev->rate0;
+	}
 	c = fmin(t->last_y, PREDICT_EVENT_CAP_PER_H);
-	lambda0 = fmax(ev->rate_slow, PREDICT_EVENT_FLOOR_PER_H);
+	lambda0 = fmax(base, PREDICT_EVENT_FLOOR_PER_H);
 	lambda1 = 4 * lambda0;
 	k = (lambda1 - lambda0) / log(lambda1 / lambda0);
 	ev->cusum = fmax(0.0, ev->cusum + c - k);

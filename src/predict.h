@@ -80,6 +80,7 @@ enum tpd_predict_kind { TPD_PREDICT_TEMP, TPD_PREDICT_FAN, TPD_PREDICT_RAIL, TPD
  * a sensor offset's step is absorbed (the ring delays the rows until it
  * can be told from wear). */
 #define TPD_PREDICT_EXCESS_RING 9
+#define TPD_PREDICT_EV_BINS 5         /* load bins of the event rate */
 struct tpd_predict_excess {
 	int ref;                     /* the reference sensor, -1: none */
 	unsigned n;                  /* this hour's samples */
@@ -152,6 +153,16 @@ struct tpd_predict_sag {
 struct tpd_predict_rate {
 	double cusum, rate_slow;     /* events per hour, long-run */
 	uint32_t hours_with_events;  /* bit i: an event i hours ago (24 h) */
+	int load;                    /* the load sensor, -1: none */
+	double load_sum;             /* this hour's load over load_n samples */
+	unsigned load_n;
+	double last_load;            /* the hour just closed: NAN none */
+	/* early life's rate per fifth of the load range: droops come with
+	 * current, so an hour is held against early life at its own load */
+	float bin_events[TPD_PREDICT_EV_BINS], bin_hours[TPD_PREDICT_EV_BINS];
+	double rate_sum;             /* learning: events over rate_n hours */
+	unsigned rate_n;
+	double rate0;                /* early life's rate over all loads */
 };
 
 struct tpd_predict_target {

@@ -49,6 +49,7 @@ struct pr_world {
 	double fw_day;           /* the firmware's day instead of 14 (0: 14) */
 	double heat_wave_day;    /* the heat wave's first day instead of 10 (0: 10) */
 	bool steep_hours;        /* day 20, 08:00-12:00: the SoC heats twice as fast with load */
+	bool uv_with_load;       /* a sound adapter whose flags come with current (droops) */
 };
 
 struct pr_outcome {
@@ -59,6 +60,10 @@ struct pr_outcome {
 	double crossed_day;                    /* first day the wear crossed its limit */
 	unsigned changes;
 };
+
+/* uv_with_load: a flag a minute's chance at load 0.9, and its growth with load */
+#define UV_LOAD_P0 (1.0 / 60)
+#define UV_LOAD_K 8.0
 
 static unsigned pr_rand(unsigned *s)
 {
@@ -155,6 +160,8 @@ static void pr_run(const struct pr_world *w, int days, struct pr_outcome *o)
 		uv_p = 1.0 / (14 * 1440.0);
 		if (w->uv_rising && day > 5)
 			uv_p = 0.002 * worn * worn / 1440.0 * 60;
+		if (w->uv_with_load)
+			uv_p = UV_LOAD_P0 * exp(UV_LOAD_K * (load - 0.9));
 		v[P_UV] = (double)pr_rand(&seed) / 65536.0 < uv_p;
 		if (w->grid_dip && day >= 15 && day < 15 + 5 * STEP_S / DAY) {
 			v[P_VIN] = 11.0;
@@ -278,6 +285,17 @@ static void test_heat_wave_over_learning_is_quiet(void **state)
 static void test_steep_hours_are_quiet(void **state)
 {
 	struct pr_world w = { .steep_hours = true };
+
+	(void)state;
+	pr_assert_quiet(&w);
+}
+
+/* A busy week on a sound adapter whose under-voltage flags come with the
+ * current (load droops): the rate rises with the load, never beyond what
+ * the same load gave in early life. */
+static void test_busy_week_droops_are_quiet(void **state)
+{
+	struct pr_world w = { .heavy_week = true, .uv_with_load = true };
 
 	(void)state;
 	pr_assert_quiet(&w);
@@ -464,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_offset_update_in_calibration_is_quiet),
 		cmocka_unit_test(test_heat_wave_over_learning_is_quiet),
 		cmocka_unit_test(test_steep_hours_are_quiet),
+		cmocka_unit_test(test_busy_week_droops_are_quiet),
 		cmocka_unit_test(test_cusum_run_length_on_noise),
 		cmocka_unit_test(test_read_failures_are_quiet),
 		cmocka_unit_test(test_dust_raises_temp_rising),
