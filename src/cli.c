@@ -186,7 +186,7 @@ static bool cli_default_config(const struct tpd_cli *cli, char *path, size_t len
 	return access(path, F_OK) == 0;
 }
 
-enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
+static enum tpd_cli_rc cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
 {
 	struct option lopts[CLI_MAX_OPTS + 5];
 	bool print = false;
@@ -261,6 +261,27 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 		return TPD_CLI_EXIT0;
 	}
 	return TPD_CLI_RUN;
+}
+
+/* The programs return at once on anything but TPD_CLI_RUN (--help,
+ * --print-config, bad usage), and a refused reload goes back to the values
+ * it saved: what this parse read from the config file is freed here, and
+ * only that (a reload's saved values point into the earlier parses'). */
+enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out)
+{
+	int before = cli->nowned;
+	enum tpd_cli_rc rc = cli_parse(cli, argc, argv, optind_out);
+
+	if (rc != TPD_CLI_RUN) {
+		for (int i = before; i < cli->nowned; i++)
+			free(cli->owned[i]);
+		cli->nowned = before;
+		if (before == 0) {
+			free(cli->owned);
+			cli->owned = NULL;
+		}
+	}
+	return rc;
 }
 
 void tpd_cli_free(struct tpd_cli *cli)

@@ -58,7 +58,8 @@ struct tpd_cli {
 /*
  * Parses argv (and --config FILE) into the option table. Positional arguments
  * are left in argv[*optind_out..argc-1]. Messages go to stdout (help) or
- * stderr (errors, as "PROGRAM: bad usage: why").
+ * stderr (errors, as "PROGRAM: bad usage: why"). Anything but TPD_CLI_RUN
+ * leaves nothing new to free; after TPD_CLI_RUN, tpd_cli_free at the end.
  */
 enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *optind_out);
 
