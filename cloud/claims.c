@@ -714,12 +714,16 @@ static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size
 			 "temperature (a worn bearing turns slower at the same demand)", 100 * p->now);
 	snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: %s%s; "
 		 "%s is %s at %s demand and moves %+.3g +- %.2g %s a day; the "
-		 "limit of %s is reached in about %s (between %s and %s), confidence %.1f %%. "
+		 "limit of %s is reached in about %s (%sbetween %s and %s), confidence %.1f %%. "
 		 "Telemetry is unsigned (its identity is the device's TLS client certificate).",
 		 tpd_fault_code_name(p->code), p->hours, why, fleet, p->sensor, val,
 		 p->code == TPD_FAULT_FAN_DEGRADED ? "today's" : "a busy hour's",
-		 p->slope_per_day, p->slope_se_per_day, unit, lim, eta, early, late,
-		 100 * p->confidence);
+		 p->slope_per_day, p->slope_se_per_day, unit, lim, eta,
+		 /* the ETA comes from the detector's own quantity, the band from
+		  * the reading's trend: say so when they disagree */
+		 p->eta_s >= p->eta_early_s && !(p->eta_s > p->eta_late_s) ? ""
+			 : "the reading's own trend alone: ",
+		 early, late, 100 * p->confidence);
 }
 
 /* Has dev ever had a claim with this class and code? (one indexed

@@ -354,8 +354,12 @@ static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device 
 		/* how far past its decision interval the change detector is */
 		const struct tpd_cusum *c = t->kind == TPD_PREDICT_FAN ? &t->u.fan.shortfall
 									: &t->u.th.rise;
+		double over = c->s / c->h;
 
-		p->confidence = 1 - exp(-c->s / c->h * 2);
+		/* a TEMP forecast may stand on the excess detector alone */
+		if (t->kind == TPD_PREDICT_TEMP)
+			over = fmax(over, t->u.th.ex.rise.s / t->u.th.ex.rise.h);
+		p->confidence = 1 - exp(-over * 2);
 	} else if (t->kind == TPD_PREDICT_RAIL && fitted) {
 		p->confidence = fit.slope_se_per_s > 0
 			? erf(fabs(fit.slope_per_s / fit.slope_se_per_s) / sqrt(2.0)) : 1.0;
