@@ -80,7 +80,8 @@
  * devices (4 in 200 healthy device-months of the tuning fleets), while a
  * worn product's CUSUM climbs to its cap and stays. Siegmund's ARL of the
  * plain CUSUM (note 3) is therefore a lower bound here. */
-#define PREDICT_TEMP_STAND_H 6/* The excess over the reference sensor: a rise of 15 % of the early-life
+#define PREDICT_TEMP_STAND_H 6
+/* The excess over the reference sensor: a rise of 15 % of the early-life
  * load-driven part, and never under 2 C, is worth a call (a sensor's
  * offset moves by 2-5 C with a firmware, but as a step: one of at least
  * 1.5 C, and 3 hourly spreads, in every one of 3 hours after 6 steady
