@@ -13,7 +13,10 @@
  *
  * A number is one varint v = zigzag(m) * 8 + k: k 0..4 means m / 10^k
  * (only when that gives back exactly the double), k 5 null, k 6 the 8-byte
- * IEEE double follows (little-endian).
+ * IEEE double follows (little-endian), k 7 (a sensor's max and avg only)
+ * relative to the item's min = mr / 10^kr: v >> 3 = zigzag(d) * 5 + j means
+ * (mr * 10^j + d) / 10^(kr + j). Rows written before k 7 existed decode as
+ * they did.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -26,6 +29,14 @@
 #define TC_US '\x1f'
 #define TC_NULL 5
 #define TC_RAW 6
+#define TC_REL 7
+
+/* A number's decimal form m / 10^k, when it has one (ok). */
+struct tc_ref {
+	int64_t m;
+	unsigned k;
+	bool ok;
+};
 
 static const double tc_pow10[] = { 1, 10, 100, 1000, 10000 };
 
@@ -79,24 +90,54 @@ static uint64_t tc_get_uvarint(struct tc_in *in)
 	return 0;
 }
 
-static void tc_num(struct tc_buf *b, double v)
+/* The shortest exact decimal form of v with a scale from k_from to 4: v ==
+ * m / 10^k. False when there is none (and for -0.0, which would lose its
+ * sign). */
+static bool tc_decimal(double v, unsigned k_from, int64_t *m, unsigned *k)
 {
+	if (isnan(v) || signbit(v == 0 ? v : 1.0))
+		return false;
+	for (unsigned i = k_from; i <= 4; i++) {
+		double scaled = v * tc_pow10[i];
+
+		if (!(fabs(scaled) < 1e15))
+			return false;
+		*m = (int64_t)llround(scaled);
+		if ((double)*m / tc_pow10[i] == v) {
+			*k = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t tc_zigzag(int64_t m)
+{
+	return m < 0 ? ((uint64_t)(-(m + 1)) << 1) | 1 : (uint64_t)m << 1;
+}
+
+static int64_t tc_unzigzag(uint64_t z)
+{
+	return (z & 1) ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+}
+
+/* Writes v; ref (when not NULL) becomes its decimal form, the reference of
+ * the relative numbers that follow it. */
+static void tc_num_ref(struct tc_buf *b, double v, struct tc_ref *ref)
+{
+	int64_t m;
+	unsigned k;
+
+	if (ref)
+		ref->ok = false;
 	if (isnan(v)) {
 		tc_uvarint(b, TC_NULL);
 		return;
 	}
-	for (int k = 0; k <= 4 && !signbit(v == 0 ? v : 1.0); k++) {
-		double scaled = v * tc_pow10[k];
-		int64_t m;
-		uint64_t z;
-
-		if (!(fabs(scaled) < 1e15))
-			break;
-		m = (int64_t)llround(scaled);
-		if ((double)m / tc_pow10[k] != v)
-			continue;
-		z = m < 0 ? ((uint64_t)(-(m + 1)) << 1) | 1 : (uint64_t)m << 1;
-		tc_uvarint(b, z * 8 + (uint64_t)k);
+	if (tc_decimal(v, 0, &m, &k)) {
+		tc_uvarint(b, tc_zigzag(m) * 8 + k);
+		if (ref)
+			*ref = (struct tc_ref){ m, k, true };
 		return;
 	}
 	tc_uvarint(b, TC_RAW);
@@ -109,12 +150,49 @@ static void tc_num(struct tc_buf *b, double v)
 	}
 }
 
-static double tc_get_num(struct tc_in *in)
+static void tc_num(struct tc_buf *b, double v)
+{
+	tc_num_ref(b, v, NULL);
+}
+
+/* Writes v relative to ref when that is shorter: a sensor's max and avg lie
+ * close to its min, so their difference in the finer of the two scales
+ * takes a byte or two where the number itself takes three (TC_REL). flag
+ * (0 or 1; -1: none) rides in a relative number's lowest bit; false when v
+ * could not be written relative, and so the flag was not. */
+static bool tc_num_rel(struct tc_buf *b, double v, const struct tc_ref *ref, int flag)
+{
+	int64_t m, d;
+	unsigned k;
+	uint64_t z;
+
+	if (ref->ok && tc_decimal(v, ref->k, &m, &k) &&
+	    !__builtin_mul_overflow(ref->m, (int64_t)tc_pow10[k - ref->k], &d) &&
+	    !__builtin_sub_overflow(m, d, &d) && tc_zigzag(d) < (UINT64_C(1) << 55)) {
+		z = tc_zigzag(d) * 5 + (k - ref->k);
+		if (flag >= 0)
+			z = z * 2 + (uint64_t)flag;
+		tc_uvarint(b, z * 8 + TC_REL);
+		return true;
+	}
+	tc_num(b, v);
+	return false;
+}
+
+/* Reads a number; ref (when not NULL) becomes its decimal form, rel is the
+ * reference of a relative one (NULL: none may come here), *flag (when not
+ * NULL) the flag a relative number carries, else -1. */
+static double tc_get_num_rel(struct tc_in *in, struct tc_ref *ref, const struct tc_ref *rel,
+			     int *flag)
 {
 	uint64_t v = tc_get_uvarint(in), z = v >> 3;
 	unsigned k = (unsigned)(v & 7);
 	int64_t m;
 
+	if (ref)
+		ref->ok = false;
+	if (flag)
+		*flag = -1;
 	if (k == TC_NULL)
 		return NAN;
 	if (k == TC_RAW) {
@@ -130,12 +208,61 @@ static double tc_get_num(struct tc_in *in)
 		memcpy(&d, &bits, sizeof(d));
 		return d;
 	}
-	if (k > 4) {
-		in->bad = true;
-		return NAN;
+	if (k == TC_REL) {
+		unsigned dk;
+		int64_t base;
+
+		if (flag) {
+			*flag = (int)(z & 1);
+			z >>= 1;
+		}
+		dk = (unsigned)(z % 5);
+		if (!rel || !rel->ok || rel->k + dk > 4 ||
+		    __builtin_mul_overflow(rel->m, (int64_t)tc_pow10[dk], &base) ||
+		    __builtin_add_overflow(base, tc_unzigzag(z / 5), &m) || !(fabs((double)m) < 1e15)) {
+			in->bad = true;
+			return NAN;
+		}
+		return (double)m / tc_pow10[rel->k + dk];
 	}
-	m = (z & 1) ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+	m = tc_unzigzag(z);
+	if (ref)
+		*ref = (struct tc_ref){ m, k, true };
 	return (double)m / tc_pow10[k];
+}
+
+static double tc_get_num(struct tc_in *in)
+{
+	return tc_get_num_rel(in, NULL, NULL, NULL);
+}
+
+/* A sensor aggregate's min, max, avg and n: max and avg relative to min;
+ * when max is relative, its flag says n is the previous aggregate's of the
+ * same row (prev_n, NULL for the first) and is not written: the sensors of
+ * a report are mostly sampled alike. */
+static void tc_put_sensor(struct tc_buf *b, const struct tpc_telem_item *s, const uint64_t *prev_n)
+{
+	struct tc_ref ref;
+	bool same = prev_n && *prev_n == s->n, rel;
+
+	tc_num_ref(b, s->min, &ref);
+	rel = tc_num_rel(b, s->max, &ref, same);
+	tc_num_rel(b, s->avg, &ref, -1);
+	if (!rel || !same)
+		tc_uvarint(b, s->n);
+}
+
+static void tc_get_sensor(struct tc_in *in, struct tpc_telem_item *s, const uint64_t *prev_n)
+{
+	struct tc_ref ref;
+	int same;
+
+	s->min = tc_get_num_rel(in, &ref, NULL, NULL);
+	s->max = tc_get_num_rel(in, NULL, &ref, &same);
+	s->avg = tc_get_num_rel(in, NULL, &ref, NULL);
+	if (same == 1 && !prev_n)
+		in->bad = true;
+	s->n = same == 1 && prev_n ? *prev_n : tc_get_uvarint(in);
 }
 
 /* Layout strings ------------------------------------------------------- */
@@ -185,6 +312,16 @@ static unsigned tc_tokens(const char *layout, const char **model, size_t *mlen, 
 	return n;
 }
 
+/* A count from a JSON number: ingest admits only whole numbers in range, a
+ * decoded corrupt row may hold anything, and a cast out of range is
+ * undefined. */
+static uint64_t tc_count(double v)
+{
+	if (!(v >= 0))
+		return 0;
+	return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
+}
+
 static double tc_field(const cJSON *o, const char *key)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -201,9 +338,12 @@ enum tpd_err tpc_telem_encode(const cJSON *r, char *layout, size_t layout_len,
 	const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "model"));
 	const char *fw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "fw"));
 	struct tc_buf b = { data, 0, data_max, false };
+	struct tpc_telem_item s;
 	const cJSON *it;
 	size_t pos;
 	unsigned items = 0;
+	uint64_t prev_n = 0;
+	bool sensors_seen = false;
 	int n;
 
 	if (!model || !fw || strchr(model, TC_US) || strchr(fw, TC_US))
@@ -219,12 +359,13 @@ enum tpd_err tpc_telem_encode(const cJSON *r, char *layout, size_t layout_len,
 		if (strchr(it->string, TC_US) ||
 		    !tc_add_token(layout, layout_len, &pos, fail ? 'f' : 's', it->string))
 			return TPD_ERR_INVAL;
-		tc_num(&b, tc_field(it, "min"));
-		tc_num(&b, tc_field(it, "max"));
-		tc_num(&b, tc_field(it, "avg"));
-		tc_uvarint(&b, (uint64_t)tc_field(it, "n"));
+		s = (struct tpc_telem_item){ tc_field(it, "min"), tc_field(it, "max"),
+					     tc_field(it, "avg"), tc_count(tc_field(it, "n")), 0 };
+		tc_put_sensor(&b, &s, sensors_seen ? &prev_n : NULL);
+		prev_n = s.n;
+		sensors_seen = true;
 		if (fail)
-			tc_uvarint(&b, (uint64_t)fail->valuedouble);
+			tc_uvarint(&b, tc_count(fail->valuedouble));
 		items++;
 	}
 	if (events && !tc_add_token(layout, layout_len, &pos, 'E', NULL))
@@ -232,7 +373,7 @@ enum tpd_err tpc_telem_encode(const cJSON *r, char *layout, size_t layout_len,
 	cJSON_ArrayForEach(it, events) {
 		if (strchr(it->string, TC_US) || !tc_add_token(layout, layout_len, &pos, 'e', it->string))
 			return TPD_ERR_INVAL;
-		tc_uvarint(&b, (uint64_t)it->valuedouble);
+		tc_uvarint(&b, tc_count(it->valuedouble));
 		items++;
 	}
 	if (load && !tc_add_token(layout, layout_len, &pos, 'L', NULL))
@@ -276,6 +417,8 @@ static enum tpd_err tc_decode(const char *dev, double ts, const char *layout,
 	unsigned n = tok ? tc_tokens(layout, &model, &mlen, &fw, &flen, tok,
 				     TPC_TELEM_ITEMS_MAX * 2) : (unsigned)-1;
 	bool ok = o != NULL;
+	uint64_t prev_n = 0;
+	bool sensors_seen = false;
 	enum tpd_err rc = TPD_ERR_INVAL;
 
 	*out = NULL;
@@ -302,6 +445,7 @@ static enum tpd_err tc_decode(const char *dev, double ts, const char *layout,
 	ok = sensors != NULL;
 	for (unsigned i = 0; ok && i < n; i++) {
 		const struct tc_token *t = &tok[i];
+		struct tpc_telem_item sens;
 		cJSON *agg;
 		double v;
 
@@ -309,10 +453,12 @@ static enum tpd_err tc_decode(const char *dev, double ts, const char *layout,
 		case 's':
 		case 'f':
 			agg = cJSON_AddObjectToObject(sensors, tc_name(t, name, sizeof(name)));
-			ok = agg && tc_add_num(agg, "min", tc_get_num(&in)) &&
-			     tc_add_num(agg, "max", tc_get_num(&in)) &&
-			     tc_add_num(agg, "avg", tc_get_num(&in)) &&
-			     cJSON_AddNumberToObject(agg, "n", (double)tc_get_uvarint(&in));
+			tc_get_sensor(&in, &sens, sensors_seen ? &prev_n : NULL);
+			prev_n = sens.n;
+			sensors_seen = true;
+			ok = agg && tc_add_num(agg, "min", sens.min) && tc_add_num(agg, "max", sens.max) &&
+			     tc_add_num(agg, "avg", sens.avg) &&
+			     cJSON_AddNumberToObject(agg, "n", (double)sens.n);
 			if (ok && (t->type == 'f' || rollup)) {
 				uint64_t fail = tc_get_uvarint(&in);
 
@@ -405,7 +551,8 @@ static enum tpd_err tc_agg_add(struct tpc_telem_agg *agg, const char *layout,
 	unsigned n = tok ? tc_tokens(layout, &model, &mlen, &fw, &flen, tok,
 				     TPC_TELEM_ITEMS_MAX * 2) : (unsigned)-1;
 	unsigned item = 0;
-	bool first = agg->reports == 0;
+	bool first = agg->reports == 0, sensors_seen = false;
+	uint64_t prev_n = 0;
 	enum tpd_err rc = TPD_ERR_INVAL;
 
 	if (n == (unsigned)-1)
@@ -430,10 +577,9 @@ static enum tpd_err tc_agg_add(struct tpc_telem_agg *agg, const char *layout,
 		if (item == TPC_TELEM_ITEMS_MAX)
 			goto out;
 		if (type == 's' || type == 'f') {
-			s.min = tc_get_num(&in);
-			s.max = tc_get_num(&in);
-			s.avg = tc_get_num(&in);
-			s.n = tc_get_uvarint(&in);
+			tc_get_sensor(&in, &s, sensors_seen ? &prev_n : NULL);
+			prev_n = s.n;
+			sensors_seen = true;
 			if (type == 'f' || rollup)
 				s.fail = tc_get_uvarint(&in);
 		} else if (type == 'e') {
@@ -484,6 +630,8 @@ enum tpd_err tpc_telem_agg_encode(const struct tpc_telem_agg *agg, const char *l
 	unsigned n = tok ? tc_tokens(layout, &model, &mlen, &fw, &flen, tok,
 				     TPC_TELEM_ITEMS_MAX * 2) : (unsigned)-1;
 	unsigned item = 0;
+	uint64_t prev_n = 0;
+	bool sensors_seen = false;
 	enum tpd_err rc = TPD_ERR_INVAL;
 
 	if (n == (unsigned)-1)
@@ -499,10 +647,9 @@ enum tpd_err tpc_telem_agg_encode(const struct tpc_telem_agg *agg, const char *l
 		if (item++ == agg->nitems)
 			goto out;
 		if (type == 's' || type == 'f') {
-			tc_num(&b, it->min);
-			tc_num(&b, it->max);
-			tc_num(&b, it->avg);
-			tc_uvarint(&b, it->n);
+			tc_put_sensor(&b, it, sensors_seen ? &prev_n : NULL);
+			prev_n = it->n;
+			sensors_seen = true;
 			tc_uvarint(&b, it->fail);
 		} else if (type == 'e') {
 			tc_uvarint(&b, it->n);
