@@ -54,6 +54,7 @@ struct tpc_collector {
 	uint64_t maintain_stored;        /* stats.stored when the last pass ended */
 	double maintain_due;             /* monotonic s: a step is made then even under load */
 	unsigned batch_n;                /* messages in the open batch */
+	struct tpc_fleet_stats fleet_stats; /* the engine's, copied each tick (under lock) */
 };
 
 #define COLLECTOR_MAINTAIN_BUSY_S 0.2    /* between steps while there is work */
@@ -61,6 +62,8 @@ struct tpc_collector {
 #define COLLECTOR_MAINTAIN_IDLE_S 60.0   /* after a whole pass, nothing stored */
 #define COLLECTOR_MAINTAIN_BUSY_BATCH 64 /* a batch this big: ingest is behind, wait */
 #define COLLECTOR_MAINTAIN_YIELD_S 5.0   /* ...but at most this long between steps */
+
+#define COLLECTOR_EVICT_PER_TICK 1024 /* idle devices' forecasts saved per tick */
 
 #define COLLECTOR_LOG_EVERY_S 60
 #define COLLECTOR_GAP_GRACE_S 30    /* a missing seq is a loss after this */
@@ -228,9 +231,56 @@ static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_re
 	return TPD_OK;
 }
 
-void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet)
+/* The engine's persist hook (fleet.h): a device's state in the database. */
+static enum tpd_err collector_forecast_save(void *ctx, const char *dev, const void *state,
+					    size_t len)
 {
+	struct tpc_collector *c = ctx;
+
+	return tpc_store_forecast_put(c->store, dev, state, len, tpd_clock_wall());
+}
+
+static enum tpd_err collector_forecast_load(void *ctx, const char *dev, void **state, size_t *len)
+{
+	struct tpc_collector *c = ctx;
+
+	return tpc_store_forecast_get(c->store, dev, state, len);
+}
+
+void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet, double idle_s,
+			     size_t max_resident)
+{
+	struct tpc_fleet_persist p = {
+		.ctx = c, .save = collector_forecast_save, .load = collector_forecast_load,
+	};
+
 	c->fleet = fleet;
+	if (fleet)
+		tpc_fleet_set_persist(fleet, &p, idle_s, max_resident);
+}
+
+/* A clean stop: every device's forecast into the database, so a restart
+ * goes on from it. */
+void tpc_collector_save_forecasts(struct tpc_collector *c)
+{
+	struct tpc_fleet_stats st;
+	size_t failed;
+
+	if (!c->fleet)
+		return;
+	tpc_fleet_stats(c->fleet, &st);
+	if (tpc_store_batch_begin(c->store)) {
+		failed = st.resident;
+	} else {
+		failed = tpc_fleet_save_all(c->fleet);
+		if (tpc_store_batch_commit(c->store))
+			failed = st.resident;
+	}
+	if (failed)
+		tpd_log(TPD_LOG_WARN, "forecast", "%zu of %zu devices' forecast state not saved: "
+			"they learn again after the restart", failed, st.resident);
+	else
+		tpd_log(TPD_LOG_INFO, "forecast", "forecast state of %zu devices saved", st.resident);
 }
 
 /* Feeds a stored telemetry report to the engine and applies what it decides.
@@ -239,7 +289,7 @@ void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet)
 static void collector_forecast(struct tpc_collector *c, const struct tpc_report *r, double now)
 {
 	struct tpc_prediction p[8];
-	unsigned n = tpc_fleet_telemetry(c->fleet, r, p, 8);
+	unsigned n = tpc_fleet_telemetry(c->fleet, r, tpd_clock_mono(), p, 8);
 
 	for (unsigned i = 0; i < n; i++) {
 		struct tpc_claim_result res;
@@ -436,6 +486,27 @@ void tpc_collector_tick(struct tpc_collector *c, double now_mono)
 	struct collector_alarm_ctx a = { .grace_s = COLLECTOR_GAP_GRACE_S };
 
 	tpc_seqgap_check(c->gaps, now_mono, collector_on_gap, &a);
+	/* idle devices' forecasts out of memory (fleet.c note 4), a bounded
+	 * number a tick so a fleet going quiet at once does not stall ingest */
+	if (c->fleet) {
+		struct tpc_fleet_stats fs;
+
+		size_t n = 0;
+
+		/* one transaction for the tick's evictions; a failed commit loses
+		 * their saved forecasts (never a report): they learn again */
+		if (!c->in_batch && tpc_fleet_idle(c->fleet, now_mono) &&
+		    tpc_store_batch_begin(c->store) == TPD_OK) {
+			n = tpc_fleet_evict_idle(c->fleet, now_mono, COLLECTOR_EVICT_PER_TICK);
+			if (tpc_store_batch_commit(c->store))
+				tpd_log(TPD_LOG_WARN, "forecast", "forecast state of %zu idle devices "
+					"not saved (database): they learn again", n);
+		}
+		tpc_fleet_stats(c->fleet, &fs);
+		pthread_mutex_lock(&c->lock);
+		c->fleet_stats = fs;
+		pthread_mutex_unlock(&c->lock);
+	}
 	if (a.more_devices)
 		tpd_log(TPD_LOG_ERR, "gaps", "loss alarm: %zu more devices with missing reports "
 			"(GET /api/v1/health lists them)", a.more_devices);
@@ -581,7 +652,11 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 {
 	struct tpc_collector_stats st;
 	struct tpc_seqgap_totals g;
+	struct tpc_fleet_stats fs;
+	uint64_t resident;
 	const struct { const char *key; const uint64_t *v; } rows[] = {
+		{ "forecast_devices_in_memory", &resident }, { "forecast_states_saved", &fs.evicted },
+		{ "forecast_states_read_back", &fs.restored },
 		{ "seq_gaps", &g.gaps_alarmed }, { "seq_missing", &g.reports_alarmed },
 		{ "seq_filled_late", &g.filled_late },
 		{ "received", &st.received }, { "stored", &st.stored },
@@ -596,6 +671,10 @@ cJSON *tpc_collector_stats_json(struct tpc_collector *c)
 
 	tpc_collector_stats(c, &st);
 	tpc_seqgap_totals(c->gaps, &g);
+	pthread_mutex_lock(&c->lock);
+	fs = c->fleet_stats;
+	pthread_mutex_unlock(&c->lock);
+	resident = fs.resident;
 	for (size_t i = 0; ok && i < sizeof(rows) / sizeof(rows[0]); i++)
 		ok = cJSON_AddNumberToObject(o, rows[i].key, (double)*rows[i].v) != NULL;
 	for (int i = 0; ok && i < TPC_REJECT_COUNT; i++)

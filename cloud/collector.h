@@ -50,8 +50,14 @@ enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *reg
 void tpc_collector_free(struct tpc_collector *c);
 
 /* Turns the predictive engine on (fleet.h; borrowed): each stored telemetry
- * report feeds it, and its forecasts open or annotate claims. */
-void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet);
+ * report feeds it, and its forecasts open or annotate claims. Devices'
+ * forecast state goes to the store when they have been idle for idle_s
+ * (tpc_collector_tick; 0: never) or when more than max_resident are in
+ * memory (0: no bound), and comes back when they report again. */
+void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet, double idle_s,
+			     size_t max_resident);
+/* At a clean stop: every device's forecast state into the store. */
+void tpc_collector_save_forecasts(struct tpc_collector *c);
 
 /*
  * Handles one message. Logs one line to stderr for a rejection and for each

@@ -29,6 +29,18 @@
  *    has stood FLEET_HOLD_H hours, so a change that reaches every device at
  *    once (a firmware pushed to all) is seen as the model's before any one
  *    device is claimed for it; one rolled out over days is not.
+ * 4. Bounded memory: a fleet of millions does not fit 5 KB a device, and
+ *    most devices of a large fleet are quiet at any hour (offline, or
+ *    reporting rarely). Devices are kept on a list by the time their last
+ *    telemetry arrived; the least recently seen is saved through the
+ *    persist hook (the collector's database) and let go when the bound is
+ *    reached or when it has been idle for idle_s, and read back when it
+ *    reports again. The saved bytes are the forecast's own (predict.h,
+ *    flat, no pointers) behind a header naming the model and the layout;
+ *    on reading, the targets must match what the product makes now (kind,
+ *    sensor and regressors, target size), so a changed description or
+ *    build learns again instead of misreading. The model's counters
+ *    (note 3) keep a device that is away: it is still one of its model.
  */
 #include <math.h>
 #include <stdint.h>
@@ -39,6 +51,7 @@
 #include <cjson/cJSON.h>
 
 #include "fleet.h"
+#include "pool.h"
 #include "predict.h"
 #include "tpd/product.h"
 
@@ -63,6 +76,7 @@ struct fleet_spread {
 struct fleet_model {
 	char name[TPD_ID_MAX + 1];
 	struct tpd_product *product;    /* NULL: no description found */
+	struct tpc_pool *pool;          /* its devices: a fleet_device and its forecast each */
 	struct fleet_spread spread[FLEET_MAX_TARGETS];
 };
 
@@ -73,7 +87,21 @@ struct fleet_device {
 	uint32_t learned;               /* bit i: counted in its model's spread[i] */
 	uint32_t over;                  /* bit i: counted in spread[i].over */
 	uint8_t held[FLEET_MAX_TARGETS];/* hours target i has stood raised, unreported */
-	struct tpd_predict *pred;
+	double seen;                    /* when its last telemetry arrived (caller's clock) */
+	struct fleet_device *newer, *older;   /* the recency list (note 4) */
+	struct tpd_predict *pred;       /* right after it, in the same pool object */
+};
+
+/* The saved form's header (note 4); the targets' bytes follow. */
+#define FLEET_STATE_MAGIC 0x31465054u   /* "TPF1" */
+struct fleet_state_head {
+	uint32_t magic;
+	uint32_t target_size;           /* sizeof(struct tpd_predict_target) */
+	uint32_t ntargets;
+	uint32_t reported, learned, over;
+	uint8_t held[FLEET_MAX_TARGETS];
+	char model[TPD_ID_MAX + 1];
+	double threshold, bin_start;
 };
 
 struct tpc_fleet {
@@ -84,6 +112,11 @@ struct tpc_fleet {
 	struct fleet_device **slots;    /* open addressing, power-of-two size */
 	size_t cap, n;
 	size_t bytes;
+	struct fleet_device *newest, *oldest;   /* the recency list (note 4) */
+	struct tpc_fleet_persist persist;       /* save NULL: every device stays */
+	double idle_s;
+	size_t max_resident;
+	struct tpc_fleet_stats stats;
 };
 
 enum tpd_err tpc_fleet_new(const char *const *dirs, double threshold, struct tpc_fleet **out)
@@ -109,14 +142,11 @@ void tpc_fleet_free(struct tpc_fleet *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->cap; i++) {
-		if (f->slots[i]) {
-			tpd_predict_free(f->slots[i]->pred);
-			free(f->slots[i]);
-		}
-	}
-	for (unsigned i = 0; i < f->nmodels; i++)
+	/* the devices are in their models' pools */
+	for (unsigned i = 0; i < f->nmodels; i++) {
+		tpc_pool_free(f->models[i].pool);
 		free(f->models[i].product);
+	}
 	free(f->slots);
 	free(f);
 }
@@ -125,6 +155,21 @@ void tpc_fleet_size(const struct tpc_fleet *f, size_t *devices, size_t *bytes)
 {
 	*devices = f->n;
 	*bytes = f->bytes;
+}
+
+void tpc_fleet_stats(const struct tpc_fleet *f, struct tpc_fleet_stats *out)
+{
+	*out = f->stats;
+	out->resident = f->n;
+	out->bytes = f->bytes;
+}
+
+void tpc_fleet_set_persist(struct tpc_fleet *f, const struct tpc_fleet_persist *p, double idle_s,
+			   size_t max_resident)
+{
+	f->persist = *p;
+	f->idle_s = idle_s > 0 ? idle_s : 0;
+	f->max_resident = max_resident;
 }
 
 /* The model's index, loading its description the first time; -1 when the
@@ -142,10 +187,17 @@ static int fleet_model(struct tpc_fleet *f, const char *name)
 	m = &f->models[f->nmodels];
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->product = NULL;
+	m->pool = NULL;
 	if (tpd_id_valid(name) && tpd_product_resolve(name, f->dirs, path, sizeof(path)) == TPD_OK) {
 		m->product = malloc(sizeof(*m->product));
 		if (m->product && tpd_product_load(path, m->product, err, sizeof(err))) {
 			fprintf(stderr, "tpcollect: predictions for %s off: %s\n", name, err);
+			free(m->product);
+			m->product = NULL;
+		}
+		if (m->product && !(m->pool = tpc_pool_new(sizeof(struct fleet_device) +
+							   tpd_predict_bytes(m->product)))) {
+			fprintf(stderr, "tpcollect: predictions for %s off: out of memory\n", name);
 			free(m->product);
 			m->product = NULL;
 		}
@@ -174,6 +226,29 @@ static struct fleet_device **fleet_slot(struct fleet_device **slots, size_t cap,
 	return &slots[i];
 }
 
+/* Empties a slot of the linear-probing table, shifting back the entries
+ * that probed past it so every lookup still finds them. */
+static void fleet_unslot(struct tpc_fleet *f, struct fleet_device **slot)
+{
+	size_t mask = f->cap - 1, i = (size_t)(slot - f->slots), j = i;
+
+	f->slots[i] = NULL;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!f->slots[j])
+			break;
+		home = (size_t)fleet_hash(f->slots[j]->dev) & mask;
+		/* it stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		f->slots[i] = f->slots[j];
+		f->slots[j] = NULL;
+		i = j;
+	}
+}
+
 static bool fleet_grow(struct tpc_fleet *f)
 {
 	size_t cap = f->cap * 2;
@@ -190,23 +265,198 @@ static bool fleet_grow(struct tpc_fleet *f)
 	return true;
 }
 
-static struct fleet_device *fleet_device(struct tpc_fleet *f, const char *dev, unsigned model)
+static void fleet_unlink(struct tpc_fleet *f, struct fleet_device *d)
+{
+	if (d->newer)
+		d->newer->older = d->older;
+	else
+		f->newest = d->older;
+	if (d->older)
+		d->older->newer = d->newer;
+	else
+		f->oldest = d->newer;
+	d->newer = d->older = NULL;
+}
+
+/* d reported at now: to the front of the recency list. */
+static void fleet_touch(struct tpc_fleet *f, struct fleet_device *d, double now)
+{
+	d->seen = now;
+	if (f->newest == d)
+		return;
+	if (d->newer || d->older || f->oldest == d)
+		fleet_unlink(f, d);
+	d->older = f->newest;
+	if (f->newest)
+		f->newest->newer = d;
+	f->newest = d;
+	if (!f->oldest)
+		f->oldest = d;
+}
+
+/* d's state as saved bytes (note 4); the caller frees them. */
+static void *fleet_pack(const struct tpc_fleet *f, const struct fleet_device *d, size_t *len)
+{
+	struct fleet_state_head h;
+	size_t tbytes = d->pred->ntargets * sizeof(d->pred->t[0]);
+	unsigned char *b = malloc(sizeof(h) + tbytes);
+
+	if (!b)
+		return NULL;
+	memset(&h, 0, sizeof(h));   /* padding too: the same state, the same bytes */
+	h.magic = FLEET_STATE_MAGIC;
+	h.target_size = (uint32_t)sizeof(d->pred->t[0]);
+	h.ntargets = d->pred->ntargets;
+	h.reported = d->reported;
+	h.learned = d->learned;
+	h.over = d->over;
+	memcpy(h.held, d->held, sizeof(h.held));
+	snprintf(h.model, sizeof(h.model), "%s", f->models[d->model].name);
+	h.threshold = d->pred->threshold;
+	h.bin_start = d->pred->bin_start;
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), d->pred->t, tbytes);
+	*len = sizeof(h) + tbytes;
+	return b;
+}
+
+/* Reads saved bytes into a fresh device d of model `model`: false (d
+ * untouched) when they are not of this model, threshold and layout. */
+static bool fleet_unpack(const struct tpc_fleet *f, struct fleet_device *d, const void *state,
+			 size_t len)
+{
+	struct fleet_state_head h;
+	const unsigned char *b = state;
+	struct tpd_predict *p = d->pred;
+
+	if (len < sizeof(h))
+		return false;
+	memcpy(&h, b, sizeof(h));
+	if (h.magic != FLEET_STATE_MAGIC || h.target_size != sizeof(p->t[0]) ||
+	    h.ntargets != p->ntargets || len != sizeof(h) + (size_t)h.ntargets * sizeof(p->t[0]) ||
+	    memchr(h.model, '\0', sizeof(h.model)) == NULL ||
+	    strcmp(h.model, f->models[d->model].name) != 0 || h.threshold != p->threshold)
+		return false;
+	for (unsigned i = 0; i < h.ntargets; i++) {
+		struct tpd_predict_target t;
+
+		memcpy(&t, b + sizeof(h) + i * sizeof(t), sizeof(t));
+		if (t.kind != p->t[i].kind || t.sensor != p->t[i].sensor || t.nx != p->t[i].nx ||
+		    memcmp(t.x, p->t[i].x, sizeof(t.x)) != 0 ||
+		    (t.kind == TPD_PREDICT_TEMP && t.u.th.ex.ref != p->t[i].u.th.ex.ref) ||
+		    (t.kind == TPD_PREDICT_EVENTS && t.u.ev.load != p->t[i].u.ev.load))
+			return false;
+	}
+	memcpy(p->t, b + sizeof(h), (size_t)h.ntargets * sizeof(p->t[0]));
+	p->bin_start = h.bin_start;
+	d->reported = h.reported;
+	d->learned = h.learned;
+	d->over = h.over;
+	memcpy(d->held, h.held, sizeof(d->held));
+	return true;
+}
+
+static bool fleet_save(struct tpc_fleet *f, const struct fleet_device *d)
+{
+	size_t len;
+	void *b = fleet_pack(f, d, &len);
+	enum tpd_err rc = b ? f->persist.save(f->persist.ctx, d->dev, b, len) : TPD_ERR_NOMEM;
+
+	free(b);
+	if (rc)
+		f->stats.save_failed++;
+	return rc == TPD_OK;
+}
+
+static void fleet_drop(struct tpc_fleet *f, struct fleet_device *d)
+{
+	fleet_unlink(f, d);
+	fleet_unslot(f, fleet_slot(f->slots, f->cap, d->dev));
+	f->n--;
+	f->bytes -= sizeof(*d) + tpd_predict_size(d->pred);
+	tpc_pool_release(f->models[d->model].pool, d);
+}
+
+/* Saves and lets go of the least recently seen device; false when its save
+ * was refused (it stays). */
+static bool fleet_evict_oldest(struct tpc_fleet *f)
+{
+	struct fleet_device *d = f->oldest;
+
+	if (!d || !fleet_save(f, d))
+		return false;
+	fleet_drop(f, d);
+	f->stats.evicted++;
+	return true;
+}
+
+bool tpc_fleet_idle(const struct tpc_fleet *f, double now)
+{
+	return f->persist.save && f->idle_s > 0 && f->oldest && f->oldest->seen < now - f->idle_s;
+}
+
+size_t tpc_fleet_evict_idle(struct tpc_fleet *f, double now, size_t max)
+{
+	size_t n = 0;
+
+	if (!f->persist.save || !(f->idle_s > 0))
+		return 0;
+	while (n < max && f->oldest && f->oldest->seen < now - f->idle_s && fleet_evict_oldest(f))
+		n++;
+	return n;
+}
+
+size_t tpc_fleet_save_all(struct tpc_fleet *f)
+{
+	size_t failed = 0;
+
+	if (!f->persist.save)
+		return 0;
+	for (struct fleet_device *d = f->oldest; d; d = d->newer)
+		failed += !fleet_save(f, d);
+	return failed;
+}
+
+/* A device's saved state, when there is one of this model and layout. */
+static void fleet_restore(struct tpc_fleet *f, struct fleet_device *d)
+{
+	void *state = NULL;
+	size_t len = 0;
+
+	if (!f->persist.load || f->persist.load(f->persist.ctx, d->dev, &state, &len) != TPD_OK)
+		return;
+	if (fleet_unpack(f, d, state, len))
+		f->stats.restored++;
+	else
+		f->stats.discarded++;
+	free(state);
+}
+
+static struct fleet_device *fleet_device(struct tpc_fleet *f, const char *dev, unsigned model,
+					 double now)
 {
 	struct fleet_device **slot, *d;
 
+	slot = fleet_slot(f->slots, f->cap, dev);
+	if (*slot) {
+		fleet_touch(f, *slot, now);
+		return *slot;
+	}
+	/* a newcomer: room first (note 4), then the table's load factor */
+	if (f->max_resident && f->persist.save && f->n >= f->max_resident)
+		fleet_evict_oldest(f);
 	if ((f->n + 1) * 4 > f->cap * 3 && !fleet_grow(f))
 		return NULL;
-	slot = fleet_slot(f->slots, f->cap, dev);
-	if (*slot)
-		return *slot;
-	d = calloc(1, sizeof(*d));
-	if (!d || !(d->pred = tpd_predict_new(f->models[model].product, f->threshold))) {
-		free(d);
+	d = tpc_pool_alloc(f->models[model].pool);
+	if (!d)
 		return NULL;
-	}
+	d->pred = (struct tpd_predict *)(d + 1);
+	tpd_predict_init(d->pred, f->models[model].product, f->threshold);
 	snprintf(d->dev, sizeof(d->dev), "%s", dev);
 	d->model = model;
-	*slot = d;
+	fleet_restore(f, d);
+	*fleet_slot(f->slots, f->cap, dev) = d;
+	fleet_touch(f, d, now);
 	f->n++;
 	f->bytes += sizeof(*d) + tpd_predict_size(d->pred);
 	return d;
@@ -371,7 +621,7 @@ static void fleet_describe(const struct tpc_fleet *f, const struct fleet_device 
 		*report = fleet_stands(f, d, i, fleet_excess(t), &p->fleet_center, &p->fleet_n);
 }
 
-unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r,
+unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r, double now,
 			     struct tpc_prediction *out, unsigned max)
 {
 	double clean[TPD_PRODUCT_MAX_SENSORS], events[TPD_PRODUCT_MAX_SENSORS];
@@ -386,7 +636,7 @@ unsigned tpc_fleet_telemetry(struct tpc_fleet *f, const struct tpc_report *r,
 	model = fleet_model(f, r->model);
 	if (model < 0 || !f->models[model].product)
 		return 0;
-	d = fleet_device(f, r->dev, (unsigned)model);
+	d = fleet_device(f, r->dev, (unsigned)model, now);
 	if (!d)
 		return 0;
 	fleet_row(f->models[model].product, r->json, clean, events);

@@ -292,6 +292,39 @@ enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id,
 	return s->ops->device_purchase_date(s->ctx, id, buf, len);
 }
 
+enum tpd_err tpc_store_forecast_put(struct tpc_store *s, const char *dev, const void *state,
+				    size_t len, double saved_at)
+{
+	enum tpd_err rc;
+
+	if (!s->ops->forecast_put)
+		return TPD_ERR_UNSUPPORTED;
+	rc = tpc_store_begin(s);
+	if (rc)
+		return rc;
+	rc = s->ops->forecast_put(s->ctx, dev, state, len, saved_at);
+	if (rc) {
+		tpc_store_rollback(s);
+		return rc;
+	}
+	return tpc_store_commit(s);
+}
+
+enum tpd_err tpc_store_forecast_get(struct tpc_store *s, const char *dev, void **state,
+				    size_t *len)
+{
+	*state = NULL;
+	*len = 0;
+	enum tpd_err rc;
+
+	if (!s->ops->forecast_get)
+		return TPD_ERR_UNSUPPORTED;
+	pthread_mutex_lock(&s->lock);
+	rc = s->ops->forecast_get(s->ctx, dev, state, len);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 enum tpd_err tpc_store_claim_find_open(struct tpc_store *s, const char *device,
 				       const char *category, int64_t *id)
 {

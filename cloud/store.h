@@ -175,6 +175,10 @@ struct tpc_store_ops {
 	enum tpd_err (*claim_by_token)(void *ctx, const char *token, int64_t *id);
 	enum tpd_err (*reports_recent)(void *ctx, const char *dev, const char *kind, double since,
 				       unsigned limit, cJSON **out);
+	/* optional: the predictive engine's saved state of a device (fleet.h) */
+	enum tpd_err (*forecast_put)(void *ctx, const char *dev, const void *state, size_t len,
+				     double saved_at);
+	enum tpd_err (*forecast_get)(void *ctx, const char *dev, void **state, size_t *len);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -243,6 +247,15 @@ enum tpd_err tpc_store_claim_list_locked(struct tpc_store *s, const struct tpc_c
 /* Has dev ever had a claim of this category holding this fault code? */
 enum tpd_err tpc_store_claim_had(struct tpc_store *s, const char *dev, const char *category,
 				 const char *code, bool *had);
+
+/* The predictive engine's state of dev, opaque bytes (fleet.h), each call
+ * its own transaction (a savepoint in a batch): put replaces it; get gives
+ * a malloc'd copy (the caller frees) or TPD_ERR_NOTFOUND.
+ * TPD_ERR_UNSUPPORTED from a backend without them. */
+enum tpd_err tpc_store_forecast_put(struct tpc_store *s, const char *dev, const void *state,
+				    size_t len, double saved_at);
+enum tpd_err tpc_store_forecast_get(struct tpc_store *s, const char *dev, void **state,
+				    size_t *len);
 
 /* Self-locking reads (outside a transaction; on a reader connection, so
  * they see what is committed). *out is the caller's. */

@@ -136,6 +136,9 @@ static const char *const sq_migrations[] = {
 	 "ALTER TABLE claims ADD COLUMN channel TEXT;"
 	 "ALTER TABLE claims ADD COLUMN tracking_token TEXT;"
 	 "CREATE UNIQUE INDEX claims_tracking ON claims (tracking_token);"),
+	/* 7: the predictive engine's state of devices gone idle (fleet.c note 4) */
+	("CREATE TABLE forecast_state ("
+	 "  dev TEXT PRIMARY KEY, saved_at REAL NOT NULL, state BLOB NOT NULL);"),
 };
 
 #define SQ_CLAIM_COLS \
@@ -196,6 +199,8 @@ enum sq_stmt_id {
 	SQ_CLAIM_BY_TOKEN,
 	SQ_REPORTS_RECENT,
 	SQ_TELEMETRY_LAST,
+	SQ_FORECAST_PUT,
+	SQ_FORECAST_GET,
 	SQ_EVENT_NEXT,
 	SQ_EVENT_PENDING,
 	SQ_CURSOR_GET,
@@ -319,6 +324,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_TELEMETRY_LAST] =
 		"SELECT seq, ts, layout, data FROM telemetry WHERE dev_id = ?1 AND ts >= ?2"
 		" ORDER BY seq DESC LIMIT ?3",
+	[SQ_FORECAST_PUT] =
+		"INSERT INTO forecast_state (dev, saved_at, state) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (dev) DO UPDATE SET saved_at = ?2, state = ?3",
+	[SQ_FORECAST_GET] = "SELECT state FROM forecast_state WHERE dev = ?",
 	[SQ_EVENT_ADD] =
 		"INSERT INTO events (uuid, event, claim_id, at, body) VALUES (?,?,?,?,?)",
 	[SQ_EVENT_NEXT] = "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT 1",
@@ -471,6 +480,7 @@ static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
 	[SQ_LEGACY_TELEMETRY] = "legacy_telemetry", [SQ_LEGACY_DELETE] = "legacy_delete",
 	[SQ_CLAIM_BY_TOKEN] = "claim_by_token", [SQ_REPORTS_RECENT] = "reports_recent",
 	[SQ_TELEMETRY_LAST] = "telemetry_last",
+	[SQ_FORECAST_PUT] = "forecast_put", [SQ_FORECAST_GET] = "forecast_get",
 	[SQ_EVENT_ADD] = "event_add", [SQ_EVENT_NEXT] = "event_next",
 	[SQ_EVENT_PENDING] = "event_pending", [SQ_CURSOR_GET] = "cursor_get",
 	[SQ_CURSOR_SET] = "cursor_set",
@@ -1014,6 +1024,53 @@ static enum tpd_err sq_signed_before(void *ctx, const char *dev, uint64_t seq, c
 	sq_bind_text(st, 1, dev);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
 	return sq_one_text(c, st, hash, len);
+}
+
+static enum tpd_err sq_forecast_put(void *ctx, const char *dev, const void *state, size_t len,
+				    double saved_at)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_FORECAST_PUT);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sqlite3_bind_double(st, 2, saved_at);
+	sqlite3_bind_blob64(st, 3, state, len, SQLITE_STATIC);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_forecast_get(void *ctx, const char *dev, void **state, size_t *len)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_FORECAST_GET);
+	enum tpd_err out = TPD_ERR_NOTFOUND;
+	int rc;
+
+	*state = NULL;
+	*len = 0;
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *b = sqlite3_column_blob(st, 0);
+
+		out = TPD_ERR_NOMEM;
+		if (n > 0 && b && (*state = malloc((size_t)n))) {
+			memcpy(*state, b, (size_t)n);
+			*len = (size_t)n;
+			out = TPD_OK;
+		} else if (n <= 0) {
+			out = TPD_ERR_NOTFOUND;
+		}
+	} else if (rc != SQLITE_DONE) {
+		sq_log(c, "%s", sqlite3_errmsg(c->db));
+		out = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return out;
 }
 
 static enum tpd_err sq_claim_find_open(void *ctx, const char *device, const char *category,
@@ -2306,6 +2363,8 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_get = sq_claim_get,
 	.claim_list = sq_claim_list,
 	.claim_had = sq_claim_had,
+	.forecast_put = sq_forecast_put,
+	.forecast_get = sq_forecast_get,
 	.maintain = sq_maintain,
 	.claim_evidence = sq_claim_evidence,
 	.telemetry_list = sq_telemetry_list,

@@ -62,6 +62,8 @@
 #define PROG "tpcollect"
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
 #define EXCLUSIVE_SUB "tp/v1/+/+"
+#define FORECAST_MAX_DEFAULT 100000
+#define FORECAST_MAX_DEFAULT_S "100000"
 #define RECONNECT_MAX_MS 2000   /* one client, not a fleet: come back fast */
 /* After a batch could not be stored (disk full): 1 s doubling to this
  * before the broker is asked for it again. */
@@ -354,6 +356,8 @@ int main(int argc, char **argv)
 	const char *threshold_arg = NULL;
 	const char *raw_days_arg = NULL;
 	double raw_days = 30;
+	const char *forecast_idle_arg = "1h", *forecast_max_arg = NULL;
+	double forecast_idle_s = 0, forecast_max = FORECAST_MAX_DEFAULT;
 	double threshold = 0;
 	/* Ten years back: replays (make eval, the tests) and long spool backlogs
 	 * carry old device times, and an old ts cannot move last_seen (kept as
@@ -384,6 +388,8 @@ int main(int argc, char **argv)
 		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
 		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
+		{ "forecast-idle", "N[s|m|h|d]", "a device without telemetry this long has its forecast state moved from memory to the database until it reports again (default 1h; 0: never)", &forecast_idle_arg, NULL },
+		{ "forecast-max", "N", "at most N devices' forecast state in memory, the least recently seen go to the database (default " FORECAST_MAX_DEFAULT_S ", about 5 KB each; 0: no bound)", &forecast_max_arg, NULL },
 		{ "raw-days", "N", "keep raw telemetry N days, then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
@@ -429,6 +435,8 @@ int main(int argc, char **argv)
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
 	    (webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)) ||
 	    (raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)) ||
+	    !tpcollect_duration(forecast_idle_arg, strlen(forecast_idle_arg), &forecast_idle_s) ||
+	    (forecast_max_arg && !tpd_cli_number(forecast_max_arg, 0, 1e9, &forecast_max)) ||
 	    !tpcollect_skew(skew_arg, &ingest_policy)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
@@ -439,6 +447,10 @@ int main(int argc, char **argv)
 			? "--webhook-retry-max takes seconds from 1 to 86400"
 			: raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)
 			? "--raw-days takes a number of days from 0 to 36500"
+			: !tpcollect_duration(forecast_idle_arg, strlen(forecast_idle_arg), &forecast_idle_s)
+			? "--forecast-idle takes N[s|m|h|d]"
+			: forecast_max_arg && !tpd_cli_number(forecast_max_arg, 0, 1e9, &forecast_max)
+			? "--forecast-max takes a number of devices from 0 to 1000000000"
 			: !tpcollect_skew(skew_arg, &ingest_policy)
 			? "--max-skew takes BACK[,AHEAD], each N[s|m|h|d]"
 			: "--listen takes HOST:PORT");
@@ -499,7 +511,7 @@ int main(int argc, char **argv)
 	if (!no_predict) {
 		if (tpc_fleet_new(board_dirs, threshold, &fleet))
 			goto out;
-		tpc_collector_set_fleet(col, fleet);
+		tpc_collector_set_fleet(col, fleet, forecast_idle_s, (size_t)forecast_max);
 	}
 	if (tpc_registry_count(reg) == 0)
 		tpd_log(TPD_LOG_WARN, "registry", "no registered devices yet: signed reports will be "
@@ -627,6 +639,7 @@ out:
 	if (col) {
 		struct tpc_collector_stats st;
 
+		tpc_collector_save_forecasts(col);
 		tpc_collector_stats(col, &st);
 		tpd_log(TPD_LOG_INFO, "main", "stopping: %llu received, %llu stored, %llu duplicates, "
 			"%llu rejected, %llu claims opened (%llu by forecast)",

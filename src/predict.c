@@ -214,17 +214,26 @@ static unsigned predict_targets(struct tpd_predict *p, const struct tpd_product 
 	return n;
 }
 
-struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold)
+size_t tpd_predict_bytes(const struct tpd_product *prod)
 {
-	unsigned n = predict_targets(NULL, prod);
-	struct tpd_predict *p = calloc(1, sizeof(*p) + n * sizeof(p->t[0]));
+	return sizeof(struct tpd_predict) + predict_targets(NULL, prod) * sizeof(struct tpd_predict_target);
+}
 
-	if (!p)
-		return NULL;
+void tpd_predict_init(struct tpd_predict *p, const struct tpd_product *prod, double threshold)
+{
+	memset(p, 0, sizeof(*p));
 	p->product = prod;
 	p->threshold = threshold > 0 ? threshold : TPD_PREDICT_THRESHOLD;
 	p->bin_start = NAN;
 	predict_targets(p, prod);
+}
+
+struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold)
+{
+	struct tpd_predict *p = calloc(1, tpd_predict_bytes(prod));
+
+	if (p)
+		tpd_predict_init(p, prod, threshold);
 	return p;
 }
 

@@ -221,6 +221,10 @@ struct tpd_predict {
  * TPD_PREDICT_THRESHOLD. NULL when out of memory. */
 struct tpd_predict *tpd_predict_new(const struct tpd_product *prod, double threshold);
 void tpd_predict_free(struct tpd_predict *p);
+/* Or in the caller's memory: tpd_predict_bytes(prod) bytes, initialised by
+ * tpd_predict_init (nothing to free but the memory). */
+size_t tpd_predict_bytes(const struct tpd_product *prod);
+void tpd_predict_init(struct tpd_predict *p, const struct tpd_product *prod, double threshold);
 
 /* Bytes of the forecast's state. */
 size_t tpd_predict_size(const struct tpd_predict *p);

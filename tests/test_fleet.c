@@ -74,11 +74,36 @@ struct fl_result {
 	unsigned forecasts;
 };
 
-static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *res)
+/* The persist hook on a real store, as the collector sets it. */
+static enum tpd_err fl_save(void *ctx, const char *dev, const void *state, size_t len)
+{
+	return tpc_store_forecast_put(ctx, dev, state, len, 0);
+}
+
+static enum tpd_err fl_load(void *ctx, const char *dev, void **state, size_t *len)
+{
+	return tpc_store_forecast_get(ctx, dev, state, len);
+}
+
+/* How a run keeps its devices: all in memory (store NULL), or at most
+ * max_resident of them, the rest in store. */
+struct fl_keep {
+	struct tpc_store *store;
+	size_t max_resident;
+	struct tpc_fleet_stats stats;   /* at the end of the run */
+};
+
+static void fl_run_kept(struct fl_dev *devs, unsigned n, int days, struct fl_result *res,
+			struct fl_keep *keep)
 {
 	struct tpc_fleet *f;
 
 	assert_int_equal(tpc_fleet_new(board_dirs, 0, &f), TPD_OK);
+	if (keep && keep->store) {
+		struct tpc_fleet_persist p = { .ctx = keep->store, .save = fl_save, .load = fl_load };
+
+		tpc_fleet_set_persist(f, &p, 0, keep->max_resident);
+	}
 	memset(res, 0, sizeof(*res));
 	for (unsigned i = 0; i < n; i++)
 		res->raised_day[i] = res->reversed_day[i] = res->crossed_day[i] = NAN;
@@ -92,7 +117,7 @@ static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *
 			fl_report(&devs[i], k, &r, &cpu);
 			if (cpu >= 100 && isnan(res->crossed_day[i]))
 				res->crossed_day[i] = day;
-			np = tpc_fleet_telemetry(f, &r, p, 4);
+			np = tpc_fleet_telemetry(f, &r, r.ts, p, 4);
 			cJSON_Delete(r.json);
 			for (unsigned j = 0; j < np; j++) {
 				res->forecasts++;
@@ -111,6 +136,13 @@ static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *
 		size_t nd, bytes;
 
 		tpc_fleet_size(f, &nd, &bytes);
+		if (keep)
+			tpc_fleet_stats(f, &keep->stats);
+		if (keep && keep->store) {
+			assert_int_equal(nd, keep->max_resident);
+			tpc_fleet_free(f);
+			return;
+		}
 		assert_int_equal(nd, n);
 		print_message("  %zu devices, %zu bytes of state each\n", nd, bytes / nd);
 		/* the forecast of a router (predict.h: fan bins, the hour's fit,
@@ -118,6 +150,11 @@ static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *
 		assert_true(bytes / nd <= 5120);
 	}
 	tpc_fleet_free(f);
+}
+
+static void fl_run(struct fl_dev *devs, unsigned n, int days, struct fl_result *res)
+{
+	fl_run_kept(devs, n, days, res, NULL);
 }
 
 static void fl_fleet(struct fl_dev *devs, unsigned n, double shared)
@@ -233,6 +270,106 @@ static void test_cleaning_reverses_the_forecast(void **state)
 	assert_true(res.reversed_day[0] > 11);
 }
 
+static struct tpc_store *fl_store(char *dir, size_t len)
+{
+	struct tpc_store *store;
+	char url[128], err[256];
+
+	tu_mkdtemp(dir, len);
+	snprintf(url, sizeof(url), "sqlite:%s/f.db", dir);
+	assert_int_equal(tpc_store_open(url, &store, err, sizeof(err)), TPD_OK);
+	return store;
+}
+
+/* Memory bounded to 3 of 8 devices (fleet.c note 4): every report of a
+ * round-robin fleet finds its device saved in the database and reads it
+ * back, and the engine decides exactly what it decides with all of them in
+ * memory: the same forecasts on the same days, the same numbers. */
+static void test_evicted_devices_forecast_the_same(void **state)
+{
+	struct fl_dev devs[8];
+	struct fl_result all, kept;
+	struct fl_keep keep = { .max_resident = 3 };
+	char dir[64];
+
+	(void)state;
+	fl_fleet(devs, 8, 0);
+	devs[3].dust = 0.05;
+	fl_run(devs, 8, 14, &all);
+	assert_false(isnan(all.raised_day[3]));
+	keep.store = fl_store(dir, sizeof(dir));
+	fl_fleet(devs, 8, 0);
+	devs[3].dust = 0.05;
+	fl_run_kept(devs, 8, 14, &kept, &keep);
+	print_message("  %llu evictions, %llu read back, %llu discarded\n",
+		      (unsigned long long)keep.stats.evicted, (unsigned long long)keep.stats.restored,
+		      (unsigned long long)keep.stats.discarded);
+	assert_true(keep.stats.evicted >= (uint64_t)(8 * 14 * DAY / PERIOD_S) - 8);
+	assert_int_equal(keep.stats.restored, keep.stats.evicted - 5);
+	assert_int_equal(keep.stats.discarded, 0);
+	assert_int_equal(keep.stats.save_failed, 0);
+	assert_int_equal(memcmp(&all, &kept, sizeof(all)), 0);
+	tpc_store_close(keep.store);
+	tu_rm_rf(dir);
+}
+
+/* Idle devices go to the database and come back; a saved state of another
+ * threshold (or layout) is not read back: the device learns again. */
+static void test_idle_devices_leave_memory(void **state)
+{
+	struct tpc_fleet *f, *g;
+	struct tpc_fleet_stats st;
+	struct fl_dev devs[4];
+	struct tpc_fleet_persist p = { .save = fl_save, .load = fl_load };
+	struct tpc_prediction out[4];
+	struct tpc_report r;
+	size_t nd, bytes;
+	double cpu;
+	char dir[64];
+
+	(void)state;
+	p.ctx = fl_store(dir, sizeof(dir));
+	fl_fleet(devs, 4, 0);
+	assert_int_equal(tpc_fleet_new(board_dirs, 0, &f), TPD_OK);
+	tpc_fleet_set_persist(f, &p, 600, 0);
+	for (long k = 0; k < 24; k++) {
+		for (unsigned i = 0; i < 4; i++) {
+			if (i == 0 && k >= 12)
+				continue;   /* TPF0000 falls silent after an hour */
+			fl_report(&devs[i], k, &r, &cpu);
+			tpc_fleet_telemetry(f, &r, k * 60.0, out, 4);
+			cJSON_Delete(r.json);
+		}
+	}
+	/* at 23 min: TPF0000 has been silent for 12 min, the others for 0 */
+	assert_int_equal(tpc_fleet_evict_idle(f, 23 * 60.0, 100), 1);
+	tpc_fleet_size(f, &nd, &bytes);
+	assert_int_equal(nd, 3);
+	assert_true(bytes > 3 * 1000 && bytes < 4 * 6000);
+	assert_int_equal(tpc_fleet_evict_idle(f, 23 * 60.0, 100), 0);
+	/* it reports again: read back, not learned anew */
+	fl_report(&devs[0], 24, &r, &cpu);
+	tpc_fleet_telemetry(f, &r, 24 * 60.0, out, 4);
+	cJSON_Delete(r.json);
+	tpc_fleet_stats(f, &st);
+	assert_int_equal(st.resident, 4);
+	assert_int_equal(st.restored, 1);
+	/* a clean stop saves all; a collector of another threshold reads none */
+	assert_int_equal(tpc_fleet_save_all(f), 0);
+	tpc_fleet_free(f);
+	assert_int_equal(tpc_fleet_new(board_dirs, 7.0, &g), TPD_OK);
+	tpc_fleet_set_persist(g, &p, 600, 0);
+	fl_report(&devs[1], 25, &r, &cpu);
+	tpc_fleet_telemetry(g, &r, 25 * 60.0, out, 4);
+	cJSON_Delete(r.json);
+	tpc_fleet_stats(g, &st);
+	assert_int_equal(st.restored, 0);
+	assert_int_equal(st.discarded, 1);
+	tpc_fleet_free(g);
+	tpc_store_close(p.ctx);
+	tu_rm_rf(dir);
+}
+
 /* The claims a forecast makes, on a real store. */
 static void test_predicted_claims(void **state)
 {
@@ -310,6 +447,8 @@ int main(void)
 		cmocka_unit_test(test_model_wide_shift_is_not_each_device),
 		cmocka_unit_test(test_cleaning_reverses_the_forecast),
 		cmocka_unit_test(test_predicted_claims),
+		cmocka_unit_test(test_evicted_devices_forecast_the_same),
+		cmocka_unit_test(test_idle_devices_leave_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,7 +53,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 6);
+	assert_int_equal(sqlite3_column_int(st, 0), 7);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -65,7 +65,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(tpc_store_open("mysql://x", &s, err, sizeof(err)), TPD_ERR_UNSUPPORTED);
 	assert_int_equal(tpc_store_open("sqlite:", &s, err, sizeof(err)), TPD_ERR_INVAL);
@@ -755,6 +755,8 @@ static void test_old_telemetry_is_converted(void **state)
 				      "ALTER TABLE claims DROP COLUMN contact;"
 				      "ALTER TABLE claims DROP COLUMN channel;"
 				      "ALTER TABLE claims DROP COLUMN tracking_token;"
+				      /* and migration 7's (the forecasts' saved state) */
+				      "DROP TABLE forecast_state;"
 				      "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	for (unsigned seq = 1; seq <= 3; seq++) {
 		char *sql;
