@@ -78,7 +78,7 @@ CLOUD_LIBS = -lcsv
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/board_linux_probe.c src/sysfs.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
-	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c
+	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c src/units.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
@@ -94,7 +94,7 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
 	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook \
-	      test_seqgap test_log test_mqtt test_telem_codec
+	      test_seqgap test_log test_mqtt test_telem_codec test_units
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
@@ -102,7 +102,7 @@ HELPER_BINS := $(BUILD)/tests/crash_sub
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
 FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks fuzz_registry_csv \
-                fuzz_telem_codec
+                fuzz_telem_codec fuzz_units
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
