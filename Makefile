@@ -23,6 +23,12 @@ PKG_CONFIG ?= pkg-config
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
+# Man pages (man/) and systemd units (systemd/*.service.in, paths filled in).
+MANDIR  ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN1    := man/tpdiag.1 man/tpclaim.1 man/tpsim.1 man/tpkey.1
+MAN8    := man/tpdiagd.8 man/tpcollect.8
+UNITS   := tpdiagd.service tpcollect.service
 # Debian's libjs-* packages (the console's charts: libjs-dygraphs), served under /lib/.
 JSDIR   ?= /usr/share/javascript
 
@@ -52,7 +58,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
-	    prometheus python3-aiosmtpd libjs-dygraphs chromium
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -139,6 +145,7 @@ deps-check:
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  && command -v tmux >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
 	  && command -v chromium >/dev/null 2>&1 && test -d /usr/share/javascript/dygraphs \
+	  && command -v mandoc >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 \
 	  && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
 	  || $(MAKE) --no-print-directory deps
 endif
@@ -313,12 +320,23 @@ install: all
 	for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
 	done
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	for u in $(UNITS); do \
+	  sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      -e 's|@TYPE@|$(if $(HAVE_SYSTEMD),notify,simple)|' -e 's|@WATCHDOG@|$(if $(HAVE_SYSTEMD),,#)|' \
+	      systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 # Removes what install put there, except the config files (they may have
 # been edited): those are listed for the operator to remove.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+	  $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 	@for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf && echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/$$c.conf"; \
 	done; true
