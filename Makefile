@@ -23,7 +23,8 @@ PKG_CONFIG ?= pkg-config
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
-# Man pages (man/) and systemd units (systemd/*.service.in, paths filled in).
+# Man pages (man/, written for PREFIX=/usr/local: install puts in the real
+# paths) and systemd units (systemd/*.service.in, paths filled in).
 MANDIR  ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 MAN1    := man/tpdiag.1 man/tpclaim.1 man/tpsim.1 man/tpkey.1
@@ -321,8 +322,11 @@ install: all
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
 	done
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	for m in $(MAN1) $(MAN8); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+	  sed -e 's|/usr/local/etc/tpdiag|$(SYSCONFDIR)|g' -e 's|/usr/local/share/tpdiag/web|$(WEBDIR)|g' \
+	      -e 's|/usr/local/share/tpdiag|$(DATADIR)|g' $$m > $$d/$${m##*/} && chmod 0644 $$d/$${m##*/} || exit 1; \
+	done
 	for u in $(UNITS); do \
 	  sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	      -e 's|@TYPE@|$(if $(HAVE_SYSTEMD),notify,simple)|' -e 's|@WATCHDOG@|$(if $(HAVE_SYSTEMD),,#)|' \
