@@ -23,6 +23,13 @@ PKG_CONFIG ?= pkg-config
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
+# Man pages (man/, written for PREFIX=/usr/local: install puts in the real
+# paths) and systemd units (systemd/*.service.in, paths filled in).
+MANDIR  ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MAN1    := man/tpdiag.1 man/tpclaim.1 man/tpsim.1 man/tpkey.1
+MAN8    := man/tpdiagd.8 man/tpcollect.8
+UNITS   := tpdiagd.service tpcollect.service
 # Debian's libjs-* packages (the console's charts: libjs-dygraphs), served under /lib/.
 JSDIR   ?= /usr/share/javascript
 
@@ -52,7 +59,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
-	    prometheus python3-aiosmtpd libjs-dygraphs chromium
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -78,7 +85,7 @@ CLOUD_LIBS = -lcsv
 LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/telem.c \
 	    src/report.c src/statefile.c src/jws.c src/agent.c src/board.c src/board_sim.c src/board_linux.c src/board_linux_probe.c src/sysfs.c src/selfcheck.c \
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
-	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c
+	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c src/units.c
 # The collector's modules (its main is cloud/tpcollect.c).
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
@@ -94,7 +101,7 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
 	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook \
-	      test_seqgap test_log test_mqtt test_telem_codec test_pool
+	      test_seqgap test_log test_mqtt test_telem_codec test_pool test_units
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
@@ -102,7 +109,7 @@ HELPER_BINS := $(BUILD)/tests/crash_sub
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
 FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks fuzz_registry_csv \
-                fuzz_telem_codec
+                fuzz_telem_codec fuzz_units
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -139,6 +146,7 @@ deps-check:
 	  && command -v sqlite3 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 \
 	  && command -v tmux >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
 	  && command -v chromium >/dev/null 2>&1 && test -d /usr/share/javascript/dygraphs \
+	  && command -v mandoc >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 \
 	  && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
 	  || $(MAKE) --no-print-directory deps
 endif
@@ -313,12 +321,26 @@ install: all
 	for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
 	done
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR)
+	for m in $(MAN1) $(MAN8); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+	  sed -e 's|/usr/local/etc/tpdiag|$(SYSCONFDIR)|g' -e 's|/usr/local/share/tpdiag/web|$(WEBDIR)|g' \
+	      -e 's|/usr/local/share/tpdiag|$(DATADIR)|g' $$m > $$d/$${m##*/} && chmod 0644 $$d/$${m##*/} || exit 1; \
+	done
+	for u in $(UNITS); do \
+	  sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      -e 's|@TYPE@|$(if $(HAVE_SYSTEMD),notify,simple)|' -e 's|@WATCHDOG@|$(if $(HAVE_SYSTEMD),,#)|' \
+	      systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
 # Removes what install put there, except the config files (they may have
 # been edited): those are listed for the operator to remove.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+	  $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 	@for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf && echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/$$c.conf"; \
 	done; true

@@ -49,6 +49,7 @@
 #include "tpd/log.h"
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
+#include "tpd/units.h"
 #include "api.h"
 #include "collector.h"
 #include "fleet.h"
@@ -227,28 +228,19 @@ static int tpcollect_register(struct tpc_store *store, struct tpc_registry *reg,
 	return 0;
 }
 
-/* One duration of --max-skew: N with an optional unit s, m, h or d. */
+/* One duration of --max-skew: plain seconds or with a unit (tpd/units.h). */
 static bool tpcollect_duration(const char *s, size_t len, double *out)
 {
-	char buf[32], *end;
-	double unit = 1, v;
+	char buf[32];
+	uint64_t ms;
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return false;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	switch (buf[len - 1]) {
-	case 'd': unit = 86400; break;
-	case 'h': unit = 3600; break;
-	case 'm': unit = 60; break;
-	case 's': unit = 1; break;
-	default: len++; break;
-	}
-	buf[len - 1] = '\0';
-	v = strtod(buf, &end);
-	if (end == buf || *end || !(v >= 0) || v * unit > 1e11)
+	if (tpd_units_duration(buf, 1000, 0, 100000000000000ULL, &ms))
 		return false;
-	*out = v * unit;
+	*out = (double)ms / 1000.0;
 	return true;
 }
 
@@ -356,8 +348,8 @@ int main(int argc, char **argv)
 	const char *threshold_arg = NULL;
 	const char *raw_days_arg = NULL;
 	double raw_days = 30;
-	const char *forecast_idle_arg = "1h", *forecast_max_arg = NULL;
-	double forecast_idle_s = 0, forecast_max = FORECAST_MAX_DEFAULT;
+	const char *forecast_idle_arg = NULL, *forecast_max_arg = NULL;
+	double forecast_idle_s = 3600, forecast_max = FORECAST_MAX_DEFAULT;
 	double threshold = 0;
 	/* Ten years back: replays (make eval, the tests) and long spool backlogs
 	 * carry old device times, and an old ts cannot move last_seen (kept as
@@ -374,7 +366,7 @@ int main(int argc, char **argv)
 		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new; loaded again on SIGHUP); without it the API is read-only", &tokens_path, NULL },
 		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (loaded again on SIGHUP; default: 12 months for all, with a warning)", &policy_path, NULL },
 		{ "log", "stderr|syslog|FILE", "where log lines go (default stderr; a FILE is reopened on SIGHUP)", &log_dest, NULL },
-		{ "max-skew", "BACK[,AHEAD]", "refuse reports whose ts is further than this from the collector's clock (N[s|m|h|d], 0: no limit; default 3650d,1d)", &skew_arg, NULL },
+		{ "max-skew", "BACK[,AHEAD]", "refuse reports whose ts is further than this from the collector's clock (seconds or 90s, 15m, 12h, 30d, 2w; 0: no limit; default 3650d,1d)", &skew_arg, NULL },
 		{ "registered-only", NULL, "ignore (and count as unregistered) telemetry and status of ids not in the registry", NULL, &registered_only },
 		{ "ca", "FILE", "mqtts: CA certificate(s) to trust for the broker (default: the system's)", &tls_ca, NULL },
 		{ "cert", "FILE", "mqtts: the collector's client certificate (CN tpcollect in the shipped ACL)", &tls_cert, NULL },
@@ -384,13 +376,13 @@ int main(int argc, char **argv)
 		{ "boards", "DIR", "product descriptions (MODEL.json) for the predictive engine (default: ./boards, then " TPD_DATADIR "/boards)", &boards_dir, NULL },
 		{ "predict-threshold", "H", "the forecasts' decision threshold (default: the built-in one; lower calls earlier and more often)", &threshold_arg, NULL },
 		{ "webhooks", "FILE", "helpdesk webhook targets, one \"NAME URL SECRET\" a line: claim events are POSTed to each, signed (X-TP-Signature), retried until a 2xx", &webhooks_path, NULL },
-		{ "webhook-retry-max", "S", "the longest pause between two attempts at a failing webhook target (1 s doubling; default 300)", &webhook_retry_arg, NULL },
+		{ "webhook-retry-max", "S", "the longest pause between two attempts at a failing webhook target (1 s doubling; seconds or 5m, 1h; default 300)", &webhook_retry_arg, NULL },
 		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
 		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
-		{ "forecast-idle", "N[s|m|h|d]", "a device without telemetry this long has its forecast state moved from memory to the database until it reports again (default 1h; 0: never)", &forecast_idle_arg, NULL },
+		{ "forecast-idle", "S", "a device without telemetry this long has its forecast state moved from memory to the database until it reports again (seconds or 30m, 6h; default 1h; 0: never)", &forecast_idle_arg, NULL },
 		{ "forecast-max", "N", "at most N devices' forecast state in memory, the least recently seen go to the database (default " FORECAST_MAX_DEFAULT_S ", about 5 KB each; 0: no bound)", &forecast_max_arg, NULL },
-		{ "raw-days", "N", "keep raw telemetry N days, then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
+		{ "raw-days", "N", "keep raw telemetry N days (or 12h, 8w), then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -433,30 +425,37 @@ int main(int argc, char **argv)
 	    tpc_api_parse_listen(listen, host, sizeof(host), &port) ||
 	    (strcmp(sub_mode, "shared") != 0 && strcmp(sub_mode, "exclusive") != 0) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
-	    (webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)) ||
-	    (raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)) ||
-	    !tpcollect_duration(forecast_idle_arg, strlen(forecast_idle_arg), &forecast_idle_s) ||
-	    (forecast_max_arg && !tpd_cli_number(forecast_max_arg, 0, 1e9, &forecast_max)) ||
 	    !tpcollect_skew(skew_arg, &ingest_policy)) {
 		fprintf(stderr, PROG ": bad usage: %s\n", optind_out < argc ? "unexpected argument"
 			: (!broker || !db) ? "--broker and --db are required"
 			: strcmp(sub_mode, "shared") && strcmp(sub_mode, "exclusive")
 			? "--subscribe takes shared or exclusive"
 			: threshold_arg && threshold == 0 ? "--predict-threshold takes a number from 0.1 to 1000"
-			: webhook_retry_arg && !tpd_cli_number(webhook_retry_arg, 1, 86400, &webhook_retry_max)
-			? "--webhook-retry-max takes seconds from 1 to 86400"
-			: raw_days_arg && !tpd_cli_number(raw_days_arg, 0, 36500, &raw_days)
-			? "--raw-days takes a number of days from 0 to 36500"
-			: !tpcollect_duration(forecast_idle_arg, strlen(forecast_idle_arg), &forecast_idle_s)
-			? "--forecast-idle takes N[s|m|h|d]"
-			: forecast_max_arg && !tpd_cli_number(forecast_max_arg, 0, 1e9, &forecast_max)
-			? "--forecast-max takes a number of devices from 0 to 1000000000"
 			: !tpcollect_skew(skew_arg, &ingest_policy)
-			? "--max-skew takes BACK[,AHEAD], each N[s|m|h|d]"
+			? "--max-skew takes BACK[,AHEAD], each seconds or N with ms, s, m, h, d, w"
 			: "--listen takes HOST:PORT");
 		tpd_cli_free(&cli);
 		return 2;
 	}
+	raw_days *= 86400;
+	if (!tpd_units_opt_duration(PROG, "webhook-retry-max", webhook_retry_arg, 1000, 1000,
+				    86400000, "seconds or 90s, 5m, 1h: 1s to 1d", &webhook_retry_max) ||
+	    !tpd_units_opt_duration(PROG, "raw-days", raw_days_arg, TPD_UNITS_MS_PER_DAY, 0,
+				    36500 * TPD_UNITS_MS_PER_DAY, "days or 12h, 30d, 52w: 0 to 36500d",
+				    &raw_days) ||
+	    !tpd_units_opt_duration(PROG, "forecast-idle", forecast_idle_arg, TPD_UNITS_MS_PER_S, 0,
+				    366 * TPD_UNITS_MS_PER_DAY, "seconds or 30m, 6h, 2d: 0 to 366d",
+				    &forecast_idle_s)) {
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (forecast_max_arg && !tpd_cli_number(forecast_max_arg, 0, 1e9, &forecast_max)) {
+		fprintf(stderr, PROG ": bad usage: --forecast-max takes a number of devices from 0 to "
+			"1000000000\n");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	raw_days /= 86400;
 	if (tpd_log_open(PROG, log_dest, err, sizeof(err))) {
 		fprintf(stderr, PROG ": log: %s\n", err);
 		tpd_cli_free(&cli);

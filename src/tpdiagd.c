@@ -35,6 +35,7 @@
 #include "tpd/trace.h"
 #include "tpd/utf8.h"
 #include "tpd/inflight.h"
+#include "tpd/units.h"
 #include "cmd.h"
 #include "counters.h"
 #include "localsock.h"
@@ -107,6 +108,7 @@ struct tpdiagd {
 	uint64_t dropped_telemetry;  /* no disk, no room in memory: counted here */
 	double max_late_s;   /* worst lateness of a paced sample against its due time */
 	double counters_save_s; /* --counters-save-s */
+	uint64_t spool_max_bytes; /* --spool-max */
 	double speed;        /* 0 = max */
 	double epoch;
 	char boot_reason[32];
@@ -549,10 +551,7 @@ static int tpdiagd_open_spool(struct tpdiagd *d)
 	struct tpd_spool_cfg sc = { .sync = TPD_SPOOL_SYNC_FAULTS };
 	struct tpd_spool_stats st;
 	char path[4096], err[512] = "";
-	double max = 4 << 20;
 
-	if (d->spool_max_arg && !tpd_cli_number(d->spool_max_arg, 64 << 10, 1 << 30, &max))
-		return tpdiagd_usage("--spool-max takes bytes, 65536 to 1073741824");
 	if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "always") == 0)
 		sc.sync = TPD_SPOOL_SYNC_ALWAYS;
 	else if (d->spool_sync_arg && strcmp(d->spool_sync_arg, "never") == 0)
@@ -563,7 +562,7 @@ static int tpdiagd_open_spool(struct tpdiagd *d)
 	if (d->spool_dir_arg)
 		snprintf(path, sizeof(path), "%s", d->spool_dir_arg);
 	sc.dir = path;
-	sc.max_bytes = (size_t)max;
+	sc.max_bytes = (size_t)d->spool_max_bytes;
 	if (tpd_spool_open(&sc, &d->spool, err, sizeof(err)))
 		return tpdiagd_fail("spool", err);
 	if (tpd_inflight_init(&d->inflight, INFLIGHT_WINDOW))
@@ -1073,9 +1072,9 @@ int main(int argc, char **argv)
 		{ "ca", "FILE", "mqtts: CA certificate(s) to trust for the broker (default: the system's)", &d.tls_ca, NULL },
 		{ "cert", "FILE", "mqtts: this device's client certificate (CN = its id), for the key", &d.tls_cert, NULL },
 		{ "fw", "VERSION", "firmware version to report (default: the product's)", &d.fw, NULL },
-		{ "spool-max", "BYTES", "disk budget of the report spool (default 4194304); telemetry is evicted first", &d.spool_max_arg, NULL },
+		{ "spool-max", "BYTES", "disk budget of the report spool: bytes or 512K, 4M, 1G (default 4M); telemetry is evicted first", &d.spool_max_arg, NULL },
 		{ "spool-dir", "DIR", "where the report spool lives (default STATE/spool); on tmpfs it spares flash and is lost at a reboot", &d.spool_dir_arg, NULL },
-		{ "counters-save-s", "S", "save the lifetime counters at most every S seconds (default 60; 3600 spares flash); also at exit and when the input sags", &d.counters_save_arg, NULL },
+		{ "counters-save-s", "S", "save the lifetime counters at most every S seconds, or 15m, 1h (default 60; 1h spares flash); also at exit and when the input sags", &d.counters_save_arg, NULL },
 		{ "collection", "on|off", "on: report to the broker (default); off: publish nothing, not even the status, until it is turned on (config key, then SIGHUP); tpdiag works either way", &d.collection_arg, NULL },
 		{ "spool-sync", "MODE", "faults (fsync fault and self-check reports at once, the rest each second; default), always, never", &d.spool_sync_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
@@ -1109,9 +1108,14 @@ int main(int argc, char **argv)
 	else if (!d.broker || !d.state_dir)
 		code = tpdiagd_usage("--broker and --state-dir are required");
 	d.counters_save_s = 60;
-	if (!code && d.counters_save_arg &&
-	    !tpd_cli_number(d.counters_save_arg, 1, 86400, &d.counters_save_s))
-		code = tpdiagd_usage("--counters-save-s takes seconds, 1 to 86400");
+	d.spool_max_bytes = 4 << 20;
+	if (!code && !tpd_units_opt_duration(PROG, "counters-save-s", d.counters_save_arg, 1000,
+					     1000, 86400000, "seconds or 90s, 15m, 1h: 1s to 1d",
+					     &d.counters_save_s))
+		code = 2;
+	if (!code && !tpd_units_opt_size(PROG, "spool-max", d.spool_max_arg, 1, 64 << 10, 1 << 30,
+					 "bytes or 64K, 4M, 1G: 64K to 1G", &d.spool_max_bytes))
+		code = 2;
 	if (!code && !tpdiagd_collection(d.collection_arg, &d.collect))
 		code = tpdiagd_usage("--collection takes on or off");
 	if (!code) {

@@ -33,6 +33,7 @@
 #include "tpd/jsonfile.h"
 #include "tpd/utf8.h"
 #include "tpd/cli.h"
+#include "tpd/units.h"
 #include "localsock.h"
 
 #define PROG "tpdiag"
@@ -553,7 +554,7 @@ int main(int argc, char **argv)
 		{ "socket", "PATH", "tpdiagd's socket (default STATE/tpdiag.sock)", &sock_arg, NULL },
 		{ "json", NULL, "print the agent's JSON", NULL, &json },
 		{ "zh", NULL, "Simplified Chinese: labels, states, verdicts, step results and hints (default: from LC_ALL/LC_MESSAGES/LANG)", NULL, &zh },
-		{ "interval", "S", "watch: seconds between refreshes (default 2)", &interval_arg, NULL },
+		{ "interval", "S", "watch: seconds between refreshes, or 500ms, 1m (default 2)", &interval_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -584,10 +585,15 @@ int main(int argc, char **argv)
 	cmd = optind_out < argc ? argv[optind_out] : "status";
 	for (int i = 0; cmds[i]; i++)
 		known |= strcmp(cmd, cmds[i]) == 0;
-	if (!known || argc - optind_out > 1 || !tpd_cli_number(interval_arg, 0.2, 3600, &interval)) {
+	if (!known || argc - optind_out > 1) {
 		fprintf(stderr, PROG ": bad usage: %s (see --help)\n", !known
 			? "command is status, faults, selfcheck, counters, spool, claim or watch"
-			: argc - optind_out > 1 ? "one command at a time" : "--interval takes 0.2..3600");
+			: "one command at a time");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (!tpd_units_opt_duration(PROG, "interval", interval_arg, 1000, 200, 3600000,
+				    "seconds or 500ms, 1m: 0.2s to 1h", &interval)) {
 		tpd_cli_free(&cli);
 		return 2;
 	}

@@ -33,6 +33,7 @@
 #include "tpd/jws.h"
 #include "tpd/mqtt.h"
 #include "tpd/trace.h"
+#include "tpd/units.h"
 #include "tpsim.h"
 
 #define PROG "tpsim"
@@ -345,8 +346,8 @@ int main(int argc, char **argv)
 	struct tpd_cli_opt opts[] = {
 		{ "generate", "DIR", "write a labelled fleet: a trace per device and labels.csv", &gen_dir, NULL },
 		{ "devices", "N", "--generate: devices (default 40)", &devices, NULL },
-		{ "days", "D", "--generate: days of history (default 30)", &days, NULL },
-		{ "period", "S", "--generate: every device's seconds between trace rows (default: drawn per device from 10, 30, 60, 120, 300)", &period, NULL },
+		{ "days", "D", "--generate: days of history, or 2w (default 30)", &days, NULL },
+		{ "period", "S", "--generate: every device's seconds between trace rows, or 5m (default: drawn per device from 10, 30, 60, 120, 300)", &period, NULL },
 		{ "period-min", "S", "--generate: floor for a drawn period, to bound file sizes", &period_min, NULL },
 		{ "mix", "NAME", "--generate: the fleet's proportions: even (default), tune, test", &mix, NULL },
 		{ "seed", "N", "--generate: the fleet depends on this only (default 1)", &seed, NULL },
@@ -385,9 +386,7 @@ int main(int argc, char **argv)
 	}
 	dirs[0] = boards ? boards : "boards";
 	if (optind_out < argc || !gen_dir == !traces || (traces && !broker == !reg_out) ||
-	    !tpd_cli_number(devices, 1, 100000, &n_dev) || !tpd_cli_number(days, 1, 3650, &n_days) ||
-	    (period && !tpd_cli_number(period, 1, 86400, &n_period)) ||
-	    (period_min && !tpd_cli_number(period_min, 1, 86400, &n_period_min)) ||
+	    !tpd_cli_number(devices, 1, 100000, &n_dev) ||
 	    !tpd_cli_number(seed, 0, 1e15, &n_seed) || !tpsim_gen_mix_known(mix) ||
 	    !tpd_cli_number(window_arg, 1, 10000, &window) ||
 	    (threshold_arg && !tpd_cli_number(threshold_arg, 0.1, 1000, &threshold)) ||
@@ -398,6 +397,21 @@ int main(int argc, char **argv)
 			: traces && !broker == !reg_out ? "--traces needs --broker URL or --registry-out FILE"
 			: !tpsim_gen_mix_known(mix) ? "--mix is one of even, tune, test"
 			: "a number is out of range");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (!tpd_units_opt_duration(PROG, "days", days, TPD_UNITS_MS_PER_DAY, TPD_UNITS_MS_PER_DAY,
+				    3650 * TPD_UNITS_MS_PER_DAY, "whole days or 2w: 1d to 3650d", &n_days) ||
+	    !tpd_units_opt_duration(PROG, "period", period, 1000, 1000, 86400000,
+				    "seconds or 5m, 1h: 1s to 1d", &n_period) ||
+	    !tpd_units_opt_duration(PROG, "period-min", period_min, 1000, 1000, 86400000,
+				    "seconds or 5m, 1h: 1s to 1d", &n_period_min)) {
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	n_days /= 86400;
+	if (n_days != floor(n_days)) {
+		fprintf(stderr, PROG ": bad usage: --days %s: not whole days\n", days);
 		tpd_cli_free(&cli);
 		return 2;
 	}

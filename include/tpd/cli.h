@@ -66,13 +66,7 @@ enum tpd_cli_rc tpd_cli_parse(struct tpd_cli *cli, int argc, char **argv, int *o
 /* Frees strings read from the config file. */
 void tpd_cli_free(struct tpd_cli *cli);
 
-/* Parses a size with an optional unit: 4096, 64k, 4M, 1G (powers of 1024,
- * case-insensitive, optional "B"/"iB"); false unless within [lo, hi]. */
-bool tpd_cli_size(const char *s, double lo, double hi, double *bytes);
-/* Parses a duration: 90, 90s, 15m, 2h, 30d (plain numbers are seconds);
- * false unless within [lo, hi] seconds. */
-bool tpd_cli_duration(const char *s, double lo, double hi, double *seconds);
-
+/* Sizes and durations with units: tpd/units.h. */
 /* Parses a decimal number in [lo, hi]; false on any trailing garbage. */
 bool tpd_cli_number(const char *s, double lo, double hi, double *out);
 

@@ -56,7 +56,7 @@ check_eq "in memory, learning again" 1 "$(stack_stat forecast_devices_in_memory)
 out=$("$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$CHECK_DIR/x.db" \
 	--forecast-idle soon 2>&1); rc=$?
 check_eq "--forecast-idle soon: exit 2" 2 "$rc"
-check "...with a line that says what it takes" grep -q "forecast-idle takes" <<< "$out"
+check "...with a line that says what it takes" grep -q "forecast-idle soon: .*30m, 6h" <<< "$out"
 out=$("$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$CHECK_DIR/x.db" \
 	--forecast-max -1 2>&1); rc=$?
 check_eq "--forecast-max -1: exit 2" 2 "$rc"

@@ -425,7 +425,7 @@ per_device() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", (a - b)
 # (--forecast-idle, here 2 s; the default is 1 h), which is what a large
 # fleet, mostly quiet at any hour, needs of it.
 section_scale() {
-	local n base active idle
+	local n base active idle first_n="" first_idle="" last_n="" last_idle=""
 	echo
 	echo "== collector scale: resident memory by devices (telemetry from each, one connection) =="
 	row "" "RSS MiB" "B/device" "" "target"
@@ -444,10 +444,20 @@ section_scale() {
 		sleep "$(awk -v n="$n" 'BEGIN { printf "%.1f", 3 + n / 5000 }')"
 		idle=$(rss_kb "$STACK_COLLECTOR_PID")
 		row "$n devices idle" "$(awk -v a="$idle" 'BEGIN { printf "%.1f", a / 1024 }')" \
-			"$(per_device "$idle" "$base" "$n")" "" \
-			"<= 1024 $(judge "$(per_device "$idle" "$base" "$n")" "<=" 1024)"
+			"$(per_device "$idle" "$base" "$n")" "" ""
+		[ -n "$first_n" ] || { first_n=$n; first_idle=$idle; }
+		last_n=$n last_idle=$idle
 		stack_stop_collector
 	done
+	# what one more idle device costs, beside the fixed part (SQLite's page
+	# cache, about 2 MiB, is most of the 1k figure)
+	if [ -n "$first_n" ] && [ "$last_n" != "$first_n" ]; then
+		local marginal
+		marginal=$(awk -v a="$last_idle" -v b="$first_idle" -v n="$last_n" -v m="$first_n" \
+			'BEGIN { printf "%.0f", (a - b) * 1024 / (n - m) }')
+		row "each idle device, $first_n -> $last_n" "" "$marginal" "" \
+			"<= 1024 $(judge "$marginal" "<=" 1024)"
+	fi
 	bench_db_size
 }
 
