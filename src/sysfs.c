@@ -25,6 +25,17 @@ bool tpd_sysfs_fmt(char *buf, size_t len, const char *fmt, ...)
 	return n >= 0 && (size_t)n < len;
 }
 
+/* The text read into buf, trailing white space cut. */
+static bool sysfs_text(ssize_t n, char *buf)
+{
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return true;
+}
+
 bool tpd_sysfs_read(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -34,12 +45,12 @@ bool tpd_sysfs_read(const char *path, char *buf, size_t len)
 		return false;
 	n = read(fd, buf, len - 1);
 	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	return true;
+	return sysfs_text(n, buf);
+}
+
+bool tpd_sysfs_pread(int fd, char *buf, size_t len)
+{
+	return sysfs_text(pread(fd, buf, len - 1, 0), buf);
 }
 
 bool tpd_sysfs_number(const char *s, int base, double *out)

@@ -46,6 +46,9 @@ struct tpd_sysfs_zone {
 
 /* Reads a small file, trailing whitespace trimmed; false when unreadable. */
 bool tpd_sysfs_read(const char *path, char *buf, size_t len);
+/* The same from an open file, read again from its start (sysfs and /proc
+ * make the text afresh for each such read). */
+bool tpd_sysfs_pread(int fd, char *buf, size_t len);
 /* A whole decimal (base 10) or hex (16) integer and nothing else. */
 bool tpd_sysfs_number(const char *s, int base, double *out);
 /* snprintf for paths: false (buf truncated) when it does not fit. */
