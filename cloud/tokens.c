@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/sha256.h>
-
 #include "tpd/jws.h"
 #include "tokens.h"
 
@@ -57,7 +55,7 @@ bool tpc_role_parse(const char *s, enum tpc_role *out)
 
 static void tokens_hash(const char *token, unsigned char out[32])
 {
-	mbedtls_sha256_ret((const unsigned char *)token, strlen(token), out, 0);
+	tpd_sha256_two(token, strlen(token), NULL, 0, out);
 }
 
 static int tokens_hexval(char c)

@@ -27,10 +27,10 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <mbedtls/md.h>
 
 #include "tpd/clock.h"
 #include "store.h"
+#include "tpd/jws.h"
 #include "webhook.h"
 
 #define WEBHOOK_FILE_MAX (64 * 1024)
@@ -240,25 +240,15 @@ enum tpd_err tpc_webhook_load(const char *path, struct tpc_webhook **out, char *
 enum tpd_err tpc_webhook_sign(const char *secret, long long t, const char *body, size_t len,
 			      char *out, size_t outlen)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-	mbedtls_md_context_t ctx;
 	unsigned char mac[32];
 	char ts[24];
 	int n, used;
 
-	if (!md || outlen < 96)
+	if (outlen < 96)
 		return TPD_ERR_INVAL;
 	n = snprintf(ts, sizeof(ts), "%lld.", t);
-	mbedtls_md_init(&ctx);
-	if (mbedtls_md_setup(&ctx, md, 1) || mbedtls_md_hmac_starts(&ctx,
-	    (const unsigned char *)secret, strlen(secret)) ||
-	    mbedtls_md_hmac_update(&ctx, (const unsigned char *)ts, (size_t)n) ||
-	    mbedtls_md_hmac_update(&ctx, (const unsigned char *)body, len) ||
-	    mbedtls_md_hmac_finish(&ctx, mac)) {
-		mbedtls_md_free(&ctx);
+	if (tpd_hmac_sha256_two(secret, strlen(secret), ts, (size_t)n, body, len, mac))
 		return TPD_ERR_CRYPTO;
-	}
-	mbedtls_md_free(&ctx);
 	used = snprintf(out, outlen, "t=%lld,v1=", t);
 	for (size_t i = 0; i < sizeof(mac) && used > 0 && (size_t)used + 3 <= outlen; i++)
 		used += snprintf(out + used, outlen - (size_t)used, "%02x", mac[i]);

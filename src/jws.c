@@ -21,6 +21,7 @@
 #include <mbedtls/x509_csr.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 
 #include "tpd/jws.h"
@@ -319,6 +320,23 @@ void tpd_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
 		mbedtls_sha256_update_ret(&c, b, blen);
 	mbedtls_sha256_finish_ret(&c, out);
 	mbedtls_sha256_free(&c);
+}
+
+enum tpd_err tpd_hmac_sha256_two(const void *key, size_t keylen, const void *a, size_t alen,
+				 const void *b, size_t blen, unsigned char out[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	mbedtls_md_context_t ctx;
+	int rc;
+
+	if (!md)
+		return TPD_ERR_CRYPTO;
+	mbedtls_md_init(&ctx);
+	rc = mbedtls_md_setup(&ctx, md, 1) || mbedtls_md_hmac_starts(&ctx, key, keylen) ||
+	     mbedtls_md_hmac_update(&ctx, a, alen) || (blen && mbedtls_md_hmac_update(&ctx, b, blen)) ||
+	     mbedtls_md_hmac_finish(&ctx, out);
+	mbedtls_md_free(&ctx);
+	return rc ? TPD_ERR_CRYPTO : TPD_OK;
 }
 
 void tpd_hash_b64(const char *data, size_t len, char *out)

@@ -95,9 +95,13 @@ enum tpd_err tpd_jws_verify(const struct tpd_jws *jws, const char *text,
 void tpd_hash_b64(const char *data, size_t len, char *out);
 
 /* SHA-256 of a followed by b (b may be NULL when blen is 0) into out. Every
- * mbedTLS call of the project is in jws.c (and tools/bench), so a port to
+ * mbedTLS call of the project is in jws.c (and tools/bench), the collector's
+ * token hashes and webhook signatures too, so a port to
  * mbedTLS 3 touches one file. */
 void tpd_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
 		    unsigned char out[32]);
+/* HMAC-SHA256 under key of a followed by b (b may be NULL when blen is 0). */
+enum tpd_err tpd_hmac_sha256_two(const void *key, size_t keylen, const void *a, size_t alen,
+				 const void *b, size_t blen, unsigned char out[32]);
 
 #endif
