@@ -19,6 +19,25 @@
 
 #include "pool.h"
 
+/* Under AddressSanitizer a released object is poisoned, so a use after its
+ * release is reported as it would be for malloc'd memory. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_ASAN 1
+#endif
+#ifdef POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POOL_POISON(p, n) ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define POOL_SLAB_BYTES (512 * 1024)
 
 struct pool_slab;
@@ -91,6 +110,13 @@ static void pool_list(struct tpc_pool *p, struct pool_slab *s)
 	s->listed = true;
 }
 
+/* Its shadow cleared first: the next mapping there is not ours. */
+static void pool_unmap(struct pool_slab *s)
+{
+	POOL_UNPOISON(s, POOL_SLAB_BYTES);
+	munmap(s, POOL_SLAB_BYTES);
+}
+
 void tpc_pool_free(struct tpc_pool *p)
 {
 	struct pool_slab *s, *next;
@@ -99,10 +125,10 @@ void tpc_pool_free(struct tpc_pool *p)
 		return;
 	for (s = p->all; s; s = next) {
 		next = s->all_next;
-		munmap(s, POOL_SLAB_BYTES);
+		pool_unmap(s);
 	}
 	if (p->spare)
-		munmap(p->spare, POOL_SLAB_BYTES);
+		pool_unmap(p->spare);
 	free(p);
 }
 
@@ -168,6 +194,7 @@ void *tpc_pool_alloc(struct tpc_pool *p)
 		slot = (struct pool_slot *)(s->slots + s->bumped * p->slot);
 		s->bumped++;
 	}
+	POOL_UNPOISON(slot->obj, p->size);
 	slot->slab = s;
 	slot->next_free = NULL;
 	s->used++;
@@ -183,12 +210,13 @@ void tpc_pool_release(struct tpc_pool *p, void *obj)
 						      offsetof(struct pool_slot, obj));
 	struct pool_slab *s = slot->slab;
 
+	POOL_POISON(slot->obj, p->size);
 	s->used--;
 	if (s->used == 0) {
 		pool_unlist(p, s);
 		pool_all_remove(p, s);
 		if (p->spare) {
-			munmap(s, POOL_SLAB_BYTES);
+			pool_unmap(s);
 			p->slabs--;
 			return;
 		}
