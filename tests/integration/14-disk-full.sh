@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 14: a full disk on the collector loses nothing that was acknowledged
 # (issue 14, finding 1). The collector's database sits on a 3 MB tmpfs;
-# 12,000 QoS 1 telemetry reports arrive, far more than fit. A batch that
+# 30,000 QoS 1 telemetry reports arrive, far more than fit (their values
+# vary as real readings do: the compact rows of identical reports are so
+# small that 12,000 of them fitted once a slow build checkpointed often). A batch that
 # cannot be committed must not be acknowledged: the collector drops the
 # connection, backs off, counts and reports the error; the broker keeps the
 # reports. Once the filesystem is enlarged every report is stored exactly
@@ -13,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 check_stack
-N=12000
+N=30000
 MNT="$CHECK_DIR/disk"
 mkdir -p "$MNT"
 mount -t tmpfs -o size=3m tpdiag-it14 "$MNT" || { echo "FAIL cannot mount a tmpfs"; exit 1; }
@@ -35,7 +37,7 @@ stack_collector --subscribe exclusive --no-predict --db "sqlite:$DB"
 lines="$CHECK_DIR/reports.txt"
 t0=$(( $(date +%s) - 3600 ))
 awk -v n="$N" -v t0="$t0" 'BEGIN { for (k = 1; k <= n; k++)
-	printf "{\"v\":1,\"dev\":\"TPDF0001\",\"model\":\"archer-ax55\",\"fw\":\"1.0.4\",\"seq\":%d,\"ts\":%.2f,\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":52.1,\"max\":55.0,\"avg\":53.1,\"n\":60},\"temp.board\":{\"min\":40.1,\"max\":41.0,\"avg\":40.5,\"n\":60},\"volt.vin\":{\"min\":11.92,\"max\":12.05,\"avg\":12.0,\"n\":60},\"fan.main\":{\"min\":4050,\"max\":4150,\"avg\":4100,\"n\":60}},\"events\":{\"undervoltage\":0,\"reboot\":0},\"load\":{\"cpu\":0.35}}\n", k, t0 + k * 0.25 }' > "$lines"
+	printf "{\"v\":1,\"dev\":\"TPDF0001\",\"model\":\"archer-ax55\",\"fw\":\"1.0.4\",\"seq\":%d,\"ts\":%.2f,\"period_s\":60,\"sensors\":{\"temp.cpu\":{\"min\":%.1f,\"max\":%.1f,\"avg\":%.2f,\"n\":60},\"temp.board\":{\"min\":%.1f,\"max\":%.1f,\"avg\":%.2f,\"n\":60},\"volt.vin\":{\"min\":%.3f,\"max\":%.3f,\"avg\":%.3f,\"n\":60},\"fan.main\":{\"min\":%d,\"max\":%d,\"avg\":%.1f,\"n\":60}},\"events\":{\"undervoltage\":0,\"reboot\":0},\"load\":{\"cpu\":%.3f}}\n", k, t0 + k * 0.25, 50 + (k * 7) % 90 / 10, 55 + (k * 13) % 90 / 10, 52 + (k * 29) % 900 / 100, 40 + (k * 3) % 70 / 10, 42 + (k * 11) % 70 / 10, 41 + (k * 17) % 700 / 100, 11.9 + (k * 7) % 50 / 1000, 12.0 + (k * 3) % 60 / 1000, 11.95 + (k * 19) % 80 / 1000, 4000 + (k * 37) % 200, 4150 + (k * 41) % 200, 4100 + (k * 43) % 1000 / 10, (k * 53) % 1000 / 1000 }' > "$lines"
 
 start=$(date +%s)
 mosquitto_pub -h 127.0.0.1 -p "$STACK_BROKER_PORT" -q 1 -i it14-device \
