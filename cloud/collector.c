@@ -490,7 +490,6 @@ void tpc_collector_tick(struct tpc_collector *c, double now_mono)
 	 * number a tick so a fleet going quiet at once does not stall ingest */
 	if (c->fleet) {
 		struct tpc_fleet_stats fs;
-
 		size_t n = 0;
 
 		/* one transaction for the tick's evictions; a failed commit loses

@@ -313,10 +313,10 @@ enum tpd_err tpc_store_forecast_put(struct tpc_store *s, const char *dev, const 
 enum tpd_err tpc_store_forecast_get(struct tpc_store *s, const char *dev, void **state,
 				    size_t *len)
 {
-	*state = NULL;
-	*len = 0;
 	enum tpd_err rc;
 
+	*state = NULL;
+	*len = 0;
 	if (!s->ops->forecast_get)
 		return TPD_ERR_UNSUPPORTED;
 	pthread_mutex_lock(&s->lock);
