@@ -90,7 +90,7 @@ LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/tele
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
 	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/pool.c cloud/seqgap.c \
-	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c
+	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
@@ -101,7 +101,7 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
 	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook \
-	      test_seqgap test_log test_mqtt test_telem_codec test_pool test_units
+	      test_seqgap test_log test_mqtt test_telem_codec test_pool test_units test_workcal
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
@@ -109,7 +109,7 @@ HELPER_BINS := $(BUILD)/tests/crash_sub
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
 FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks fuzz_registry_csv \
-                fuzz_telem_codec fuzz_units
+                fuzz_telem_codec fuzz_units fuzz_workcal
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
