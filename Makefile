@@ -21,6 +21,8 @@ BUILD   ?= build
 PKG_CONFIG ?= pkg-config
 # Where tpcollect serves its console and tracking page from (cloud/web/ installed).
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
+# Business calendars per region (cloud/calendars/REGION.json installed).
+CALDIR  ?= $(PREFIX)/share/tpdiag/calendars
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
 # Man pages (man/, written for PREFIX=/usr/local: install puts in the real
@@ -301,8 +303,9 @@ eval: all
 	@tools/eval.sh $(BUILD) $(FLEET)
 
 # Everything the programs need under $(DESTDIR)$(PREFIX): programs, product
-# descriptions and demo traces, the warranty policy, the broker config and
-# ACL (examples: copy them to /etc/mosquitto/), example configs (into
+# descriptions and demo traces, the warranty policy, the regions' business
+# calendars (CALDIR), the broker config and ACL (examples: copy them to
+# /etc/mosquitto/), example configs (into
 # $(SYSCONFDIR), never over an existing one), and the demo
 # ($(PREFIX)/share/tpdiag/tools/demo.sh $(PREFIX)/bin).
 DATADIR := $(PREFIX)/share/tpdiag
@@ -318,6 +321,8 @@ install: all
 	install -m 0644 tools/lib/stack.sh $(DESTDIR)$(DATADIR)/tools/lib/stack.sh
 	install -d $(DESTDIR)$(WEBDIR)
 	install -m 0644 cloud/web/* $(DESTDIR)$(WEBDIR)/
+	install -d $(DESTDIR)$(CALDIR)
+	install -m 0644 cloud/calendars/*.json $(DESTDIR)$(CALDIR)/
 	for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
 	done
@@ -337,7 +342,7 @@ install: all
 # been edited): those are listed for the operator to remove.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
-	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR) $(DESTDIR)$(CALDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 	  $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
