@@ -242,6 +242,9 @@ int64_t tpc_workcal_add(const struct tpc_workcal *c, int64_t t_s, int64_t work_s
 	t_s = workcal_clamp(t_s);
 	if (work_s < 0)
 		work_s = 0;
+	/* more working time than there is time left: no need to walk there */
+	if (work_s > workcal_max_s() - t_s)
+		return INT64_MAX;
 	/* the day before too: with offsets changing overnight, yesterday's
 	 * last interval may still be running */
 	for (d = workcal_local_day(c, t_s) - 1; d <= last_day; d++) {

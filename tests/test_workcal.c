@@ -272,6 +272,11 @@ static void test_between_inverts_add(void **state)
 					     at("2026-12-01", 0, 0, 0)), 0);
 }
 
+static const struct tpc_workcal *cs_cn(void **state)
+{
+	return ((struct cals *)*state)->cn;
+}
+
 static void test_gives_up(void **state)
 {
 	static const char never[] =
@@ -282,7 +287,6 @@ static void test_gives_up(void **state)
 		"\"working_weekdays\":[],\"working_days\":[\"2030-01-02\"]}";
 	struct tpc_workcal *c = cal("never", never), *r = cal("rare", rare);
 
-	(void)state;
 	assert_int_equal(tpc_workcal_add(c, at("2026-01-01", 0, 0, 0), 1), INT64_MAX);
 	assert_int_equal(tpc_workcal_add(c, at("2026-01-01", 0, 0, 0), 0), INT64_MAX);
 	assert_int_equal(tpc_workcal_between(c, at("2026-01-01", 0, 0, 0),
@@ -295,6 +299,8 @@ static void test_gives_up(void **state)
 	/* far-off instants are clamped, never overflow */
 	assert_int_equal(tpc_workcal_add(r, INT64_MAX, H), INT64_MAX);
 	assert_int_equal(tpc_workcal_add(r, INT64_MIN, H), INT64_MAX);
+	assert_int_equal(tpc_workcal_add(cs_cn(state), at("2026-01-01", 0, 0, 0), INT64_MAX),
+			 INT64_MAX);
 	assert_int_equal(tpc_workcal_between(r, INT64_MIN, INT64_MAX), 8 * H);
 	assert_false(tpc_workcal_is_working_day(r, INT64_MIN / 2));
 	tpc_workcal_free(c);
