@@ -165,14 +165,15 @@ struct workcal_iv {
 static int workcal_day_spans(const struct tpc_workcal *c, int64_t d,
 			     struct workcal_iv out[WORKCAL_MAX_SPANS])
 {
+	int64_t midnight = d * WORKCAL_DAY_S;   /* local */
 	struct workcal_summer w;
 
 	if (!tpc_workcal_is_working_day(c, d))
 		return 0;
 	w = workcal_summer_of(d);
 	for (int i = 0; i < c->nspans; i++) {
-		out[i].from_s = workcal_local_to_utc(c, &w, d * WORKCAL_DAY_S + c->spans[i].start_s);
-		out[i].to_s = workcal_local_to_utc(c, &w, d * WORKCAL_DAY_S + c->spans[i].end_s);
+		out[i].from_s = workcal_local_to_utc(c, &w, midnight + c->spans[i].start_s);
+		out[i].to_s = workcal_local_to_utc(c, &w, midnight + c->spans[i].end_s);
 	}
 	return c->nspans;
 }
@@ -339,7 +340,8 @@ static enum tpd_err workcal_offset_parse(struct workcal_ctx *x, const cJSON *it,
 	const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
 	int off;
 
-	if (!s || strlen(s) != 6 || (s[0] != '+' && s[0] != '-') || !workcal_hhmm(s + 1, false, &off))
+	if (!s || strlen(s) != 6 || (s[0] != '+' && s[0] != '-') ||
+	    !workcal_hhmm(s + 1, false, &off))
 		return workcal_fail(x, "utc_offset: required, \"+HH:MM\" or \"-HH:MM\"");
 	if (off > WORKCAL_MAX_OFFSET_S)
 		return workcal_fail(x, "utc_offset: \"%s\" is beyond 14:00", s);
@@ -363,10 +365,11 @@ static enum tpd_err workcal_hours_parse(struct workcal_ctx *x, const cJSON *arr,
 
 		if (!s || strlen(s) != 11 || s[5] != '-' || !workcal_hhmm(s, false, &sp->start_s) ||
 		    !workcal_hhmm(s + 6, true, &sp->end_s))
-			return workcal_fail(x, "working_hours[%d]: \"%.20s\" is not \"HH:MM-HH:MM\"", i,
-					    s ? s : "?");
+			return workcal_fail(x, "working_hours[%d]: \"%.20s\" is not "
+					    "\"HH:MM-HH:MM\"", i, s ? s : "?");
 		if (sp->end_s < sp->start_s)
-			return workcal_fail(x, "working_hours[%d]: \"%s\" ends before it starts", i, s);
+			return workcal_fail(x, "working_hours[%d]: \"%s\" ends before it starts",
+					    i, s);
 		if (sp->end_s == sp->start_s)
 			return workcal_fail(x, "working_hours[%d]: \"%s\" is empty", i, s);
 		if (i > 0 && sp->start_s < c->spans[i - 1].end_s)
@@ -396,8 +399,8 @@ static enum tpd_err workcal_weekdays_parse(struct workcal_ctx *x, const cJSON *a
 		int wd = v >= 1 && v <= 7 ? (int)v : 0;   /* range first: a cast of 1e300 is UB */
 
 		if (wd == 0 || v != (double)wd)
-			return workcal_fail(x, "working_weekdays[%d]: must be 1 (Monday) to 7 (Sunday)",
-					    i);
+			return workcal_fail(x, "working_weekdays[%d]: must be 1 (Monday) to "
+					    "7 (Sunday)", i);
 		if (c->weekdays[wd - 1])
 			return workcal_fail(x, "working_weekdays[%d]: %d is listed twice", i, wd);
 		c->weekdays[wd - 1] = true;
@@ -426,8 +429,8 @@ static enum tpd_err workcal_dates_parse(struct workcal_ctx *x, const cJSON *root
 		return TPD_ERR_NOMEM;
 	cJSON_ArrayForEach(it, arr) {
 		if (!cJSON_IsString(it) || !tpc_date_parse(it->valuestring, &(*out)[*n]))
-			return workcal_fail(x, "%s[%zu]: \"%.20s\" is not a YYYY-MM-DD date", key, *n,
-					    cJSON_IsString(it) ? it->valuestring : "?");
+			return workcal_fail(x, "%s[%zu]: \"%.20s\" is not a YYYY-MM-DD date",
+					    key, *n, cJSON_IsString(it) ? it->valuestring : "?");
 		(*n)++;
 	}
 	qsort(*out, *n, sizeof(**out), tpc_days_cmp);
@@ -449,6 +452,7 @@ static enum tpd_err workcal_from_json(struct workcal_ctx *x, const cJSON *root,
 	const cJSON *region = cJSON_GetObjectItemCaseSensitive(root, "region");
 	const cJSON *tz = cJSON_GetObjectItemCaseSensitive(root, "time_zone");
 	const cJSON *summer = cJSON_GetObjectItemCaseSensitive(root, "summer_time");
+	const cJSON *weekdays = cJSON_GetObjectItemCaseSensitive(root, "working_weekdays");
 	const cJSON *bad;
 	char buf[16];
 	enum tpd_err rc;
@@ -474,8 +478,7 @@ static enum tpd_err workcal_from_json(struct workcal_ctx *x, const cJSON *root,
 	c->eu_summer = summer && strcmp(summer->valuestring, "EU") == 0;
 	rc = workcal_hours_parse(x, cJSON_GetObjectItemCaseSensitive(root, "working_hours"), c);
 	if (!rc)
-		rc = workcal_weekdays_parse(x, cJSON_GetObjectItemCaseSensitive(root,
-										"working_weekdays"), c);
+		rc = workcal_weekdays_parse(x, weekdays, c);
 	if (!rc)
 		rc = workcal_dates_parse(x, root, "holidays", &c->holidays, &c->nholidays);
 	if (!rc)

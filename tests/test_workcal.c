@@ -12,8 +12,8 @@
 static const char cn_json[] =
 	"{\"region\":\"CN\",\"time_zone\":\"Asia/Shanghai\",\"utc_offset\":\"+08:00\",\n"
 	" \"working_hours\":[\"09:00-12:00\",\"13:30-18:00\"],\n"
-	" \"holidays\":[\"2026-10-01\",\"2026-10-02\",\"2026-10-05\",\"2026-10-06\",\"2026-10-07\",\n"
-	"  \"2025-02-03\",\"2025-02-04\"],\n"
+	" \"holidays\":[\"2026-10-01\",\"2026-10-02\",\"2026-10-05\",\"2026-10-06\",\n"
+	"  \"2026-10-07\",\"2025-02-03\",\"2025-02-04\"],\n"
 	" \"working_days\":[\"2025-02-08\",\"2025-01-26\"]}";
 
 static const char de_json[] =
@@ -280,11 +280,12 @@ static const struct tpc_workcal *cs_cn(void **state)
 static void test_gives_up(void **state)
 {
 	static const char never[] =
-		"{\"time_zone\":\"x\",\"utc_offset\":\"+00:00\",\"working_hours\":[\"09:00-17:00\"],"
-		"\"working_weekdays\":[]}";
+		"{\"time_zone\":\"x\",\"utc_offset\":\"+00:00\","
+		"\"working_hours\":[\"09:00-17:00\"],\"working_weekdays\":[]}";
 	static const char rare[] =
-		"{\"time_zone\":\"x\",\"utc_offset\":\"-05:30\",\"working_hours\":[\"09:00-17:00\"],"
-		"\"working_weekdays\":[],\"working_days\":[\"2030-01-02\"]}";
+		"{\"time_zone\":\"x\",\"utc_offset\":\"-05:30\","
+		"\"working_hours\":[\"09:00-17:00\"],\"working_weekdays\":[],"
+		"\"working_days\":[\"2030-01-02\"]}";
 	struct tpc_workcal *c = cal("never", never), *r = cal("rare", rare);
 
 	assert_int_equal(tpc_workcal_add(c, at("2026-01-01", 0, 0, 0), 1), INT64_MAX);
@@ -386,7 +387,8 @@ static void test_parse_errors(void **state)
 		"CN: working_weekdays[2]: 1 is listed twice");
 	refused("{" TZ "," OFF "," HOURS ",\"holidays\":\"2026-01-01\"}",
 		"CN: holidays: must be an array");
-	refused("{" TZ "," OFF "," HOURS ",\"working_days\":{}}", "CN: working_days: must be an array");
+	refused("{" TZ "," OFF "," HOURS ",\"working_days\":{}}",
+		"CN: working_days: must be an array");
 	refused("{" TZ "," OFF "," HOURS ",\"holidays\":[\"2026-01-01\",\"2026-02-30\"]}",
 		"CN: holidays[1]: \"2026-02-30\" is not a YYYY-MM-DD date");
 	refused("{" TZ "," OFF "," HOURS ",\"working_days\":[null]}",
