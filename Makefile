@@ -21,6 +21,8 @@ BUILD   ?= build
 PKG_CONFIG ?= pkg-config
 # Where tpcollect serves its console and tracking page from (cloud/web/ installed).
 WEBDIR  ?= $(PREFIX)/share/tpdiag/web
+# Business calendars per region (cloud/calendars/REGION.json installed).
+CALDIR  ?= $(PREFIX)/share/tpdiag/calendars
 # Config files (PROGRAM.conf) read by default: /etc/tpdiag for PREFIX=/usr.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/tpdiag,$(PREFIX)/etc/tpdiag)
 # Man pages (man/, written for PREFIX=/usr/local: install puts in the real
@@ -90,7 +92,7 @@ LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/tele
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
 	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/pool.c cloud/seqgap.c \
-	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c
+	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
@@ -101,7 +103,7 @@ UNIT_TESTS := test_wire test_trace test_product test_detect test_telem test_jws 
 	      test_agent test_statefile test_ingest test_store test_claims test_registry test_cli \
 	      test_policy test_lifecycle test_cmd test_spool test_board_linux test_counters \
 	      test_trend test_predict test_selfcheck test_fleet test_utf8 test_webhook \
-	      test_seqgap test_log test_mqtt test_telem_codec test_pool test_units
+	      test_seqgap test_log test_mqtt test_telem_codec test_pool test_units test_workcal
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 # Programs the integration scenarios drive (not tests by themselves).
 HELPER_BINS := $(BUILD)/tests/crash_sub
@@ -109,7 +111,7 @@ HELPER_BINS := $(BUILD)/tests/crash_sub
 # Fuzz targets for every parser of outside input (tests/fuzz/). `make test`
 # links them with a corpus-replay driver; `make fuzz` with clang's libFuzzer.
 FUZZ_TARGETS := fuzz_json_files fuzz_ingest fuzz_device_input fuzz_webhooks fuzz_registry_csv \
-                fuzz_telem_codec fuzz_units
+                fuzz_telem_codec fuzz_units fuzz_workcal
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -301,8 +303,9 @@ eval: all
 	@tools/eval.sh $(BUILD) $(FLEET)
 
 # Everything the programs need under $(DESTDIR)$(PREFIX): programs, product
-# descriptions and demo traces, the warranty policy, the broker config and
-# ACL (examples: copy them to /etc/mosquitto/), example configs (into
+# descriptions and demo traces, the warranty policy, the regions' business
+# calendars (CALDIR), the broker config and ACL (examples: copy them to
+# /etc/mosquitto/), example configs (into
 # $(SYSCONFDIR), never over an existing one), and the demo
 # ($(PREFIX)/share/tpdiag/tools/demo.sh $(PREFIX)/bin).
 DATADIR := $(PREFIX)/share/tpdiag
@@ -318,6 +321,8 @@ install: all
 	install -m 0644 tools/lib/stack.sh $(DESTDIR)$(DATADIR)/tools/lib/stack.sh
 	install -d $(DESTDIR)$(WEBDIR)
 	install -m 0644 cloud/web/* $(DESTDIR)$(WEBDIR)/
+	install -d $(DESTDIR)$(CALDIR)
+	install -m 0644 cloud/calendars/*.json $(DESTDIR)$(CALDIR)/
 	for c in tpdiagd tpcollect tpclaim; do \
 	  test -e $(DESTDIR)$(SYSCONFDIR)/$$c.conf || install -m 0644 etc/$$c.conf $(DESTDIR)$(SYSCONFDIR)/; \
 	done
@@ -337,7 +342,7 @@ install: all
 # been edited): those are listed for the operator to remove.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
-	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(WEBDIR) $(DESTDIR)$(CALDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 	  $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))

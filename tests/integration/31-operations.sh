@@ -102,6 +102,7 @@ check "the same PREFIX rebuilds nothing" bash -c "! grep -q '^cc ' '$CHECK_DIR/i
 share="$root/usr/local/share/tpdiag"
 for f in bin/tpcollect bin/tpdiagd bin/tpclaim share/tpdiag/boards/archer-ax55.json \
 	share/tpdiag/warranty.json share/tpdiag/mosquitto/tpdiag.conf share/tpdiag/mosquitto/acl \
+	share/tpdiag/calendars/CN.json share/tpdiag/calendars/DE.json \
 	etc/tpdiag/tpcollect.conf etc/tpdiag/tpdiagd.conf etc/tpdiag/tpclaim.conf; do
 	check "installed $f" test -s "$root/usr/local/$f"
 done
