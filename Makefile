@@ -73,6 +73,7 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/
 PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 ALL_CFLAGS = $(WARN) -ffunction-sections -fdata-sections -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) \
 	      -DTPD_DATADIR='"$(PREFIX)/share/tpdiag"' -DTPD_WEBDIR='"$(WEBDIR)"' \
+	      -DTPD_CALDIR='"$(CALDIR)"' \
 	      -DTPD_SYSCONFDIR='"$(SYSCONFDIR)"' -DTPD_JSDIR='"$(JSDIR)"' $(CFLAGS)
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
 # installed; without it the collector runs the same, minus the notifications.
@@ -169,8 +170,9 @@ deps:
 PATHS_STAMP := $(BUILD)/.paths
 $(PATHS_STAMP): FORCE
 	@mkdir -p $(BUILD)
-	@echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' | cmp -s - $@ || \
-	  echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)' > $@
+	@echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) WEBDIR=$(WEBDIR) CALDIR=$(CALDIR)' | \
+	  cmp -s - $@ || \
+	  echo 'PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) WEBDIR=$(WEBDIR) CALDIR=$(CALDIR)' > $@
 FORCE:
 
 # deps-check is order-only: it runs (once) before any compile, also under -j,

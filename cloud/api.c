@@ -362,6 +362,30 @@ static void api_tracking_url(const struct tpc_api *api, const char *token, char 
 	snprintf(buf, len, "%s/track/%s", api->cfg.public_url ? api->cfg.public_url : "", token);
 }
 
+/* How long the review has left, as of this request: "review_left_s" in
+ * working seconds of the claim's region when its calendar is loaded
+ * ("review_clock":"working"), else in plain seconds ("elapsed"); negative
+ * when overdue; null once the claim is past review. */
+static void api_claim_review_left(const struct api_call *c, cJSON *claim)
+{
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claim, "state"));
+	const char *due = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claim, "review_due"));
+	const char *region = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claim, "region"));
+	bool working;
+	double due_s;
+	int64_t left;
+
+	if (!c->api->cfg.policy || !st || (strcmp(st, "open") && strcmp(st, "in_review")) ||
+	    !tpc_iso_parse(due, &due_s)) {
+		cJSON_AddNullToObject(claim, "review_left_s");
+		cJSON_AddNullToObject(claim, "review_clock");
+		return;
+	}
+	left = tpc_policy_review_left(c->api->cfg.policy, region, api_now(), due_s, &working);
+	cJSON_AddNumberToObject(claim, "review_left_s", (double)left);
+	cJSON_AddStringToObject(claim, "review_clock", working ? "working" : "elapsed");
+}
+
 /* A claim as a caller may see it: a token holder gets the customer's contact
  * and the tracking link; without a token both are left out (note 5). */
 static void api_claim_view(const struct api_call *c, cJSON *claim)
@@ -379,6 +403,7 @@ static void api_claim_view(const struct api_call *c, cJSON *claim)
 	cJSON_DeleteItemFromObjectCaseSensitive(claim, "tracking_token");
 	if (!c->who)
 		cJSON_DeleteItemFromObjectCaseSensitive(claim, "contact");
+	api_claim_review_left(c, claim);
 	if (c->who) {
 		/* note 8: what this caller may do next */
 		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claim, "state"));
@@ -494,6 +519,12 @@ static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, c
 	f->model = api_arg(c->conn, "model");
 	f->text = api_arg(c->conn, "q");
 	f->category = api_arg(c->conn, "category");
+	f->assignee = api_arg(c->conn, "assignee");
+	if (f->assignee && strlen(f->assignee) > TPC_ASSIGNEE_MAX) {
+		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "assignee: at most %d characters "
+				 "(empty: unassigned claims)", TPC_ASSIGNEE_MAX);
+		return false;
+	}
 	if (f->category) {
 		enum tpd_fault_class cls;
 
@@ -560,7 +591,7 @@ static enum MHD_Result api_claims_csv(struct api_call *c, cJSON *arr, unsigned l
 {
 	static const char *const cols[] = { "id", "state", "priority", "device", "model", "category",
 					    "warranty", "predictive", "origin", "opened_at",
-					    "review_due", "title", NULL };
+					    "review_due", "assignee", "title", NULL };
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	unsigned n = 0;
@@ -724,6 +755,64 @@ static enum MHD_Result api_claim_note(struct api_call *c)
 	if (rc)
 		return api_fail(c->conn, rc, why);
 	return api_claim_reply(c, id, MHD_HTTP_CREATED);
+}
+
+/* {"assignee": "name"} or {"assignee": null} (nobody). */
+static enum MHD_Result api_claim_assign(struct api_call *c)
+{
+	static const char *const keys[] = { "assignee", NULL };
+	enum MHD_Result ret = MHD_NO;
+	const char *assignee;
+	char why[320];
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_claim_id(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
+	    !api_body_str(c, "assignee", &assignee, &ret))
+		return ret;
+	if (!cJSON_GetObjectItemCaseSensitive(c->body, "assignee"))
+		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "assignee: required, a name or null "
+				 "(nobody)");
+	rc = tpc_claims_assign(c->api->cfg.store, id, assignee && *assignee ? assignee : NULL,
+			       c->who, api_now(), why, sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	return api_claim_reply(c, id, MHD_HTTP_OK);
+}
+
+/* {"summary": "what was done", "parts": ["..."], "at": "ISO"}: by the caller. */
+static enum MHD_Result api_claim_resolution(struct api_call *c)
+{
+	static const char *const keys[] = { "summary", "parts", "at", NULL };
+	const cJSON *parts = cJSON_GetObjectItemCaseSensitive(c->body, "parts"), *it;
+	const char *names[TPC_PARTS_MAX];
+	enum MHD_Result ret = MHD_NO;
+	const char *summary, *at;
+	size_t n = 0;
+	char why[320];
+	int64_t id;
+	enum tpd_err rc;
+
+	if (!api_claim_id(c, &id, &ret) || !api_body_keys(c, keys, &ret) ||
+	    !api_body_str(c, "summary", &summary, &ret) || !api_body_str(c, "at", &at, &ret))
+		return ret;
+	if (parts && !cJSON_IsArray(parts) && !cJSON_IsNull(parts))
+		return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "parts: must be an array of strings");
+	if (!cJSON_IsArray(parts))
+		parts = NULL;
+	cJSON_ArrayForEach(it, parts) {
+		if (!cJSON_IsString(it))
+			return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "parts[%zu]: must be a string", n);
+		if (n == TPC_PARTS_MAX)
+			return api_error(c->conn, MHD_HTTP_BAD_REQUEST, "parts: at most %d",
+					 TPC_PARTS_MAX);
+		names[n++] = it->valuestring;
+	}
+	rc = tpc_claims_set_resolution(c->api->cfg.store, id, summary, names, n, at, c->who,
+				       api_now(), why, sizeof(why));
+	if (rc)
+		return api_fail(c->conn, rc, why);
+	return api_claim_reply(c, id, MHD_HTTP_OK);
 }
 
 /* A feedback body, support's or the customer's: {"rating": 1..5 whole,
@@ -1358,7 +1447,7 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 static const char *const api_claims_query[] = {
 	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
-	"model", "overdue", "q", "sort", "format", "category", NULL };
+	"model", "overdue", "q", "sort", "format", "category", "assignee", NULL };
 static const char *const api_page_query[] = { "after", "limit", NULL };
 static const char *const api_telemetry_query[] = { "since", "until", "after", "limit",
 						    "resolution", NULL };
@@ -1383,6 +1472,9 @@ static const struct api_route api_routes[] = {
 	{ "POST", "/api/v1/claims/{}/transition", TPC_API_BODY_MAX, false, api_claim_transition, NULL },
 	{ "POST", "/api/v1/claims/{}/notes", TPC_API_BODY_MAX, false, api_claim_note, NULL },
 	{ "POST", "/api/v1/claims/{}/feedback", TPC_API_BODY_MAX, false, api_claim_feedback, NULL },
+	{ "POST", "/api/v1/claims/{}/assign", TPC_API_BODY_MAX, false, api_claim_assign, NULL },
+	{ "POST", "/api/v1/claims/{}/resolution", TPC_API_BODY_MAX, false, api_claim_resolution,
+	  NULL },
 	{ "GET", "/api/v1/devices", 0, false, api_devices_list, api_page_query },
 	{ "POST", "/api/v1/devices/import", TPC_API_IMPORT_MAX, false, api_devices_import, NULL },
 	{ "GET", "/api/v1/devices/{}", 0, false, api_device_get, NULL },

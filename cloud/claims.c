@@ -23,31 +23,71 @@
 #include "events.h"
 #include "fleet.h"
 #include "lifecycle.h"
+#include "registry.h"
 
 /* What each code means to a customer, and what support should try first.
  * Ranked resolutions: a claim's suggestion is the strongest of its codes. */
 static const struct claims_row {
 	const char *phrase;
+	const char *phrase_zh;
 	const char *resolution;
 	int rank;
 } claims_rows[TPD_FAULT_CODE_COUNT] = {
 	[TPD_FAULT_PWR_UNDERVOLT] = { "input voltage below its minimum; the power adapter is the "
-				      "likely cause", "replacement", 3 },
+				      "likely cause", "输入电压低于下限，电源适配器很可能是原因",
+				      "replacement", 3 },
 	[TPD_FAULT_PWR_OVERVOLT] = { "input voltage above its maximum; a non-original adapter is "
-				     "likely", "remote_guidance", 1 },
+				     "likely", "输入电压高于上限，很可能使用了非原装适配器",
+				     "remote_guidance", 1 },
 	[TPD_FAULT_PWR_BROWNOUT] = { "repeated input voltage dips; the power adapter is the "
-				     "likely cause", "replacement", 3 },
-	[TPD_FAULT_PWR_OVERCURRENT] = { "input current above its limit", "repair", 2 },
-	[TPD_FAULT_PWR_DEGRADING] = { "power supply degrading", "replacement", 3 },
-	[TPD_FAULT_TEMP_HIGH] = { "temperature above its warning limit", "remote_guidance", 1 },
-	[TPD_FAULT_TEMP_CRITICAL] = { "temperature above its critical limit", "remote_guidance", 1 },
+				     "likely cause", "输入电压反复跌落，电源适配器很可能是原因",
+				     "replacement", 3 },
+	[TPD_FAULT_PWR_OVERCURRENT] = { "input current above its limit", "输入电流超过限值",
+					"repair", 2 },
+	[TPD_FAULT_PWR_DEGRADING] = { "power supply degrading", "电源性能逐渐衰退", "replacement",
+				      3 },
+	[TPD_FAULT_TEMP_HIGH] = { "temperature above its warning limit", "温度超过警告限值",
+				  "remote_guidance", 1 },
+	[TPD_FAULT_TEMP_CRITICAL] = { "temperature above its critical limit", "温度超过临界限值",
+				      "remote_guidance", 1 },
 	[TPD_FAULT_TEMP_RISING] = { "temperature rising toward its critical limit",
-				    "remote_guidance", 1 },
-	[TPD_FAULT_FAN_STALL] = { "fan stopped while the product is hot", "repair", 2 },
-	[TPD_FAULT_FAN_DEGRADED] = { "fan slowing down at the same demand; wear likely", "repair", 2 },
-	[TPD_FAULT_SENSOR_FAIL] = { "a sensor is unreadable or implausible", "remote_guidance", 1 },
-	[TPD_FAULT_BOOT_LOOP] = { "repeated reboots", "remote_guidance", 1 },
+				    "温度正朝临界限值上升", "remote_guidance", 1 },
+	/* a fan still turning, only too slowly, is not "stopped" (claims_phrase) */
+	[TPD_FAULT_FAN_STALL] = { "fan below its stall limit while the product is hot",
+				  "产品发热时风扇转速低于停转限值", "repair", 2 },
+	[TPD_FAULT_FAN_DEGRADED] = { "fan slowing down at the same demand; wear likely",
+				     "相同需求下风扇转速下降，很可能已磨损", "repair", 2 },
+	[TPD_FAULT_SENSOR_FAIL] = { "a sensor is unreadable or implausible",
+				    "传感器无法读取或读数不可信", "remote_guidance", 1 },
+	[TPD_FAULT_BOOT_LOOP] = { "repeated reboots", "反复重启", "remote_guidance", 1 },
 };
+
+/* The words for code at reading v: FAN_STALL at 0 rpm is a stopped fan. */
+static const char *claims_phrase(enum tpd_fault_code code, double v, bool zh)
+{
+	if (code == TPD_FAULT_FAN_STALL && v == 0)
+		return zh ? "产品发热时风扇停转" : "fan stopped while the product is hot";
+	return zh ? claims_rows[code].phrase_zh : claims_rows[code].phrase;
+}
+
+/* Names the customer and a Chinese desk read for the codes' class and
+ * severity, the origin and channel of a manual claim. */
+static const char *claims_zh_word(const char *en)
+{
+	static const char *const words[][2] = {
+		{ "power", "电源" }, { "thermal", "温度" }, { "sensor", "传感器" },
+		{ "system", "系统" }, { "warning", "警告" }, { "critical", "严重" },
+		{ "info", "提示" }, { "customer", "客户" }, { "support", "客服" },
+		{ "web", "网页" }, { "phone", "电话" }, { "email", "电子邮件" },
+		{ "chat", "在线聊天" },
+	};
+
+	for (size_t i = 0; en && i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(words[i][0], en) == 0)
+			return words[i][1];
+	}
+	return en ? en : "?";
+}
 
 static const char *const claims_priorities[] = { "low", "normal", "high", NULL };
 
@@ -97,7 +137,7 @@ void tpc_iso_time(double unix_s, char *buf, size_t len)
 }
 
 /* "475 rpm", "85.6 °C", "11.2 V"; "(no reading)" for NAN. */
-static void claims_quantity(const char *sensor, double v, char *buf, size_t len)
+static void claims_quantity(const char *sensor, double v, bool zh, char *buf, size_t len)
 {
 	enum tpd_sensor_kind kind;
 	const char *unit = "";
@@ -105,7 +145,7 @@ static void claims_quantity(const char *sensor, double v, char *buf, size_t len)
 	if (tpd_sensor_kind_parse(sensor, &kind) == TPD_OK)
 		unit = tpd_sensor_kind_unit(kind);
 	if (isnan(v))
-		snprintf(buf, len, "(no reading)");
+		snprintf(buf, len, zh ? "（无读数）" : "(no reading)");
 	else
 		snprintf(buf, len, "%g%s%s", v, unit[0] ? " " : "", unit);
 }
@@ -133,14 +173,14 @@ static double claims_eta(const struct tpc_report *r)
 }
 
 /* "3.2 days" / "5.0 hours" / "12 minutes" */
-static void claims_duration(double s, char *buf, size_t len)
+static void claims_duration(double s, bool zh, char *buf, size_t len)
 {
 	if (s >= 2 * 86400)
-		snprintf(buf, len, "%.1f days", s / 86400);
+		snprintf(buf, len, zh ? "%.1f 天" : "%.1f days", s / 86400);
 	else if (s >= 2 * 3600)
-		snprintf(buf, len, "%.1f hours", s / 3600);
+		snprintf(buf, len, zh ? "%.1f 小时" : "%.1f hours", s / 3600);
 	else
-		snprintf(buf, len, "%.0f minutes", s / 60);
+		snprintf(buf, len, zh ? "%.0f 分钟" : "%.0f minutes", s / 60);
 }
 
 /* Did the device's TEMP_RISING come from its excess detector ("basis")? */
@@ -152,50 +192,68 @@ static bool claims_fault_excess(const struct tpc_report *r)
 	return b && strcmp(b, "excess") == 0;
 }
 
-/* One sentence about one fault report. */
-static void claims_sentence(const struct tpc_report *r, char *buf, size_t len)
+/* Why the device's detector predicts it (agent.c: "baseline", "now"). */
+static void claims_fault_why(const struct tpc_report *r, bool zh, char *buf, size_t len)
 {
-	const char *sev = claims_severity(r);
+	double base = claims_fault_num(r, "baseline"), now = claims_fault_num(r, "now");
+
+	buf[0] = '\0';
+	if (r->code == TPD_FAULT_TEMP_RISING && claims_fault_excess(r) && !isnan(base) &&
+	    !isnan(now))
+		snprintf(buf, len, zh ? " 在此负载下比参考传感器高 %.1f °C，早期为 %.1f °C"
+			 "（%+.1f °C）。" : " It runs %.1f C above its reference sensor at this "
+			 "load against %.1f C in its early life (%+.1f C).", now, base, now - base);
+	else if (r->code == TPD_FAULT_TEMP_RISING && base > 0 && !isnan(now))
+		snprintf(buf, len, zh ? " 其热斜率为每单位 CPU 负载 %.1f °C，早期为 %.1f °C"
+			 "（%+.0f %%）。" : " Its thermal slope is %.1f C per unit of CPU load "
+			 "against %.1f C in its early life (%+.0f %%).", now, base,
+			 100 * (now / base - 1));
+	else if (r->code == TPD_FAULT_FAN_DEGRADED && base > 0 && !isnan(now))
+		snprintf(buf, len, zh ? " 在相同温度下风扇转速为早期的 %.0f %%。"
+			 : " The fan turns at %.0f %% of its early-life speed at the same "
+			 "temperature.", 100 * now / base);
+}
+
+/* One sentence about one fault report. */
+static void claims_sentence(const struct tpc_report *r, bool zh, char *buf, size_t len)
+{
+	const char *sev = claims_severity(r), *cls = tpd_fault_class_name(r->cls);
 	double eta = claims_eta(r);
-	char at[32], since[32], val[48], lim[48], forecast[384] = "";
+	char at[32], since[32] = "", val[48], lim[48], forecast[512] = "";
 
 	tpc_iso_time(r->ts, at, sizeof(at));
-	claims_quantity(r->sensor, r->value, val, sizeof(val));
-	claims_quantity(r->sensor, r->limit, lim, sizeof(lim));
+	claims_quantity(r->sensor, r->value, zh, val, sizeof(val));
+	claims_quantity(r->sensor, r->limit, zh, lim, sizeof(lim));
 	if (!isnan(r->since))
 		tpc_iso_time(r->since, since, sizeof(since));
 	if (r->predictive && isfinite(eta)) {
-		char d[32], why[200] = "";
-		double base = claims_fault_num(r, "baseline"), now = claims_fault_num(r, "now");
+		char d[32], why[256];
 
-		claims_duration(eta, d, sizeof(d));
-		/* the device's detector says why (agent.c: "baseline", "now") */
-		if (r->code == TPD_FAULT_TEMP_RISING && claims_fault_excess(r) && !isnan(base) &&
-		    !isnan(now))
-			snprintf(why, sizeof(why), " It runs %.1f C above its reference sensor at this "
-				 "load against %.1f C in its early life (%+.1f C).", now, base,
-				 now - base);
-		else if (r->code == TPD_FAULT_TEMP_RISING && base > 0 && !isnan(now))
-			snprintf(why, sizeof(why), " Its thermal slope is %.1f C per unit of CPU load "
-				 "against %.1f C in its early life (%+.0f %%).", now, base,
-				 100 * (now / base - 1));
-		else if (r->code == TPD_FAULT_FAN_DEGRADED && base > 0 && !isnan(now))
-			snprintf(why, sizeof(why), " The fan turns at %.0f %% of its early-life speed "
-				 "at the same temperature.", 100 * now / base);
-		snprintf(forecast, sizeof(forecast), "%s Forecast: the limit is reached in about %s "
+		claims_duration(eta, zh, d, sizeof(d));
+		claims_fault_why(r, zh, why, sizeof(why));
+		snprintf(forecast, sizeof(forecast), zh ? "%s 预测：按当前趋势约 %s 后达到限值"
+			 "（eta_s %.0f）。" : "%s Forecast: the limit is reached in about %s "
 			 "(eta_s %.0f) at the present trend.", why, d, eta);
 	}
-	snprintf(buf, len, "%s (%s, %s%s) at %s: %s; %s read %s against a limit of %s%s%s.%s "
-		 "Signed report seq %llu, signature %s.",
-		 tpd_fault_code_name(r->code), tpd_fault_class_name(r->cls), sev ? sev : "?",
-		 r->predictive ? ", predictive" : "", at, claims_rows[r->code].phrase, r->sensor,
-		 val, lim, isnan(r->since) ? "" : ", condition since ", isnan(r->since) ? "" : since,
-		 forecast, (unsigned long long)r->seq, r->verified ? "verified" : "NOT verified");
+	if (zh)
+		snprintf(buf, len, "%s（%s，%s%s）于 %s：%s；%s 读数 %s，限值 %s%s%s%s。%s"
+			 "签名报告 seq %llu，签名%s。", tpd_fault_code_name(r->code),
+			 claims_zh_word(cls), claims_zh_word(sev), r->predictive ? "，预测性" : "",
+			 at, claims_phrase(r->code, r->value, true), r->sensor, val, lim,
+			 since[0] ? "，自 " : "", since, since[0] ? " 起持续" : "", forecast,
+			 (unsigned long long)r->seq, r->verified ? "已验证" : "未通过验证");
+	else
+		snprintf(buf, len, "%s (%s, %s%s) at %s: %s; %s read %s against a limit of %s%s%s.%s "
+			 "Signed report seq %llu, signature %s.", tpd_fault_code_name(r->code), cls,
+			 sev ? sev : "?", r->predictive ? ", predictive" : "", at,
+			 claims_phrase(r->code, r->value, false), r->sensor, val, lim,
+			 since[0] ? ", condition since " : "", since, forecast,
+			 (unsigned long long)r->seq, r->verified ? "verified" : "NOT verified");
 }
 
 /* What the on-device self-check attached to the fault found: failed steps
  * with their numbers, then how many passed. */
-static void claims_selfcheck(const struct tpc_report *r, char *buf, size_t len)
+static void claims_selfcheck(const struct tpc_report *r, bool zh, char *buf, size_t len)
 {
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(r->json, "selfcheck");
 	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(sc, "steps"), *st;
@@ -203,10 +261,12 @@ static void claims_selfcheck(const struct tpc_report *r, char *buf, size_t len)
 	int pass = 0, skip = 0;
 
 	if (!r->verdict || !cJSON_IsArray(steps)) {
-		snprintf(buf, len, "No on-device self-check result was attached.");
+		snprintf(buf, len, zh ? "未附带设备自检结果。"
+			 : "No on-device self-check result was attached.");
 		return;
 	}
-	used = (size_t)snprintf(buf, len, "On-device self-check: verdict %s.", r->verdict);
+	used = (size_t)snprintf(buf, len, zh ? "设备自检：结论 %s。"
+				: "On-device self-check: verdict %s.", r->verdict);
 	cJSON_ArrayForEach(st, steps) {
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "id"));
 		const char *res = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "result"));
@@ -217,13 +277,19 @@ static void claims_selfcheck(const struct tpc_report *r, char *buf, size_t len)
 		} else if (res && strcmp(res, "skip") == 0) {
 			skip++;
 		} else if (used < len) {
-			int n = snprintf(buf + used, len - used, " Failed %s%s%.200s%s.", id ? id : "?",
-					 detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+			int n = zh ? snprintf(buf + used, len - used, " 未通过 %s%s%.200s%s。",
+					      id ? id : "?", detail ? "（" : "", detail ? detail : "",
+					      detail ? "）" : "")
+				   : snprintf(buf + used, len - used, " Failed %s%s%.200s%s.",
+					      id ? id : "?", detail ? " (" : "", detail ? detail : "",
+					      detail ? ")" : "");
 
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
-	if (used < len)
+	if (used < len && zh)
+		snprintf(buf + used, len - used, " %d 项通过，%d 项跳过。", pass, skip);
+	else if (used < len)
 		snprintf(buf + used, len - used, " %d step%s passed, %d skipped.", pass,
 			 pass == 1 ? "" : "s", skip);
 }
@@ -257,9 +323,22 @@ struct claims_new {
 	bool predictive;
 	double detected_ts;
 	const char *title, *description, *verdict, *severity, *by;
+	const char *title_zh, *description_zh;
 	double eta_s;
 	const char *origin;      /* device|forecast */
+	const char *forecast;    /* JSON of the trend, or NULL */
 };
+
+/* The claim's language: the registry's locale, else Chinese for a device
+ * in the CN calendar region or reached over WeChat, else English. */
+static const char *claims_locale(const char *locale, const char *region, const char *channel)
+{
+	if (locale && tpc_locale_valid(locale))
+		return locale;
+	if ((region && strcmp(region, "CN") == 0) || (channel && strcasecmp(channel, "wechat") == 0))
+		return "zh-CN";
+	return "en";
+}
 
 /* Inserts a claim with its warranty, first fault code, timeline and the
  * device's notice. */
@@ -267,16 +346,21 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 				  const struct claims_new *n, double now, int64_t *claim)
 {
 	const char *code = tpd_fault_code_name(n->code);
-	char now_iso[32], due_iso[32], purchase[16], token[TPC_TRACKING_TOKEN_LEN + 1];
+	char now_iso[32], due_iso[32], token[TPC_TRACKING_TOKEN_LEN + 1];
 	struct tpc_claim_new c = { 0 };
+	struct tpc_device_profile dev;
 	struct tpc_warranty w;
 	bool added;
 	enum tpd_err rc;
 
+	rc = tpc_store_device_profile(s, n->dev, &dev);
+	if (rc && rc != TPD_ERR_NOTFOUND)
+		return rc;
+	c.region = dev.region[0] ? dev.region : NULL;
+	c.locale = claims_locale(dev.locale, dev.region, dev.channel);
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
-	tpc_iso_time((double)tpc_policy_review_due(policy, now), due_iso, sizeof(due_iso));
-	c.purchase_date = tpc_store_device_purchase_date(s, n->dev, purchase, sizeof(purchase))
-			  ? NULL : purchase;
+	tpc_iso_time((double)tpc_policy_review_due(policy, c.region, now), due_iso, sizeof(due_iso));
+	c.purchase_date = dev.purchase_date[0] ? dev.purchase_date : NULL;
 	tpc_policy_warranty(policy, n->model, &code, 1, c.purchase_date, n->detected_ts, &w);
 	c.device = n->dev;
 	c.model = n->model;
@@ -286,6 +370,9 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 	c.opened_at = now_iso;
 	c.title = n->title;
 	c.description = n->description;
+	c.title_zh = n->title_zh;
+	c.description_zh = n->description_zh;
+	c.forecast = n->forecast;
 	c.selfcheck_verdict = n->verdict;
 	c.suggested_resolution = claims_rows[n->code].resolution;
 	c.priority = tpc_claims_priority(n->code, n->severity, n->predictive, n->eta_s);
@@ -309,35 +396,58 @@ static enum tpd_err claims_insert(struct tpc_store *s, const struct tpc_policy *
 	return rc;
 }
 
+/* A device fault's title: "MODEL: Phrase (sensor value, limit L)", with the
+ * time to the limit when the device predicted it. */
+static void claims_fault_title(const struct tpc_report *r, bool zh, char *buf, size_t len)
+{
+	const char *phrase = claims_phrase(r->code, r->value, zh);
+	char val[48], lim[48], d[32];
+	bool eta = r->predictive && isfinite(claims_eta(r));
+
+	claims_quantity(r->sensor, r->value, zh, val, sizeof(val));
+	claims_quantity(r->sensor, r->limit, zh, lim, sizeof(lim));
+	if (eta)
+		claims_duration(claims_eta(r), zh, d, sizeof(d));
+	if (zh && eta)
+		snprintf(buf, len, "%s：%s（%s %s；约 %s 后达到限值 %s）", r->model, phrase, r->sensor,
+			 val, d, lim);
+	else if (zh)
+		snprintf(buf, len, "%s：%s（%s %s，限值 %s）", r->model, phrase, r->sensor, val, lim);
+	else if (eta)
+		snprintf(buf, len, "%s: %c%s (%s %s; limit %s in about %s)", r->model,
+			 toupper((unsigned char)phrase[0]), phrase + 1, r->sensor, val, lim, d);
+	else
+		snprintf(buf, len, "%s: %c%s (%s %s, limit %s)", r->model,
+			 toupper((unsigned char)phrase[0]), phrase + 1, r->sensor, val, lim);
+}
+
+static void claims_fault_description(const struct tpc_report *r, bool zh, char *buf, size_t len)
+{
+	char sentence[1280], sc[1024];
+
+	claims_sentence(r, zh, sentence, sizeof(sentence));
+	claims_selfcheck(r, zh, sc, sizeof(sc));
+	snprintf(buf, len, zh ? "设备 %s（%s，固件 %s）报告：%s %s"
+		 : "Device %s (%s, firmware %s) reported %s %s", r->dev, r->model,
+		 r->fw ? r->fw : "?", sentence, sc);
+}
+
 static enum tpd_err claims_open(struct tpc_store *s, const struct tpc_policy *policy,
 				const struct tpc_report *r, double now, int64_t *claim)
 {
-	char title[320], desc[4096], sentence[1024], sc[1024], val[48], lim[48];
+	char title[320], desc[4096], title_zh[400], desc_zh[4096];
 	struct claims_new n = {
 		.dev = r->dev, .model = r->model, .fw = r->fw, .code = r->code,
 		.predictive = r->predictive, .detected_ts = r->ts, .title = title,
-		.description = desc, .verdict = r->verdict, .severity = claims_severity(r),
+		.description = desc, .title_zh = title_zh, .description_zh = desc_zh,
+		.verdict = r->verdict, .severity = claims_severity(r),
 		.by = "system", .eta_s = claims_eta(r), .origin = "device",
 	};
 
-	claims_quantity(r->sensor, r->value, val, sizeof(val));
-	claims_quantity(r->sensor, r->limit, lim, sizeof(lim));
-	if (r->predictive && isfinite(claims_eta(r))) {
-		char d[32];
-
-		claims_duration(claims_eta(r), d, sizeof(d));
-		snprintf(title, sizeof(title), "%s: %c%s (%s %s; limit %s in about %s)", r->model,
-			 toupper((unsigned char)claims_rows[r->code].phrase[0]),
-			 claims_rows[r->code].phrase + 1, r->sensor, val, lim, d);
-	} else {
-		snprintf(title, sizeof(title), "%s: %c%s (%s %s, limit %s)", r->model,
-			 toupper((unsigned char)claims_rows[r->code].phrase[0]),
-			 claims_rows[r->code].phrase + 1, r->sensor, val, lim);
-	}
-	claims_sentence(r, sentence, sizeof(sentence));
-	claims_selfcheck(r, sc, sizeof(sc));
-	snprintf(desc, sizeof(desc), "Device %s (%s, firmware %s) reported %s %s", r->dev, r->model,
-		 r->fw ? r->fw : "?", sentence, sc);
+	claims_fault_title(r, false, title, sizeof(title));
+	claims_fault_title(r, true, title_zh, sizeof(title_zh));
+	claims_fault_description(r, false, desc, sizeof(desc));
+	claims_fault_description(r, true, desc_zh, sizeof(desc_zh));
 	return claims_insert(s, policy, &n, now, claim);
 }
 
@@ -374,14 +484,15 @@ static enum tpd_err claims_rewarrant_one(struct tpc_store *s, const struct tpc_p
 	const char *codes[TPD_FAULT_CODE_COUNT], *bought = NULL;
 	struct tpc_claim_warranty row;
 	struct tpc_warranty w;
-	char note[400], purchase[16];
+	struct tpc_device_profile dev;
+	char note[400];
 	size_t n = claims_codes(cl, codes, TPD_FAULT_CODE_COUNT);
 	enum tpd_err rc;
 
-	rc = tpc_store_device_purchase_date(s, claims_field(cl, "device"), purchase, sizeof(purchase));
-	if (rc == TPD_OK)
-		bought = purchase;
-	else if (rc != TPD_ERR_NOTFOUND)
+	rc = tpc_store_device_profile(s, claims_field(cl, "device"), &dev);
+	if (rc == TPD_OK && dev.purchase_date[0])
+		bought = dev.purchase_date;
+	else if (rc && rc != TPD_ERR_NOTFOUND)
 		return rc;
 	tpc_policy_warranty(policy, claims_field(cl, "model"), codes, n, bought,
 			    cJSON_IsNumber(det) ? det->valuedouble : NAN, &w);
@@ -401,15 +512,33 @@ static enum tpd_err claims_rewarrant_one(struct tpc_store *s, const struct tpc_p
 	return rc;
 }
 
+/* The claim's description in lang with r's sentence added (malloc'd). */
+static char *claims_extended(const cJSON *cl, const char *lang, const struct tpc_report *r,
+			     bool zh)
+{
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cl, "text"), lang);
+	const char *old = claims_field(text, "description");
+	char sentence[1280], *desc;
+	size_t n;
+
+	claims_sentence(r, zh, sentence, sizeof(sentence));
+	n = (old ? strlen(old) : 0) + strlen(sentence) + 16;
+	desc = malloc(n);
+	if (desc)
+		snprintf(desc, n, zh ? "%s\n随后 %s" : "%s\nThen %s", old ? old : "", sentence);
+	return desc;
+}
+
 /* A new code joins an open claim: one more sentence, maybe a stronger
  * suggestion and priority, and the warranty again (the code may be excluded). */
 static enum tpd_err claims_extend(struct tpc_store *s, const struct tpc_policy *policy,
 				  const struct tpc_report *r, int64_t claim, const char *now_iso)
 {
-	char sentence[1024], *desc;
-	const char *old_desc, *old_res, *res, *old_prio, *prio;
+	const char *old_res, *res, *old_prio, *prio;
+	char *desc = NULL, *desc_zh = NULL;
+	bool zh;
 	cJSON *cl = NULL;
-	size_t n;
 	enum tpd_err rc;
 
 	rc = tpc_store_claim_add_timeline(s, claim, now_iso, "fault_added", "system",
@@ -418,25 +547,29 @@ static enum tpd_err claims_extend(struct tpc_store *s, const struct tpc_policy *
 		rc = tpc_store_claim_get_locked(s, claim, &cl);
 	if (rc)
 		return rc;
-	old_desc = claims_field(cl, "description");
 	old_res = claims_field(cl, "suggested_resolution");
 	old_prio = claims_field(cl, "priority");
-	claims_sentence(r, sentence, sizeof(sentence));
-	n = (old_desc ? strlen(old_desc) : 0) + strlen(sentence) + 16;
-	desc = malloc(n);
-	if (!desc) {
+	desc = claims_extended(cl, "en", r, false);
+	/* a claim from before the Chinese text (schema 8) stays English only */
+	zh = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cl, "text"),
+					      "zh-CN") != NULL;
+	if (zh)
+		desc_zh = claims_extended(cl, "zh-CN", r, true);
+	if (!desc || (zh && !desc_zh)) {
+		free(desc);
+		free(desc_zh);
 		cJSON_Delete(cl);
 		return TPD_ERR_NOMEM;
 	}
-	snprintf(desc, n, "%s\nThen %s", old_desc ? old_desc : "", sentence);
 	res = claims_rows[r->code].resolution;
 	if (claims_rank(old_res) >= claims_rank(res))
 		res = old_res;
 	prio = tpc_claims_priority(r->code, claims_severity(r), r->predictive, claims_eta(r));
 	if (claims_priority_rank(old_prio) >= claims_priority_rank(prio))
 		prio = old_prio;
-	rc = tpc_store_claim_update_text(s, claim, desc, res, prio);
+	rc = tpc_store_claim_update_text(s, claim, desc, desc_zh, res, prio);
 	free(desc);
+	free(desc_zh);
 	if (!rc)
 		rc = claims_rewarrant_one(s, policy, cl, claim, now_iso);
 	cJSON_Delete(cl);
@@ -614,6 +747,101 @@ enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
 	return claims_end(s, cl, rc);
 }
 
+/* One line of at most max bytes (a name, a part), or why not. */
+static enum tpd_err claims_line_ok(const char *what, const char *text, size_t max, char *why,
+				   size_t whylen)
+{
+	enum tpd_err rc = claims_text_ok(what, text, max, true, why, whylen);
+
+	if (!rc && strpbrk(text, "\r\n\t")) {
+		snprintf(why, whylen, "%s: one line", what);
+		rc = TPD_ERR_INVAL;
+	}
+	return rc;
+}
+
+enum tpd_err tpc_claims_assign(struct tpc_store *s, int64_t claim, const char *assignee,
+			       const char *by, double now, char *why, size_t whylen)
+{
+	struct tpc_claim_work w = { .set_assignee = true, .assignee = assignee };
+	char now_iso[32];
+	cJSON *cl;
+	enum tpd_err rc = assignee ? claims_line_ok("assignee", assignee, TPC_ASSIGNEE_MAX, why,
+						    whylen) : TPD_OK;
+
+	if (rc)
+		return rc;
+	rc = claims_begin(s, claim, &cl, why, whylen);
+	if (rc)
+		return rc;
+	if (claims_same(assignee, claims_field(cl, "assignee")))
+		return claims_end(s, cl, TPD_OK);   /* no timeline line, no event */
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	rc = tpc_store_claim_set_work(s, claim, &w);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, assignee ? "assigned" : "unassigned",
+						  by, assignee);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.assigned", now);
+	return claims_end(s, cl, rc);
+}
+
+enum tpd_err tpc_claims_set_resolution(struct tpc_store *s, int64_t claim,
+				       const char *summary, const char *const *parts,
+				       size_t nparts, const char *at, const char *by, double now,
+				       char *why, size_t whylen)
+{
+	struct tpc_claim_work w = { .set_resolution = true, .summary = summary, .by = by };
+	char now_iso[32], what[32], *parts_json = NULL;
+	cJSON *cl = NULL, *arr;
+	double at_s;
+	enum tpd_err rc = claims_text_ok("summary", summary, TPC_NOTE_MAX, true, why, whylen);
+
+	if (rc)
+		return rc;
+	if (nparts > TPC_PARTS_MAX) {
+		snprintf(why, whylen, "parts: at most %d", TPC_PARTS_MAX);
+		return TPD_ERR_INVAL;
+	}
+	for (size_t i = 0; !rc && i < nparts; i++) {
+		snprintf(what, sizeof(what), "parts[%zu]", i);
+		rc = claims_line_ok(what, parts[i], TPC_PART_MAX, why, whylen);
+	}
+	if (rc)
+		return rc;
+	if (at && (!tpc_iso_parse(at, &at_s) || strlen(at) != 20)) {
+		snprintf(why, whylen, "at: \"%.30s\" is not YYYY-MM-DDTHH:MM:SSZ", at);
+		return TPD_ERR_INVAL;
+	}
+	if (at && at_s > now + 300) {
+		snprintf(why, whylen, "at: %s is in the future", at);
+		return TPD_ERR_INVAL;
+	}
+	tpc_iso_time(now, now_iso, sizeof(now_iso));
+	w.at = at ? at : now_iso;
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < nparts; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(parts[i])))
+			break;
+	parts_json = arr ? cJSON_PrintUnformatted(arr) : NULL;
+	cJSON_Delete(arr);
+	if (!parts_json)
+		return TPD_ERR_NOMEM;
+	w.parts = parts_json;
+	rc = claims_begin(s, claim, &cl, why, whylen);
+	if (rc) {
+		cJSON_free(parts_json);
+		return rc;
+	}
+	rc = tpc_store_claim_set_work(s, claim, &w);
+	if (!rc)
+		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "resolution", by, summary);
+	if (!rc)
+		rc = tpc_events_queue(s, claim, "claim.resolution", now);
+	cJSON_free(parts_json);
+	return claims_end(s, cl, rc);
+}
+
 static enum tpd_err claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 				    const char *comment, const char *by, double now, bool once,
 				    char *why, size_t whylen)
@@ -668,62 +896,117 @@ enum tpd_err tpc_claims_customer_feedback(struct tpc_store *s, int64_t claim, in
 	return claims_feedback(s, claim, rating, comment, "customer", now, true, why, whylen);
 }
 
-/* The engine's forecast in words, with its numbers. */
-static void claims_forecast_text(const struct tpc_prediction *p, char *buf, size_t len)
+/* Why the engine predicts it: the detector's quantity against early life. */
+static void claims_forecast_why(const struct tpc_prediction *p, bool zh, char *buf, size_t len)
 {
-	char val[48], lim[48], eta[32], early[32] = "?", late[32] = "?", fleet[160] = "";
-	char why[256] = "its reading drifts at the same load";
-	enum tpd_sensor_kind kind;
-	const char *unit = "";
-
-	if (tpd_sensor_kind_parse(p->sensor, &kind) == TPD_OK)
-		unit = tpd_sensor_kind_unit(kind);
-	claims_quantity(p->sensor, p->value, val, sizeof(val));
-	claims_quantity(p->sensor, p->limit, lim, sizeof(lim));
-	claims_duration(p->eta_s, eta, sizeof(eta));
-	if (isfinite(p->eta_early_s))
-		claims_duration(p->eta_early_s, early, sizeof(early));
-	if (isfinite(p->eta_late_s))
-		claims_duration(p->eta_late_s, late, sizeof(late));
-	else
-		snprintf(late, sizeof(late), "not at all");
-	if (!isnan(p->fleet_center))
-		snprintf(fleet, sizeof(fleet), " (the %s fleet of %u stands at %+.0f %% on average)",
-			 p->model, p->fleet_n, 100 * p->fleet_center);
-	if (p->code == TPD_FAULT_PWR_DEGRADING && isnan(p->slope_per_day)) {
-		snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: "
-			 "under-voltage events on %s come at a rate well above the device's own "
-			 "long-run rate, in several distinct hours (last hour: %.0f); at that trend "
-			 "brownouts (%g events an hour) follow within about %s. Confidence %.0f %%.",
-			 tpd_fault_code_name(p->code), p->hours, p->sensor, p->value, p->limit, eta,
-			 100 * p->confidence);
-		return;
-	}
 	if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now) && p->excess)
-		snprintf(why, sizeof(why), "it runs %.1f C above its reference sensor at this load "
+		snprintf(buf, len, zh ? "在此负载下比参考传感器高 %.1f °C，早期为 %.1f °C（%+.1f °C："
+			 "同样的工作产生更多热量，常见原因是积灰或风扇变慢；环境温度对两个传感器的"
+			 "影响相同）" : "it runs %.1f C above its reference sensor at this load "
 			 "against %.1f C in its early life (%+.1f C: more heat for the same work, as "
 			 "dust or a slower fan cause; ambient moves both sensors alike)",
 			 p->now, p->baseline, p->now - p->baseline);
 	else if (p->code == TPD_FAULT_TEMP_RISING && !isnan(p->now))
-		snprintf(why, sizeof(why), "its thermal slope is %.1f C per unit of CPU load against "
+		snprintf(buf, len, zh ? "其热斜率为每单位 CPU 负载 %.1f °C，早期为 %.1f °C（%+.0f %%："
+			 "同样的工作产生更多热量，常见原因是积灰或风扇变慢；环境温度只影响水平，"
+			 "不影响斜率）" : "its thermal slope is %.1f C per unit of CPU load against "
 			 "%.1f C in its early life (%+.0f %%: more heat for the same work, as dust "
 			 "or a slower fan cause; ambient moves the level, not the slope)",
 			 p->now, p->baseline, 100 * (p->now / p->baseline - 1));
 	else if (p->code == TPD_FAULT_FAN_DEGRADED && !isnan(p->now))
-		snprintf(why, sizeof(why), "it turns at %.0f %% of its early-life speed at the same "
+		snprintf(buf, len, zh ? "在相同温度下转速为早期的 %.0f %%（轴承磨损会使风扇在相同需求下"
+			 "转得更慢）" : "it turns at %.0f %% of its early-life speed at the same "
 			 "temperature (a worn bearing turns slower at the same demand)", 100 * p->now);
-	snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: %s%s; "
-		 "%s is %s at %s demand and moves %+.3g +- %.2g %s a day; the "
-		 "limit of %s is reached in about %s (%sbetween %s and %s), confidence %.1f %%. "
-		 "Telemetry is unsigned (its identity is the device's TLS client certificate).",
-		 tpd_fault_code_name(p->code), p->hours, why, fleet, p->sensor, val,
-		 p->code == TPD_FAULT_FAN_DEGRADED ? "today's" : "a busy hour's",
-		 p->slope_per_day, p->slope_se_per_day, unit, lim, eta,
-		 /* the ETA comes from the detector's own quantity, the band from
-		  * the reading's trend: say so when they disagree */
-		 p->eta_s >= p->eta_early_s && !(p->eta_s > p->eta_late_s) ? ""
-			 : "the reading's own trend alone: ",
-		 early, late, 100 * p->confidence);
+	else
+		snprintf(buf, len, zh ? "相同负载下读数持续漂移" : "its reading drifts at the same load");
+}
+
+/* The engine's forecast in words, with its numbers. */
+static void claims_forecast_text(const struct tpc_prediction *p, bool zh, char *buf, size_t len)
+{
+	char val[48], lim[48], eta[32], early[32] = "?", late[32] = "?", fleet[200] = "";
+	char why[512];
+	enum tpd_sensor_kind kind;
+	const char *unit = "";
+	/* the ETA comes from the detector's own quantity, the band from the
+	 * reading's trend: say so when they disagree */
+	bool agree = p->eta_s >= p->eta_early_s && !(p->eta_s > p->eta_late_s);
+
+	if (tpd_sensor_kind_parse(p->sensor, &kind) == TPD_OK)
+		unit = tpd_sensor_kind_unit(kind);
+	claims_quantity(p->sensor, p->value, zh, val, sizeof(val));
+	claims_quantity(p->sensor, p->limit, zh, lim, sizeof(lim));
+	claims_duration(p->eta_s, zh, eta, sizeof(eta));
+	if (isfinite(p->eta_early_s))
+		claims_duration(p->eta_early_s, zh, early, sizeof(early));
+	if (isfinite(p->eta_late_s))
+		claims_duration(p->eta_late_s, zh, late, sizeof(late));
+	else
+		snprintf(late, sizeof(late), zh ? "不会达到" : "not at all");
+	if (!isnan(p->fleet_center))
+		snprintf(fleet, sizeof(fleet), zh ? "（%s 机型共 %u 台设备，平均偏离 %+.0f %%）"
+			 : " (the %s fleet of %u stands at %+.0f %% on average)",
+			 p->model, p->fleet_n, 100 * p->fleet_center);
+	if (p->code == TPD_FAULT_PWR_DEGRADING && isnan(p->slope_per_day)) {
+		if (zh)
+			snprintf(buf, len, "收集器根据 %.0f 小时的遥测预测 %s：%s 上的欠压事件频率远高于"
+				 "设备自身的长期水平，且分布在多个不同小时（最近一小时：%.0f 次）；按此"
+				 "趋势，约 %s 内将出现掉电（每小时 %g 次事件）。置信度 %.0f %%。", p->hours,
+				 tpd_fault_code_name(p->code), p->sensor, p->value, eta, p->limit,
+				 100 * p->confidence);
+		else
+			snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: "
+				 "under-voltage events on %s come at a rate well above the device's own "
+				 "long-run rate, in several distinct hours (last hour: %.0f); at that "
+				 "trend brownouts (%g events an hour) follow within about %s. "
+				 "Confidence %.0f %%.", tpd_fault_code_name(p->code), p->hours, p->sensor,
+				 p->value, p->limit, eta, 100 * p->confidence);
+		return;
+	}
+	claims_forecast_why(p, zh, why, sizeof(why));
+	if (zh)
+		snprintf(buf, len, "收集器根据 %.0f 小时的遥测预测 %s：%s%s；%s 在%s负载下为 %s，每天变化 "
+			 "%+.3g ± %.2g %s；约 %s 后达到限值 %s（%s区间 %s 至 %s），置信度 %.1f %%。"
+			 "遥测未签名（其身份由设备的 TLS 客户端证书确认）。",
+			 p->hours, tpd_fault_code_name(p->code), why, fleet, p->sensor,
+			 p->code == TPD_FAULT_FAN_DEGRADED ? "今日" : "繁忙时段", val,
+			 p->slope_per_day, p->slope_se_per_day, unit, eta, lim,
+			 agree ? "" : "仅按读数自身趋势：", early, late, 100 * p->confidence);
+	else
+		snprintf(buf, len, "The collector forecasts %s from %.0f hours of telemetry: %s%s; "
+			 "%s is %s at %s demand and moves %+.3g +- %.2g %s a day; the "
+			 "limit of %s is reached in about %s (%sbetween %s and %s), confidence %.1f %%. "
+			 "Telemetry is unsigned (its identity is the device's TLS client certificate).",
+			 tpd_fault_code_name(p->code), p->hours, why, fleet, p->sensor, val,
+			 p->code == TPD_FAULT_FAN_DEGRADED ? "today's" : "a busy hour's",
+			 p->slope_per_day, p->slope_se_per_day, unit, lim, eta,
+			 agree ? "" : "the reading's own trend alone: ", early, late,
+			 100 * p->confidence);
+}
+
+/* The numbers a predictive claim was opened on, for the console's plot:
+ * the reading's line from (ts, value) at slope_per_day to the limit, and
+ * the ETA band. Non-finite numbers are null. Caller frees. */
+static char *claims_forecast_json(const struct tpc_prediction *p)
+{
+	const struct { const char *key; double v; } nums[] = {
+		{ "ts", p->ts }, { "value", p->value }, { "limit", p->limit },
+		{ "slope_per_day", p->slope_per_day }, { "slope_se_per_day", p->slope_se_per_day },
+		{ "eta_s", p->eta_s }, { "eta_early_s", p->eta_early_s },
+		{ "eta_late_s", p->eta_late_s }, { "confidence", p->confidence },
+	};
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	bool ok = o && cJSON_AddStringToObject(o, "sensor", p->sensor) &&
+		  cJSON_AddStringToObject(o, "code", tpd_fault_code_name(p->code));
+
+	for (size_t i = 0; ok && i < sizeof(nums) / sizeof(nums[0]); i++)
+		ok = isfinite(nums[i].v) ? cJSON_AddNumberToObject(o, nums[i].key, nums[i].v) != NULL
+					 : cJSON_AddNullToObject(o, nums[i].key) != NULL;
+	if (ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
 }
 
 /* Has dev ever had a claim with this class and code? (one indexed
@@ -741,13 +1024,14 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 	const char *code = tpd_fault_code_name(p->code);
 	const char *category = tpd_fault_class_name(tpd_fault_code_class(p->code));
 	char text[1200], title[320], desc[2048], now_iso[32], lim[48], d[32];
+	char text_zh[1600], title_zh[400], desc_zh[2048];
 	int64_t claim = 0;
 	bool had, added;
 	enum tpd_err rc;
 
 	memset(out, 0, sizeof(*out));
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
-	claims_forecast_text(p, text, sizeof(text));
+	claims_forecast_text(p, false, text, sizeof(text));
 	rc = tpc_store_begin(s);
 	if (rc)
 		return rc;
@@ -775,17 +1059,26 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 			struct claims_new n = {
 				.dev = p->dev, .model = p->model, .code = p->code, .predictive = true,
 				.detected_ts = p->ts, .title = title, .description = desc,
+				.title_zh = title_zh, .description_zh = desc_zh,
 				.severity = "warning", .by = "predictor", .eta_s = p->eta_s,
-				.origin = "forecast",
+				.origin = "forecast", .forecast = claims_forecast_json(p),
 			};
 
-			claims_quantity(p->sensor, p->limit, lim, sizeof(lim));
-			claims_duration(p->eta_s, d, sizeof(d));
+			claims_quantity(p->sensor, p->limit, false, lim, sizeof(lim));
+			claims_duration(p->eta_s, false, d, sizeof(d));
 			snprintf(title, sizeof(title), "%s: %c%s (%s; limit %s in about %s, forecast)",
 				 p->model, toupper((unsigned char)claims_rows[p->code].phrase[0]),
 				 claims_rows[p->code].phrase + 1, p->sensor, lim, d);
 			snprintf(desc, sizeof(desc), "Device %s (%s): %s", p->dev, p->model, text);
-			rc = claims_insert(s, policy, &n, now, &claim);
+			claims_quantity(p->sensor, p->limit, true, lim, sizeof(lim));
+			claims_duration(p->eta_s, true, d, sizeof(d));
+			claims_forecast_text(p, true, text_zh, sizeof(text_zh));
+			snprintf(title_zh, sizeof(title_zh), "%s：%s（%s；约 %s 后达到限值 %s，预测）",
+				 p->model, claims_rows[p->code].phrase_zh, p->sensor, d, lim);
+			snprintf(desc_zh, sizeof(desc_zh), "设备 %s（%s）：%s", p->dev, p->model,
+				 text_zh);
+			rc = n.forecast ? claims_insert(s, policy, &n, now, &claim) : TPD_ERR_NOMEM;
+			cJSON_free((char *)n.forecast);
 			out->claim = rc ? 0 : claim;
 			out->opened = rc == TPD_OK;
 		}
@@ -862,6 +1155,24 @@ static enum tpd_err claims_manual_check(const struct tpc_claim_manual *m, char *
 	return TPD_OK;
 }
 
+/* The first line-ish of a description for a title: at most len - 1 bytes,
+ * cut before a UTF-8 character, never inside one, blanks for line breaks. */
+static void claims_excerpt(const char *text, char *buf, size_t len)
+{
+	size_t n = strlen(text);
+
+	if (n > len - 1) {
+		n = len - 1;
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;   /* text[n] would continue the character before it */
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+}
+
 /* Appends a sentence to buf (cut at len). */
 __attribute__((format(printf, 3, 4)))
 static void claims_cat(char *buf, size_t len, const char *fmt, ...)
@@ -880,8 +1191,9 @@ static void claims_cat(char *buf, size_t len, const char *fmt, ...)
  * telemetry (as numbers with units), its faults of the last 30 days and its
  * last self-check, each as evidence and summed up in the description. */
 static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char *dev,
-				  double now, char *desc, size_t desclen, const char **verdict,
-				  char *vbuf, size_t vlen, char *fault_class, size_t fclen)
+				  double now, char *desc, char *desc_zh, size_t desclen,
+				  const char **verdict, char *vbuf, size_t vlen, char *fault_class,
+				  size_t fclen)
 {
 	static const char *const kinds[] = { "telemetry", "fault", "selfcheck" };
 	static const unsigned limits[] = { 1, 10, 1 };
@@ -925,19 +1237,25 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 				const cJSON *sensors = cJSON_GetObjectItemCaseSensitive(body, "sensors"), *it;
 
 				claims_cat(desc, desclen, " Last telemetry (seq %.0f):", seq);
+				claims_cat(desc_zh, desclen, " 最近遥测（seq %.0f）：", seq);
 				cJSON_ArrayForEach(it, sensors) {
 					char q[48];
 					double avg = cJSON_GetNumberValue(
 						cJSON_GetObjectItemCaseSensitive(it, "avg"));
 
-					claims_quantity(it->string, avg, q, sizeof(q));
+					claims_quantity(it->string, avg, false, q, sizeof(q));
 					claims_cat(desc, desclen, "%s %s %s", first ? "" : ",", it->string, q);
+					claims_quantity(it->string, avg, true, q, sizeof(q));
+					claims_cat(desc_zh, desclen, "%s%s %s", first ? "" : "，", it->string, q);
 					first = false;
 				}
 				claims_cat(desc, desclen, ".");
+				claims_cat(desc_zh, desclen, "。");
 			} else if (k == 1 && code) {
 				claims_cat(desc, desclen, "%s%s %s", first ? " Faults in the last 30 days "
 					   "(newest first): " : ", ", code, state ? state : "");
+				claims_cat(desc_zh, desclen, "%s%s %s", first ? " 最近 30 天的故障（最新在前）："
+					   : "，", code, state ? state : "");
 				if (first && !fault_class[0] && state && strcmp(state, "raised") == 0) {
 					const char *cls = cJSON_GetStringValue(
 						cJSON_GetObjectItemCaseSensitive(f, "class"));
@@ -955,6 +1273,7 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 					snprintf(vbuf, vlen, "%s", v);
 					*verdict = vbuf;
 					claims_cat(desc, desclen, " Last self-check: %s.", v);
+					claims_cat(desc_zh, desclen, " 最近自检：%s。", v);
 				}
 				cJSON_ArrayForEach(st, steps) {
 					const char *res = cJSON_GetStringValue(
@@ -962,14 +1281,18 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 					const char *sid = cJSON_GetStringValue(
 						cJSON_GetObjectItemCaseSensitive(st, "id"));
 
-					if (res && sid && strcmp(res, "fail") == 0)
+					if (res && sid && strcmp(res, "fail") == 0) {
 						claims_cat(desc, desclen, " Failed %s.", sid);
+						claims_cat(desc_zh, desclen, " 未通过 %s。", sid);
+					}
 				}
 			}
 			cJSON_Delete(body);
 		}
-		if (k == 1 && !first)
+		if (k == 1 && !first) {
 			claims_cat(desc, desclen, ".");
+			claims_cat(desc_zh, desclen, "。");
+		}
 		cJSON_Delete(rows);
 	}
 	return rc;
@@ -980,7 +1303,7 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 			       struct tpc_claim_result *out, char *why, size_t whylen)
 {
 	char now_iso[32], due_iso[32], title[200], desc[4096], token[TPC_TRACKING_TOKEN_LEN + 1];
-	char vbuf[32], fault_class[16] = "";
+	char title_zh[240], desc_zh[4096], vbuf[32], fault_class[16] = "", excerpt[104];
 	const char *model, *purchase, *verdict = NULL, *contact, *channel, *category;
 	struct tpc_claim_new c = { 0 };
 	struct tpc_warranty w;
@@ -1014,14 +1337,21 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 	purchase = purchase && *purchase ? purchase : m->purchase_date;
 	contact = m->contact && *m->contact ? m->contact : claims_field(dev, "owner_contact");
 	channel = m->channel ? m->channel : claims_field(dev, "channel");
+	c.region = claims_field(dev, "region");
+	c.locale = claims_locale(claims_field(dev, "locale"), c.region, channel);
 	tpc_iso_time(now, now_iso, sizeof(now_iso));
-	tpc_iso_time((double)tpc_policy_review_due(policy, now), due_iso, sizeof(due_iso));
+	tpc_iso_time((double)tpc_policy_review_due(policy, c.region, now), due_iso, sizeof(due_iso));
 	snprintf(desc, sizeof(desc), "Reported by the %s%s%s: \"%s\".", m->origin,
 		 channel ? " via " : "", channel ? channel : "", m->description);
+	snprintf(desc_zh, sizeof(desc_zh), "由%s%s%s报告：“%s”。", claims_zh_word(m->origin),
+		 channel ? "通过" : "", channel ? claims_zh_word(channel) : "", m->description);
 	if (m->purchase_date && claims_field(dev, "purchase_date") &&
-	    strcmp(m->purchase_date, claims_field(dev, "purchase_date")) != 0)
+	    strcmp(m->purchase_date, claims_field(dev, "purchase_date")) != 0) {
 		claims_cat(desc, sizeof(desc), " Purchase date given as %s; the registry says %s.",
 			   m->purchase_date, claims_field(dev, "purchase_date"));
+		claims_cat(desc_zh, sizeof(desc_zh), " 表单填写的购买日期为 %s；登记记录为 %s。",
+			   m->purchase_date, claims_field(dev, "purchase_date"));
+	}
 	/* the claim must exist before its evidence: insert first, then attach
 	 * and rewrite the description (one transaction) */
 	rc = tpc_claims_tracking_token(token);
@@ -1029,11 +1359,11 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 		goto fail;
 	category = m->category;
 	tpc_policy_warranty(policy, model, NULL, 0, purchase, now, &w);
-	snprintf(title, sizeof(title), "%s: reported by the %s: %.100s", model ? model : "?",
-		 m->origin, m->description);
-	for (char *p = title; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
+	claims_excerpt(m->description, excerpt, sizeof(excerpt));
+	snprintf(title, sizeof(title), "%s: reported by the %s: %s", model ? model : "?",
+		 m->origin, excerpt);
+	snprintf(title_zh, sizeof(title_zh), "%s：%s报告：%s", model ? model : "?",
+		 claims_zh_word(m->origin), excerpt);
 	c.device = m->device;
 	c.model = model;
 	c.category = category ? category : "system";
@@ -1042,6 +1372,8 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 	c.purchase_date = purchase;
 	c.title = title;
 	c.description = desc;
+	c.title_zh = title_zh;
+	c.description_zh = desc_zh;
 	c.suggested_resolution = "remote_guidance";
 	/* out of warranty: lower priority, and a paid repair is for the
 	 * customer to accept first (tpc_claims_priority's doc) */
@@ -1099,14 +1431,15 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 		goto fail;
 	rc = tpc_store_claim_insert(s, &c, &claim);
 	if (!rc)
-		rc = claims_attach(s, claim, m->device, now, desc, sizeof(desc), &verdict, vbuf,
-				   sizeof(vbuf), fault_class, sizeof(fault_class));
+		rc = claims_attach(s, claim, m->device, now, desc, desc_zh, sizeof(desc), &verdict,
+				   vbuf, sizeof(vbuf), fault_class, sizeof(fault_class));
 	if (!rc && verdict && strcmp(verdict, "needs_service") == 0)
 		c.suggested_resolution = "repair";
 	if (!rc && strcmp(c.priority, "low") == 0)
 		c.suggested_resolution = "quote";
 	if (!rc)
-		rc = tpc_store_claim_update_text(s, claim, desc, c.suggested_resolution, c.priority);
+		rc = tpc_store_claim_update_text(s, claim, desc, desc_zh, c.suggested_resolution,
+						 c.priority);
 	if (!rc)
 		rc = tpc_store_claim_add_timeline(s, claim, now_iso, "opened", m->by,
 						  strcmp(c.priority, "low") == 0

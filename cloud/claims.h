@@ -63,6 +63,20 @@ enum tpd_err tpc_claims_transition(struct tpc_store *s, int64_t claim, const cha
 				   char *why, size_t whylen);
 enum tpd_err tpc_claims_note(struct tpc_store *s, int64_t claim, const char *by,
 			     const char *note, double now, char *why, size_t whylen);
+/* Who works the claim (assignee NULL: nobody); a timeline line and a
+ * claim.assigned event when it changes. */
+#define TPC_ASSIGNEE_MAX 64
+enum tpd_err tpc_claims_assign(struct tpc_store *s, int64_t claim, const char *assignee,
+			       const char *by, double now, char *why, size_t whylen);
+/* What was done (summary), with which parts, when (at: ISO 8601 UTC, NULL:
+ * now; not in the future) and by whom: replaces the claim's resolution,
+ * adds a timeline line and a claim.resolution event. */
+#define TPC_PARTS_MAX 20
+#define TPC_PART_MAX 100
+enum tpd_err tpc_claims_set_resolution(struct tpc_store *s, int64_t claim,
+				       const char *summary, const char *const *parts,
+				       size_t nparts, const char *at, const char *by, double now,
+				       char *why, size_t whylen);
 enum tpd_err tpc_claims_feedback(struct tpc_store *s, int64_t claim, int rating,
 				 const char *comment, const char *by, double now,
 				 char *why, size_t whylen);

@@ -67,7 +67,7 @@ static enum tpd_err devices_key(const char *spec, char *b64, size_t len, char *w
 static enum tpd_err devices_parse(const cJSON *o, struct devices_row *d, char *why, size_t whylen)
 {
 	static const char *const keys[] = { "device_id", "model", "purchase_date", "public_key",
-					    "owner_contact", "channel", NULL };
+					    "owner_contact", "channel", "locale", "region", NULL };
 	const cJSON *bad;
 	const char *key = NULL;
 	enum tpd_err rc;
@@ -88,6 +88,8 @@ static enum tpd_err devices_parse(const cJSON *o, struct devices_row *d, char *w
 	if (!rc) rc = devices_str(o, "public_key", &key, why, whylen);
 	if (!rc) rc = devices_str(o, "owner_contact", &d->row.owner_contact, why, whylen);
 	if (!rc) rc = devices_str(o, "channel", &d->row.channel, why, whylen);
+	if (!rc) rc = devices_str(o, "locale", &d->row.locale, why, whylen);
+	if (!rc) rc = devices_str(o, "region", &d->row.region, why, whylen);
 	if (!rc) rc = tpc_registry_check_row(&d->row, why, whylen);
 	if (!rc) rc = devices_key(key, d->key_b64, sizeof(d->key_b64), why, whylen);
 	d->row.public_key = d->key_b64;
@@ -200,7 +202,9 @@ cJSON *tpc_devices_rows_json(const struct tpc_registry *file)
 		    !cJSON_AddStringToObject(row, "purchase_date", d->purchase_date) ||
 		    !cJSON_AddStringToObject(row, "public_key", b64) ||
 		    !cJSON_AddStringToObject(row, "owner_contact", d->owner_contact) ||
-		    !cJSON_AddStringToObject(row, "channel", d->channel)) {
+		    !cJSON_AddStringToObject(row, "channel", d->channel) ||
+		    !cJSON_AddStringToObject(row, "locale", d->locale) ||
+		    !cJSON_AddStringToObject(row, "region", d->region)) {
 			cJSON_Delete(rows);   /* row is in it */
 			return NULL;
 		}
@@ -223,7 +227,7 @@ enum tpd_err tpc_devices_update(struct tpc_store *s, struct tpc_registry *reg,
 				const cJSON *patch, double now, char *why, size_t whylen)
 {
 	static const char *const fields[] = { "model", "purchase_date", "public_key",
-					      "owner_contact", "channel", NULL };
+					      "owner_contact", "channel", "locale", "region", NULL };
 	struct devices_row d;
 	enum tpc_upsert res;
 	cJSON *cur = NULL, *merged = NULL;
@@ -237,7 +241,7 @@ enum tpd_err tpc_devices_update(struct tpc_store *s, struct tpc_registry *reg,
 	bad = tpd_json_unknown_key(patch, fields);
 	if (bad) {
 		snprintf(why, whylen, "\"%.40s\": unknown field (fields: model, purchase_date, "
-			 "public_key, owner_contact, channel)", bad->string);
+			 "public_key, owner_contact, channel, locale, region)", bad->string);
 		return TPD_ERR_INVAL;
 	}
 	for (const cJSON *it = patch->child; it; it = it->next) {

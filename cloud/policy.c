@@ -15,6 +15,7 @@
 #include "tpd/jsonfile.h"
 #include "tpd/wire.h"
 #include "calendar.h"
+#include "workcal.h"
 #include "policy.h"
 
 #define POLICY_MAX_BYTES (256 * 1024)
@@ -41,6 +42,7 @@ struct tpc_policy {
 	const char *exclusion[TPD_FAULT_CODE_COUNT]; /* reason, owned; NULL: covered */
 	int64_t *holidays;                         /* days, sorted */
 	size_t nholidays;
+	struct tpc_workcals *calendars;            /* per region, owned; NULL: none */
 };
 
 struct policy_ctx {
@@ -63,6 +65,7 @@ void tpc_policy_free(struct tpc_policy *p)
 		free((char *)p->exclusion[i]);
 	free(p->entries);
 	free(p->holidays);
+	tpc_workcals_free(p->calendars);
 	free(p);
 }
 
@@ -346,6 +349,8 @@ void tpc_policy_swap(struct tpc_policy *live, struct tpc_policy *fresh)
 		POLICY_SWAP(live->exclusion[i], fresh->exclusion[i]);
 	POLICY_SWAP(live->holidays, fresh->holidays);
 	POLICY_SWAP(live->nholidays, fresh->nholidays);
+	/* the calendars are loaded apart (tpc_policy_set_calendars): a reload
+	 * of the policy file keeps them */
 	pthread_mutex_unlock(&live->lock);
 	tpc_policy_free(fresh);
 }
@@ -402,13 +407,65 @@ static void policy_warranty(const struct tpc_policy *p, const char *model,
 	out->status = "in_warranty";
 }
 
-int64_t tpc_policy_review_due(const struct tpc_policy *p, double opened_s)
+void tpc_policy_set_calendars(struct tpc_policy *p, struct tpc_workcals *cals)
 {
+	struct tpc_workcals *old;
+
+	pthread_mutex_lock(&p->lock);
+	old = p->calendars;
+	p->calendars = cals;
+	pthread_mutex_unlock(&p->lock);
+	tpc_workcals_free(old);
+}
+
+/* The calendar of region, or NULL (the lock is held). */
+static const struct tpc_workcal *policy_calendar(const struct tpc_policy *p, const char *region)
+{
+	return p->calendars && region && *region ? tpc_workcals_find(p->calendars, region) : NULL;
+}
+
+int64_t tpc_policy_review_due(const struct tpc_policy *p, const char *region, double opened_s)
+{
+	const struct tpc_workcal *cal;
 	int64_t due;
 
 	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
-	due = tpc_add_working_days((int64_t)floor(opened_s), TPC_REVIEW_WORKING_DAYS, p->holidays,
-				   p->nholidays);
+	cal = policy_calendar(p, region);
+	if (cal)
+		due = tpc_workcal_add(cal, (int64_t)floor(opened_s),
+				      TPC_REVIEW_WORKING_DAYS * tpc_workcal_day_seconds(cal));
+	else
+		due = tpc_add_working_days((int64_t)floor(opened_s), TPC_REVIEW_WORKING_DAYS,
+					   p->holidays, p->nholidays);
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 	return due;
+}
+
+int64_t tpc_policy_review_left(const struct tpc_policy *p, const char *region, double now_s,
+			       double due_s, bool *working)
+{
+	const struct tpc_workcal *cal;
+	int64_t now = (int64_t)floor(now_s), due = (int64_t)floor(due_s), left;
+
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	cal = policy_calendar(p, region);
+	if (!cal)
+		left = due - now;
+	else if (due >= now)
+		left = tpc_workcal_between(cal, now, due);
+	else
+		left = -tpc_workcal_between(cal, due, now);
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	*working = cal != NULL;
+	return left;
+}
+
+bool tpc_policy_has_calendar(const struct tpc_policy *p, const char *region)
+{
+	bool has;
+
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	has = policy_calendar(p, region) != NULL;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	return has;
 }

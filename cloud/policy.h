@@ -20,6 +20,7 @@
 #ifndef TPC_POLICY_H
 #define TPC_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,8 +55,23 @@ void tpc_policy_warranty(const struct tpc_policy *p, const char *model,
 			 const char *const *codes, size_t ncodes, const char *purchase_date,
 			 double detected_ts, struct tpc_warranty *out);
 
-/* opened_s + 2 working days (weekends and the policy's holidays skipped). */
-int64_t tpc_policy_review_due(const struct tpc_policy *p, double opened_s);
+struct tpc_workcals;
+
+/* Gives the policy the business calendars of the regions (workcal.h; NULL:
+ * none), freeing those it had. Thread-safe; a tpc_policy_swap keeps them. */
+void tpc_policy_set_calendars(struct tpc_policy *p, struct tpc_workcals *cals);
+bool tpc_policy_has_calendar(const struct tpc_policy *p, const char *region);
+
+/* The review deadline of a claim opened at opened_s: 2 working days of the
+ * region's calendar (2 x its working day, counted in its working hours,
+ * from the next working moment: opened on a Saturday counts from Monday's
+ * start); without a calendar for region (NULL, or none loaded), 2 weekdays
+ * that are not the policy's holidays, at the same time of day (UTC). */
+int64_t tpc_policy_review_due(const struct tpc_policy *p, const char *region, double opened_s);
+/* Time left until due at now_s, in working seconds of region's calendar
+ * (*working true) or plain seconds (false); negative: overdue by that much. */
+int64_t tpc_policy_review_left(const struct tpc_policy *p, const char *region, double now_s,
+			       double due_s, bool *working);
 
 #define TPC_REVIEW_WORKING_DAYS 2
 

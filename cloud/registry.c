@@ -32,6 +32,19 @@ struct tpc_registry {
 	bool has_policy;
 };
 
+bool tpc_locale_valid(const char *s)
+{
+	return s && (strcmp(s, "en") == 0 || strcmp(s, "zh-CN") == 0);
+}
+
+bool tpc_region_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n >= 1 && n <= TPC_REGION_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
 int tpc_date_valid(const char *s)
 {
 	int64_t days;
@@ -134,6 +147,15 @@ enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, s
 		snprintf(why, whylen, "channel longer than %d characters", TPC_CHANNEL_MAX);
 		return TPD_ERR_INVAL;
 	}
+	if (d->locale && d->locale[0] && !tpc_locale_valid(d->locale)) {
+		snprintf(why, whylen, "locale \"%.20s\" is not en or zh-CN", d->locale);
+		return TPD_ERR_INVAL;
+	}
+	if (d->region && d->region[0] && !tpc_region_valid(d->region)) {
+		snprintf(why, whylen, "region \"%.20s\" is not 1-%d of [A-Za-z0-9_-] (a calendar's "
+			 "name, e.g. CN)", d->region, TPC_REGION_MAX);
+		return TPD_ERR_INVAL;
+	}
 	/* served as JSON and shown on terminals (issue 14) */
 	if ((d->owner_contact && !tpd_utf8_clean(d->owner_contact, strlen(d->owner_contact), 0, NULL)) ||
 	    (d->channel && !tpd_utf8_clean(d->channel, strlen(d->channel), 0, NULL))) {
@@ -165,8 +187,8 @@ static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char
 	struct tpc_device_row row = { 0 };
 	struct tpc_device *d;
 
-	if (n < 4 || n > 6) {
-		snprintf(why, whylen, "%d fields, expected 4 to 6", n);
+	if (n < 4 || n > 8) {
+		snprintf(why, whylen, "%d fields, expected 4 to 8", n);
 		return TPD_ERR_INVAL;
 	}
 	row.id = f[0];
@@ -174,6 +196,8 @@ static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char
 	row.purchase_date = f[2];
 	row.owner_contact = n > 4 ? f[4] : NULL;
 	row.channel = n > 5 ? f[5] : NULL;
+	row.locale = n > 6 ? f[6] : NULL;
+	row.region = n > 7 ? f[7] : NULL;
 	if (tpc_registry_check_row(&row, why, whylen))
 		return TPD_ERR_INVAL;
 	if (reg_grow(reg))
@@ -192,6 +216,10 @@ static enum tpd_err reg_row(struct tpc_registry *reg, const char *csv_path, char
 		snprintf(d->owner_contact, sizeof(d->owner_contact), "%s", f[4]);
 	if (n > 5)
 		snprintf(d->channel, sizeof(d->channel), "%s", f[5]);
+	if (n > 6)
+		snprintf(d->locale, sizeof(d->locale), "%s", f[6]);
+	if (n > 7)
+		snprintf(d->region, sizeof(d->region), "%s", f[7]);
 	reg->n++;
 	return TPD_OK;
 }
@@ -283,7 +311,7 @@ enum tpd_err tpc_registry_load(const char *path, struct tpc_registry **out,
 			if (r.n < 4 || strcmp(r.f[0], "device_id") || strcmp(r.f[1], "model") ||
 			    strcmp(r.f[2], "purchase_date") || strcmp(r.f[3], "public_key")) {
 				snprintf(err, errlen, "%s:%lu: header must be device_id,model,"
-					 "purchase_date,public_key[,owner_contact,channel]", path, first);
+					 "purchase_date,public_key[,owner_contact,channel[,locale,region]]", path, first);
 				rc = TPD_ERR_INVAL;
 			}
 			header = true;

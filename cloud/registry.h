@@ -16,12 +16,11 @@
 
 #include "tpd/err.h"
 #include "tpd/wire.h"
+#include "store.h"   /* TPC_*_MAX of a registry row */
 #include "store.h"
 
 struct tpd_key;
 
-#define TPC_OWNER_CONTACT_MAX 127
-#define TPC_CHANNEL_MAX 31
 
 struct tpc_device {
 	char id[TPD_ID_MAX + 1];
@@ -29,6 +28,8 @@ struct tpc_device {
 	char purchase_date[11];      /* YYYY-MM-DD, or "" when unknown */
 	char owner_contact[TPC_OWNER_CONTACT_MAX + 1];
 	char channel[TPC_CHANNEL_MAX + 1];
+	char locale[TPC_LOCALE_MAX + 1];
+	char region[TPC_REGION_MAX + 1];
 	struct tpd_key *key;         /* owned */
 };
 
@@ -71,6 +72,10 @@ const struct tpc_ingest_policy *tpc_registry_policy(const struct tpc_registry *r
  * one line into why on failure. */
 enum tpd_err tpc_registry_check_row(const struct tpc_device_row *d, char *why, size_t whylen);
 
+/* A claim language we write: "en" or "zh-CN". */
+bool tpc_locale_valid(const char *s);
+/* A business calendar's region name: 1-15 of [A-Za-z0-9_-]. */
+bool tpc_region_valid(const char *s);
 /* True for a real calendar date written YYYY-MM-DD. */
 int tpc_date_valid(const char *s);
 

@@ -286,10 +286,10 @@ enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_devic
 	return s->ops->device_upsert(s->ctx, d, res);
 }
 
-enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id, char *buf,
-					    size_t len)
+enum tpd_err tpc_store_device_profile(struct tpc_store *s, const char *id,
+				      struct tpc_device_profile *p)
 {
-	return s->ops->device_purchase_date(s->ctx, id, buf, len);
+	return s->ops->device_profile(s->ctx, id, p);
 }
 
 enum tpd_err tpc_store_forecast_put(struct tpc_store *s, const char *dev, const void *state,
@@ -357,10 +357,17 @@ enum tpd_err tpc_store_claim_add_timeline(struct tpc_store *s, int64_t claim, co
 }
 
 enum tpd_err tpc_store_claim_update_text(struct tpc_store *s, int64_t claim,
-					 const char *description, const char *suggested_resolution,
-					 const char *priority)
+					 const char *description, const char *description_zh,
+					 const char *suggested_resolution, const char *priority)
 {
-	return s->ops->claim_update_text(s->ctx, claim, description, suggested_resolution, priority);
+	return s->ops->claim_update_text(s->ctx, claim, description, description_zh,
+					 suggested_resolution, priority);
+}
+
+enum tpd_err tpc_store_claim_set_work(struct tpc_store *s, int64_t claim,
+				      const struct tpc_claim_work *w)
+{
+	return s->ops->claim_set_work(s->ctx, claim, w);
 }
 
 enum tpd_err tpc_store_claim_set_state(struct tpc_store *s, int64_t claim, const char *state)

@@ -20,6 +20,12 @@
 
 #include "tpd/err.h"
 
+/* The registry's optional fields, and a calendar region's name. */
+#define TPC_OWNER_CONTACT_MAX 127
+#define TPC_CHANNEL_MAX 31
+#define TPC_LOCALE_MAX 7          /* "en", "zh-CN" */
+#define TPC_REGION_MAX 15
+
 struct tpc_store;
 
 /* A report as stored. */
@@ -60,6 +66,27 @@ struct tpc_claim_new {
 	const char *origin;               /* device|forecast|customer|support; NULL: device */
 	const char *contact, *channel;    /* the customer's, as given with a manual claim */
 	const char *tracking_token;       /* the tracking link's secret (claims.h) */
+	const char *locale;               /* en|zh-CN; NULL: en */
+	const char *title_zh, *description_zh;  /* the Chinese text, NULL: none */
+	const char *region;               /* the business calendar's (workcal.h), NULL: none */
+	const char *forecast;             /* JSON object of a predictive claim's trend, or NULL */
+};
+
+/* Who works a claim and what was done; each group is changed only when its
+ * flag is set (an assignee "" or NULL unassigns). parts: a JSON array text. */
+struct tpc_claim_work {
+	bool set_assignee;
+	const char *assignee;
+	bool set_resolution;
+	const char *summary, *parts, *at, *by;
+};
+
+/* What a claim needs to know of its device from the registry ("" = none). */
+struct tpc_device_profile {
+	char purchase_date[16];
+	char locale[TPC_LOCALE_MAX + 1];
+	char region[TPC_REGION_MAX + 1];
+	char channel[TPC_CHANNEL_MAX + 1];
 };
 
 struct tpc_claim_filter {
@@ -78,6 +105,7 @@ struct tpc_claim_filter {
 	const char *text;     /* free text in the title, description or device id */
 	const char *sort;     /* id (default) | review_due | -opened_at | priority */
 	const char *category; /* fault class (power|thermal|sensor|system); NULL: any */
+	const char *assignee; /* NULL: any; "": unassigned */
 };
 
 /* A registry row. NULL or "" means "none" for the optional fields. */
@@ -85,6 +113,8 @@ struct tpc_device_row {
 	const char *id, *model, *purchase_date;
 	const char *public_key;           /* base64 SPKI DER */
 	const char *owner_contact, *channel;
+	const char *locale;               /* en|zh-CN, the claims' language */
+	const char *region;               /* business calendar (workcal.h) */
 };
 
 enum tpc_upsert { TPC_UPSERT_CREATED, TPC_UPSERT_UPDATED, TPC_UPSERT_UNCHANGED };
@@ -127,7 +157,7 @@ struct tpc_store_ops {
 	enum tpd_err (*device_get)(void *ctx, const char *id, cJSON **out);
 	enum tpd_err (*device_list)(void *ctx, const char *after, unsigned limit, cJSON **out);
 	enum tpd_err (*device_keys)(void *ctx, tpc_device_key_fn fn, void *arg);
-	enum tpd_err (*device_purchase_date)(void *ctx, const char *id, char *buf, size_t len);
+	enum tpd_err (*device_profile)(void *ctx, const char *id, struct tpc_device_profile *p);
 	enum tpd_err (*claim_find_open)(void *ctx, const char *device, const char *category,
 					int64_t *id);
 	enum tpd_err (*claim_insert)(void *ctx, const struct tpc_claim_new *c, int64_t *id);
@@ -139,7 +169,9 @@ struct tpc_store_ops {
 	enum tpd_err (*claim_add_timeline)(void *ctx, int64_t claim, const char *at,
 					   const char *event, const char *by, const char *note);
 	enum tpd_err (*claim_update_text)(void *ctx, int64_t claim, const char *description,
+					  const char *description_zh,
 					  const char *suggested_resolution, const char *priority);
+	enum tpd_err (*claim_set_work)(void *ctx, int64_t claim, const struct tpc_claim_work *w);
 	enum tpd_err (*claim_set_state)(void *ctx, int64_t claim, const char *state);
 	enum tpd_err (*claim_set_warranty)(void *ctx, int64_t claim,
 					   const struct tpc_claim_warranty *w);
@@ -214,8 +246,8 @@ enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const ch
 				   const char *fw, double ts, const char *state);
 enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,
 				     enum tpc_upsert *res);
-enum tpd_err tpc_store_device_purchase_date(struct tpc_store *s, const char *id, char *buf,
-					    size_t len); /* TPD_ERR_NOTFOUND when unknown */
+enum tpd_err tpc_store_device_profile(struct tpc_store *s, const char *id,
+				      struct tpc_device_profile *p); /* TPD_ERR_NOTFOUND: unknown */
 enum tpd_err tpc_store_claim_find_open(struct tpc_store *s, const char *device,
 				       const char *category, int64_t *id); /* NOTFOUND */
 enum tpd_err tpc_store_claim_insert(struct tpc_store *s, const struct tpc_claim_new *c,
@@ -227,9 +259,12 @@ enum tpd_err tpc_store_claim_add_evidence(struct tpc_store *s, int64_t claim, in
 					  const char *code, const char *state);
 enum tpd_err tpc_store_claim_add_timeline(struct tpc_store *s, int64_t claim, const char *at,
 					  const char *event, const char *by, const char *note);
+/* description_zh NULL: the Chinese text is left as it is. */
 enum tpd_err tpc_store_claim_update_text(struct tpc_store *s, int64_t claim,
-					 const char *description, const char *suggested_resolution,
-					 const char *priority);
+					 const char *description, const char *description_zh,
+					 const char *suggested_resolution, const char *priority);
+enum tpd_err tpc_store_claim_set_work(struct tpc_store *s, int64_t claim,
+				      const struct tpc_claim_work *w);
 enum tpd_err tpc_store_claim_set_state(struct tpc_store *s, int64_t claim, const char *state);
 enum tpd_err tpc_store_claim_set_warranty(struct tpc_store *s, int64_t claim,
 					  const struct tpc_claim_warranty *w);

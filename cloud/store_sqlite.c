@@ -139,6 +139,23 @@ static const char *const sq_migrations[] = {
 	/* 7: the predictive engine's state of devices gone idle (fleet.c note 4) */
 	("CREATE TABLE forecast_state ("
 	 "  dev TEXT PRIMARY KEY, saved_at REAL NOT NULL, state BLOB NOT NULL);"),
+	/* 8: who works a claim and what was done (the resolution), its text in
+	 * both languages (English stays in title/description), the region whose
+	 * business calendar set review_due, the forecast a predictive claim was
+	 * opened on; a device's locale and region from the registry */
+	("ALTER TABLE claims ADD COLUMN assignee TEXT;"
+	 "ALTER TABLE claims ADD COLUMN resolution_summary TEXT;"
+	 "ALTER TABLE claims ADD COLUMN resolution_parts TEXT;"
+	 "ALTER TABLE claims ADD COLUMN resolution_at TEXT;"
+	 "ALTER TABLE claims ADD COLUMN resolution_by TEXT;"
+	 "ALTER TABLE claims ADD COLUMN locale TEXT NOT NULL DEFAULT 'en';"
+	 "ALTER TABLE claims ADD COLUMN title_zh TEXT;"
+	 "ALTER TABLE claims ADD COLUMN description_zh TEXT;"
+	 "ALTER TABLE claims ADD COLUMN region TEXT;"
+	 "ALTER TABLE claims ADD COLUMN forecast TEXT;"
+	 "CREATE INDEX claims_assignee ON claims (assignee, id);"
+	 "ALTER TABLE devices ADD COLUMN locale TEXT;"
+	 "ALTER TABLE devices ADD COLUMN region TEXT;"),
 };
 
 #define SQ_CLAIM_COLS \
@@ -148,13 +165,15 @@ static const char *const sq_migrations[] = {
 	" updated_at, feedback_rating, feedback_comment, feedback_at," \
 	" EXISTS (SELECT 1 FROM claim_evidence e JOIN reports r ON r.id = e.report_id" \
 	"  WHERE e.claim_id = claims.id AND r.chain = 'broken')," \
-	" origin, contact, channel, tracking_token"
+	" origin, contact, channel, tracking_token," \
+	" assignee, resolution_summary, resolution_parts, resolution_at, resolution_by," \
+	" locale, title_zh, description_zh, region, forecast"
 
 #define SQ_DEVICE_COLS \
 	"id, model, purchase_date, owner_contact, channel, public_key, registered_at," \
 	" public_key IS NOT NULL AS registered, fw, state, last_seen," \
 	" (SELECT count(*) FROM claims WHERE device = devices.id" \
-	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims"
+	"  AND state NOT IN ('resolved', 'closed', 'rejected')) AS open_claims, locale, region"
 
 /* A claims page: ?1 state, ?2 device, ?3 since, ?4 after (id), ?5 limit;
  * one statement per combination of filters (design note 6). */
@@ -188,6 +207,7 @@ enum sq_stmt_id {
 	SQ_CLAIM_ADD_EVIDENCE,
 	SQ_CLAIM_ADD_TIMELINE,
 	SQ_CLAIM_UPDATE_TEXT,
+	SQ_CLAIM_SET_WORK,
 	SQ_CLAIM_SET_STATE,
 	SQ_CLAIM_SET_WARRANTY,
 	SQ_CLAIM_SET_FEEDBACK,
@@ -265,18 +285,22 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" state = coalesce(?5, devices.state)",
 	[SQ_DEVICE_FIND] =
 		"SELECT coalesce(model, ''), coalesce(purchase_date, ''), coalesce(public_key, ''),"
-		" coalesce(owner_contact, ''), coalesce(channel, '') FROM devices WHERE id = ?",
+		" coalesce(owner_contact, ''), coalesce(channel, ''), coalesce(locale, ''),"
+		" coalesce(region, '') FROM devices WHERE id = ?",
 	[SQ_DEVICE_INSERT] =
 		"INSERT INTO devices (id, model, purchase_date, public_key, owner_contact, channel,"
-		" registered_at) VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''),"
-		" nullif(?5, ''), nullif(?6, ''), strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+		" locale, region, registered_at) VALUES (?1, nullif(?2, ''), nullif(?3, ''),"
+		" nullif(?4, ''), nullif(?5, ''), nullif(?6, ''), nullif(?7, ''), nullif(?8, ''),"
+		" strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
 	[SQ_DEVICE_UPDATE] =
 		"UPDATE devices SET model = coalesce(nullif(?2, ''), model),"
 		" purchase_date = nullif(?3, ''), public_key = nullif(?4, ''),"
 		" owner_contact = nullif(?5, ''), channel = nullif(?6, ''),"
+		" locale = nullif(?7, ''), region = nullif(?8, ''),"
 		" registered_at = coalesce(registered_at, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
 		" WHERE id = ?1",
-	[SQ_DEVICE_PURCHASE] = "SELECT purchase_date FROM devices WHERE id = ?",
+	[SQ_DEVICE_PURCHASE] =
+		"SELECT purchase_date, locale, region, channel FROM devices WHERE id = ?",
 	[SQ_CLAIM_FIND_OPEN] =
 		"SELECT id FROM claims WHERE device = ? AND category = ?"
 		" AND state NOT IN ('resolved', 'closed', 'rejected')",
@@ -284,8 +308,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		"INSERT INTO claims (device, model, category, predictive, detected_ts, opened_at,"
 		" purchase_date, title, description, selfcheck_verdict, suggested_resolution,"
 		" priority, review_due, warranty_status, warranty_until, warranty_policy,"
-		" warranty_reason, updated_at, origin, contact, channel, tracking_token)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6,coalesce(?19,'device'),?20,?21,?22)",
+		" warranty_reason, updated_at, origin, contact, channel, tracking_token,"
+		" locale, title_zh, description_zh, region, forecast)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?6,coalesce(?19,'device'),?20,?21,?22,"
+		" coalesce(?23,'en'),?24,?25,?26,?27)",
 	[SQ_CLAIM_ADD_FAULT] =
 		"INSERT INTO claim_faults (claim_id, code, first_ts) VALUES (?,?,?)"
 		" ON CONFLICT DO NOTHING",
@@ -295,8 +321,15 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CLAIM_ADD_TIMELINE] =
 		"INSERT INTO claim_timeline (claim_id, at, event, by, note) VALUES (?,?,?,?,?)",
 	[SQ_CLAIM_UPDATE_TEXT] =
-		"UPDATE claims SET description = ?1, suggested_resolution = ?2, priority = ?4"
-		" WHERE id = ?3",
+		"UPDATE claims SET description = ?1, suggested_resolution = ?2, priority = ?4,"
+		" description_zh = coalesce(?5, description_zh) WHERE id = ?3",
+	[SQ_CLAIM_SET_WORK] =
+		"UPDATE claims SET assignee = CASE WHEN ?2 THEN nullif(?3, '') ELSE assignee END,"
+		" resolution_summary = CASE WHEN ?4 THEN ?5 ELSE resolution_summary END,"
+		" resolution_parts = CASE WHEN ?4 THEN ?6 ELSE resolution_parts END,"
+		" resolution_at = CASE WHEN ?4 THEN ?7 ELSE resolution_at END,"
+		" resolution_by = CASE WHEN ?4 THEN ?8 ELSE resolution_by END,"
+		" updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
 	[SQ_CLAIM_SET_STATE] =
 		"UPDATE claims SET state = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 		" WHERE id = ?1",
@@ -446,6 +479,7 @@ static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
 	[SQ_CLAIM_ADD_EVIDENCE] = "claim_add_evidence",
 	[SQ_CLAIM_ADD_TIMELINE] = "claim_add_timeline",
 	[SQ_CLAIM_UPDATE_TEXT] = "claim_update_text", [SQ_CLAIM_SET_STATE] = "claim_set_state",
+	[SQ_CLAIM_SET_WORK] = "claim_set_work",
 	[SQ_CLAIM_SET_WARRANTY] = "claim_set_warranty",
 	[SQ_CLAIM_SET_FEEDBACK] = "claim_set_feedback", [SQ_CLAIM_HAD] = "claim_had",
 	[SQ_OUTBOX_ADD] = "outbox_add", [SQ_OUTBOX_NEXT] = "outbox_next",
@@ -946,6 +980,8 @@ static void sq_bind_device(sqlite3_stmt *st, const struct tpc_device_row *d)
 	sq_bind_text(st, 4, d->public_key ? d->public_key : "");
 	sq_bind_text(st, 5, d->owner_contact ? d->owner_contact : "");
 	sq_bind_text(st, 6, d->channel ? d->channel : "");
+	sq_bind_text(st, 7, d->locale ? d->locale : "");
+	sq_bind_text(st, 8, d->region ? d->region : "");
 }
 
 /* Inserts, updates or leaves a device, telling which: a re-import of the
@@ -968,7 +1004,9 @@ static enum tpd_err sq_device_upsert(void *ctx, const struct tpc_device_row *d,
 		       sq_same(sqlite3_column_text(st, 1), d->purchase_date) &&
 		       sq_same(sqlite3_column_text(st, 2), d->public_key) &&
 		       sq_same(sqlite3_column_text(st, 3), d->owner_contact) &&
-		       sq_same(sqlite3_column_text(st, 4), d->channel);
+		       sq_same(sqlite3_column_text(st, 4), d->channel) &&
+		       sq_same(sqlite3_column_text(st, 5), d->locale) &&
+		       sq_same(sqlite3_column_text(st, 6), d->region);
 	}
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -1002,15 +1040,37 @@ static enum tpd_err sq_one_text(struct sq_ctx *c, sqlite3_stmt *st, char *buf, s
 	return out;
 }
 
-static enum tpd_err sq_device_purchase_date(void *ctx, const char *id, char *buf, size_t len)
+/* Copies column i ("" for NULL) into buf. */
+static void sq_column_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	snprintf(buf, len, "%s", v ? (const char *)v : "");
+}
+
+static enum tpd_err sq_device_profile(void *ctx, const char *id, struct tpc_device_profile *p)
 {
 	struct sq_ctx *c = ctx;
 	sqlite3_stmt *st = sq_stmt(c, SQ_DEVICE_PURCHASE);
+	enum tpd_err out = TPD_ERR_NOTFOUND;
+	int step;
 
+	memset(p, 0, sizeof(*p));
 	if (!st)
 		return TPD_ERR_DB;
 	sq_bind_text(st, 1, id);
-	return sq_one_text(c, st, buf, len);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		sq_column_copy(st, 0, p->purchase_date, sizeof(p->purchase_date));
+		sq_column_copy(st, 1, p->locale, sizeof(p->locale));
+		sq_column_copy(st, 2, p->region, sizeof(p->region));
+		sq_column_copy(st, 3, p->channel, sizeof(p->channel));
+		out = TPD_OK;
+	} else if (step != SQLITE_DONE) {
+		out = TPD_ERR_DB;
+	}
+	sqlite3_reset(st);
+	return out;
 }
 
 static enum tpd_err sq_signed_before(void *ctx, const char *dev, uint64_t seq, char *hash,
@@ -1125,6 +1185,11 @@ static enum tpd_err sq_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	sq_bind_text(st, 20, cl->contact);
 	sq_bind_text(st, 21, cl->channel);
 	sq_bind_text(st, 22, cl->tracking_token);
+	sq_bind_text(st, 23, cl->locale);
+	sq_bind_text(st, 24, cl->title_zh);
+	sq_bind_text(st, 25, cl->description_zh);
+	sq_bind_text(st, 26, cl->region);
+	sq_bind_text(st, 27, cl->forecast);
 	rc = sq_done(c, st);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -1184,6 +1249,7 @@ static enum tpd_err sq_claim_add_timeline(void *ctx, int64_t claim, const char *
 }
 
 static enum tpd_err sq_claim_update_text(void *ctx, int64_t claim, const char *description,
+					 const char *description_zh,
 					 const char *suggested_resolution, const char *priority)
 {
 	struct sq_ctx *c = ctx;
@@ -1195,6 +1261,25 @@ static enum tpd_err sq_claim_update_text(void *ctx, int64_t claim, const char *d
 	sq_bind_text(st, 2, suggested_resolution);
 	sqlite3_bind_int64(st, 3, claim);
 	sq_bind_text(st, 4, priority);
+	sq_bind_text(st, 5, description_zh);
+	return sq_done(c, st);
+}
+
+static enum tpd_err sq_claim_set_work(void *ctx, int64_t claim, const struct tpc_claim_work *w)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, SQ_CLAIM_SET_WORK);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, claim);
+	sqlite3_bind_int(st, 2, w->set_assignee);
+	sq_bind_text(st, 3, w->assignee ? w->assignee : "");
+	sqlite3_bind_int(st, 4, w->set_resolution);
+	sq_bind_text(st, 5, w->summary);
+	sq_bind_text(st, 6, w->parts);
+	sq_bind_text(st, 7, w->at);
+	sq_bind_text(st, 8, w->by);
 	return sq_done(c, st);
 }
 
@@ -1504,6 +1589,66 @@ static enum tpd_err sq_claim_children(struct sq_ctx *c, cJSON *o, int64_t id,
 	return out;
 }
 
+/* Adds column i, JSON text we wrote, as the value it holds (null if NULL
+ * or, never expected, unparsable). */
+static bool sq_json_parsed(cJSON *o, const char *key, sqlite3_stmt *st, int i)
+{
+	const char *text = (const char *)sqlite3_column_text(st, i);
+	cJSON *v = text ? cJSON_Parse(text) : NULL;
+
+	if (!v)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	if (!cJSON_AddItemToObject(o, key, v)) {
+		cJSON_Delete(v);
+		return false;
+	}
+	return true;
+}
+
+/* "assignee" and "resolution": {summary, parts[], at, by} or null. */
+static bool sq_claim_work_json(cJSON *o, sqlite3_stmt *st)
+{
+	cJSON *r;
+
+	if (!sq_json_text(o, "assignee", st, 28))
+		return false;
+	if (sqlite3_column_type(st, 29) == SQLITE_NULL)
+		return cJSON_AddNullToObject(o, "resolution") != NULL;
+	r = cJSON_AddObjectToObject(o, "resolution");
+	return r && sq_json_text(r, "summary", st, 29) && sq_json_parsed(r, "parts", st, 30) &&
+	       sq_json_text(r, "at", st, 31) && sq_json_text(r, "by", st, 32);
+}
+
+/* "locale" and "text": {"en": {title, description}, "zh-CN": {...}}; the
+ * claim's own title and description are those of its locale. English is
+ * always there (columns 12, 13); Chinese when it was written. */
+static bool sq_claim_text_json(cJSON *o, sqlite3_stmt *st)
+{
+	const char *locale = (const char *)sqlite3_column_text(st, 33);
+	bool zh = sqlite3_column_type(st, 34) != SQLITE_NULL &&
+		  sqlite3_column_type(st, 35) != SQLITE_NULL;
+	cJSON *text, *en, *cn;
+
+	if (!locale || !cJSON_AddStringToObject(o, "locale", locale))
+		return false;
+	text = cJSON_AddObjectToObject(o, "text");
+	en = text ? cJSON_AddObjectToObject(text, "en") : NULL;
+	if (!en || !sq_json_text(en, "title", st, 12) || !sq_json_text(en, "description", st, 13))
+		return false;
+	if (!zh)
+		return true;
+	cn = cJSON_AddObjectToObject(text, "zh-CN");
+	if (!cn || !sq_json_text(cn, "title", st, 34) || !sq_json_text(cn, "description", st, 35))
+		return false;
+	if (strcmp(locale, "zh-CN") == 0) {
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "title",
+			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cn, "title"), true));
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "description",
+			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cn, "description"), true));
+	}
+	return true;
+}
+
 /* Builds the SPEC §6 object from a row of SQ_CLAIM_COLS. */
 static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON **out)
 {
@@ -1552,6 +1697,9 @@ static enum tpd_err sq_claim_from_row(struct sq_ctx *c, sqlite3_stmt *st, cJSON 
 	if (!sq_json_text(o, "origin", st, 24) || !sq_json_text(o, "contact", st, 25) ||
 	    !sq_json_text(o, "channel", st, 26) || !sq_json_text(o, "tracking_token", st, 27))
 		goto fail;
+	if (!sq_claim_work_json(o, st) || !sq_claim_text_json(o, st) ||
+	    !sq_json_text(o, "region", st, 36) || !sq_json_parsed(o, "forecast", st, 37))
+		goto fail;
 	if (sqlite3_column_type(st, 20) == SQLITE_NULL) {
 		if (!cJSON_AddNullToObject(o, "feedback"))
 			goto fail;
@@ -1599,13 +1747,15 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 	" AND (?6 IS NULL OR warranty_status = ?6) AND (?7 IS NULL OR priority = ?7)" \
 	" AND (?8 IS NULL OR predictive = ?8) AND (?9 IS NULL OR model = ?9)" \
 	" AND (?10 IS NULL OR ?10 = (state IN ('open', 'in_review') AND review_due < ?11))" \
-	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device)," \
-	"  lower(?12)) > 0) AND (?13 IS NULL OR category = ?13)"
+	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device || ' '" \
+	"  || coalesce(title_zh, '') || ' ' || coalesce(assignee, '')), lower(?12)) > 0)" \
+	" AND (?13 IS NULL OR category = ?13)" \
+	" AND (?14 IS NULL OR (?14 = '' AND assignee IS NULL) OR assignee = ?14)"
 
 static bool sq_claim_filter_extra(const struct tpc_claim_filter *f)
 {
 	return f->warranty || f->priority || f->predictive || f->model || f->overdue || f->text ||
-	       f->category ||
+	       f->category || f->assignee ||
 	       (f->sort && strcmp(f->sort, "id") != 0);
 }
 
@@ -1630,6 +1780,7 @@ static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter
 	sq_bind_text(st, 11, f->now_iso ? f->now_iso : "");
 	sq_bind_text(st, 12, f->text);
 	sq_bind_text(st, 13, f->category);
+	sq_bind_text(st, 14, f->assignee);
 }
 
 /* ORDER BY for a sort name: a fixed list, never text from the request. */
@@ -2350,13 +2501,14 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.device_get = sq_device_get,
 	.device_list = sq_device_list,
 	.device_keys = sq_device_keys,
-	.device_purchase_date = sq_device_purchase_date,
+	.device_profile = sq_device_profile,
 	.claim_find_open = sq_claim_find_open,
 	.claim_insert = sq_claim_insert,
 	.claim_add_fault = sq_claim_add_fault,
 	.claim_add_evidence = sq_claim_add_evidence,
 	.claim_add_timeline = sq_claim_add_timeline,
 	.claim_update_text = sq_claim_update_text,
+	.claim_set_work = sq_claim_set_work,
 	.claim_set_state = sq_claim_set_state,
 	.claim_set_warranty = sq_claim_set_warranty,
 	.claim_set_feedback = sq_claim_set_feedback,

@@ -55,6 +55,7 @@
 #include "fleet.h"
 #include "devices.h"
 #include "policy.h"
+#include "workcal.h"
 #include "registry.h"
 #include "store.h"
 #include "tokens.h"
@@ -130,6 +131,7 @@ struct tpcollect {
 	struct tpc_policy *policy;
 	struct tpc_tokens *tokens;        /* NULL: no --tokens, the API stays read-only */
 	const char *registry_path, *policy_path, *tokens_path;
+	const char *calendars_dir;   /* the one that loaded, NULL: none */
 };
 
 /* Reports read in one MQTT loop share one commit (group commit): the first
@@ -259,6 +261,39 @@ static bool tpcollect_skew(const char *arg, struct tpc_ingest_policy *p)
 }
 
 /*
+ * The business calendars (workcal.h) from dir, or without --calendars from
+ * ./cloud/calendars (a source tree), then the installed ones; none found is
+ * a warning (review deadlines then count UTC weekdays), a bad file an error.
+ * *used: the folder they came from.
+ */
+static enum tpd_err tpcollect_calendars(const char *dir, struct tpc_policy *policy,
+					const char **used)
+{
+	static const char *const dflt[] = { "cloud/calendars", TPD_CALDIR, NULL };
+	struct tpc_workcals *cals = NULL;
+	char err[512];
+
+	*used = NULL;
+	for (size_t i = 0; !dir && dflt[i]; i++) {
+		if (access(dflt[i], R_OK | X_OK) == 0)
+			dir = dflt[i];
+	}
+	if (!dir) {
+		tpd_log(TPD_LOG_WARN, "calendar", "no business calendars (--calendars DIR): review "
+			"deadlines count 2 weekdays in UTC");
+		return TPD_OK;
+	}
+	cals = tpc_workcals_load_dir(dir, err, sizeof(err));
+	if (!cals) {
+		tpd_log(TPD_LOG_ERR, "calendar", "calendars: %s", err);
+		return TPD_ERR_INVAL;
+	}
+	tpc_policy_set_calendars(policy, cals);
+	*used = dir;
+	return TPD_OK;
+}
+
+/*
  * SIGHUP (note 3): the log file reopens; the --policy, --tokens and
  * --registry files load again. Each file is all or nothing: one that does
  * not load leaves what was in use, and the line says why.
@@ -281,6 +316,11 @@ static void tpcollect_reload(struct tpcollect *t)
 		} else {
 			tpc_policy_swap(t->policy, policy);
 		}
+	}
+	if (t->calendars_dir && tpcollect_calendars(t->calendars_dir, t->policy,
+						    &t->calendars_dir)) {
+		tpd_log(TPD_LOG_ERR, "reload", "calendars: the previous calendars stay");
+		failed++;
 	}
 	if (t->tokens_path) {
 		if (tpc_tokens_load(t->tokens_path, &tokens, err, sizeof(err))) {
@@ -339,7 +379,7 @@ int main(int argc, char **argv)
 	const char *tls_ca = NULL, *tls_cert = NULL, *tls_key = NULL, *sub_mode = "shared";
 	const char *boards_dir = NULL, *log_dest = "stderr";
 	const char *webhooks_path = NULL, *webhook_retry_arg = NULL;
-	const char *web_dir = NULL, *public_url_arg = NULL;
+	const char *web_dir = NULL, *public_url_arg = NULL, *calendars_dir = NULL;
 	char public_url[300] = "";
 	double webhook_retry_max = 300;
 	struct tpc_webhook *webhooks = NULL;
@@ -365,6 +405,7 @@ int main(int argc, char **argv)
 		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys (loaded again on SIGHUP)", &registry_path, NULL },
 		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new; loaded again on SIGHUP); without it the API is read-only", &tokens_path, NULL },
 		{ "policy", "FILE.json", "warranty policy: periods, exclusions, holidays (loaded again on SIGHUP; default: 12 months for all, with a warning)", &policy_path, NULL },
+		{ "calendars", "DIR", "business calendars, REGION.json each (time zone, working hours, holidays, make-up working days): a claim's review is due 2 working days after it opens in its device's region (default: ./cloud/calendars, then " TPD_CALDIR "; loaded again on SIGHUP)", &calendars_dir, NULL },
 		{ "log", "stderr|syslog|FILE", "where log lines go (default stderr; a FILE is reopened on SIGHUP)", &log_dest, NULL },
 		{ "max-skew", "BACK[,AHEAD]", "refuse reports whose ts is further than this from the collector's clock (seconds or 90s, 15m, 12h, 30d, 2w; 0: no limit; default 3650d,1d)", &skew_arg, NULL },
 		{ "registered-only", NULL, "ignore (and count as unregistered) telemetry and status of ids not in the registry", NULL, &registered_only },
@@ -486,6 +527,8 @@ int main(int argc, char **argv)
 	if (!policy_path)
 		tpd_log(TPD_LOG_WARN, "policy", "no --policy: every model gets the built-in "
 			"standard-12m warranty (12 months, no exclusions, no holidays)");
+	if (tpcollect_calendars(calendars_dir, policy, &t.calendars_dir))
+		goto out;
 	if (tokens_path && tpc_tokens_load(tokens_path, &tokens, err, sizeof(err))) {
 		tpd_log(TPD_LOG_ERR, "tokens", "tokens: %s", err);
 		goto out;

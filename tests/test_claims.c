@@ -6,6 +6,7 @@
 #include "policy.h"
 #include "registry.h"
 #include "store.h"
+#include "workcal.h"
 
 static struct tpd_rng *rng;
 static struct tpc_policy *policy;
@@ -125,7 +126,24 @@ static void test_one_claim_per_device_and_class(void **state)
 	assert_string_equal(cJSON_GetObjectItem(c, "suggested_resolution")->valuestring, "repair");
 	assert_non_null(strstr(cJSON_GetObjectItem(c, "description")->valuestring, "FAN_STALL"));
 	assert_non_null(strstr(cJSON_GetObjectItem(c, "description")->valuestring, "Then TEMP_HIGH"));
-	assert_non_null(strstr(cJSON_GetObjectItem(c, "title")->valuestring, "Fan stopped"));
+	/* 1 rpm is a fan too slow, not a stopped one (issue 18) */
+	assert_non_null(strstr(cJSON_GetObjectItem(c, "title")->valuestring,
+			       "Fan below its stall limit"));
+	/* both languages kept, English chosen (no locale or region in the registry) */
+	assert_string_equal(cJSON_GetObjectItem(c, "locale")->valuestring, "en");
+	{
+		const cJSON *zh = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "text"), "zh-CN");
+		const char *zd = cJSON_GetStringValue(cJSON_GetObjectItem(zh, "description"));
+
+		assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(zh, "title")),
+				       "风扇转速低于停转限值"));
+		assert_non_null(zd);
+		assert_non_null(strstr(zd, "随后 TEMP_HIGH"));
+		assert_non_null(strstr(zd, "签名报告 seq"));
+		assert_null(strstr(zd, "Then"));
+	}
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(c, "assignee")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(c, "resolution")));
 	cJSON_Delete(list);
 
 	/* a power fault is another class: a second claim */
@@ -399,6 +417,106 @@ static void test_rejects_store_nothing(void **state)
 	assert_int_equal(st.received, 2);
 }
 
+/* A device of region CN: the claim is in Chinese (English kept beside it)
+ * and its review is due in the CN calendar's working hours: opened Monday
+ * 2025-11-24T16:01:40Z = Tuesday 00:01 in Shanghai, counted from Tuesday
+ * 09:00; 2 working days of 7.5 h (09:00-12:00, 13:30-18:00) end Wednesday
+ * 18:00 CST = 10:00Z. The policy's own holiday (Thursday) is not the
+ * region's and does not count. */
+static void test_region_calendar_and_chinese_text(void **state)
+{
+	struct tpc_workcals *cals;
+	enum tpc_upsert up;
+	cJSON *list, *c, *en;
+	char err[256];
+
+	(void)state;
+	cals = tpc_workcals_load_dir("cloud/calendars", err, sizeof(err));
+	if (!cals)
+		fail_msg("%s", err);
+	tpc_policy_set_calendars(policy, cals);
+	tpc_store_begin(store);
+	assert_int_equal(tpc_store_device_upsert(store, &(struct tpc_device_row){
+		.id = "TP1", .model = "m", .purchase_date = "2025-06-01", .region = "CN" }, &up),
+		TPD_OK);
+	assert_int_equal(up, TPC_UPSERT_UPDATED);
+	tpc_store_commit(store);
+	free(fault("TP1", "TEMP_HIGH", "thermal", "temp.cpu", true));
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	assert_string_equal(str(c, "locale"), "zh-CN");
+	assert_string_equal(str(c, "region"), "CN");
+	assert_string_equal(str(c, "review_due"), "2025-11-26T10:00:00Z");
+	assert_non_null(strstr(str(c, "title"), "温度超过警告限值"));
+	assert_non_null(strstr(str(c, "description"), "设备 TP1"));
+	en = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "text"), "en");
+	assert_non_null(strstr(str(en, "title"), "Temperature above its warning limit"));
+	assert_non_null(strstr(str(en, "description"), "Device TP1"));
+	cJSON_Delete(list);
+	/* a region without a calendar falls back to the policy's weekdays */
+	assert_int_equal(tpc_policy_review_due(policy, "XX", 1764000100), 1764000100 + 2 * 86400);
+	tpc_policy_set_calendars(policy, NULL);
+}
+
+static void test_assignee_and_resolution(void **state)
+{
+	const char *parts[] = { "fan FAN-4010-12V", "thermal pad" };
+	const char *bad_part[] = { "two\nlines" };
+	char why[320];
+	cJSON *list, *c, *r, *tl;
+	int64_t id;
+
+	(void)state;
+	free(fault("TP1", "FAN_STALL", "thermal", "fan.main", true));
+	list = claims_of("TP1");
+	assert_true(tpc_claim_id_parse(str(cJSON_GetArrayItem(list, 0), "id"), &id));
+	cJSON_Delete(list);
+	assert_int_equal(tpc_claims_assign(store, id, "li.wei", "lead", 1764000200, why,
+					   sizeof(why)), TPD_OK);
+	assert_int_equal(tpc_claims_assign(store, id, "a\nb", "lead", 1764000200, why,
+					   sizeof(why)), TPD_ERR_INVAL);
+	assert_string_equal(why, "assignee: one line");
+	assert_int_equal(tpc_claims_assign(store, 999, "x", "lead", 1764000200, why, sizeof(why)),
+			 TPD_ERR_NOTFOUND);
+	assert_int_equal(tpc_claims_set_resolution(store, id, "replaced the fan", parts, 2,
+						   "2025-11-25T09:30:00Z", "li.wei", 1764100000,
+						   why, sizeof(why)), TPD_OK);
+	assert_int_equal(tpc_claims_set_resolution(store, id, "", parts, 2, NULL, "li.wei",
+						   1764100000, why, sizeof(why)), TPD_ERR_INVAL);
+	assert_int_equal(tpc_claims_set_resolution(store, id, "x", bad_part, 1, NULL, "li.wei",
+						   1764100000, why, sizeof(why)), TPD_ERR_INVAL);
+	assert_string_equal(why, "parts[0]: one line");
+	assert_int_equal(tpc_claims_set_resolution(store, id, "x", NULL, 0, "2030-01-01T00:00:00Z",
+						   "li.wei", 1764100000, why, sizeof(why)),
+			 TPD_ERR_INVAL);
+	assert_int_equal(tpc_claims_set_resolution(store, id, "x", NULL, 0, "yesterday", "li.wei",
+						   1764100000, why, sizeof(why)), TPD_ERR_INVAL);
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	assert_string_equal(str(c, "assignee"), "li.wei");
+	r = cJSON_GetObjectItem(c, "resolution");
+	assert_string_equal(str(r, "summary"), "replaced the fan");
+	assert_string_equal(str(r, "at"), "2025-11-25T09:30:00Z");
+	assert_string_equal(str(r, "by"), "li.wei");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "parts")), 2);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "parts"), 1)->valuestring,
+			    "thermal pad");
+	tl = cJSON_GetObjectItem(c, "timeline");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 2), "event"),
+			    "assigned");
+	assert_string_equal(str(cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1), "event"),
+			    "resolution");
+	cJSON_Delete(list);
+	/* unassigned again; the resolution stays */
+	assert_int_equal(tpc_claims_assign(store, id, NULL, "lead", 1764000300, why, sizeof(why)),
+			 TPD_OK);
+	list = claims_of("TP1");
+	c = cJSON_GetArrayItem(list, 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(c, "assignee")));
+	assert_string_equal(str(cJSON_GetObjectItem(c, "resolution"), "summary"), "replaced the fan");
+	cJSON_Delete(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolution_upgrades_with_stronger_codes, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_duplicate_delivery_is_one_report, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_rejects_store_nothing, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_region_calendar_and_chinese_text, setup_each, teardown_each),
+		cmocka_unit_test_setup_teardown(test_assignee_and_resolution, setup_each, teardown_each),
 	};
 	return cmocka_run_group_tests_name("claims", tests, setup, teardown);
 }

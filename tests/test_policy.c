@@ -77,11 +77,11 @@ static void check_due(const char *opened, const char *want)
 	char due[32], buf[40];
 	int64_t t = day(opened) * 86400 + 10 * 3600 + 2 * 60 + 11;   /* 10:02:11Z */
 
-	tpc_date_format(tpc_policy_review_due(policy, (double)t) / 86400, due, sizeof(due));
+	tpc_date_format(tpc_policy_review_due(policy, NULL, (double)t) / 86400, due, sizeof(due));
 	snprintf(buf, sizeof(buf), "%s -> %s", opened, due);
 	if (strcmp(due, want) != 0)
 		fail_msg("review_due %s, want %s", buf, want);
-	assert_int_equal(tpc_policy_review_due(policy, (double)t) % 86400, 10 * 3600 + 2 * 60 + 11);
+	assert_int_equal(tpc_policy_review_due(policy, NULL, (double)t) % 86400, 10 * 3600 + 2 * 60 + 11);
 }
 
 /* ISO-8601 times (the API's since/until): two shapes, real dates only,

@@ -88,6 +88,19 @@ static void test_good_file(void **state)
 	assert_non_null(strstr(err, ":3: owner_contact and channel must be UTF-8 text without control"));
 	reg = NULL;
 	tpc_registry_free(reg);
+
+	/* the claims' language and the business calendar's region */
+	snprintf(text, sizeof(text),
+		 "device_id,model,purchase_date,public_key,owner_contact,channel,locale,region\n"
+		 "TP6,deco-x20,2025-01-02,%s,\"王伟\",web,zh-CN,CN\n"
+		 "TP7,deco-x20,,%s,,,,DE\n", b64, b64);
+	assert_int_equal(load(text, &reg, err), TPD_OK);
+	assert_string_equal(tpc_registry_find(reg, "TP6")->locale, "zh-CN");
+	assert_string_equal(tpc_registry_find(reg, "TP6")->region, "CN");
+	assert_string_equal(tpc_registry_find(reg, "TP6")->owner_contact, "王伟");
+	assert_string_equal(tpc_registry_find(reg, "TP7")->locale, "");
+	assert_string_equal(tpc_registry_find(reg, "TP7")->region, "DE");
+	tpc_registry_free(reg);
 }
 
 static void expect_refusal(const char *text, const char *needle)
@@ -124,6 +137,15 @@ static void test_refusals(void **state)
 	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key\nTP1,m,,%s\nTP1,m,,%s\n",
 		 b64, b64);
 	expect_refusal(text, "appears twice");
+	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key,owner_contact,channel,"
+		 "locale,region\nTP1,m,,%s,,,fr,\n", b64);
+	expect_refusal(text, ":2: locale \"fr\" is not en or zh-CN");
+	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key,owner_contact,channel,"
+		 "locale,region\nTP1,m,,%s,,,en,C/N\n", b64);
+	expect_refusal(text, ":2: region \"C/N\" is not");
+	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key\nTP1,m,,%s,,,,,\n",
+		 b64);
+	expect_refusal(text, ":2: more than 8 fields");
 }
 
 static void test_dates(void **state)

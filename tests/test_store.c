@@ -53,7 +53,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 7);
+	assert_int_equal(sqlite3_column_int(st, 0), 8);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -65,7 +65,7 @@ static void test_migrations_and_reopen(void **state)
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 8", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(tpc_store_open("mysql://x", &s, err, sizeof(err)), TPD_ERR_UNSUPPORTED);
 	assert_int_equal(tpc_store_open("sqlite:", &s, err, sizeof(err)), TPD_ERR_INVAL);
@@ -757,6 +757,21 @@ static void test_old_telemetry_is_converted(void **state)
 				      "ALTER TABLE claims DROP COLUMN tracking_token;"
 				      /* and migration 7's (the forecasts' saved state) */
 				      "DROP TABLE forecast_state;"
+				      /* and migration 8's (assignee, resolution, both
+				       * languages, region, forecast; a device's locale) */
+				      "DROP INDEX claims_assignee;"
+				      "ALTER TABLE claims DROP COLUMN assignee;"
+				      "ALTER TABLE claims DROP COLUMN resolution_summary;"
+				      "ALTER TABLE claims DROP COLUMN resolution_parts;"
+				      "ALTER TABLE claims DROP COLUMN resolution_at;"
+				      "ALTER TABLE claims DROP COLUMN resolution_by;"
+				      "ALTER TABLE claims DROP COLUMN locale;"
+				      "ALTER TABLE claims DROP COLUMN title_zh;"
+				      "ALTER TABLE claims DROP COLUMN description_zh;"
+				      "ALTER TABLE claims DROP COLUMN region;"
+				      "ALTER TABLE claims DROP COLUMN forecast;"
+				      "ALTER TABLE devices DROP COLUMN locale;"
+				      "ALTER TABLE devices DROP COLUMN region;"
 				      "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
 	for (unsigned seq = 1; seq <= 3; seq++) {
 		char *sql;

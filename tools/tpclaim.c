@@ -18,6 +18,7 @@
  * Layout: HTTP (libcurl, bounded body), argument parsing per command, human
  * rendering, the commands, and the command table main() dispatches on.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,14 +339,38 @@ static void tpclaim_print_indented(const char *text)
 	}
 }
 
+/* ", 5h 20m of working time left" / ", overdue by 1d 2h" (or "") */
+static const char *tpclaim_review_left(const cJSON *c, char *buf, size_t len)
+{
+	const cJSON *left = cJSON_GetObjectItemCaseSensitive(c, "review_left_s");
+	bool working = strcmp(tpclaim_str(c, "review_clock"), "working") == 0;
+	double s;
+	long d, h, m;
+
+	if (!cJSON_IsNumber(left))
+		return "";
+	s = fabs(left->valuedouble);
+	d = (long)(s / 86400);
+	h = (long)(s - d * 86400.0) / 3600;
+	m = (long)(s - d * 86400.0 - h * 3600.0) / 60;
+	if (left->valuedouble < 0)
+		snprintf(buf, len, ", overdue by %ldh %02ldm%s", d * 24 + h, m,
+			 working ? " of working time" : "");
+	else
+		snprintf(buf, len, ", %ldh %02ldm%s left", d * 24 + h, m,
+			 working ? " of working time" : "");
+	return buf;
+}
+
 static void tpclaim_print_claim(const cJSON *c)
 {
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "warranty"), *it;
 	const cJSON *det = cJSON_GetObjectItemCaseSensitive(c, "detected_ts");
-	const cJSON *fb = cJSON_GetObjectItemCaseSensitive(c, "feedback");
-	char codes[256];
+	const cJSON *fb = cJSON_GetObjectItemCaseSensitive(c, "feedback"), *res;
+	char codes[256], left[96];
 
 	tpclaim_codes(c, codes, sizeof(codes));
+	res = cJSON_GetObjectItemCaseSensitive(c, "resolution");
 	printf("Claim %s  [%s]  priority %s\n", tpclaim_str(c, "id"), tpclaim_str(c, "state"),
 	       tpclaim_str(c, "priority"));
 	printf("  %-12s %s\n", "Title", tpclaim_str(c, "title"));
@@ -358,8 +383,14 @@ static void tpclaim_print_claim(const cJSON *c)
 		tpc_iso_time(det->valuedouble, iso, sizeof(iso));
 		printf("  %-12s %s (device clock)\n", "Detected", iso);
 	}
-	printf("  %-12s %s; review due %s\n", "Opened", tpclaim_str(c, "opened_at"),
-	       tpclaim_str(c, "review_due"));
+	printf("  %-12s %s; review due %s%s\n", "Opened", tpclaim_str(c, "opened_at"),
+	       tpclaim_str(c, "review_due"), tpclaim_review_left(c, left, sizeof(left)));
+	printf("  %-12s %s%s%s; text in %s\n", "Assignee",
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "assignee"))
+	       ? tpclaim_str(c, "assignee") : "(nobody)",
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "region")) ? "; region " : "",
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "region"))
+	       ? tpclaim_str(c, "region") : "", tpclaim_str(c, "locale"));
 	printf("  %-12s %s; warranty %s (until %s, policy %s)\n", "Purchased",
 	       tpclaim_str(c, "purchase_date"), tpclaim_str(w, "status"), tpclaim_str(w, "until"),
 	       tpclaim_str(w, "policy"));
@@ -381,6 +412,17 @@ static void tpclaim_print_claim(const cJSON *c)
 
 		printf("  %-12s %d/5 %s\n", "Feedback", cJSON_IsNumber(r) ? r->valueint : 0,
 		       tpclaim_str(fb, "comment"));
+	}
+	if (cJSON_IsObject(res)) {
+		char parts[512] = "";
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res, "parts"))
+			if (cJSON_IsString(it))
+				snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s",
+					 parts[0] ? ", " : "", it->valuestring);
+		printf("  %-12s %s, by %s: %s%s%s\n", "Resolution", tpclaim_str(res, "at"),
+		       tpclaim_str(res, "by"), tpclaim_str(res, "summary"), parts[0] ? "; parts: " : "",
+		       parts);
 	}
 	printf("Description:\n");
 	tpclaim_print_indented(tpclaim_str(c, "description"));
@@ -406,7 +448,8 @@ static void tpclaim_print_claim(const cJSON *c)
 static void tpclaim_print_device(const cJSON *d)
 {
 	static const char *const keys[] = { "id", "model", "purchase_date", "owner_contact",
-					    "channel", "registered_at", "fw", "state", NULL };
+					    "channel", "locale", "region", "registered_at", "fw", "state",
+					    NULL };
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(d, "last_seen");
 	const cJSON *open = cJSON_GetObjectItemCaseSensitive(d, "open_claims");
 
@@ -502,7 +545,7 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 {
 	const char *state = NULL, *device = NULL, *since = NULL, *limit = NULL, *after = NULL;
 	const char *warranty = NULL, *priority = NULL, *predictive = NULL, *model = NULL;
-	const char *sort = NULL, *text = NULL, *category = NULL;
+	const char *sort = NULL, *text = NULL, *category = NULL, *assignee = NULL;
 	bool all = false, overdue = false;
 	const struct tpclaim_opt opts[] = {
 		{ "--state", &state, NULL }, { "--device", &device, NULL }, { "--since", &since, NULL },
@@ -510,7 +553,8 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 		{ "--warranty", &warranty, NULL }, { "--priority", &priority, NULL },
 		{ "--predictive", &predictive, NULL }, { "--model", &model, NULL },
 		{ "--overdue", NULL, &overdue }, { "--sort", &sort, NULL }, { "--search", &text, NULL },
-		{ "--category", &category, NULL }, { NULL, NULL, NULL },
+		{ "--category", &category, NULL }, { "--assignee", &assignee, NULL },
+		{ NULL, NULL, NULL },
 	};
 	char base[1024] = "/api/v1/claims";
 	int rc = tpclaim_args(t, argc, argv, "list", 0, NULL, opts);
@@ -539,6 +583,9 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	tpclaim_query(t, base, sizeof(base), "sort", sort);
 	tpclaim_query(t, base, sizeof(base), "q", text);
 	tpclaim_query(t, base, sizeof(base), "category", category);
+	/* "none": the unassigned claims (the API's assignee= empty) */
+	tpclaim_query(t, base, sizeof(base), "assignee",
+		      assignee && strcmp(assignee, "none") == 0 ? "" : assignee);
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
@@ -620,6 +667,59 @@ static int cmd_note(struct tpclaim *t, int argc, char **argv)
 		cJSON_AddStringToObject(body, "note", pos[1]);
 	snprintf(what, sizeof(what), "note on %.60s", pos[0]);
 	return tpclaim_claim_post(t, pos[0], "/notes", body, what, "noted");
+}
+
+/* tpclaim assign C-ID NAME|none */
+static int cmd_assign(struct tpclaim *t, int argc, char **argv)
+{
+	const char *pos[2];
+	char what[128];
+	cJSON *body;
+	int rc = tpclaim_args(t, argc, argv, "assign", 2, pos, NULL);
+
+	if (rc)
+		return rc;
+	body = cJSON_CreateObject();
+	if (body && strcmp(pos[1], "none") == 0)
+		cJSON_AddNullToObject(body, "assignee");
+	else if (body)
+		cJSON_AddStringToObject(body, "assignee", pos[1]);
+	snprintf(what, sizeof(what), "assign %.60s", pos[0]);
+	return tpclaim_claim_post(t, pos[0], "/assign", body, what, "assigned");
+}
+
+/* tpclaim resolution C-ID SUMMARY [--parts "A,B"] [--at ISO] */
+static int cmd_resolution(struct tpclaim *t, int argc, char **argv)
+{
+	const char *pos[2], *parts = NULL, *at = NULL;
+	const struct tpclaim_opt opts[] = { { "--parts", &parts, NULL }, { "--at", &at, NULL },
+					    { NULL, NULL, NULL } };
+	char what[128];
+	cJSON *body, *arr;
+	int rc = tpclaim_args(t, argc, argv, "resolution", 2, pos, opts);
+
+	if (rc)
+		return rc;
+	body = cJSON_CreateObject();
+	arr = body ? cJSON_AddArrayToObject(body, "parts") : NULL;
+	if (!arr) {
+		cJSON_Delete(body);
+		return fprintf(stderr, PROG ": resolution: out of memory\n"), 1;
+	}
+	cJSON_AddStringToObject(body, "summary", pos[1]);
+	for (const char *p = parts; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char part[256];
+
+		snprintf(part, sizeof(part), "%.*s", (int)(n < sizeof(part) ? n : sizeof(part) - 1), p);
+		if (part[0])
+			cJSON_AddItemToArray(arr, cJSON_CreateString(part));
+		p += n + (p[n] == ',');
+	}
+	if (at)
+		cJSON_AddStringToObject(body, "at", at);
+	snprintf(what, sizeof(what), "resolution of %.60s", pos[0]);
+	return tpclaim_claim_post(t, pos[0], "/resolution", body, what, "resolution recorded");
 }
 
 static int cmd_feedback(struct tpclaim *t, int argc, char **argv)
@@ -910,11 +1010,12 @@ static int cmd_devices_show(struct tpclaim *t, int argc, char **argv)
 static int cmd_devices_update(struct tpclaim *t, int argc, char **argv)
 {
 	const char *pos[1], *model = NULL, *purchase = NULL, *contact = NULL, *channel = NULL;
-	const char *pubkey = NULL;
+	const char *pubkey = NULL, *locale = NULL, *region = NULL;
 	const struct tpclaim_opt opts[] = {
 		{ "--model", &model, NULL }, { "--purchase-date", &purchase, NULL },
 		{ "--owner-contact", &contact, NULL }, { "--channel", &channel, NULL },
-		{ "--public-key", &pubkey, NULL }, { NULL, NULL, NULL },
+		{ "--public-key", &pubkey, NULL }, { "--locale", &locale, NULL },
+		{ "--region", &region, NULL }, { NULL, NULL, NULL },
 	};
 	char path[512], what[128], b64[256];
 	cJSON *body, *d;
@@ -922,9 +1023,9 @@ static int cmd_devices_update(struct tpclaim *t, int argc, char **argv)
 
 	if (rc)
 		return rc;
-	if (!model && !purchase && !contact && !channel && !pubkey)
+	if (!model && !purchase && !contact && !channel && !pubkey && !locale && !region)
 		return tpclaim_usage("devices update needs at least one of --model, --purchase-date, "
-				     "--owner-contact, --channel, --public-key%s", "");
+				     "--owner-contact, --channel, --public-key, --locale, --region%s", "");
 	body = cJSON_CreateObject();
 	if (!body)
 		return 1;
@@ -938,6 +1039,10 @@ static int cmd_devices_update(struct tpclaim *t, int argc, char **argv)
 		cJSON_AddStringToObject(body, "owner_contact", contact);
 	if (channel)
 		cJSON_AddStringToObject(body, "channel", channel);
+	if (locale)
+		cJSON_AddStringToObject(body, "locale", locale);
+	if (region)
+		cJSON_AddStringToObject(body, "region", region);
 	if (pubkey) {
 		struct tpd_key *key;
 
@@ -1052,6 +1157,8 @@ static const struct tpclaim_cmd {
 	{ NULL, "transition", cmd_transition, true },
 	{ NULL, "note", cmd_note, true },
 	{ NULL, "feedback", cmd_feedback, true },
+	{ NULL, "assign", cmd_assign, true },
+	{ NULL, "resolution", cmd_resolution, true },
 	{ NULL, "new", cmd_new, true },
 	{ NULL, "verify", cmd_verify, true },
 	{ "devices", "import", cmd_devices_import, true },
@@ -1078,7 +1185,7 @@ int main(int argc, char **argv)
 			"  list [--state S] [--device ID] [--since DATE] [--limit N] [--after C-ID] [--all]\n"
 			"       [--warranty in_warranty|expired|excluded|unknown] [--priority high|normal|low]\n"
 			"       [--predictive true|false] [--model M] [--overdue] [--search TEXT]\n"
-			"       [--category power|thermal|sensor|system]\n"
+			"       [--category power|thermal|sensor|system] [--assignee NAME|none]\n"
 			"       [--sort id|review_due|-opened_at|priority]   (~ before a title: a forecast)\n"
 			"  show C-ID\n"
 			"  new DEVICE DESCRIPTION [--model M] [--purchase-date YYYY-MM-DD] [--contact C]\n"
@@ -1088,16 +1195,20 @@ int main(int argc, char **argv)
 			"                                          remote_guidance|repair_scheduled|replacement\n"
 			"                                          > resolved > closed\n"
 			"  note C-ID TEXT\n"
+			"  assign C-ID NAME|none                 who works the claim\n"
+			"  resolution C-ID SUMMARY [--parts \"P1,P2\"] [--at YYYY-MM-DDTHH:MM:SSZ]\n"
+			"                                        what was done, with which parts, when\n"
 			"  feedback C-ID RATING(1-5) [--comment TEXT]\n"
 			"                                        on resolved or closed claims\n"
 			"  verify C-ID                           re-verify the signed evidence here\n"
 			"devices:\n"
 			"  devices import FILE.csv               rows device_id,model,purchase_date,\n"
-			"                                        public_key[,owner_contact,channel]\n"
+			"                                        public_key[,owner_contact,channel[,locale,region]]\n"
 			"  devices list [--limit N] [--after ID] [--all]\n"
 			"  devices show ID\n"
 			"  devices update ID [--model M] [--purchase-date YYYY-MM-DD|none] [--owner-contact C]\n"
-			"                    [--channel C] [--public-key FILE|BASE64]\n"
+			"                    [--channel C] [--public-key FILE|BASE64] [--locale en|zh-CN]\n"
+			"                    [--region CN|DE|...]\n"
 			"  devices telemetry ID [--since T] [--until T] [--limit N] [--after SEQ] [--all]\n"
 			"tokens:\n"
 			"  token new NAME [--role support|viewer] make an API token and its --tokens line",

@@ -35,6 +35,12 @@
 		if (v === null || v === undefined) return t("v.none");
 		return tpI18n.time(typeof v === "number" ? new Date(v * 1000).toISOString() : v);
 	}
+	/* The claim's title and description in the page's language when the
+	 * collector wrote them in it (both are kept), else the claim's own. */
+	function text(c) {
+		const x = c.text && c.text[tpI18n.lang];
+		return x && x.title ? x : { title: c.title, description: c.description };
+	}
 	function showError(msg) {
 		const e = $("error");
 		e.textContent = msg ? t("c.error") + " " + msg : "";
@@ -111,7 +117,8 @@
 	/* The filters as API query parameters (names as in GET /api/v1/claims). */
 	function filterParams(withState) {
 		const p = new URLSearchParams();
-		for (const id of ["state", "category", "warranty", "predictive", "overdue", "model", "q"]) {
+		for (const id of ["state", "category", "warranty", "predictive", "overdue", "model",
+			"assignee", "q"]) {
 			if (id === "state" && !withState) continue;
 			const v = $("f-" + id).value.trim();
 			if (v) p.set(id, v);
@@ -142,7 +149,8 @@
 			tr.appendChild(el("td", label("cat", c.category)));
 			tr.appendChild(el("td", label("w", c.warranty && c.warranty.status)));
 			tr.appendChild(el("td", dueText(c)));
-			tr.appendChild(el("td", (c.predictive ? "~ " : "") + (c.title || "")));
+			tr.appendChild(el("td", c.assignee || t("v.none"), { "data-assignee": c.assignee || "" }));
+			tr.appendChild(el("td", (c.predictive ? "~ " : "") + (text(c).title || "")));
 			rows.appendChild(tr);
 		}
 		$("q-count").textContent = list.count;
@@ -165,13 +173,19 @@
 			ul.appendChild(li);
 		});
 	}
+	/* The due time with what is left: in working hours of the claim's
+	 * region when the collector counted them (review_clock "working"). */
 	function dueText(c) {
 		if (!c.review_due) return t("v.none");
-		const left = (Date.parse(c.review_due) - Date.now()) / 3600e3;
 		const open = c.state === "open" || c.state === "in_review";
+		const working = c.review_clock === "working" && typeof c.review_left_s === "number";
+		const left = working ? c.review_left_s / 3600 : (Date.parse(c.review_due) - Date.now()) / 3600e3;
 		let s = when(c.review_due);
-		if (open && isFinite(left))
-			s += " (" + t(left >= 0 ? "v.left" : "v.overdue").replace("{n}", Math.abs(left).toFixed(0)) + ")";
+		if (open && isFinite(left)) {
+			const k = working ? (left >= 0 ? "v.working_left" : "v.working_overdue")
+				: (left >= 0 ? "v.left" : "v.overdue");
+			s += " (" + t(k).replace("{n}", Math.abs(left).toFixed(working ? 1 : 0)) + ")";
+		}
 		return s;
 	}
 
@@ -198,7 +212,7 @@
 	}
 	function drawClaim(c, ev) {
 		$("claim-id").textContent = c.id;
-		$("claim-title").textContent = c.title || "";
+		$("claim-title").textContent = text(c).title || "";
 		const dl = $("claim-fields");
 		clear(dl);
 		const w = c.warranty || {};
@@ -221,6 +235,13 @@
 		field(dl, "selfcheck_verdict", label("vd", c.selfcheck_verdict));
 		field(dl, "suggested_resolution", label("res", c.suggested_resolution));
 		field(dl, "review_due", dueText(c));
+		field(dl, "assignee", c.assignee || t("v.none"));
+		const r = c.resolution;
+		field(dl, "resolution", r ? r.summary + " (" + when(r.at) + ", " + t("res.by") + " " +
+			(r.by || "") + ((r.parts || []).length ? "; " + t("res.parts") + " " + r.parts.join(", ")
+				: "") + ")" : t("v.none"));
+		field(dl, "locale", label("lang", c.locale || "en"));
+		field(dl, "region", c.region || t("v.none"));
 		field(dl, "origin", label("o", c.origin || "device"));
 		field(dl, "contact", c.contact || t("v.none"));
 		field(dl, "channel", c.channel || t("v.none"));
@@ -229,7 +250,7 @@
 		field(dl, "feedback", c.feedback ? c.feedback.rating + "/5 " + (c.feedback.comment || "")
 			: t("v.none"));
 		$("claim-device-link").href = "#/device/" + c.device;
-		$("claim-description").textContent = c.description || "";
+		$("claim-description").textContent = text(c).description || "";
 
 		const tb = $("evidence");
 		clear(tb);
@@ -304,6 +325,46 @@
 		$("no-actions").hidden = !support || next.length !== 0;
 		$("note-form").hidden = !support;
 		$("note-form").dataset.claim = c.id;
+		$("assign-form").hidden = !support;
+		$("assign-form").dataset.claim = c.id;
+		$("assign-name").value = c.assignee || "";
+		$("resolution-form").hidden = !support;
+		$("resolution-form").dataset.claim = c.id;
+	}
+	/* POSTs body to the claim's action and draws the claim again. */
+	async function claimAction(form, action, body) {
+		const id = $(form).dataset.claim;
+		try {
+			showError("");
+			await api("/api/v1/claims/" + encodeURIComponent(id) + "/" + action,
+				{ method: "POST", body });
+			await renderClaim(id);
+			return true;
+		} catch (e) {
+			showError(e.message);
+			return false;
+		} finally {
+			rendered();
+		}
+	}
+	function assign(ev, name) {
+		ev.preventDefault();
+		const v = name !== undefined ? name : $("assign-name").value.trim();
+		return claimAction("assign-form", "assign", { assignee: v || null });
+	}
+	async function resolve(ev) {
+		ev.preventDefault();
+		const summary = $("res-summary").value.trim();
+		if (!summary) return;
+		const parts = $("res-parts").value.split(",").map((p) => p.trim()).filter((p) => p);
+		const at = $("res-at").value;   /* local time, as the browser shows it */
+		const body = { summary, parts };
+		if (at) body.at = new Date(at).toISOString().replace(/\.\d+Z$/, "Z");
+		if (await claimAction("resolution-form", "resolution", body)) {
+			$("res-summary").value = "";
+			$("res-parts").value = "";
+			$("res-at").value = "";
+		}
 	}
 	async function move(id, to) {
 		try {
@@ -350,7 +411,7 @@
 		return rows;
 	}
 	/* One chart: each sensor's average, and each limit as a dashed flat line. */
-	function chart(div, rows, sensors, limitKeys, faults) {
+	function chart(div, rows, sensors, limitKeys, faults, forecast) {
 		const colors = { warn: "#bf8700", crit: "#d1242f", min: "#d1242f", max: "#d1242f",
 			stall_rpm: "#d1242f" };
 		const labels = [t("t.time")], series = {}, lines = [], plotColors = [];
@@ -378,6 +439,18 @@
 			for (const v of lines) row.push(v);
 			data.push(row);
 		}
+		/* a forecast on one of these sensors: the time axis runs on to the
+		 * band's late end (or 1.5 x the ETA), the limits drawn out to it */
+		const fc = forecast && sensors.some((s) => s.id === forecast.sensor) &&
+			typeof forecast.eta_s === "number" ? forecast : null;
+		if (fc && data.length) {
+			const horizon = typeof fc.eta_late_s === "number" ? fc.eta_late_s : 1.5 * fc.eta_s;
+			const end = Math.max(fc.ts + horizon, fc.ts + fc.eta_s) * 1000 * 1.0 + 3600e3;
+			const row = [new Date(end)];
+			for (let i = 0; i < sensors.length; i++) row.push(null);
+			for (const v of lines) row.push(v);
+			data.push(row);
+		}
 		clear(div);
 		if (!data.length || typeof Dygraph === "undefined") return null;
 		const g = new Dygraph(div, data, {
@@ -399,12 +472,36 @@
 					const x = graph.toDomXCoord(new Date(f.ts * 1000));
 					if (x >= area.x && x <= area.x + area.w) ctx.fillRect(x - 1, area.y, 2, area.h);
 				}
+				if (fc) drawForecast(ctx, area, graph, fc);
 				ctx.restore();
 			},
 		});
 		div.dataset.series = String(sensors.length);
 		div.dataset.limits = String(lines.length);
+		div.dataset.forecast = fc ? fc.sensor : "";
 		return g;
+	}
+	/* The ETA band (early..late, open to the right when the late end is
+	 * never) shaded, and the trend from the forecast's reading to the limit
+	 * at the ETA as a dotted line. */
+	function drawForecast(ctx, area, graph, fc) {
+		const x = (s) => graph.toDomXCoord(new Date((fc.ts + s) * 1000));
+		const x0 = typeof fc.eta_early_s === "number" ? x(fc.eta_early_s) : x(fc.eta_s);
+		const x1 = typeof fc.eta_late_s === "number" ? x(fc.eta_late_s) : area.x + area.w;
+		const left = Math.max(area.x, Math.min(x0, x1)), right = Math.min(area.x + area.w, Math.max(x0, x1));
+		ctx.fillStyle = "rgba(191, 135, 0, 0.18)";
+		if (right > left) ctx.fillRect(left, area.y, right - left, area.h);
+		const [ax, ay] = graph.toDomCoords(new Date(fc.ts * 1000), fc.value);
+		const [bx, by] = graph.toDomCoords(new Date((fc.ts + fc.eta_s) * 1000), fc.limit);
+		ctx.strokeStyle = "#bf8700";
+		ctx.lineWidth = 2;
+		ctx.setLineDash([2, 3]);
+		ctx.beginPath();
+		ctx.moveTo(ax, ay);
+		ctx.lineTo(bx, by);
+		ctx.stroke();
+		ctx.setLineDash([]);
+		graph.maindiv_.dataset.band = Math.round(left) + "-" + Math.round(right);
 	}
 	async function renderDevice(id) {
 		show("device");
@@ -440,8 +537,19 @@
 			["plot-fan", pick(/^fan\./), ["stall_rpm"]],
 			["plot-vin", pick(/^volt\./), ["min", "max"]],
 		];
+		/* the newest open predictive claim's forecast (claims.c) */
+		const fcClaim = claims.claims.filter((c) => c.forecast &&
+			!["resolved", "closed", "rejected"].includes(c.state)).pop();
+		const fc = fcClaim ? fcClaim.forecast : null;
+		$("d-forecast").hidden = !fc;
+		if (fc) {
+			const at = (s) => typeof s === "number" ? when(fc.ts + s) : t("fc.never");
+			$("d-forecast-text").textContent = t("fc.text").replace("{sensor}", fc.sensor)
+				.replace("{limit}", fc.limit).replace("{eta}", at(fc.eta_s))
+				.replace("{early}", at(fc.eta_early_s)).replace("{late}", at(fc.eta_late_s));
+		}
 		for (const [div, ss, keys] of defs) {
-			const g = chart($(div), rows, ss, keys, faults);
+			const g = chart($(div), rows, ss, keys, faults, fc);
 			if (g) charts.push(g);
 		}
 		const fl = $("d-faults");
@@ -464,7 +572,7 @@
 			tr.appendChild(el("td", label("s", c.state)));
 			tr.appendChild(el("td", label("cat", c.category)));
 			tr.appendChild(el("td", when(c.opened_at)));
-			tr.appendChild(el("td", c.title || ""));
+			tr.appendChild(el("td", text(c).title || ""));
 			tb.appendChild(tr);
 		}
 		$("d-noclaims").hidden = claims.claims.length !== 0;
@@ -518,11 +626,15 @@
 		$("signout").addEventListener("click", signOut);
 		$("filters").addEventListener("submit", (ev) => { ev.preventDefault(); route(); });
 		$("f-reset").addEventListener("click", () => {
-			for (const id of ["state", "category", "warranty", "predictive", "overdue", "model", "q"])
+			for (const id of ["state", "category", "warranty", "predictive", "overdue", "model",
+				"assignee", "q"])
 				$("f-" + id).value = "";
 			route();
 		});
 		$("note-form").addEventListener("submit", addNote);
+		$("assign-form").addEventListener("submit", (ev) => assign(ev));
+		$("assign-me").addEventListener("click", (ev) => assign(ev, me && me.name));
+		$("resolution-form").addEventListener("submit", resolve);
 		$("lang").addEventListener("change", (ev) => { tpI18n.set(ev.target.value); route(); });
 		window.addEventListener("hashchange", route);
 		route();

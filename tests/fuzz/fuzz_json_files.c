@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct tpc_warranty w;
 
 		tpc_policy_warranty(pol, "archer-ax55", codes, 2, "2024-02-29", 1764000000.0, &w);
-		tpc_policy_review_due(pol, 1764000000.0);
+		tpc_policy_review_due(pol, NULL, 1764000000.0);
 		tpc_policy_free(pol);
 	}
 	return 0;
