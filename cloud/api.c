@@ -514,7 +514,8 @@ static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, c
 	    !api_one_of(c, "format", formats, &format, ret))
 		return false;
 	if ((api_arg(c->conn, "predictive") && !api_flag(c, "predictive", &f->predictive, ret)) ||
-	    (api_arg(c->conn, "overdue") && !api_flag(c, "overdue", &f->overdue, ret)))
+	    (api_arg(c->conn, "overdue") && !api_flag(c, "overdue", &f->overdue, ret)) ||
+	    (api_arg(c->conn, "assigned") && !api_flag(c, "assigned", &f->assigned, ret)))
 		return false;
 	f->model = api_arg(c->conn, "model");
 	f->text = api_arg(c->conn, "q");
@@ -522,7 +523,7 @@ static bool api_claims_filters(struct api_call *c, struct tpc_claim_filter *f, c
 	f->assignee = api_arg(c->conn, "assignee");
 	if (f->assignee && strlen(f->assignee) > TPC_ASSIGNEE_MAX) {
 		*ret = api_error(c->conn, MHD_HTTP_BAD_REQUEST, "assignee: at most %d characters "
-				 "(empty: unassigned claims)", TPC_ASSIGNEE_MAX);
+				 "(assigned=false: the claims nobody works)", TPC_ASSIGNEE_MAX);
 		return false;
 	}
 	if (f->category) {
@@ -1447,7 +1448,7 @@ static enum MHD_Result api_stats(struct api_call *c)
 
 static const char *const api_claims_query[] = {
 	"state", "device", "since", "after", "limit", "warranty", "priority", "predictive",
-	"model", "overdue", "q", "sort", "format", "category", "assignee", NULL };
+	"model", "overdue", "q", "sort", "format", "category", "assignee", "assigned", NULL };
 static const char *const api_page_query[] = { "after", "limit", NULL };
 static const char *const api_telemetry_query[] = { "since", "until", "after", "limit",
 						    "resolution", NULL };

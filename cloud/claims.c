@@ -1017,6 +1017,37 @@ static enum tpd_err claims_had(struct tpc_store *s, const char *dev, const char 
 	return tpc_store_claim_had(s, dev, category, code, had);
 }
 
+/*
+ * The forecast an open claim is drawn with (the console's ETA band): a
+ * raised one replaces the claim's when it is the same code's or comes
+ * sooner; a reversed one clears its own code's (no ETA left to draw).
+ */
+static enum tpd_err claims_track_forecast(struct tpc_store *s, int64_t claim,
+					  const struct tpc_prediction *p)
+{
+	struct tpc_claim_work w = { .set_forecast = true };
+	const cJSON *cur;
+	cJSON *cl = NULL;
+	double cur_eta;
+	bool same;
+	enum tpd_err rc = tpc_store_claim_get_locked(s, claim, &cl);
+
+	if (rc)
+		return rc;
+	cur = cJSON_GetObjectItemCaseSensitive(cl, "forecast");
+	same = claims_same(claims_field(cur, "code"), tpd_fault_code_name(p->code));
+	cur_eta = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cur, "eta_s"));
+	if (p->raised && (!cJSON_IsObject(cur) || same || !(cur_eta <= p->eta_s))) {
+		w.forecast = claims_forecast_json(p);
+		rc = w.forecast ? tpc_store_claim_set_work(s, claim, &w) : TPD_ERR_NOMEM;
+		cJSON_free((char *)w.forecast);
+	} else if (!p->raised && same) {
+		rc = tpc_store_claim_set_work(s, claim, &w);
+	}
+	cJSON_Delete(cl);
+	return rc;
+}
+
 enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
 				  const struct tpc_prediction *p, double now,
 				  struct tpc_claim_result *out)
@@ -1042,6 +1073,8 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 			if (!rc)
 				rc = tpc_store_claim_add_timeline(s, claim, now_iso, "forecast",
 								  "predictor", text);
+			if (!rc)
+				rc = claims_track_forecast(s, claim, p);
 		} else {
 			rc = claims_had(s, p->dev, category, code, &had);
 			if (!rc && had) {
@@ -1050,6 +1083,8 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 					 p->sensor, p->value, p->slope_per_day);
 				rc = tpc_store_claim_add_timeline(s, claim, now_iso, "trend_reversed",
 								  "predictor", text);
+			if (!rc && had)
+				rc = claims_track_forecast(s, claim, p);
 			}
 		}
 		out->claim = rc ? 0 : claim;

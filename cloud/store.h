@@ -72,13 +72,16 @@ struct tpc_claim_new {
 	const char *forecast;             /* JSON object of a predictive claim's trend, or NULL */
 };
 
-/* Who works a claim and what was done; each group is changed only when its
- * flag is set (an assignee "" or NULL unassigns). parts: a JSON array text. */
+/* Who works a claim and what was done, and the forecast it is tracked by;
+ * each group is changed only when its flag is set (an assignee "" or NULL
+ * unassigns, a forecast NULL clears). parts: a JSON array text. */
 struct tpc_claim_work {
 	bool set_assignee;
 	const char *assignee;
 	bool set_resolution;
 	const char *summary, *parts, *at, *by;
+	bool set_forecast;
+	const char *forecast;
 };
 
 /* What a claim needs to know of its device from the registry ("" = none). */
@@ -105,7 +108,8 @@ struct tpc_claim_filter {
 	const char *text;     /* free text in the title, description or device id */
 	const char *sort;     /* id (default) | review_due | -opened_at | priority */
 	const char *category; /* fault class (power|thermal|sensor|system); NULL: any */
-	const char *assignee; /* NULL: any; "": unassigned */
+	const char *assignee; /* NULL: any */
+	int assigned;         /* 0 any, 1 someone works it, 2 nobody */
 };
 
 /* A registry row. NULL or "" means "none" for the optional fields. */

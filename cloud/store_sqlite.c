@@ -329,6 +329,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" resolution_parts = CASE WHEN ?4 THEN ?6 ELSE resolution_parts END,"
 		" resolution_at = CASE WHEN ?4 THEN ?7 ELSE resolution_at END,"
 		" resolution_by = CASE WHEN ?4 THEN ?8 ELSE resolution_by END,"
+		" forecast = CASE WHEN ?9 THEN ?10 ELSE forecast END,"
 		" updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
 	[SQ_CLAIM_SET_STATE] =
 		"UPDATE claims SET state = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')"
@@ -1280,6 +1281,8 @@ static enum tpd_err sq_claim_set_work(void *ctx, int64_t claim, const struct tpc
 	sq_bind_text(st, 6, w->parts);
 	sq_bind_text(st, 7, w->at);
 	sq_bind_text(st, 8, w->by);
+	sqlite3_bind_int(st, 9, w->set_forecast);
+	sq_bind_text(st, 10, w->forecast);
 	return sq_done(c, st);
 }
 
@@ -1750,12 +1753,12 @@ static enum tpd_err sq_claim_get(void *ctx, int64_t claim, cJSON **out)
 	" AND (?12 IS NULL OR instr(lower(title || ' ' || description || ' ' || device || ' '" \
 	"  || coalesce(title_zh, '') || ' ' || coalesce(assignee, '')), lower(?12)) > 0)" \
 	" AND (?13 IS NULL OR category = ?13)" \
-	" AND (?14 IS NULL OR (?14 = '' AND assignee IS NULL) OR assignee = ?14)"
+	" AND (?14 IS NULL OR assignee = ?14) AND (?15 IS NULL OR (assignee IS NOT NULL) = ?15)"
 
 static bool sq_claim_filter_extra(const struct tpc_claim_filter *f)
 {
 	return f->warranty || f->priority || f->predictive || f->model || f->overdue || f->text ||
-	       f->category || f->assignee ||
+	       f->category || f->assignee || f->assigned ||
 	       (f->sort && strcmp(f->sort, "id") != 0);
 }
 
@@ -1781,6 +1784,8 @@ static void sq_bind_claim_filter(sqlite3_stmt *st, const struct tpc_claim_filter
 	sq_bind_text(st, 12, f->text);
 	sq_bind_text(st, 13, f->category);
 	sq_bind_text(st, 14, f->assignee);
+	if (f->assigned)
+		sqlite3_bind_int(st, 15, f->assigned == 1);
 }
 
 /* ORDER BY for a sort name: a fixed list, never text from the request. */

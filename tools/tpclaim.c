@@ -583,9 +583,11 @@ static int cmd_list(struct tpclaim *t, int argc, char **argv)
 	tpclaim_query(t, base, sizeof(base), "sort", sort);
 	tpclaim_query(t, base, sizeof(base), "q", text);
 	tpclaim_query(t, base, sizeof(base), "category", category);
-	/* "none": the unassigned claims (the API's assignee= empty) */
-	tpclaim_query(t, base, sizeof(base), "assignee",
-		      assignee && strcmp(assignee, "none") == 0 ? "" : assignee);
+	/* "none": the claims nobody works (the API's assigned=false) */
+	if (assignee && strcmp(assignee, "none") == 0)
+		tpclaim_query(t, base, sizeof(base), "assigned", "false");
+	else
+		tpclaim_query(t, base, sizeof(base), "assignee", assignee);
 	return tpclaim_paged(t, base, "claims", after, all, tpclaim_print_list, "list");
 }
 
@@ -708,10 +710,14 @@ static int cmd_resolution(struct tpclaim *t, int argc, char **argv)
 	}
 	cJSON_AddStringToObject(body, "summary", pos[1]);
 	for (const char *p = parts; p && *p;) {
-		size_t n = strcspn(p, ",");
+		size_t n, skip = strspn(p, " ");
 		char part[256];
 
+		p += skip;
+		n = strcspn(p, ",");
 		snprintf(part, sizeof(part), "%.*s", (int)(n < sizeof(part) ? n : sizeof(part) - 1), p);
+		for (size_t e = strlen(part); e > 0 && part[e - 1] == ' '; e--)
+			part[e - 1] = '\0';   /* "A, B " -> "A", "B" */
 		if (part[0])
 			cJSON_AddItemToArray(arr, cJSON_CreateString(part));
 		p += n + (p[n] == ',');

@@ -55,8 +55,8 @@ check_eq "and on telemetry" 400 "$(stack_api GET '/api/v1/devices/TP24A0001/tele
 # --- CSV ------------------------------------------------------------------------
 curl -s -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/claims?format=csv&limit=1000" > "$CHECK_DIR/claims.csv"
 check_eq "CSV: a header and 61 rows" 61 "$($PY -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=""))); print(len(r)-1)' "$CHECK_DIR/claims.csv")"
-check_eq "CSV header" "id,state,priority,device,model,category,warranty,predictive,origin,opened_at,review_due,title" "$(head -n 1 "$CHECK_DIR/claims.csv" | tr -d '\r')"
-check "CSV quotes the commas of titles" $PY -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=""))); sys.exit(0 if all(len(x)==12 for x in r) else 1)' "$CHECK_DIR/claims.csv"
+check_eq "CSV header" "id,state,priority,device,model,category,warranty,predictive,origin,opened_at,review_due,assignee,title" "$(head -n 1 "$CHECK_DIR/claims.csv" | tr -d '\r')"
+check "CSV quotes the commas of titles" $PY -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline=""))); sys.exit(0 if all(len(x)==13 for x in r) else 1)' "$CHECK_DIR/claims.csv"
 rows=$(curl -s -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/claims?format=csv&warranty=in_warranty&model=archer-ax55&limit=1000" | wc -l)
 check_eq "CSV with filters" "$(db "select count(*) + 1 from claims where warranty_status='in_warranty' and model='archer-ax55'")" "$rows"
 

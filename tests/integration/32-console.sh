@@ -166,8 +166,49 @@ check_eq "zh-CN browser: the page is Chinese" zh-CN "$(got zh_lang)"
 check "zh-CN: labels were looked at" test "$(got zh_labels_seen)" -gt 100
 check_eq "zh-CN: no English label left" '[]' "$(got zh_english_left)"
 check "zh-CN screenshot saved" test -s "$artefacts/device-page-zh.png"
+
+# Working a claim, and a forecast drawn: a second device whose fan wears
+# out (the demo's trace, ending now) gets a predictive claim, which the
+# collector's forecast then tracks with its ETA band.
+stack_register TP24A0002 archer-ax55 2025-06-01
+kill -HUP "$STACK_COLLECTOR_PID"
+for _ in $(seq 50); do grep -q 'reloaded on SIGHUP' "$STACK_DIR/tpcollect.log" && break; sleep 0.1; done
+"$STACK_BIN/tpdiagd" --trace boards/traces/TP24A0002.csv --product archer-ax55 --board sim \
+	--speed max --epoch $(( $(date +%s) - 30 * 86400 )) --exit-at-end \
+	--broker "$STACK_BROKER_URL" --state-dir "$CHECK_DIR/dev2" \
+	--key "$CHECK_DIR/keys/TP24A0002.key" 2> "$CHECK_DIR/agent2.log"
+stack_wait_idle
+fc=$(db "select forecast from claims where device='TP24A0002'")
+check "the second device's claim is tracked by the collector's forecast, with its numbers" \
+	python3 -c 'import json,sys; f=json.loads(sys.argv[1]); sys.exit(0 if f["sensor"] == "fan.main" and f["eta_s"] > 0 and f["limit"] == 500 else 1)' "$fc"
+cp tests/browser/console-work.mjs "$browser/"
+node "$browser/console-work.mjs" "$STACK_API" "$STACK_TOKEN" C-000001 TP24A0002 "$artefacts" \
+	> "$CHECK_DIR/work.out" 2> "$CHECK_DIR/work.log"
+check_eq "the second browser run completes" 0 $?
+cp "$CHECK_DIR/work.out" "$CHECK_DIR/work.log" "$artefacts/"
+wgot() { sed -n "s/^$1=//p" "$CHECK_DIR/work.out"; }
+check_eq "support sees the assign form" true "$(wgot assign_form)"
+check_eq "and the resolution form" true "$(wgot resolution_form)"
+check_eq "assign to me: shown" support "$(wgot assignee_shown)"
+check_eq "assign to me: stored" support "$(db "select assignee from claims where id=1")"
+check "the resolution is shown with its parts" grep -q 'Replaced the fan.*FAN-4010-12V, thermal pad' <<< "$(wgot resolution_shown)"
+check_eq "the resolution is stored" '["FAN-4010-12V","thermal pad"]' "$(db "select resolution_parts from claims where id=1")"
+check "the timeline has both" grep -q '"assigned","resolution"\]$' <<< "$(wgot timeline_after)"
+check_eq "the device page tells the forecast" true "$(wgot forecast_text_shown)"
+check "in words, with the limit" grep -q 'fan.main reaches its limit 500' <<< "$(wgot forecast_text)"
+f=$(wgot forecast)
+check "the fan plot carries the forecast" python3 -c 'import json,sys; f=json.loads(sys.argv[1]); sys.exit(0 if f["plot-fan"]["sensor"] == "fan.main" else 1)' "$f"
+check "the ETA band is drawn (shaded pixels in its columns)" python3 -c 'import json,sys; f=json.loads(sys.argv[1])["plot-fan"]; sys.exit(0 if f["band"][1] > f["band"][0] and f["bandPx"] > 5 else 1)' "$f"
+check "the trend line is drawn" python3 -c 'import json,sys; f=json.loads(sys.argv[1])["plot-fan"]; sys.exit(0 if f["trendPx"] > 20 else 1)' "$f"
+check "the time axis runs on to the forecast" python3 -c 'import json,sys,time; f=json.loads(sys.argv[1])["plot-fan"]; sys.exit(0 if f["xEnd"] > time.time() + 86400 else 1)' "$f"
+check_eq "no script errors while working the claim" '[]' "$(wgot errors)"
+check "forecast screenshot saved" test -s "$artefacts/device-forecast.png"
+check "zh-CN: the claim's title is its Chinese text" grep -q '风扇' <<< "$(wgot zh_title)"
+check_eq "zh-CN: the description too" "设备 TP24A0001（" "$(wgot zh_description_start)"
+check_eq "zh-CN: the claim's language named in Chinese" 英文 "$(wgot zh_locale_field)"
 if [ "$CHECK_FAIL" -ne 0 ]; then
 	echo "--- browser"
-	cat "$CHECK_DIR/browser.out" "$CHECK_DIR/browser.log" | cut -c 1-400 | head -n 80
+	cat "$CHECK_DIR/browser.out" "$CHECK_DIR/browser.log" "$CHECK_DIR/work.out" \
+		"$CHECK_DIR/work.log" | cut -c 1-400 | head -n 120
 fi
 check_done
