@@ -264,7 +264,7 @@ static bool tpcollect_skew(const char *arg, struct tpc_ingest_policy *p)
  * The business calendars (workcal.h) from dir, or without --calendars from
  * ./cloud/calendars (a source tree), then the installed ones; none found is
  * a warning (review deadlines then count UTC weekdays), a bad file an error.
- * *used: the folder they came from.
+ * *used: the folder they came from (left as it was when none loaded).
  */
 static enum tpd_err tpcollect_calendars(const char *dir, struct tpc_policy *policy,
 					const char **used)
@@ -273,7 +273,6 @@ static enum tpd_err tpcollect_calendars(const char *dir, struct tpc_policy *poli
 	struct tpc_workcals *cals = NULL;
 	char err[512];
 
-	*used = NULL;
 	for (size_t i = 0; !dir && dflt[i]; i++) {
 		if (access(dflt[i], R_OK | X_OK) == 0)
 			dir = dflt[i];
@@ -288,8 +287,10 @@ static enum tpd_err tpcollect_calendars(const char *dir, struct tpc_policy *poli
 		tpd_log(TPD_LOG_ERR, "calendar", "calendars: %s", err);
 		return TPD_ERR_INVAL;
 	}
+	tpd_log(TPD_LOG_INFO, "calendar", "business calendars of %zu regions from %s",
+		tpc_workcals_count(cals), dir);
 	tpc_policy_set_calendars(policy, cals);
-	*used = dir;
+	*used = dir;   /* what SIGHUP loads again */
 	return TPD_OK;
 }
 

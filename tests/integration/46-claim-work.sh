@@ -17,7 +17,10 @@ out=$("$STACK_BIN/tpclaim" token new auditor --role viewer 2>/dev/null)
 VIEWER=$(sed -n 's/^token: //p' <<< "$out")
 sed -n 's/^line: *//p' <<< "$out" >> "$STACK_DIR/tokens"
 stack_broker
-stack_collector --calendars cloud/calendars
+mkdir -p "$CHECK_DIR/cals0"
+cp cloud/calendars/*.json "$CHECK_DIR/cals0/"
+stack_collector --calendars "$CHECK_DIR/cals0"
+check "the collector says which calendars it loaded" grep -q "business calendars of 2 regions from $CHECK_DIR/cals0" "$STACK_DIR/tpcollect.log"
 for d in TP24A0001 TP24A0002; do
 	"$STACK_BIN/tpdiagd" --trace boards/traces/$d.csv --speed max --exit-at-end \
 		--epoch 1764000000 --broker "$STACK_BROKER_URL" --state-dir "$CHECK_DIR/dev-$d" \
@@ -101,6 +104,18 @@ check_eq "devices update --locale --region" "zh-CN DE" "$(stack_api GET /api/v1/
 code=$(stack_api PATCH /api/v1/devices/TP24A0002 '{"locale":"fr"}' | tail -n 1)
 check_eq "a locale we do not write -> 400" 400 "$code"
 check_eq "(unchanged)" zh-CN "$(stack_api GET /api/v1/devices/TP24A0002 | sed '$d' | j 'o["locale"]')"
+
+# --- SIGHUP: a calendar that does not load leaves the ones in use ------------------
+printf '{"time_zone":"X","utc_offset":"+25:00","working_hours":["09:00-17:00"]}\n' > "$CHECK_DIR/cals0/XX.json"
+kill -HUP "$STACK_COLLECTOR_PID"
+for _ in $(seq 50); do grep -q 'reloaded on SIGHUP' "$STACK_DIR/tpcollect.log" && break; sleep 0.1; done
+check "SIGHUP with a bad calendar: an error naming it" grep -q 'calendars: .*XX.json: utc_offset' "$STACK_DIR/tpcollect.log"
+check "and the previous calendars stay" grep -q 'the previous calendars stay' "$STACK_DIR/tpcollect.log"
+check_eq "CN claims still count working time" working "$(claim $CN | j 'o["review_clock"]')"
+rm "$CHECK_DIR/cals0/XX.json"
+kill -HUP "$STACK_COLLECTOR_PID"
+for _ in $(seq 50); do [ "$(grep -c 'business calendars of 2 regions' "$STACK_DIR/tpcollect.log")" -ge 2 ] && break; sleep 0.1; done
+check_eq "fixed and SIGHUP again: loaded" 2 "$(grep -c 'business calendars of 2 regions' "$STACK_DIR/tpcollect.log")"
 
 # --- a bad calendar stops the start, with the file and key named ---------------------
 mkdir -p "$CHECK_DIR/cals"
