@@ -35,7 +35,7 @@ UNITS   := tpdiagd.service tpcollect.service
 # Debian's libjs-* packages (the console's charts: libjs-dygraphs), served under /lib/.
 JSDIR   ?= /usr/share/javascript
 
-PKGS    := libmosquitto libcjson sqlite3 libmicrohttpd inih libcurl
+PKGS    := libmosquitto libcjson sqlite3 libpq libmicrohttpd inih libcurl
 # What tpdiagd and tpdiag link (`make agent`, and every cross build).
 AGENT_PKGS := libmosquitto libcjson inih
 
@@ -61,7 +61,7 @@ endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
-	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd libpq-dev postgresql
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
