@@ -11,6 +11,26 @@ fail=0
 failed=()
 log=$(mktemp /tmp/tpdiag-tests.XXXXXX)
 
+# One private PostgreSQL server for the whole run (tests/lib/pg.sh): the
+# store's unit tests run against it as well as SQLite, and the scenarios in
+# PG_SCENARIOS run a second time with their collector on it (issue 16).
+# A server that does not start is a failure, not a skip.
+. tests/lib/pg.sh
+pg_dir=$(mktemp -d /tmp/tpdiag-pg.XXXXXX)
+trap 'pg_stop; rm -rf "$pg_dir"' EXIT
+if pg_start "$pg_dir" > "$log" 2>&1; then
+	echo "ok   postgresql server ($PG_URL)"
+	export TPC_TEST_PG_URL=$PG_URL
+else
+	fail=$((fail + 1))
+	failed+=("postgresql-server")
+	echo "FAIL postgresql server"
+	sed 's/^/    /' "$log"
+fi
+export TPC_TEST_PG_REQUIRED=1
+# The scenarios whose SQL and behaviour are the backend's business.
+PG_SCENARIOS=${PG_SCENARIOS:-}
+
 for bin in "$BUILD"/tests/test_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
@@ -60,6 +80,19 @@ for script in tests/integration/[0-9]*.sh; do
 		fail=$((fail + 1))
 		failed+=("$name")
 		echo "FAIL $name"
+		sed 's/^/    /' "$log"
+	fi
+done
+for name in $PG_SCENARIOS; do
+	[ -n "${PG_URL:-}" ] || break
+	start=$(date +%s)
+	if STACK_PG=1 bash "tests/integration/$name.sh" > "$log" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok   $name on postgresql ($(( $(date +%s) - start )) s)"
+	else
+		fail=$((fail + 1))
+		failed+=("$name(postgresql)")
+		echo "FAIL $name on postgresql"
 		sed 's/^/    /' "$log"
 	fi
 done

@@ -66,8 +66,13 @@ check_finish() {
 	exit "$rc"
 }
 
+# A query on the stack's database, answered as sqlite3 prints it (rows of
+# |-separated values): SQLite, or PostgreSQL under STACK_PG=1.
 db() {
-	sqlite3 "$CHECK_DIR/tpcollect.db" "$1"
+	case "$STACK_DB_URL" in
+	postgresql:*) psql -X -q -tA -F '|' -v ON_ERROR_STOP=1 "$STACK_DB_URL" -c "$1" ;;
+	*) sqlite3 "$CHECK_DIR/tpcollect.db" "$1" ;;
+	esac
 }
 
 # Waits until the query returns want (max 30 s); prints the last answer.

@@ -31,6 +31,16 @@ stack_init() {
 	# No default config file (an installed /etc/tpdiag/*.conf) in a test stack.
 	export TPDIAG_CONFIG_DIR=""
 	printf 'device_id,model,purchase_date,public_key\n' > "$STACK_DIR/registry.csv"
+	# The database: SQLite in the stack's folder, or with STACK_PG (the
+	# suite's PostgreSQL server, tests/lib/pg.sh: PG_SOCK, PG_PORT) a
+	# database of its own on it.
+	STACK_DB_URL="sqlite:$STACK_DIR/tpcollect.db"
+	if [ "${STACK_PG:-0}" = 1 ]; then
+		local name
+		name="it_$(basename "$STACK_DIR" | tr -c 'A-Za-z0-9\n' '_' | tr 'A-Z' 'a-z')"
+		createdb -h "$PG_SOCK" -p "$PG_PORT" -U tpdiag "$name" || return 1
+		STACK_DB_URL="postgresql://tpdiag@127.0.0.1:$PG_PORT/$name"
+	fi
 	# One API token for "support"; tpclaim reads it from TPCLAIM_TOKEN.
 	local out
 	out=$("$STACK_BIN/tpclaim" token new support 2>/dev/null)
@@ -135,7 +145,7 @@ stack_start_broker_again() {
 stack_collector() {
 	local log="$STACK_DIR/tpcollect.log" i
 	: > "$log"
-	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "sqlite:$STACK_DIR/tpcollect.db" \
+	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "$STACK_DB_URL" \
 		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
 		--policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" \
 		--raw-days 0 "$@" 2>> "$log" &
