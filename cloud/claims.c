@@ -136,6 +136,21 @@ void tpc_iso_time(double unix_s, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Drops a UTF-8 character that a cut at the end of buf left incomplete
+ * (claim text is served as JSON: it must stay valid UTF-8). */
+static void claims_utf8_trim(char *buf)
+{
+	size_t n = strlen(buf), lead = n;
+	unsigned long cp;
+
+	while (lead > 0 && n - lead < 4 && ((unsigned char)buf[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead > 0 && ((unsigned char)buf[lead - 1] & 0xC0) == 0xC0)
+		lead--;   /* the lead byte of the last character */
+	if (lead < n && tpd_utf8_seq((const unsigned char *)buf + lead, n - lead, &cp) != n - lead)
+		buf[lead] = '\0';
+}
+
 /* "475 rpm", "85.6 °C", "11.2 V"; "(no reading)" for NAN. */
 static void claims_quantity(const char *sensor, double v, bool zh, char *buf, size_t len)
 {
@@ -292,6 +307,7 @@ static void claims_selfcheck(const struct tpc_report *r, bool zh, char *buf, siz
 	else if (used < len)
 		snprintf(buf + used, len - used, " %d step%s passed, %d skipped.", pass,
 			 pass == 1 ? "" : "s", skip);
+	claims_utf8_trim(buf);   /* a long detail may have been cut inside a character */
 }
 
 /* Queues {"op":"claim","claim":ID,"state":STATE} for the device. */
@@ -1208,18 +1224,21 @@ static void claims_excerpt(const char *text, char *buf, size_t len)
 			*p = ' ';
 }
 
-/* Appends a sentence to buf (cut at len). */
+/* Appends a sentence to buf (cut at len, at a character boundary). */
 __attribute__((format(printf, 3, 4)))
 static void claims_cat(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
 	va_list ap;
+	int n;
 
 	if (used + 1 >= len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
+	n = vsnprintf(buf + used, len - used, fmt, ap);
 	va_end(ap);
+	if (n > 0 && (size_t)n >= len - used)
+		claims_utf8_trim(buf);
 }
 
 /* What the device told us lately, attached to a manual claim: its last

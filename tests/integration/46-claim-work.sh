@@ -98,6 +98,18 @@ check "tpclaim show: working time left" grep -q 'of working time left' "$CHECK_D
 curl -s -H "Authorization: Bearer $STACK_TOKEN" "$STACK_API/api/v1/claims?format=csv&assignee=li.wei" > "$CHECK_DIR/a.csv"
 check_eq "CSV: the assignee column" li.wei "$($PY -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1], newline=""))); print(r[0]["assignee"])' "$CHECK_DIR/a.csv")"
 
+# --- a long Chinese description: titles are cut at a character, never inside one ----
+long=$(printf '电源灯不亮，无法开机。%.0s' $(seq 40))
+id=$(tpc --json new TP24A0002 "$long" --category power | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "a manual claim with 400 Chinese characters" test -n "$id"
+check "its titles (both languages) are valid UTF-8, cut at a character" $PY -c '
+import json, sys, urllib.request
+r = urllib.request.Request(sys.argv[1] + "/api/v1/claims/" + sys.argv[2], headers={"Authorization": "Bearer " + sys.argv[3]})
+raw = urllib.request.urlopen(r).read()
+o = json.loads(raw.decode("utf-8"))          # strict: a cut inside a character fails here
+ok = all(t["title"].rstrip().endswith(("亮", "，", "无", "法", "开", "机", "。", "电", "源", "灯", "不")) for t in o["text"].values())
+sys.exit(0 if ok and len(o["title"].encode()) < 260 else 1)' "$STACK_API" "$id" "$STACK_TOKEN"
+
 # --- the registry's locale and region through the API -------------------------------
 tpc devices update TP24A0002 --locale zh-CN --region DE > /dev/null
 check_eq "devices update --locale --region" "zh-CN DE" "$(stack_api GET /api/v1/devices/TP24A0002 | sed '$d' | j 'o["locale"] + " " + o["region"]')"
