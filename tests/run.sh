@@ -70,31 +70,28 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 	fi
 done
 
-for script in tests/integration/[0-9]*.sh; do
-	name=$(basename "$script" .sh)
+# One scenario: LABEL is how the lines name it; the rest of the arguments
+# run it (an environment assignment may lead: env does it).
+scenario() {
+	local label=$1 start
+	shift
 	start=$(date +%s)
-	if bash "$script" > "$log" 2>&1; then
+	if env "$@" > "$log" 2>&1; then
 		pass=$((pass + 1))
-		echo "ok   $name ($(( $(date +%s) - start )) s)"
+		echo "ok   $label ($(( $(date +%s) - start )) s)"
 	else
 		fail=$((fail + 1))
-		failed+=("$name")
-		echo "FAIL $name"
+		failed+=("${label// /-}")
+		echo "FAIL $label"
 		sed 's/^/    /' "$log"
 	fi
+}
+for script in tests/integration/[0-9]*.sh; do
+	scenario "$(basename "$script" .sh)" bash "$script"
 done
 for name in $PG_SCENARIOS; do
 	[ -n "${PG_URL:-}" ] || break
-	start=$(date +%s)
-	if STACK_PG=1 bash "tests/integration/$name.sh" > "$log" 2>&1; then
-		pass=$((pass + 1))
-		echo "ok   $name on postgresql ($(( $(date +%s) - start )) s)"
-	else
-		fail=$((fail + 1))
-		failed+=("$name(postgresql)")
-		echo "FAIL $name on postgresql"
-		sed 's/^/    /' "$log"
-	fi
+	scenario "$name on postgresql" STACK_PG=1 bash "tests/integration/$name.sh"
 done
 rm -f "$log"
 
