@@ -46,6 +46,7 @@ struct tpc_collector {
 	unsigned long log_quiet;         /* store errors not logged since the last line */
 	/* The ingest thread's own (tpc_collector_handle's caller): no lock. */
 	struct tpc_collector_stats pending;  /* counts not yet committed (note 1) */
+	bool forecast_only;              /* tpc_collector_set_forecast_only */
 	bool in_batch;                   /* between batch_begin and batch_end */
 	bool store_batch;                /* ... and the store's group commit is open */
 	bool batch_failed;               /* a report of this batch could not be stored */
@@ -315,6 +316,11 @@ static void collector_forecast(struct tpc_collector *c, const struct tpc_report 
 	}
 }
 
+void tpc_collector_set_forecast_only(struct tpc_collector *c, bool on)
+{
+	c->forecast_only = on;
+}
+
 /* Stores r and applies it, in one transaction. */
 static enum tpd_err collector_store(struct tpc_collector *c, const struct tpc_report *r,
 				    double now, struct tpc_claim_result *res, bool *dup)
@@ -393,6 +399,15 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 		collector_store_failed(c, 1, rc, "message on %s",
 				       tpd_esc(etopic, sizeof(etopic), topic));
 		return rc;
+	}
+	if (c->forecast_only) {
+		/* stored by the ingest collectors; a redelivery after this one's
+		 * reconnect may count twice in its hour's average, which moves a
+		 * trend by nothing that matters */
+		if (r.kind == TPD_TOPIC_TELEMETRY && c->fleet && tpc_store_leads(c->store, "forecast"))
+			collector_forecast(c, &r, now);
+		tpc_report_clear(&r);
+		return TPD_OK;
 	}
 	rc = collector_store(c, &r, now, &res, &dup);
 	if (rc) {
@@ -533,6 +548,9 @@ static void collector_maintain(struct tpc_collector *c, unsigned batch_n)
 	/* rollups yield to a backlog: a step while batches come full only
 	 * every COLLECTOR_MAINTAIN_YIELD_S */
 	if (batch_n >= COLLECTOR_MAINTAIN_BUSY_BATCH && now < c->maintain_due)
+		return;
+	/* of several collectors on one database, one rolls up (store.h) */
+	if (!tpc_store_leads(c->store, "maintain"))
 		return;
 
 	pthread_mutex_lock(&c->lock);

@@ -56,6 +56,14 @@ void tpc_collector_free(struct tpc_collector *c);
  * memory (0: no bound), and comes back when they report again. */
 void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet, double idle_s,
 			     size_t max_resident);
+/*
+ * Forecast only (tpcollect --role forecast): telemetry is not stored (the
+ * ingest collectors store it) but fed to the engine, whose forecasts open
+ * and annotate claims as usual; every other message is left alone. Of
+ * several such collectors on one database the one holding the "forecast"
+ * lease (tpc_store_leads) feeds its engine; the others are standbys.
+ */
+void tpc_collector_set_forecast_only(struct tpc_collector *c, bool on);
 /* At a clean stop: every device's forecast state into the store. */
 void tpc_collector_save_forecasts(struct tpc_collector *c);
 

@@ -62,6 +62,8 @@ struct tpc_store {
 	 * report's transaction and its self-locking calls. */
 	pthread_mutex_t lock;
 	bool batch;        /* a batch transaction is open; read and written under lock */
+	/* tpc_store_leads' answers, under lock */
+	struct store_lead { const char *job; double until; bool leader; } leads[4];
 };
 
 enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, size_t errlen)
@@ -581,6 +583,37 @@ enum tpd_err tpc_store_event_add(struct tpc_store *s, const char *uuid, const ch
 				 int64_t claim, const char *at, const char *body)
 {
 	return s->ops->event_add(s->ctx, uuid, event, claim, at, body);
+}
+
+bool tpc_store_leads(struct tpc_store *s, const char *job)
+{
+	struct store_lead *l = NULL;
+	struct timespec ts;
+	double now;
+	bool leader;
+
+	if (!s->ops->lead)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < sizeof(s->leads) / sizeof(s->leads[0]) && !l; i++) {
+		if (!s->leads[i].job || strcmp(s->leads[i].job, job) == 0)
+			l = &s->leads[i];
+	}
+	if (l && l->job && now < l->until) {
+		leader = l->leader;
+	} else {
+		if (s->ops->lead(s->ctx, job, &leader))
+			leader = false;
+		if (l) {
+			l->job = job;   /* the callers' string literals */
+			l->until = now + TPC_STORE_LEAD_S;
+			l->leader = leader;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return leader;
 }
 
 enum tpd_err tpc_store_event_next(struct tpc_store *s, int64_t after, int64_t *id, char **body)

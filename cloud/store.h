@@ -215,6 +215,11 @@ struct tpc_store_ops {
 	enum tpd_err (*forecast_put)(void *ctx, const char *dev, const void *state, size_t len,
 				     double saved_at);
 	enum tpd_err (*forecast_get)(void *ctx, const char *dev, void **state, size_t *len);
+	/* optional: *leader true while this process holds job's lease (a
+	 * session lock in the database, let go when the process dies): of
+	 * several collectors on one database, one does the job. Without it
+	 * (SQLite: one collector) every caller leads. */
+	enum tpd_err (*lead)(void *ctx, const char *job, bool *leader);
 };
 
 /* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
@@ -351,6 +356,16 @@ enum tpd_err tpc_store_reports_recent(struct tpc_store *s, const char *dev, cons
  */
 void tpc_store_set_raw_days(struct tpc_store *s, double raw_days);
 enum tpd_err tpc_store_maintain(struct tpc_store *s, double now, bool *more);
+
+/*
+ * Whether this collector does job ("outbox": the devices' claim notices,
+ * "webhooks", "maintain": rollups and retention) now: true when the
+ * backend has no leases, or while it holds job's. Asked at most every
+ * TPC_STORE_LEAD_S per job (the answer is kept that long); a backend error
+ * answers false (another collector may lead; this one tries again later).
+ */
+#define TPC_STORE_LEAD_S 2.0
+bool tpc_store_leads(struct tpc_store *s, const char *job);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

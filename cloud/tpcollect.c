@@ -64,6 +64,8 @@
 #define PROG "tpcollect"
 #define SHARED_SUB "$share/tpcollect/tp/v1/+/+"
 #define EXCLUSIVE_SUB "tp/v1/+/+"
+/* --role forecast: every device's telemetry, on this collector's own session */
+#define FORECAST_SUB "tp/v1/+/telemetry"
 #define FORECAST_MAX_DEFAULT 100000
 #define FORECAST_MAX_DEFAULT_S "100000"
 #define RECONNECT_MAX_MS 2000   /* one client, not a fleet: come back fast */
@@ -176,6 +178,9 @@ static void tpcollect_on_acked(void *ctx, int mid)
 /* Hands unsent outbox rows to MQTT while there is room in flight. */
 static void tpcollect_outbox_pump(struct tpcollect_outbox *o, struct tpd_mqtt *mqtt)
 {
+	/* of several collectors on one database, one sends (store.h) */
+	if (!tpc_store_leads(o->store, "outbox"))
+		return;
 	while (!tpd_inflight_full(&o->inflight) && tpd_mqtt_connected(mqtt)) {
 		char *topic, *payload;
 		int64_t id;
@@ -381,6 +386,7 @@ int main(int argc, char **argv)
 	const char *boards_dir = NULL, *log_dest = "stderr";
 	const char *webhooks_path = NULL, *webhook_retry_arg = NULL;
 	const char *web_dir = NULL, *public_url_arg = NULL, *calendars_dir = NULL;
+	const char *role = "all";
 	char public_url[300] = "";
 	double webhook_retry_max = 300;
 	struct tpc_webhook *webhooks = NULL;
@@ -421,6 +427,7 @@ int main(int argc, char **argv)
 		{ "webhook-retry-max", "S", "the longest pause between two attempts at a failing webhook target (1 s doubling; seconds or 5m, 1h; default 300)", &webhook_retry_arg, NULL },
 		{ "web", "DIR", "the console's and tracking page's static files (default: ./cloud/web, then " TPD_WEBDIR ")", &web_dir, NULL },
 		{ "public-url", "URL", "where customers reach this collector; tracking links start with it (default: http://the --listen address)", &public_url_arg, NULL },
+		{ "role", "all|ingest|forecast", "all (default): store the reports and forecast; with several collectors on one PostgreSQL database, ingest: store only (on the shared subscription), forecast: no storing, every device's telemetry on its own subscription for the predictive engine (run one, or a standby beside it)", &role, NULL },
 		{ "no-predict", NULL, "no fleet forecasts (claims only from the devices' fault reports)", NULL, &no_predict },
 		{ "forecast-idle", "S", "a device without telemetry this long has its forecast state moved from memory to the database until it reports again (seconds or 30m, 6h; default 1h; 0: never)", &forecast_idle_arg, NULL },
 		{ "forecast-max", "N", "at most N devices' forecast state in memory, the least recently seen go to the database (default " FORECAST_MAX_DEFAULT_S ", about 5 KB each; 0: no bound)", &forecast_max_arg, NULL },
@@ -439,6 +446,7 @@ int main(int argc, char **argv)
 	};
 	const char *subs[] = { SHARED_SUB, NULL };
 	const char *exclusive_subs[] = { EXCLUSIVE_SUB, NULL };
+	const char *forecast_subs[] = { FORECAST_SUB, NULL };
 	struct tpc_store *store = NULL;
 	struct tpc_registry *reg = NULL, *file = NULL;
 	struct tpc_policy *policy = NULL;
@@ -476,6 +484,16 @@ int main(int argc, char **argv)
 			: !tpcollect_skew(skew_arg, &ingest_policy)
 			? "--max-skew takes BACK[,AHEAD], each seconds or N with ms, s, m, h, d, w"
 			: "--listen takes HOST:PORT");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (strcmp(role, "all") && strcmp(role, "ingest") && strcmp(role, "forecast")) {
+		fprintf(stderr, PROG ": bad usage: --role takes all, ingest or forecast\n");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (strcmp(role, "forecast") == 0 && no_predict) {
+		fprintf(stderr, PROG ": bad usage: --role forecast and --no-predict leave it nothing to do\n");
 		tpd_cli_free(&cli);
 		return 2;
 	}
@@ -551,11 +569,14 @@ int main(int argc, char **argv)
 	if ((file && tpcollect_register(store, reg, policy, file)) ||
 	    tpc_collector_new(store, reg, policy, &col))
 		goto out;
+	if (strcmp(role, "ingest") == 0)
+		no_predict = true;   /* the forecast collector's job */
 	if (!no_predict) {
 		if (tpc_fleet_new(board_dirs, threshold, &fleet))
 			goto out;
 		tpc_collector_set_fleet(col, fleet, forecast_idle_s, (size_t)forecast_max);
 	}
+	tpc_collector_set_forecast_only(col, strcmp(role, "forecast") == 0);
 	if (tpc_registry_count(reg) == 0)
 		tpd_log(TPD_LOG_WARN, "registry", "no registered devices yet: signed reports will be "
 			"rejected as unknown kid until devices are imported (--registry or tpclaim "
@@ -613,7 +634,8 @@ int main(int argc, char **argv)
 	mc.url = broker;
 	mc.client_id = client_id;
 	mc.clean_session = false;
-	mc.subscribe = strcmp(sub_mode, "exclusive") == 0 ? exclusive_subs : subs;
+	mc.subscribe = strcmp(role, "forecast") == 0 ? forecast_subs
+		       : strcmp(sub_mode, "exclusive") == 0 ? exclusive_subs : subs;
 	mc.backoff_max_ms = RECONNECT_MAX_MS;
 	mc.refused_max_ms = REFUSED_MAX_MS;
 	mc.on_message = tpcollect_on_message;

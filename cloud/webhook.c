@@ -552,7 +552,9 @@ static void *webhook_worker(void *arg)
 		struct timespec until;
 
 		pthread_mutex_unlock(&wh->lock);
-		for (size_t i = 0; curl && i < wh->n; i++)
+		/* of several collectors on one database, one delivers (store.h):
+		 * the targets' cursors are shared, so each event goes out once */
+		for (size_t i = 0; curl && i < wh->n && tpc_store_leads(wh->store, "webhooks"); i++)
 			busy |= webhook_step(wh, &wh->t[i], curl);
 		pthread_mutex_lock(&wh->lock);
 		if (busy)

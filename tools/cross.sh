@@ -33,7 +33,9 @@ need=() arches=()
 for t in "$@"; do
 	a=$(deb_arch "$t") || { echo "cross: $t: unknown target (aarch64-linux-gnu, mipsel-linux-gnu, ...)"; exit 2; }
 	arches+=("$a")
-	for p in "gcc-$t" $(printf "%s:$a " $AGENT_DEV); do
+	# the target's C library headers for the cross gcc: only a Recommends of
+	# gcc-TRIPLET, which --no-install-recommends below leaves out
+	for p in "gcc-$t" "libc6-dev-$a-cross" $(printf "%s:$a " $AGENT_DEV); do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 	done
 done
