@@ -67,7 +67,10 @@ check_finish() {
 }
 
 db() {
-	sqlite3 "$CHECK_DIR/tpcollect.db" "$1"
+	case ${STACK_DB:-} in
+	postgres*) psql -XAtq "$STACK_DB" -c "$1" ;;
+	*) sqlite3 "$CHECK_DIR/tpcollect.db" "$1" ;;
+	esac
 }
 
 # Waits until the query returns want (max 30 s); prints the last answer.
