@@ -15,7 +15,9 @@
  *    than this build is refused, as with SQLite.
  * 2. Every text column is COLLATE "C": the keyset pages (id > $1), the
  *    sorts and the comparisons of ISO 8601 times then order bytes as
- *    SQLite does, whatever locale the cluster was made with.
+ *    SQLite does, whatever locale the cluster was made with; lower() of
+ *    the free-text search is ASCII-only as SQLite's. SQLite sorts NULL
+ *    first, PostgreSQL last: NULLS FIRST where a sort key may be NULL.
  * 3. "At most one open claim per device and class" is a partial unique
  *    index, as in SQLite: two collectors on one database cannot open two.
  * 4. Prepared statements only: each is PQprepare'd once per connection, on
@@ -70,8 +72,10 @@
 #define T " TEXT COLLATE \"C\""
 #define REAL " DOUBLE PRECISION"
 /* strftime('%Y-%m-%dT%H:%M:%fZ','now') and '%SZ' of SQLite */
-#define PG_NOW_MS "to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define PG_NOW_S "to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define PG_NOW_MS \
+	"to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PG_NOW_S \
+	"to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char *const pg_migrations[] = {
 	/* 1: the whole schema of SQLite's migrations 1-8 */
@@ -203,7 +207,7 @@ enum { PG_F_STATE = 1, PG_F_DEVICE = 2, PG_F_SINCE = 4 };
 	" AND ($8 IS NULL OR predictive = $8) AND ($9 IS NULL OR model = $9)" \
 	" AND ($10 IS NULL OR ($10 = 1) = (state IN ('open', 'in_review') AND review_due < $11))" \
 	" AND ($12 IS NULL OR strpos(lower(title || ' ' || description || ' ' || device || ' '" \
-	"  || coalesce(title_zh, '') || ' ' || coalesce(assignee, '')), lower($12)) > 0)" \
+	"  || coalesce(title_zh, '') || ' ' || coalesce(assignee, '')), lower($12 COLLATE \"C\")) > 0)" \
 	" AND ($13 IS NULL OR category = $13)" \
 	" AND ($14 IS NULL OR assignee = $14)" \
 	" AND ($15 IS NULL OR (assignee IS NOT NULL) = ($15 = 1))"
@@ -416,7 +420,8 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 	[PG_CLAIM_GET] = { "claim_get", "SELECT " PG_CLAIM_COLS " FROM claims WHERE id = $1",
 		"i" },
 	[PG_CLAIM_FAULTS] = { "claim_faults",
-		"SELECT code FROM claim_faults WHERE claim_id = $1 ORDER BY first_ts, code", "i" },
+		"SELECT code FROM claim_faults WHERE claim_id = $1"
+		" ORDER BY first_ts NULLS FIRST, code", "i" },
 	[PG_CLAIM_EVIDENCE_BRIEF] = { "claim_evidence_brief",
 		"SELECT e.kind, e.seq, e.verified, e.code, e.state, r.ts, r.chain"
 		" FROM claim_evidence e JOIN reports r ON r.id = e.report_id"
@@ -463,7 +468,7 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 		PG_CLAIM_EXTRA(" ORDER BY opened_at DESC, id DESC"), PG_CLAIM_EXTRA_TYPES },
 	[PG_CLAIM_EXTRA_PRIORITY] = { "claim_extra_priority",
 		PG_CLAIM_EXTRA(" ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1"
-			       " ELSE 2 END, review_due, id"), PG_CLAIM_EXTRA_TYPES },
+			       " ELSE 2 END, review_due NULLS FIRST, id"), PG_CLAIM_EXTRA_TYPES },
 	[PG_CLAIM_EXTRA_COUNT] = { "claim_extra_count",
 		"SELECT count(*) FROM claims" PG_CLAIM_WHERE, PG_CLAIM_EXTRA_TYPES },
 	[PG_DEVICE_GET] = { "device_get", "SELECT " PG_DEVICE_COLS " FROM devices WHERE id = $1",

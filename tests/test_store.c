@@ -1111,6 +1111,8 @@ static void same_script(struct tpc_store *s)
 	add_telemetry(s, "TPJ", 7, 1764000160.0);
 	assert_int_equal(tpc_store_claim_insert(s, &c, &id), TPD_OK);
 	assert_int_equal(tpc_store_claim_add_fault(s, id, "TEMP_RISING", 1.5, &added), TPD_OK);
+	/* a fault without a time sorts first (SQLite: NULL before any value) */
+	assert_int_equal(tpc_store_claim_add_fault(s, id, "TEMP_HIGH", NAN, &added), TPD_OK);
 	assert_int_equal(tpc_store_claim_add_evidence(s, id, rid, "fault", 5, true, "TEMP_RISING",
 						      "raised"), TPD_OK);
 	assert_int_equal(tpc_store_claim_add_timeline(s, id, "2026-11-25T10:02:11Z", "opened",
@@ -1132,6 +1134,13 @@ static void same_script(struct tpc_store *s)
 	c.warranty.status = NULL;
 	assert_int_equal(tpc_store_claim_insert(s, &c, &id2), TPD_OK);
 	assert_int_equal(tpc_store_claim_set_state(s, id2, "in_review"), TPD_OK);
+	/* of one priority, the claim without a review time first; the text
+	 * search is ASCII-only lower() on both */
+	c.device = "TPJ2";
+	c.priority = "high";
+	c.tracking_token = "tok3";
+	c.title = "Überhitzt";
+	assert_int_equal(tpc_store_claim_insert(s, &c, &id2), TPD_OK);
 	assert_int_equal(tpc_store_event_add(s, "u1", "claim.opened", id, "2026-11-25T10:02:11Z",
 					     "{\"a\":1}"), TPD_OK);
 	assert_int_equal(tpc_store_outbox_add(s, "tp/v1/TPJ/cmd", "{}"), TPD_OK);
@@ -1165,6 +1174,12 @@ static char *same_reads(struct tpc_store *s)
 	f.now_iso = "2026-12-01T00:00:00Z";
 	assert_int_equal(tpc_store_claim_list(s, &f, &o, &total), TPD_OK);
 	snprintf(key, sizeof(key), "list_filtered_%lld", (long long)total);
+	cJSON_AddItemToObject(all, key, o);
+	f.text = "über";                 /* no match: lower() leaves Ü */
+	f.assigned = 0;
+	f.overdue = 0;
+	assert_int_equal(tpc_store_claim_list(s, &f, &o, &total), TPD_OK);
+	snprintf(key, sizeof(key), "list_text_%lld", (long long)total);
 	cJSON_AddItemToObject(all, key, o);
 	memset(&f, 0, sizeof(f));
 	f.overdue = 1;
