@@ -90,7 +90,7 @@ LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/tele
 	    src/mqtt.c src/cli.c src/jsonfile.c src/cmd.c src/spool.c src/inflight.c src/localsock.c src/counters.c \
 	    src/trend.c src/cusum.c src/predict.c src/utf8.c src/log.c src/units.c
 # The collector's modules (its main is cloud/tpcollect.c).
-CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/registry.c \
+CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/store_pg.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
 	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/pool.c cloud/seqgap.c \
 	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c

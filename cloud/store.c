@@ -31,6 +31,8 @@
 
 static const struct tpc_store_ops *const store_backends[] = {
 	&tpc_store_sqlite,
+	&tpc_store_pg,
+	&tpc_store_pg_short,     /* postgres:// */
 };
 
 #define STORE_READERS 4          /* libmicrohttpd's thread pool (api.c) */
@@ -106,11 +108,8 @@ enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, 
 		*out = s;
 		return TPD_OK;
 	}
-	if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0)
-		snprintf(err, errlen, "%.100s: PostgreSQL storage is not in this build yet "
-			 "(use sqlite:PATH)", url);
-	else
-		snprintf(err, errlen, "%.100s: unknown database URL (expected sqlite:PATH)", url);
+	snprintf(err, errlen, "%.100s: unknown database URL (expected sqlite:PATH or "
+		 "postgresql://...)", url);
 	return TPD_ERR_UNSUPPORTED;
 }
 

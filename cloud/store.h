@@ -1,7 +1,7 @@
 /*
  * store.h - the collector's storage: reports, devices, claims.
  *
- * Backends (sqlite:PATH now; postgresql:// beside it later) export one const
+ * Backends (sqlite:PATH, postgresql://... or postgres://...) export one const
  * struct tpc_store_ops; tpc_store_open picks one by URL scheme. The handle is
  * shared by the MQTT thread and the HTTP threads. Writes and the reads made
  * inside a transaction take the store's mutex (tpc_store_begin..commit holds
@@ -222,7 +222,8 @@ struct tpc_store_ops {
 	enum tpd_err (*lead)(void *ctx, const char *job, bool *leader);
 };
 
-/* Opens by URL ("sqlite:PATH"). On failure writes one line to err. */
+/* Opens by URL ("sqlite:PATH", "postgresql://USER@HOST:PORT/DB"). On
+ * failure writes one line to err. */
 enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, size_t errlen);
 void tpc_store_close(struct tpc_store *s);
 
@@ -372,5 +373,8 @@ void tpc_claim_id_format(int64_t id, char *buf, size_t len);
 bool tpc_claim_id_parse(const char *s, int64_t *id);
 
 extern const struct tpc_store_ops tpc_store_sqlite;
+/* store_pg.c: one backend under both URL schemes */
+extern const struct tpc_store_ops tpc_store_pg;        /* postgresql:// */
+extern const struct tpc_store_ops tpc_store_pg_short;  /* postgres:// */
 
 #endif

@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 	struct tpc_ingest_policy ingest_policy = { 0 };
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
-		{ "db", "URL", "sqlite:PATH (PostgreSQL to come)", &db, NULL },
+		{ "db", "URL", "sqlite:PATH or postgresql://USER@HOST:PORT/DB", &db, NULL },
 		{ "listen", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 = any)", &listen, NULL },
 		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys (loaded again on SIGHUP)", &registry_path, NULL },
 		{ "tokens", "FILE", "API bearer tokens, hashed (see tpclaim token new; loaded again on SIGHUP); without it the API is read-only", &tokens_path, NULL },

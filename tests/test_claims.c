@@ -1,5 +1,11 @@
 /* test_claims.c - the claim engine through the collector pipeline on a real
- * SQLite file: dedup per device and class, evidence, duplicate delivery. */
+ * SQLite file, and again on PostgreSQL when TPC_TEST_PG_URL is set (a fresh
+ * schema each test): dedup per device and class, evidence, duplicate
+ * delivery. */
+#include <stdlib.h>
+
+#include <libpq-fe.h>
+
 #include "testutil.h"
 #include "claims.h"
 #include "collector.h"
@@ -17,10 +23,26 @@ static struct tpc_collector *col;
 static char dir[64];
 static uint64_t next_seq;
 static char prev_hash[TPD_HASH_B64_LEN + 1];   /* the device's evidence chain */
+static const char *pg_url;     /* the PostgreSQL group is running on it */
+
+/* An empty schema for the next PostgreSQL test. */
+static int pg_fresh_schema(void)
+{
+	PGconn *db = PQconnectdb(pg_url);
+	PGresult *res = PQexec(db, "SET client_min_messages = warning;"
+			       " DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+
+	if (rc)
+		print_error("%s: %s", pg_url, PQerrorMessage(db));
+	PQclear(res);
+	PQfinish(db);
+	return rc;
+}
 
 static int setup_each(void **state)
 {
-	char path[128], b64[256], text[1024], url[128];
+	char path[128], b64[256], text[1024], url[512];
 	enum tpc_upsert up;
 
 	(void)state;
@@ -30,7 +52,11 @@ static int setup_each(void **state)
 	snprintf(text, sizeof(text), "device_id,model,purchase_date,public_key\n"
 		 "TP1,m,2025-06-01,%s\nTP2,m,,%s\n", b64, b64);
 	tu_write(path, text);
-	snprintf(url, sizeof(url), "sqlite:%s/c.db", dir);
+	if (pg_url && pg_fresh_schema())
+		return -1;
+	snprintf(url, sizeof(url), "%s", pg_url ? pg_url : "");
+	if (!pg_url)
+		snprintf(url, sizeof(url), "sqlite:%s/c.db", dir);
 	if (tpc_registry_load(path, &reg, text, sizeof(text)) ||
 	    tpc_store_open(url, &store, text, sizeof(text)) ||
 	    tpc_collector_new(store, reg, policy, &col))
@@ -532,5 +558,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_region_calendar_and_chinese_text, setup_each, teardown_each),
 		cmocka_unit_test_setup_teardown(test_assignee_and_resolution, setup_each, teardown_each),
 	};
-	return cmocka_run_group_tests_name("claims", tests, setup, teardown);
+	const char *required = getenv("TPC_TEST_PG_REQUIRED");
+	int failed = cmocka_run_group_tests_name("claims", tests, setup, teardown);
+
+	pg_url = getenv("TPC_TEST_PG_URL");
+	if (pg_url && *pg_url) {
+		failed += cmocka_run_group_tests_name("claims_pg", tests, setup, teardown);
+	} else if (required && strcmp(required, "1") == 0) {
+		fprintf(stderr, "[  FAILED  ] claims_pg: TPC_TEST_PG_REQUIRED=1 but TPC_TEST_PG_URL"
+			" is not set: the PostgreSQL tests did not run\n");
+		failed++;
+	} else {
+		printf("[ SKIPPED  ] claims_pg: TPC_TEST_PG_URL is not set, the PostgreSQL tests"
+		       " did not run\n");
+	}
+	return failed;
 }

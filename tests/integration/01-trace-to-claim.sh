@@ -26,7 +26,7 @@ faults=$((raised + cleared))
 
 check_eq "telemetry reports stored" "$telem" "$(wait_db "select count(*) from telemetry" "$telem")"
 check_eq "fault reports stored" "$faults" "$(wait_db "select count(*) from reports where kind='fault'" "$faults")"
-check_eq "no (dev, seq) stored twice" 0 "$(db "select count(*) from (select dev, seq from reports group by 1, 2 having count(*) > 1)")"
+check_eq "no (dev, seq) stored twice" 0 "$(db "select count(*) from (select dev, seq from reports group by 1, 2 having count(*) > 1) d")"
 check_eq "all fault reports verified" "$faults" "$(db "select count(*) from reports where kind='fault' and verified=1")"
 check_eq "status online and offline arrived" 2 "$(wait_db "select count(*) from reports where kind='status'" 2)"
 check_eq "device marked offline at the end" offline "$(db "select state from devices where id='TP24A0001'")"

@@ -36,13 +36,13 @@ check_eq "nothing new stored" 22 "$(db "select (select count(*) from reports) + 
 check_eq "still one claim" 1 "$(db "select count(*) from claims")"
 check_eq "no extra evidence" 2 "$(db "select count(*) from claim_evidence")"
 
-max1=$(db "select max(m) from (select max(seq) m from reports where dev='TPT0001' union all select max(t.seq) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPT0001')")
+max1=$(db "select max(m) from (select max(seq) m from reports where dev='TPT0001' union all select max(t.seq) from telemetry t join names n on n.id = t.dev_id where n.name = 'TPT0001') d")
 run_agent 1764001200
 check_eq "second run exits 0" 0 $?
 total=$(wait_db "select (select count(*) from reports) + (select count(*) from telemetry)" 44)
 check_eq "second run stored all its reports (none taken for duplicates)" 44 "$total"
 check "second run's seqs are all above the first run's" \
-	test "$(db "select min(m) from (select min(seq) m from reports where ts >= 1764001200 and kind != 'status' union all select min(seq) from telemetry where ts >= 1764001200)")" -gt "$max1"
+	test "$(db "select min(m) from (select min(seq) m from reports where ts >= 1764001200 and kind != 'status' union all select min(seq) from telemetry where ts >= 1764001200) d")" -gt "$max1"
 check_eq "the open claim took the new faults as evidence" 1 "$(db "select count(*) from claims")"
 check_eq "boot reason after a clean exit" 1 \
 	"$(db "select count(*) from reports where kind='status' and body like '%clean_restart%' and body like '%online%'")"

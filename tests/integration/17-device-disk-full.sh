@@ -55,7 +55,7 @@ check_eq "all 8 fault reports delivered" 8 "$(db "select count(*) from reports w
 check_eq "all 6 self-checks delivered (+ the restart's boot one)" 7 \
 	"$(db "select count(*) from reports where dev='TPD0001' and kind='selfcheck'")"
 check_eq "no seq stored twice" 0 \
-	"$(db "select count(*) from (select seq from reports where dev='TPD0001' group by seq having count(*) > 1)")"
+	"$(db "select count(*) from (select seq from reports where dev='TPD0001' group by seq having count(*) > 1) d")"
 check_eq "no seq repeated between the runs" 0 \
 	"$(db "select count(*) from reports a join reports b on a.dev = b.dev and a.seq = b.seq and a.id != b.id where a.dev = 'TPD0001'")"
 check_eq "the claim opened from the surviving faults" 1 \

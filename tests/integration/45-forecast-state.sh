@@ -40,7 +40,7 @@ check_eq "read back from the database" 1 "$(stack_stat forecast_states_read_back
 before=$(db "select saved_at from forecast_state")
 stack_stop_collector
 check "the stop line says it saved the device" grep -q "forecast state of 1 devices saved" "$log"
-check "saved again at the stop" [ "$(db "select saved_at > $before from forecast_state")" = 1 ]
+check "saved again at the stop" [ "$(db "select case when saved_at > $before then 1 else 0 end from forecast_state")" = 1 ]
 
 # another threshold: the saved state is not read back (the device learns again)
 stack_collector --predict-threshold 7

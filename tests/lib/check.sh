@@ -67,10 +67,11 @@ check_finish() {
 }
 
 # A query on the stack's database, answered as sqlite3 prints it (rows of
-# |-separated values): SQLite, or PostgreSQL under STACK_PG=1.
+# |-separated values): SQLite, or PostgreSQL under STACK_PG=1 (or a
+# postgresql:// URL in STACK_DB).
 db() {
-	case "$STACK_DB_URL" in
-	postgresql:*) psql -X -q -tA -F '|' -v ON_ERROR_STOP=1 "$STACK_DB_URL" -c "$1" ;;
+	case "${STACK_DB:-$STACK_DB_URL}" in
+	postgres*) psql -X -q -tA -F '|' -v ON_ERROR_STOP=1 "${STACK_DB:-$STACK_DB_URL}" -c "$1" ;;
 	*) sqlite3 "$CHECK_DIR/tpcollect.db" "$1" ;;
 	esac
 }

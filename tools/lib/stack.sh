@@ -5,7 +5,8 @@
 #   stack_broker              mosquitto on a free 127.0.0.1 port -> STACK_BROKER_PORT, STACK_BROKER_URL
 #   stack_stop_broker / stack_start_broker_again   stop and restart it on the same port
 #   stack_collector [ARGS]    tpcollect on sqlite + a free API port -> STACK_API (http://...),
-#                             with the shipped warranty policy and a tokens file
+#                             with the shipped warranty policy and a tokens file;
+#                             STACK_DB (e.g. a postgresql:// URL) instead of the file
 #   stack_stop_collector      stops it (SIGTERM) and waits for it
 #   stack_api METHOD PATH [BODY]  curl with the support token; prints the body,
 #                             then the HTTP status on a line of its own
@@ -145,7 +146,7 @@ stack_start_broker_again() {
 stack_collector() {
 	local log="$STACK_DIR/tpcollect.log" i
 	: > "$log"
-	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "$STACK_DB_URL" \
+	"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "${STACK_DB:-$STACK_DB_URL}" \
 		--listen 127.0.0.1:0 --registry "$STACK_DIR/registry.csv" \
 		--policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" \
 		--raw-days 0 "$@" 2>> "$log" &
