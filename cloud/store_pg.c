@@ -559,6 +559,8 @@ struct pg_ctx {
 	 * rollback), by id on a reader */
 	struct pg_name names[PG_NAME_SLOTS];
 	int64_t maint_cursor;
+	char *url;             /* the writer's, for the lease connection */
+	PGconn *lease;         /* pg_lead's session locks (note 9), NULL until asked */
 	char last_error[256];
 	double log_next;
 	unsigned long log_quiet;
@@ -935,6 +937,9 @@ static void pg_close(void *ctx)
 		return;
 	pg_names_forget(c);
 	PQfinish(c->db);
+	if (c->lease)
+		PQfinish(c->lease);   /* the leases go with it */
+	free(c->url);
 	free(c);
 }
 
@@ -982,11 +987,65 @@ static enum tpd_err pg_open(const char *url, void **out, char *err, size_t errle
 	if (rc)
 		return rc;
 	rc = pg_migrate(c, err, errlen);
+	c->url = rc ? NULL : strdup(url);
+	if (!rc && !c->url)
+		rc = TPD_ERR_NOMEM;
 	if (rc) {
 		pg_close(c);
 		return rc;
 	}
 	*out = c;
+	return TPD_OK;
+}
+
+/*
+ * Note 9: of several collectors on one database, the one that holds job's
+ * session advisory lock does it (store.h, tpc_store_leads). The locks live
+ * on a connection of their own, outside every transaction, so no rollback
+ * lets them go; a collector that dies or loses that connection loses its
+ * leases at once and another one takes them at its next ask. Asking again
+ * for a lock already held succeeds (session locks stack; they are never
+ * unlocked but with the connection).
+ */
+static unsigned pg_hash(const char *s);
+
+static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
+{
+	struct pg_ctx *c = ctx;
+	char key[16];
+	const char *params[2] = { "1953522532", key };   /* "tpcd": our class of locks */
+	PGresult *r;
+
+	*leader = false;
+	if (!c->url)
+		return TPD_ERR_DB;
+	if (c->lease && PQstatus(c->lease) != CONNECTION_OK) {
+		PQfinish(c->lease);
+		c->lease = NULL;
+	}
+	if (!c->lease) {
+		c->lease = PQconnectdb(c->url);
+		if (!c->lease || PQstatus(c->lease) != CONNECTION_OK) {
+			pg_log(c, "lease connection: %s",
+			       c->lease ? PQerrorMessage(c->lease) : "out of memory");
+			if (c->lease)
+				PQfinish(c->lease);
+			c->lease = NULL;
+			return TPD_ERR_DB;
+		}
+	}
+	snprintf(key, sizeof(key), "%d", (int)(pg_hash(job) & 0x7fffffff));
+	r = PQexecParams(c->lease, "SELECT pg_try_advisory_lock($1::int4, $2::int4)", 2, NULL,
+			 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_log(c, "lease %s: %s", job, PQerrorMessage(c->lease));
+		PQclear(r);
+		PQfinish(c->lease);   /* a fresh one next time */
+		c->lease = NULL;
+		return TPD_ERR_DB;
+	}
+	*leader = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
 	return TPD_OK;
 }
 
@@ -2520,6 +2579,7 @@ static void pg_last_error(void *ctx, char *buf, size_t len)
 	.claim_had = pg_claim_had,                     \
 	.forecast_put = pg_forecast_put,               \
 	.forecast_get = pg_forecast_get,               \
+	.lead = pg_lead,                               \
 	.maintain = pg_maintain,                       \
 	.claim_evidence = pg_claim_evidence,           \
 	.telemetry_list = pg_telemetry_list,           \
