@@ -29,7 +29,8 @@ else
 fi
 export TPC_TEST_PG_REQUIRED=1
 # The scenarios whose SQL and behaviour are the backend's business.
-PG_SCENARIOS=${PG_SCENARIOS:-}
+PG_SCENARIOS=${PG_SCENARIOS:-01-trace-to-claim 02-duplicate-delivery 06-claim-lifecycle 22-webhooks
+	23-customer-claims 24-claims-read-right 32-console 46-claim-work}
 
 for bin in "$BUILD"/tests/test_*; do
 	[ -x "$bin" ] || continue
