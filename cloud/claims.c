@@ -612,7 +612,14 @@ enum tpd_err tpc_claims_apply(struct tpc_store *s, const struct tpc_policy *poli
 			return TPD_OK; /* a clear with no open claim is history, not a claim */
 		rc = claims_open(s, policy, r, now, &claim);
 		out->opened = rc == TPD_OK;
-	} else if (rc == TPD_OK && r->raised) {
+		/* another collector on the database opened it first (its insert
+		 * committed while ours waited on the unique index): join it */
+		if (rc == TPD_ERR_DUPLICATE)
+			rc = tpc_store_claim_find_open(s, r->dev, tpd_fault_class_name(r->cls), &claim);
+		if (rc == TPD_ERR_NOTFOUND)
+			rc = TPD_ERR_DB;   /* and closed already: the redelivery decides */
+	}
+	if (rc == TPD_OK && !out->opened && r->raised) {
 		rc = tpc_store_claim_add_fault(s, claim, tpd_fault_code_name(r->code), r->ts, &added);
 		if (!rc && added)
 			rc = claims_extend(s, policy, r, claim, now_iso);
@@ -1064,9 +1071,9 @@ static enum tpd_err claims_track_forecast(struct tpc_store *s, int64_t claim,
 	return rc;
 }
 
-enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
-				  const struct tpc_prediction *p, double now,
-				  struct tpc_claim_result *out)
+static enum tpd_err claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
+				     const struct tpc_prediction *p, double now,
+				     struct tpc_claim_result *out)
 {
 	const char *code = tpd_fault_code_name(p->code);
 	const char *category = tpd_fault_class_name(tpd_fault_code_class(p->code));
@@ -1141,6 +1148,19 @@ enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *
 		return rc;
 	}
 	return tpc_store_commit(s);
+}
+
+/* The claim a forecast (or a manual report) would open may have been opened
+ * by another collector on the database meanwhile: its insert then fails on
+ * the one-open-claim index (TPD_ERR_DUPLICATE, all rolled back), and a
+ * second pass finds it and joins it. */
+enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct tpc_prediction *p, double now,
+				  struct tpc_claim_result *out)
+{
+	enum tpd_err rc = claims_predicted(s, policy, p, now, out);
+
+	return rc == TPD_ERR_DUPLICATE ? claims_predicted(s, policy, p, now, out) : rc;
 }
 
 /* Manual claims ---------------------------------------------------------- */
@@ -1352,9 +1372,9 @@ static enum tpd_err claims_attach(struct tpc_store *s, int64_t claim, const char
 	return rc;
 }
 
-enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *policy,
-			       const struct tpc_claim_manual *m, double now,
-			       struct tpc_claim_result *out, char *why, size_t whylen)
+static enum tpd_err claims_manual(struct tpc_store *s, const struct tpc_policy *policy,
+				  const struct tpc_claim_manual *m, double now,
+				  struct tpc_claim_result *out, char *why, size_t whylen)
 {
 	char now_iso[32], due_iso[32], title[200], desc[4096], token[TPC_TRACKING_TOKEN_LEN + 1];
 	char title_zh[240], desc_zh[4096], vbuf[32], fault_class[16] = "", excerpt[104];
@@ -1515,4 +1535,14 @@ fail:
 	cJSON_Delete(dev);
 	tpc_store_rollback(s);
 	return rc;
+}
+
+enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *policy,
+			       const struct tpc_claim_manual *m, double now,
+			       struct tpc_claim_result *out, char *why, size_t whylen)
+{
+	enum tpd_err rc = claims_manual(s, policy, m, now, out, why, whylen);
+
+	/* as tpc_claims_predicted: another collector's claim to join */
+	return rc == TPD_ERR_DUPLICATE ? claims_manual(s, policy, m, now, out, why, whylen) : rc;
 }

@@ -371,6 +371,30 @@ out:
 	return rc;
 }
 
+/*
+ * A report refused for an unknown key may come from a device another
+ * collector on the same database registered since this one loaded its keys
+ * (the devices table is shared, the registry in memory is each one's): the
+ * key is looked up in the store and, when it is there, learned. An unknown
+ * id costs one indexed read per message, as its refusal is logged anyway.
+ */
+static bool collector_learn_key(struct tpc_collector *c, const char *topic)
+{
+	char id[TPD_ID_MAX + 1];
+	enum tpd_topic_kind kind;
+	const char *key;
+	cJSON *dev = NULL;
+	bool learned = false;
+
+	if (tpd_topic_parse(topic, id, &kind) ||
+	    tpc_store_device_get(c->store, id, &dev))
+		return false;
+	key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev, "public_key"));
+	learned = key && *key && tpc_registry_put_key(c->registry, id, key) == TPD_OK;
+	cJSON_Delete(dev);
+	return learned;
+}
+
 static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 				     const void *payload, size_t len, double now)
 {
@@ -382,6 +406,10 @@ static enum tpd_err collector_handle(struct tpc_collector *c, const char *topic,
 	enum tpd_err rc;
 
 	rc = tpc_ingest_decode(topic, payload, len, c->registry, &r, &reason, why, sizeof(why));
+	if (rc == TPD_ERR_INVAL && (reason == TPC_REJECT_UNKNOWN_KID ||
+				    reason == TPC_REJECT_UNREGISTERED) && collector_learn_key(c, topic))
+		rc = tpc_ingest_decode(topic, payload, len, c->registry, &r, &reason, why,
+				       sizeof(why));
 	if (rc == TPD_ERR_NOTFOUND)
 		return TPD_OK; /* our own cmd messages */
 	pthread_mutex_lock(&c->lock);

@@ -260,6 +260,8 @@ enum tpd_err tpc_store_device_profile(struct tpc_store *s, const char *id,
 				      struct tpc_device_profile *p); /* TPD_ERR_NOTFOUND: unknown */
 enum tpd_err tpc_store_claim_find_open(struct tpc_store *s, const char *device,
 				       const char *category, int64_t *id); /* NOTFOUND */
+/* TPD_ERR_DUPLICATE when the device has an open claim of that class (one
+ * another collector committed after this one looked: claims.c joins it). */
 enum tpd_err tpc_store_claim_insert(struct tpc_store *s, const struct tpc_claim_new *c,
 				    int64_t *id);
 enum tpd_err tpc_store_claim_add_fault(struct tpc_store *s, int64_t claim, const char *code,

@@ -560,6 +560,7 @@ struct pg_ctx {
 	struct pg_name names[PG_NAME_SLOTS];
 	int64_t maint_cursor;
 	char *url;             /* the writer's, for the lease connection */
+	char sqlstate[6];      /* of pg_run's last failed statement ("" when none) */
 	PGconn *lease;         /* pg_lead's session locks (note 9), NULL until asked */
 	char last_error[256];
 	double log_next;
@@ -738,9 +739,16 @@ static PGresult *pg_run(struct pg_ctx *c, enum pg_stmt_id id, const struct pg_pa
 		}
 		res = PQexecPrepared(c->db, d->name, n, p->v, p->len, p->fmt, 0);
 		st = PQresultStatus(res);
+		c->sqlstate[0] = '\0';
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return res;
-		pg_log(c, "%s: %s", d->name, PQerrorMessage(c->db));
+		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s",
+			 PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+								   : "");
+		/* another collector's claim of this device and class won the race:
+		 * the caller joins it (claims.c), nothing to log */
+		if (id != PG_CLAIM_INSERT || strcmp(c->sqlstate, "23505") != 0)
+			pg_log(c, "%s: %s", d->name, PQerrorMessage(c->db));
 		PQclear(res);
 		if (attempt || c->in_tx || PQstatus(c->db) == CONNECTION_OK)
 			return NULL;
@@ -1435,6 +1443,8 @@ static enum tpd_err pg_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	rc = pg_one_id(c, PG_CLAIM_INSERT, &p, id);
 	if (rc == TPD_ERR_NOTFOUND)
 		rc = TPD_ERR_DB;
+	if (rc == TPD_ERR_DB && strcmp(c->sqlstate, "23505") == 0)
+		rc = TPD_ERR_DUPLICATE;   /* claims_one_open: the other's is committed */
 	if (c->in_tx && rc)
 		pg_tx_simple(c, "ROLLBACK TO SAVEPOINT claim_insert");
 	if (c->in_tx && pg_tx_simple(c, "RELEASE SAVEPOINT claim_insert") && !rc)

@@ -1194,6 +1194,8 @@ static enum tpd_err sq_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 	rc = sq_done(c, st);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
+	else if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
+		rc = TPD_ERR_DUPLICATE;   /* claims_one_open (design note 3) */
 	return rc;
 }
 

@@ -35,7 +35,9 @@ PG_SCENARIOS=${PG_SCENARIOS:-01-trace-to-claim 02-duplicate-delivery 06-claim-li
 for bin in "$BUILD"/tests/test_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
-	"$bin" > "$log" 2>&1
+	# a bound on each (a failed PostgreSQL test can leave a transaction
+	# that the next one's schema reset waits on): a hang is a failure
+	timeout 900 "$bin" > "$log" 2>&1
 	rc=$?
 	# a binary may run several groups (test_store: SQLite, then PostgreSQL)
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
@@ -78,7 +80,7 @@ scenario() {
 	local label=$1 start
 	shift
 	start=$(date +%s)
-	if env "$@" > "$log" 2>&1; then
+	if timeout 1200 env "$@" > "$log" 2>&1; then
 		pass=$((pass + 1))
 		echo "ok   $label ($(( $(date +%s) - start )) s)"
 	else

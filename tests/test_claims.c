@@ -30,6 +30,10 @@ static int pg_fresh_schema(void)
 {
 	PGconn *db = PQconnectdb(pg_url);
 	PGresult *res = PQexec(db, "SET client_min_messages = warning;"
+			    /* a failed test's connections (an open transaction would
+			     * hold the drop up for ever) */
+			    " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+			    "  WHERE datname = current_database() AND pid <> pg_backend_pid();"
 			       " DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
 	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
 

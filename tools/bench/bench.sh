@@ -493,6 +493,92 @@ bench_db_size() {
 	trow "  after rollup (hourly + daily)" "$roll_dd" "" "" "<=" 5
 }
 
+# ---------------------------------------------------------------- scale-out
+# Several collectors on one PostgreSQL database (issue 16), on a private
+# server (tests/lib/pg.sh). For k = 1, 2, 3 ingest collectors: a fresh
+# database, their sessions made, the tpsim fleet published while they are
+# offline (the shared subscription deals it out among them as it comes),
+# then all k start at once and drain it; the rate is from their start until
+# every report is stored. PostgreSQL's CPU is its processes' user + system
+# time over the drain, per second of it. Then fault -> claim latency with 3
+# collectors (bench_load asks the first one's API). On this machine the
+# collectors, the server, the broker and the load share 2 cores.
+pg_cpu_s() {   # user + system seconds of the server and its backends
+	local p s=0 t
+	for p in "$PG_PID" $(pgrep -P "$PG_PID"); do
+		t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null)
+		s=$((s + ${t:-0}))
+	done
+	awk -v t="$s" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", t / hz }'
+}
+# Client ids benchpg-1..N, the same in every run: a session of an earlier
+# run left offline would keep its share of the next backlog (a stranded
+# share, README "Deployment notes").
+scale_start() {   # N DBURL TAG: N ingest collectors -> pids in scale_pids
+	local i log
+	scale_pids=()
+	for i in $(seq "$1"); do
+		log="$work/scale.$3.$i.log"
+		"$STACK_BIN/tpcollect" --broker "$STACK_BROKER_URL" --db "$2" --listen 127.0.0.1:0 \
+			--registry "$STACK_DIR/registry.csv" --policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" \
+			--client-id "benchpg-$i" --role ingest --raw-days 0 > "$log" 2>&1 &
+		scale_pids+=($!)
+	done
+	for i in $(seq "$1"); do
+		for _ in $(seq 300); do grep -q "listening on" "$work/scale.$3.$i.log" && break; sleep 0.05; done
+	done
+}
+scale_stop() { local p; for p in "${scale_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+section_pgscale() {
+	local k n url t0 t1 c0 c1 got rate one=0 lat
+	echo
+	echo "== several collectors on PostgreSQL: backlog drain by k ingest collectors =="
+	bench_fleet || return 1
+	. tests/lib/pg.sh
+	pg_tmp=$(mktemp -d /tmp/tpdiag-pg.XXXXXX)
+	pg_start "$pg_tmp" > "$work/pg.log" 2>&1 || { echo "bench: no PostgreSQL server"; cat "$work/pg.log"; return 1; }
+	row "collectors" "msg/s" "vs 1" "PG cpu/s" "stored / published"
+	for k in 1 2 3; do
+		createdb -h "$PG_SOCK" -p "$PG_PORT" -U tpdiag "bench$k"
+		url="postgresql://tpdiag@127.0.0.1:$PG_PORT/bench$k"
+		scale_start "$k" "$url" "$k"
+		scale_stop
+		n=$(bench_backlog)
+		c0=$(pg_cpu_s)
+		t0=$(date +%s.%N)
+		scale_start "$k" "$url" "$k"
+		for _ in $(seq 6000); do
+			got=$(psql -X -tAq "$url" -c "select (select count(*) from reports) + (select count(*) from telemetry)")
+			[ "${got:-0}" -ge "$n" ] && break
+			sleep 0.1
+		done
+		t1=$(date +%s.%N)
+		c1=$(pg_cpu_s)
+		scale_stop
+		rate=$(awk -v n="$got" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+		[ "$k" = 1 ] && one=$rate
+		row "  $k" "$rate" "$(ratio "$rate" "$one")" \
+			"$(awk -v a="$c0" -v b="$c1" -v x="$t0" -v y="$t1" 'BEGIN { printf "%.2f", (b - a) / (y - x) }')" \
+			"$got / $n"
+		[ "$got" = "$n" ] || echo "section scale: $k collectors stored $got of $n" >> "$work/misses"
+	done
+	trow "3 collectors' drain vs 1's" "$rate" "$one" "$(ratio "$rate" "$one")" ">=" 2.00 \
+		"(2 cores shared with the server, broker and tpsim)"
+	createdb -h "$PG_SOCK" -p "$PG_PORT" -U tpdiag benchlat
+	url="postgresql://tpdiag@127.0.0.1:$PG_PORT/benchlat"
+	scale_start 3 "$url" lat
+	lat=$(sed -n 's/.*listening on \(.*\)$/\1/p' "$work/scale.lat.1.log" | tail -n 1)
+	"$BB/bench_load" latency --devices "${BENCH_LAT_DEVICES:-200}" --broker "$STACK_BROKER_URL" \
+		--api "http://$lat" --token "$STACK_TOKEN" > "$work/lat.pg" || echo "bench: latency run on PostgreSQL failed"
+	scale_stop
+	row "" "p50 ms" "p99 ms" "faults" "target"
+	row "fault -> claim in the API, 3 collectors" "$(kv latency_p50_ms "$work/lat.pg")" \
+		"$(kv latency_p99_ms "$work/lat.pg")" "$(kv faults "$work/lat.pg")" \
+		"p99 <= 100 $(judge "$(kv latency_p99_ms "$work/lat.pg")" "<=" 100)"
+	pg_stop
+	rm -rf "$pg_tmp"
+}
+
 # ---------------------------------------------------------------- broker
 # What mosquitto's defaults lose: the collector's persistent session is
 # offline while N telemetry reports are published, then it comes back. With
@@ -526,11 +612,11 @@ section_broker() {
 
 # ---------------------------------------------------------------- main
 stack_broker || exit 1
-for section in ${BENCH_SECTIONS:-footprint latency ingest api scale broker}; do
+for section in ${BENCH_SECTIONS:-footprint latency ingest api scale broker pgscale}; do
 	if declare -F "section_$section" > /dev/null; then
 		"section_$section"
 	else
-		echo "bench: no section $section (footprint, latency, ingest, api, scale, broker)" >&2
+		echo "bench: no section $section (footprint, latency, ingest, api, scale, broker, pgscale)" >&2
 		echo "section $section" >> "$work/misses"
 	fi
 done
