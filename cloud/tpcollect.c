@@ -323,6 +323,12 @@ static void tpcollect_reload(struct tpcollect *t)
 			tpc_policy_swap(t->policy, policy);
 		}
 	}
+	/* keys another collector on the database stored (an import, a
+	 * changed key) since this one started */
+	if (tpc_store_device_keys(t->store, tpcollect_key, t->reg)) {
+		tpd_log(TPD_LOG_ERR, "reload", "registry: cannot read the stored device keys");
+		failed++;
+	}
 	if (t->calendars_dir && tpcollect_calendars(t->calendars_dir, t->policy,
 						    &t->calendars_dir)) {
 		tpd_log(TPD_LOG_ERR, "reload", "calendars: the previous calendars stay");
