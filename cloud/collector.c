@@ -206,7 +206,10 @@ static const char *collector_state(const struct tpc_report *r)
  * Where a signed report stands in its device's evidence chain (SPEC §2
  * "prev"): ok when prev is the hash of the signed report stored just before
  * it (or empty with none before), broken when it is another hash - a record
- * is missing or was altered; unknown when its predecessor is not here (yet).
+ * is missing or was altered; unknown when its predecessor is not here (yet):
+ * none is stored, or - on a database several collectors write - reports
+ * between are not stored yet (the one before may be in another collector's
+ * open batch; the seq-gap detector alarms if it never comes).
  * A broken link is kept and counted, and shows on the claim.
  */
 static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_report *r,
@@ -224,6 +227,15 @@ static enum tpd_err collector_chain(struct tpc_collector *c, const struct tpc_re
 		return rc;
 	*chain = prev && strcmp(prev, before) == 0 ? "ok" : "broken";
 	if (strcmp(*chain, "broken") == 0) {
+		int64_t missing = 0;
+
+		rc = tpc_store_gap_before(c->store, r->dev, r->seq, &missing);
+		if (rc)
+			return rc;
+		if (missing > 0) {
+			*chain = "unknown";
+			return TPD_OK;
+		}
 		collector_count(c, &c->pending.chain_broken);
 		tpd_log(TPD_LOG_WARN, "chain", "evidence chain of %s broken at seq %" PRIu64 ": \"prev\" "
 			"is not the hash of the signed report before it (kept and flagged)", r->dev,

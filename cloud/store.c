@@ -168,11 +168,19 @@ static void store_seen_keep(struct tpc_store *s)
 	s->nstaged = 0;
 }
 
-/* Writes the noted devices; inside the batch transaction. */
+static int store_seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_seen *)a)->id, ((const struct store_seen *)b)->id);
+}
+
+/* Writes the noted devices; inside the batch transaction. In id order:
+ * collectors sharing a database then lock the devices' rows in one order,
+ * and two batches never deadlock on them. */
 static enum tpd_err store_seen_flush(struct tpc_store *s)
 {
 	enum tpd_err rc = TPD_OK;
 
+	qsort(s->seen, s->nseen, sizeof(s->seen[0]), store_seen_cmp);
 	for (unsigned i = 0; !rc && i < s->nseen; i++) {
 		const struct store_seen *n = &s->seen[i];
 
@@ -254,6 +262,13 @@ enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_repor
 				     int64_t *id)
 {
 	return s->ops->insert_report(s->ctx, r, id);
+}
+
+enum tpd_err tpc_store_gap_before(struct tpc_store *s, const char *dev, uint64_t seq,
+				  int64_t *missing)
+{
+	*missing = 0;
+	return s->ops->gap_before ? s->ops->gap_before(s->ctx, dev, seq, missing) : TPD_OK;
 }
 
 enum tpd_err tpc_store_signed_before(struct tpc_store *s, const char *dev, uint64_t seq,

@@ -220,6 +220,10 @@ struct tpc_store_ops {
 	 * several collectors on one database, one does the job. Without it
 	 * (SQLite: one collector) every caller leads. */
 	enum tpd_err (*lead)(void *ctx, const char *job, bool *leader);
+	/* optional, for a database several collectors write (PostgreSQL): how
+	 * many of dev's reports between its signed report before seq and seq are
+	 * not stored (yet); without it a wrong "prev" is always a broken link */
+	enum tpd_err (*gap_before)(void *ctx, const char *dev, uint64_t seq, int64_t *missing);
 };
 
 /* Opens by URL ("sqlite:PATH", "postgresql://USER@HOST:PORT/DB"). On
@@ -252,6 +256,11 @@ enum tpd_err tpc_store_insert_report(struct tpc_store *s, const struct tpc_repor
  * TPD_ERR_NOTFOUND when there is none. */
 enum tpd_err tpc_store_signed_before(struct tpc_store *s, const char *dev, uint64_t seq,
 				     char *hash, size_t len);
+/* How many of dev's reports between that signed report and seq are not
+ * stored: another collector may not have committed them yet. 0 without the
+ * op. Inside a transaction. */
+enum tpd_err tpc_store_gap_before(struct tpc_store *s, const char *dev, uint64_t seq,
+				  int64_t *missing);
 enum tpd_err tpc_store_device_seen(struct tpc_store *s, const char *id, const char *model,
 				   const char *fw, double ts, const char *state);
 enum tpd_err tpc_store_device_upsert(struct tpc_store *s, const struct tpc_device_row *d,

@@ -218,6 +218,7 @@ enum { PG_F_STATE = 1, PG_F_DEVICE = 2, PG_F_SINCE = 4 };
 enum pg_stmt_id {
 	PG_INSERT_REPORT,
 	PG_SIGNED_BEFORE,
+	PG_GAP_BEFORE,
 	PG_DEVICE_SEEN,
 	PG_DEVICE_FIND,
 	PG_DEVICE_INSERT,
@@ -306,6 +307,16 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 	[PG_SIGNED_BEFORE] = { "signed_before",
 		"SELECT jws_hash FROM reports"
 		" WHERE dev = $1 AND seq < $2 AND jws IS NOT NULL ORDER BY seq DESC LIMIT 1", "ti" },
+	/* reports of dev missing between its signed report before seq and seq:
+	 * the seqs between less the reports and telemetry rows stored there
+	 * (another collector's open batch may hold them; NULL: no signed one) */
+	[PG_GAP_BEFORE] = { "gap_before",
+		"WITH p AS (SELECT seq FROM reports"
+		"  WHERE dev = $1 AND seq < $2 AND jws IS NOT NULL ORDER BY seq DESC LIMIT 1)"
+		" SELECT $2 - (SELECT seq FROM p) - 1"
+		"  - (SELECT count(*) FROM reports WHERE dev = $1 AND seq > (SELECT seq FROM p) AND seq < $2)"
+		"  - (SELECT count(*) FROM telemetry WHERE dev_id = (SELECT id FROM names WHERE name = $1)"
+		"     AND seq > (SELECT seq FROM p) AND seq < $2)", "ti" },
 	/* SQLite's max(x, NULL) is NULL, greatest() skips NULLs: the CASE
 	 * keeps the SQLite answer for a report without a time */
 	[PG_DEVICE_SEEN] = { "device_seen",
@@ -322,7 +333,15 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 		"INSERT INTO devices (id, model, purchase_date, public_key, owner_contact, channel,"
 		" locale, region, registered_at) VALUES ($1, nullif($2, ''), nullif($3, ''),"
 		" nullif($4, ''), nullif($5, ''), nullif($6, ''), nullif($7, ''), nullif($8, ''),"
-		" " PG_NOW_S ")", "tttttttt" },
+		" " PG_NOW_S ")"
+		/* another collector stored it meanwhile (all load one --registry at
+		 * start and on SIGHUP): this row is the one to keep, as an update */
+		" ON CONFLICT (id) DO UPDATE SET model = coalesce(EXCLUDED.model, devices.model),"
+		" purchase_date = EXCLUDED.purchase_date, public_key = EXCLUDED.public_key,"
+		" owner_contact = EXCLUDED.owner_contact, channel = EXCLUDED.channel,"
+		" locale = EXCLUDED.locale, region = EXCLUDED.region,"
+		" registered_at = coalesce(devices.registered_at, EXCLUDED.registered_at)",
+		"tttttttt" },
 	[PG_DEVICE_UPDATE] = { "device_update",
 		"UPDATE devices SET model = coalesce(nullif($2, ''), model),"
 		" purchase_date = nullif($3, ''), public_key = nullif($4, ''),"
@@ -1312,6 +1331,23 @@ static enum tpd_err pg_device_profile(void *ctx, const char *id, struct tpc_devi
 	}
 	PQclear(res);
 	return rc;
+}
+
+static enum tpd_err pg_gap_before(void *ctx, const char *dev, uint64_t seq, int64_t *missing)
+{
+	struct pg_params p = { 0 };
+	PGresult *res;
+
+	*missing = 0;
+	pg_text(&p, 1, dev);
+	pg_int(&p, 2, (int64_t)seq);
+	res = pg_run(ctx, PG_GAP_BEFORE, &p);
+	if (!res)
+		return TPD_ERR_DB;
+	if (PQntuples(res) && !pg_null(res, 0, 0))
+		*missing = pg_i64(res, 0, 0);
+	PQclear(res);
+	return TPD_OK;
 }
 
 static enum tpd_err pg_signed_before(void *ctx, const char *dev, uint64_t seq, char *hash,
@@ -2590,6 +2626,7 @@ static void pg_last_error(void *ctx, char *buf, size_t len)
 	.forecast_put = pg_forecast_put,               \
 	.forecast_get = pg_forecast_get,               \
 	.lead = pg_lead,                               \
+	.gap_before = pg_gap_before,                   \
 	.maintain = pg_maintain,                       \
 	.claim_evidence = pg_claim_evidence,           \
 	.telemetry_list = pg_telemetry_list,           \
