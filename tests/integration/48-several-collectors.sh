@@ -121,9 +121,10 @@ kill -9 "${PID[2]}"
 wait "$sim"
 check_eq "tpsim replays the second fleet while a collector dies" 0 $?
 published2=$(sed -n 's/.*devices done: \([0-9]*\) reports.*/\1/p' "$CHECK_DIR/tpsim2.log")
-# the two go on (a kill -9 in mid-batch can hold them up a while: the
-# server ends the dead one's transaction when it notices the socket closed)
-for _ in $(seq 120); do
+# the two go on (they can be held up a while: a batch refused on a
+# deadlock over the new devices' names is delivered again after the
+# reconnect pause, 1 s doubling to 16 s)
+for _ in $(seq 240); do
 	mid=$(stored_all)
 	[ "${mid:-0}" -gt "$before" ] && break
 	sleep 0.25
