@@ -19,7 +19,9 @@ check_stack
 PY=/usr/bin/python3
 # (its own folder: the server runs as postgres, which cannot enter CHECK_DIR)
 PG_TMP=$(mktemp -d /tmp/tpdiag-pg.XXXXXX)
-trap 'rc=$?; pg_stop; rm -rf "$PG_TMP"; (exit $rc); check_finish' EXIT
+# (on a failure check_finish shows tpcollect.log: the collectors' warnings go there)
+trap 'rc=$?; grep -h -v " info " "$CHECK_DIR"/c[0-9].log 2> /dev/null | tail -n 30 \
+	> "$CHECK_DIR/tpcollect.log"; pg_stop; rm -rf "$PG_TMP"; (exit $rc); check_finish' EXIT
 pg_start "$PG_TMP" > "$CHECK_DIR/pg.log" 2>&1 || { cat "$CHECK_DIR/pg.log"; echo "no PostgreSQL server"; exit 1; }
 STACK_DB_URL=$PG_URL
 db_pg() { psql -X -q -tA -v ON_ERROR_STOP=1 "$PG_URL" -c "$1"; }
