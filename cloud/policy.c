@@ -459,13 +459,3 @@ int64_t tpc_policy_review_left(const struct tpc_policy *p, const char *region, d
 	*working = cal != NULL;
 	return left;
 }
-
-bool tpc_policy_has_calendar(const struct tpc_policy *p, const char *region)
-{
-	bool has;
-
-	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
-	has = policy_calendar(p, region) != NULL;
-	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
-	return has;
-}

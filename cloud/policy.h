@@ -60,7 +60,6 @@ struct tpc_workcals;
 /* Gives the policy the business calendars of the regions (workcal.h; NULL:
  * none), freeing those it had. Thread-safe; a tpc_policy_swap keeps them. */
 void tpc_policy_set_calendars(struct tpc_policy *p, struct tpc_workcals *cals);
-bool tpc_policy_has_calendar(const struct tpc_policy *p, const char *region);
 
 /* The review deadline of a claim opened at opened_s: 2 working days of the
  * region's calendar (2 x its working day, counted in its working hours,
