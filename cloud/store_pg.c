@@ -40,6 +40,13 @@
  *    parameters; results come as text (bytea in hex, unescaped here).
  *    Sequences are not transactional: a rolled-back insert leaves a gap in
  *    the ids (claims, names), which SQLite would have reused.
+ * 10. Names (the dictionary of device ids, sensors, codes) are added on a
+ *    connection of their own, each INSERT committed at once, never inside
+ *    a report's transaction: two collectors whose batches both bring new
+ *    names would otherwise each wait on the other's uncommitted row (a
+ *    deadlock, and the batch refused). A name added for a batch that then
+ *    rolls back stays, unused and harmless; names are never deleted, so
+ *    the cache of them outlives every rollback.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -581,6 +588,7 @@ struct pg_ctx {
 	char *url;             /* the writer's, for the lease connection */
 	char sqlstate[6];      /* of pg_run's last failed statement ("" when none) */
 	PGconn *lease;         /* pg_lead's session locks (note 9), NULL until asked */
+	PGconn *namer;         /* adds names outside the transactions (note 10) */
 	char last_error[256];
 	double log_next;
 	unsigned long log_quiet;
@@ -850,8 +858,6 @@ static enum tpd_err pg_exec(void *ctx, const char *sql)
 	PGresult *res;
 	enum tpd_err rc = TPD_OK;
 
-	if (rollback || strcmp(sql, "ROLLBACK TO report") == 0)
-		pg_names_forget(c);    /* its new names may be gone */
 	if (rollback && PQstatus(c->db) != CONNECTION_OK) {
 		/* the transaction died with the connection: nothing to undo */
 		c->in_tx = false;
@@ -964,8 +970,8 @@ static void pg_close(void *ctx)
 		return;
 	pg_names_forget(c);
 	PQfinish(c->db);
-	if (c->lease)
-		PQfinish(c->lease);   /* the leases go with it */
+	PQfinish(c->lease);   /* the leases go with it */
+	PQfinish(c->namer);
 	free(c->url);
 	free(c);
 }
@@ -1036,6 +1042,36 @@ static enum tpd_err pg_open(const char *url, void **out, char *err, size_t errle
  */
 static unsigned pg_hash(const char *s);
 
+/* A connection of c's own beside the writer (the leases', the names'),
+ * opened when first asked and again after it broke; NULL when it cannot be. */
+static PGconn *pg_side(struct pg_ctx *c, PGconn **side, const char *what)
+{
+	if (*side && PQstatus(*side) != CONNECTION_OK) {
+		PQfinish(*side);
+		*side = NULL;
+	}
+	if (!*side && c->url) {
+		*side = PQconnectdb(c->url);
+		if (!*side || PQstatus(*side) != CONNECTION_OK) {
+			pg_log(c, "%s connection: %s", what,
+			       *side ? PQerrorMessage(*side) : "out of memory");
+			PQfinish(*side);
+			*side = NULL;
+		}
+	}
+	return *side;
+}
+
+/* A failed statement on a side connection: logged, and the connection
+ * dropped so the next ask gets a fresh one. */
+static void pg_side_failed(struct pg_ctx *c, PGconn **side, PGresult *r, const char *what)
+{
+	pg_log(c, "%s: %s", what, PQerrorMessage(*side));
+	PQclear(r);
+	PQfinish(*side);
+	*side = NULL;
+}
+
 static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 {
 	struct pg_ctx *c = ctx;
@@ -1044,31 +1080,13 @@ static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 	PGresult *r;
 
 	*leader = false;
-	if (!c->url)
+	if (!pg_side(c, &c->lease, "lease"))
 		return TPD_ERR_DB;
-	if (c->lease && PQstatus(c->lease) != CONNECTION_OK) {
-		PQfinish(c->lease);
-		c->lease = NULL;
-	}
-	if (!c->lease) {
-		c->lease = PQconnectdb(c->url);
-		if (!c->lease || PQstatus(c->lease) != CONNECTION_OK) {
-			pg_log(c, "lease connection: %s",
-			       c->lease ? PQerrorMessage(c->lease) : "out of memory");
-			if (c->lease)
-				PQfinish(c->lease);
-			c->lease = NULL;
-			return TPD_ERR_DB;
-		}
-	}
 	snprintf(key, sizeof(key), "%d", (int)(pg_hash(job) & 0x7fffffff));
 	r = PQexecParams(c->lease, "SELECT pg_try_advisory_lock($1::int4, $2::int4)", 2, NULL,
 			 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pg_log(c, "lease %s: %s", job, PQerrorMessage(c->lease));
-		PQclear(r);
-		PQfinish(c->lease);   /* a fresh one next time */
-		c->lease = NULL;
+		pg_side_failed(c, &c->lease, r, "lease");
 		return TPD_ERR_DB;
 	}
 	*leader = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -1124,11 +1142,10 @@ static enum tpd_err pg_name_find(struct pg_ctx *c, const char *name, int64_t *id
 	return rc;
 }
 
-/* The dictionary id of name, added when new (writer, in a transaction). */
+/* The dictionary id of name, added when new (writer; note 10). */
 static enum tpd_err pg_name_id(struct pg_ctx *c, const char *name, int64_t *id)
 {
 	struct pg_name *slot = &c->names[pg_hash(name)];
-	struct pg_params p = { 0 };
 	PGresult *res;
 	enum tpd_err rc;
 
@@ -1138,10 +1155,16 @@ static enum tpd_err pg_name_id(struct pg_ctx *c, const char *name, int64_t *id)
 	}
 	rc = pg_name_find(c, name, id);
 	if (rc == TPD_ERR_NOTFOUND) {
-		pg_text(&p, 1, name);
-		res = pg_run(c, PG_NAME_ADD, &p);
-		if (!res)
+		/* note 10: added outside the transaction, committed at once */
+		const char *v[1] = { name };
+
+		if (!pg_side(c, &c->namer, "names"))
 			return TPD_ERR_DB;
+		res = PQexecParams(c->namer, pg_stmts[PG_NAME_ADD].sql, 1, NULL, v, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pg_side_failed(c, &c->namer, res, "name_add");
+			return TPD_ERR_DB;
+		}
 		rc = PQntuples(res) ? TPD_OK : TPD_ERR_NOTFOUND;
 		if (!rc)
 			*id = pg_i64(res, 0, 0);
