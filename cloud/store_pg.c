@@ -581,11 +581,11 @@ struct pg_ctx {
 	bool prepared[PG_STMT_COUNT];
 	bool in_tx;            /* BEGIN sent, no COMMIT/ROLLBACK yet (note 6) */
 	bool reader;           /* a read-only connection (open_reader) */
-	/* names as in store_sqlite.c: by name on the writer (emptied by every
-	 * rollback), by id on a reader */
+	/* names by name on the writer, by id on a reader; every cached name
+	 * is committed (note 10), so no rollback empties the cache */
 	struct pg_name names[PG_NAME_SLOTS];
 	int64_t maint_cursor;
-	char *url;             /* the writer's, for the lease connection */
+	char *url;             /* the writer's, for the side connections (pg_side) */
 	char sqlstate[6];      /* of pg_run's last failed statement ("" when none) */
 	PGconn *lease;         /* pg_lead's session locks (note 9), NULL until asked */
 	PGconn *namer;         /* adds names outside the transactions (note 10) */
