@@ -1086,7 +1086,10 @@ static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 	r = PQexecParams(c->lease, "SELECT pg_try_advisory_lock($1::int4, $2::int4)", 2, NULL,
 			 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pg_side_failed(c, &c->lease, r, "lease");
+		char what[64];
+
+		snprintf(what, sizeof(what), "lease %s", job);   /* as before pg_side */
+		pg_side_failed(c, &c->lease, r, what);
 		return TPD_ERR_DB;
 	}
 	*leader = strcmp(PQgetvalue(r, 0, 0), "t") == 0;

@@ -163,8 +163,9 @@ done
 # two collectors whose batches bring the same new device names must not
 # wait on each other (store_pg.c note 10): no batch refused on a names
 # deadlock. (A claim insert of the forecast collector can still meet an
-# ingest collector's in a deadlock; the forecast is then not applied that
-# hour: a known gap of issue 16, left for the next round.)
+# ingest collector's in a deadlock; that forecast is then not applied
+# until it is made again while the trend persists: a known gap of
+# issue 16, left for the next round.)
 check_eq "no batch refused on a names deadlock" 0 \
 	"$(cat "$CHECK_DIR"/c[1-4].log | grep -c 'name_add: ERROR:  deadlock detected')"
 check_done
