@@ -1153,14 +1153,23 @@ static enum tpd_err claims_predicted(struct tpc_store *s, const struct tpc_polic
 /* The claim a forecast (or a manual report) would open may have been opened
  * by another collector on the database meanwhile: its insert then fails on
  * the one-open-claim index (TPD_ERR_DUPLICATE, all rolled back), and a
- * second pass finds it and joins it. */
+ * second pass finds it and joins it. An insert chosen as a deadlock's
+ * victim (TPD_ERR_RETRY) is made again the same way: the first pass's
+ * rollback let the other transaction go on. (A fault's claim is not tried
+ * again inside its batch: the batch still holds what the other waits for;
+ * the batch is refused and the broker delivers it again.) */
+static bool claims_again(enum tpd_err rc)
+{
+	return rc == TPD_ERR_DUPLICATE || rc == TPD_ERR_RETRY;
+}
+
 enum tpd_err tpc_claims_predicted(struct tpc_store *s, const struct tpc_policy *policy,
 				  const struct tpc_prediction *p, double now,
 				  struct tpc_claim_result *out)
 {
 	enum tpd_err rc = claims_predicted(s, policy, p, now, out);
 
-	return rc == TPD_ERR_DUPLICATE ? claims_predicted(s, policy, p, now, out) : rc;
+	return claims_again(rc) ? claims_predicted(s, policy, p, now, out) : rc;
 }
 
 /* Manual claims ---------------------------------------------------------- */
@@ -1544,5 +1553,5 @@ enum tpd_err tpc_claims_manual(struct tpc_store *s, const struct tpc_policy *pol
 	enum tpd_err rc = claims_manual(s, policy, m, now, out, why, whylen);
 
 	/* as tpc_claims_predicted: another collector's claim to join */
-	return rc == TPD_ERR_DUPLICATE ? claims_manual(s, policy, m, now, out, why, whylen) : rc;
+	return claims_again(rc) ? claims_manual(s, policy, m, now, out, why, whylen) : rc;
 }

@@ -25,8 +25,15 @@
  *    Parameter types are declared where a parameter is unused or only
  *    tested for NULL (PostgreSQL cannot infer them there).
  * 5. Claim counts per state are kept in claim_counts by a plpgsql trigger
- *    (as SQLite's triggers do), so an unfiltered page's total is one row
- *    read, never a count over claims.
+ *    (as SQLite's triggers do), so an unfiltered page's total is a few
+ *    rows read, never a count over claims. The trigger only inserts deltas
+ *    (+1, -1), summed on read and folded into one row per state by the
+ *    maintenance step: one counter row per state, updated in place, would
+ *    be locked by every transaction that opens or moves a claim until it
+ *    commits. That serialised every collector's batches behind one row,
+ *    and closed a deadlock: batch A holds 'open' and inserts a claim for
+ *    device X and class C; batch B inserted that device and class first
+ *    (the one-open-claim index makes A wait on B) and now waits on 'open'.
  * 6. Errors are logged at most once a minute (pg_log, as sq_log), the last
  *    one kept for last_error. A lost connection is reset (PQreset) once per
  *    call, outside a transaction only: inside one, the work done so far is
@@ -172,6 +179,19 @@ static const char *const pg_migrations[] = {
 	"CREATE TABLE webhook_cursor (target" T " PRIMARY KEY, last_event BIGINT NOT NULL);"
 	"CREATE TABLE forecast_state ("
 	"  dev" T " PRIMARY KEY, saved_at" REAL " NOT NULL, state BYTEA NOT NULL);",
+	/* 2: claim_counts holds deltas, summed on read (design note 5) */
+	"ALTER TABLE claim_counts DROP CONSTRAINT IF EXISTS claim_counts_pkey;"
+	"CREATE INDEX IF NOT EXISTS claim_counts_state ON claim_counts (state);"
+	"CREATE OR REPLACE FUNCTION claims_count() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	"  IF TG_OP IN ('UPDATE', 'DELETE') THEN"
+	"   INSERT INTO claim_counts VALUES (OLD.state, -1);"
+	"  END IF;"
+	"  IF TG_OP IN ('INSERT', 'UPDATE') THEN"
+	"   INSERT INTO claim_counts VALUES (NEW.state, 1);"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END $$;",
 };
 
 #define PG_CLAIM_COLS \
@@ -294,6 +314,7 @@ enum pg_stmt_id {
 	PG_MARK_PUT,
 	PG_MAINT_ROWS,
 	PG_RETAIN,
+	PG_COUNTS_COMPACT,
 	PG_STMT_COUNT
 };
 
@@ -565,6 +586,12 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 		" ORDER BY seq LIMIT $3", "iii" },
 	[PG_RETAIN] = { "retain",
 		"DELETE FROM telemetry WHERE dev_id = $1 AND ts < $2 AND seq <= $3", "ifi" },
+	/* design note 5: the deltas this snapshot sees become one row per
+	 * state; those committed meanwhile are not deleted, so none is lost */
+	[PG_COUNTS_COMPACT] = { "counts_compact",
+		"WITH d AS (DELETE FROM claim_counts RETURNING state, n)"
+		" INSERT INTO claim_counts SELECT state, sum(n) FROM d GROUP BY state"
+		" HAVING sum(n) <> 0", "" },
 };
 
 #define PG_LOG_EVERY_S 60
@@ -1507,6 +1534,11 @@ static enum tpd_err pg_claim_insert(void *ctx, const struct tpc_claim_new *cl, i
 		rc = TPD_ERR_DB;
 	if (rc == TPD_ERR_DB && strcmp(c->sqlstate, "23505") == 0)
 		rc = TPD_ERR_DUPLICATE;   /* claims_one_open: the other's is committed */
+	/* chosen as a deadlock's victim (40P01; 40001 cannot happen at READ
+	 * COMMITTED): the savepoint's rollback below undoes only this insert;
+	 * the caller rolls back the rest and may try again (claims.c) */
+	if (rc == TPD_ERR_DB && strcmp(c->sqlstate, "40P01") == 0)
+		rc = TPD_ERR_RETRY;
 	if (c->in_tx && rc)
 		pg_tx_simple(c, "ROLLBACK TO SAVEPOINT claim_insert");
 	if (c->in_tx && pg_tx_simple(c, "RELEASE SAVEPOINT claim_insert") && !rc)
@@ -2489,6 +2521,7 @@ static enum tpd_err pg_maintain(void *ctx, double now, double raw_keep_s, bool *
 	*more = true;
 	if (!g)
 		return TPD_ERR_NOMEM;
+	rc = pg_done(c, PG_COUNTS_COMPACT, &(struct pg_params){ 0 });
 	for (int d = 0; !rc && d < PG_MAINT_DEVICES_MAX && rows > 0; d++) {
 		struct pg_params p = { 0 };
 		int64_t dev_id = 0;

@@ -18,6 +18,7 @@ const char *tpd_strerror(enum tpd_err err)
 	case TPD_ERR_DB: return "database error";
 	case TPD_ERR_DUPLICATE: return "duplicate";
 	case TPD_ERR_STATE: return "not allowed in this state";
+	case TPD_ERR_RETRY: return "conflict with a concurrent transaction";
 	}
 	return "unknown error";
 }

@@ -3,6 +3,7 @@
  * §6 field. The SQLite group runs on a file; the PostgreSQL group runs the
  * same tests (and its own) on TPC_TEST_PG_URL, with a fresh schema each. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -614,6 +615,25 @@ static void test_signed_before_claim_had_and_totals(void **state)
 	assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
 	assert_int_equal(total, 1);
 	cJSON_Delete(list);
+	/* maintenance folds PostgreSQL's count deltas (store_pg.c note 5):
+	 * the totals stay, and follow the next change */
+	f = (struct tpc_claim_filter){ 0 };
+	for (int pass = 0; pass < 2; pass++) {
+		bool more = true;
+
+		for (int step = 0; more && step < 100; step++)
+			assert_int_equal(tpc_store_maintain(s, 1.8e9, &more), TPD_OK);
+		assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+		assert_int_equal(total, all0 + 2);
+		cJSON_Delete(list);
+		f.state = "in_review";
+		assert_int_equal(tpc_store_claim_list(s, &f, &list, &total), TPD_OK);
+		assert_int_equal(total, 1 - pass);
+		cJSON_Delete(list);
+		f.state = NULL;
+		if (!pass)
+			assert_int_equal(tpc_store_claim_set_state(s, id, "approved"), TPD_OK);
+	}
 	tpc_store_close(s);
 }
 
@@ -875,7 +895,7 @@ static void test_old_telemetry_is_converted(void **state)
 
 /* PostgreSQL only ------------------------------------------------------ */
 
-/* Schema version 1 in schema_version; reopening changes nothing; a newer
+/* Schema version 2 in schema_version; reopening changes nothing; a newer
  * database is refused; postgres:// is the same backend; a server that is
  * not there is TPD_ERR_DB with a message. */
 static void test_pg_migrations_and_reopen(void **state)
@@ -885,7 +905,7 @@ static void test_pg_migrations_and_reopen(void **state)
 
 	(void)state;
 	tpc_store_close(s);
-	assert_int_equal(side_count("SELECT max(version) FROM schema_version"), 1);
+	assert_int_equal(side_count("SELECT max(version) FROM schema_version"), 2);
 	s = open_store();
 	tpc_store_close(s);
 	assert_int_equal(side_count("SELECT count(*) FROM schema_version"), 1);
@@ -893,7 +913,17 @@ static void test_pg_migrations_and_reopen(void **state)
 	err[0] = '\0';
 	assert_int_equal(tpc_store_open(url, &s, err, sizeof(err)), TPD_ERR_DB);
 	assert_non_null(strstr(err, "newer"));
-	assert_true(pg_side_exec("UPDATE schema_version SET version = 1"));
+	/* a version 1 database (one counter row per state, the key on it)
+	 * upgrades in place: the rows stay as deltas, the key goes */
+	assert_true(pg_side_exec("WITH d AS (DELETE FROM claim_counts RETURNING state, n)"
+				 " INSERT INTO claim_counts SELECT state, sum(n) FROM d GROUP BY state;"
+				 " ALTER TABLE claim_counts ADD PRIMARY KEY (state);"
+				 " UPDATE schema_version SET version = 1"));
+	s = open_store();
+	tpc_store_close(s);
+	assert_int_equal(side_count("SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(side_count("SELECT count(*) FROM pg_constraint"
+				    " WHERE conname = 'claim_counts_pkey'"), 0);
 	assert_true(strncmp(url, "postgresql://", 13) == 0);
 	snprintf(alias, sizeof(alias), "postgres://%s", url + 13);
 	assert_int_equal(tpc_store_open(alias, &s, err, sizeof(err)), TPD_OK);
@@ -954,10 +984,79 @@ static void test_pg_two_collectors(void **state)
 	assert_int_equal(tpc_store_claim_set_state(b, id, "resolved"), TPD_OK);
 	assert_int_equal(tpc_store_claim_insert(b, &c, &id2), TPD_OK);
 	assert_int_equal(tpc_store_commit(b), TPD_OK);
-	assert_int_equal(side_count("SELECT n FROM claim_counts WHERE state = 'open'"), 1);
-	assert_int_equal(side_count("SELECT n FROM claim_counts WHERE state = 'resolved'"), 1);
+	/* deltas (store_pg.c note 5): +1, -1, +1 open; +1 resolved */
+	assert_int_equal(side_count("SELECT sum(n) FROM claim_counts WHERE state = 'open'"), 1);
+	assert_int_equal(side_count("SELECT count(*) FROM claim_counts WHERE state = 'open'"), 3);
+	assert_int_equal(side_count("SELECT sum(n) FROM claim_counts WHERE state = 'resolved'"), 1);
 	tpc_store_close(a);
 	tpc_store_close(b);
+}
+
+struct deadlock_side {
+	struct tpc_store *s;
+	struct tpc_claim_new c;
+	atomic_bool first_done;
+	enum tpd_err rc;
+};
+
+/* b's transaction, on its own thread (a store is held by one thread from
+ * begin to commit): TPDL2's claim, then TPDL1's, which waits on a's. */
+static void *deadlock_b(void *arg)
+{
+	struct deadlock_side *d = arg;
+	int64_t id;
+
+	assert_int_equal(tpc_store_begin(d->s), TPD_OK);
+	d->c.device = "TPDL2";
+	assert_int_equal(tpc_store_claim_insert(d->s, &d->c, &id), TPD_OK);
+	atomic_store(&d->first_done, true);
+	d->c.device = "TPDL1";
+	d->rc = tpc_store_claim_insert(d->s, &d->c, &id);
+	if (d->rc)
+		tpc_store_rollback(d->s);
+	else
+		assert_int_equal(tpc_store_commit(d->s), TPD_OK);
+	return NULL;
+}
+
+/* Two transactions that each opened a claim and then open the other's
+ * device and class wait on each other; PostgreSQL aborts one of them, and
+ * that one's insert is TPD_ERR_RETRY (undone, the transaction able to roll
+ * back); the other's goes through once it has. */
+static void test_pg_deadlock_is_retry(void **state)
+{
+	struct tpc_claim_new c = { .model = "m", .category = "power",
+				   .opened_at = "2026-11-25T10:02:11Z", .title = "t",
+				   .description = "d" };
+	struct deadlock_side b = { .c = c };
+	struct tpc_store *a = open_store();
+	enum tpd_err rc;
+	pthread_t t;
+	int64_t id;
+
+	(void)state;
+	b.s = open_store();
+	c.device = "TPDL1";
+	assert_int_equal(tpc_store_begin(a), TPD_OK);
+	assert_int_equal(tpc_store_claim_insert(a, &c, &id), TPD_OK);
+	assert_int_equal(pthread_create(&t, NULL, deadlock_b, &b), 0);
+	while (!atomic_load(&b.first_done))
+		usleep(10 * 1000);
+	usleep(300 * 1000);             /* b waits on a's TPDL1 by now */
+	c.device = "TPDL2";             /* and a on b's: the cycle */
+	rc = tpc_store_claim_insert(a, &c, &id);
+	if (rc == TPD_ERR_RETRY)
+		tpc_store_rollback(a);      /* a was chosen: b goes on */
+	else
+		assert_int_equal(rc, TPD_OK);
+	pthread_join(t, NULL);
+	assert_true((rc == TPD_ERR_RETRY) != (b.rc == TPD_ERR_RETRY));
+	assert_true(rc == TPD_OK || b.rc == TPD_OK);
+	if (!rc)
+		assert_int_equal(tpc_store_commit(a), TPD_OK);
+	assert_int_equal(side_count("SELECT count(*) FROM claims WHERE device LIKE 'TPDL%'"), 2);
+	tpc_store_close(a);
+	tpc_store_close(b.s);
 }
 
 /* The server ends every session of the store (a restart, a failover): the
@@ -1281,6 +1380,7 @@ int main(void)
 		PG_TEST(test_reads_do_not_wait_for_a_batch),
 		PG_TEST(test_rollups_and_retention),
 		PG_TEST(test_pg_two_collectors),
+		PG_TEST(test_pg_deadlock_is_retry),
 		PG_TEST(test_pg_connection_lost),
 		PG_TEST(test_pg_same_json_as_sqlite),
 	};

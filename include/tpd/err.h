@@ -22,6 +22,7 @@ enum tpd_err {
 	TPD_ERR_DB = 11,         /* storage backend error */
 	TPD_ERR_DUPLICATE = 12,  /* already stored (e.g. repeated (dev, seq)) */
 	TPD_ERR_STATE = 13,      /* operation not allowed in the current state */
+	TPD_ERR_RETRY = 14,      /* lost to a concurrent transaction (a deadlock): undone, try again */
 };
 
 /* Returns a static, human-readable description; never NULL. */
