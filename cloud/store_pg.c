@@ -54,6 +54,15 @@
  *    deadlock, and the batch refused). A name added for a batch that then
  *    rolls back stays, unused and harmless; names are never deleted, so
  *    the cache of them outlives every rollback.
+ * 11. store.c opens a savepoint per report inside a batch and releases it
+ *    after: two more round trips per report than the insert itself. They
+ *    are owed instead: SAVEPOINT and RELEASE queue here and go out with the
+ *    next statement, in one pipeline (libpq pipeline mode) with it; a
+ *    savepoint released with no statement inside it, or rolled back to
+ *    with none, is never sent at all; COMMIT and ROLLBACK drop what is
+ *    owed (they end every savepoint). A failure of an owed command shows
+ *    as the failure of the statement it went with, which the caller rolls
+ *    back as any other.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -597,6 +606,7 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 #define PG_LOG_EVERY_S 60
 #define PG_NAME_SLOTS 4096     /* dictionary cache entries */
 #define PG_PARAMS_MAX 16
+#define PG_OWED_MAX 16         /* deferred savepoint commands (note 11) */
 
 struct pg_name {
 	char *name;            /* NULL: empty slot */
@@ -616,6 +626,9 @@ struct pg_ctx {
 	char sqlstate[6];      /* of pg_run's last failed statement ("" when none) */
 	PGconn *lease;         /* pg_lead's session locks (note 9), NULL until asked */
 	PGconn *namer;         /* adds names outside the transactions (note 10) */
+	/* store.c's savepoint commands not sent yet, oldest first (note 11) */
+	enum pg_owed { PG_OWE_SAVEPOINT, PG_OWE_RELEASE } owed[PG_OWED_MAX];
+	unsigned nowed;
 	char last_error[256];
 	double log_next;
 	unsigned long log_quiet;
@@ -774,6 +787,104 @@ static bool pg_prepare(struct pg_ctx *c, enum pg_stmt_id id)
 
 /* Runs prepared statement id; the result (rows or a command's), or NULL
  * after logging the error. The caller PQclear()s it. */
+static const char *const pg_owed_sql[] = {
+	[PG_OWE_SAVEPOINT] = "SAVEPOINT report",
+	[PG_OWE_RELEASE] = "RELEASE report",
+};
+
+/* The owed commands and then sql as one simple-query string (one round
+ * trip; PQexec stops at the first that fails and returns its error). */
+static PGresult *pg_exec_owed(struct pg_ctx *c, const char *sql)
+{
+	char buf[PG_OWED_MAX * 20 + 64];
+	size_t n = 0;
+
+	if (!c->nowed)
+		return PQexec(c->db, sql);
+	for (unsigned i = 0; i < c->nowed; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s;", pg_owed_sql[c->owed[i]]);
+	snprintf(buf + n, sizeof(buf) - n, "%s", sql);
+	c->nowed = 0;
+	return PQexec(c->db, buf);
+}
+
+/* Design note 11: store.c's SAVEPOINT / RELEASE / ROLLBACK TO "report",
+ * queued or dropped; false when sql is none of them or must go now. */
+static bool pg_owe(struct pg_ctx *c, const char *sql, enum tpd_err *rc)
+{
+	enum pg_owed op;
+	PGresult *res;
+
+	*rc = TPD_OK;
+	if (strcmp(sql, "ROLLBACK TO report") == 0)
+		/* nothing ran since the savepoint: nothing to undo, and the
+		 * RELEASE that follows takes the owed SAVEPOINT back */
+		return c->nowed && c->owed[c->nowed - 1] == PG_OWE_SAVEPOINT;
+	if (strcmp(sql, pg_owed_sql[PG_OWE_SAVEPOINT]) == 0)
+		op = PG_OWE_SAVEPOINT;
+	else if (strcmp(sql, pg_owed_sql[PG_OWE_RELEASE]) == 0)
+		op = PG_OWE_RELEASE;
+	else
+		return false;
+	if (op == PG_OWE_RELEASE && c->nowed && c->owed[c->nowed - 1] == PG_OWE_SAVEPOINT) {
+		c->nowed--;   /* opened and released with nothing inside */
+		return true;
+	}
+	if (c->nowed == PG_OWED_MAX) {   /* deeper than store.c nests: send */
+		res = pg_exec_owed(c, "SELECT 1");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pg_log(c, "%s: %s", sql, PQerrorMessage(c->db));
+			*rc = TPD_ERR_DB;
+		}
+		PQclear(res);
+	}
+	c->owed[c->nowed++] = op;
+	return true;
+}
+
+/* A prepared statement, after the owed commands in one pipeline (note 11).
+ * Returns the first failed command's result, else the statement's. */
+static PGresult *pg_exec_prepared(struct pg_ctx *c, const char *name, int n,
+				  const struct pg_params *p)
+{
+	unsigned nq = c->nowed + 1;
+	PGresult *out = NULL, *r;
+	bool sent;
+
+	if (!c->nowed)
+		return PQexecPrepared(c->db, name, n, p->v, p->len, p->fmt, 0);
+	sent = PQenterPipelineMode(c->db);
+	for (unsigned i = 0; sent && i < c->nowed; i++)
+		sent = PQsendQueryParams(c->db, pg_owed_sql[c->owed[i]], 0, NULL, NULL, NULL, NULL,
+					 0);
+	c->nowed = 0;
+	sent = sent && PQsendQueryPrepared(c->db, name, n, p->v, p->len, p->fmt, 0) &&
+	       PQpipelineSync(c->db);
+	for (unsigned q = 0; sent && q < nq; q++) {
+		r = PQgetResult(c->db);
+		if (!r)
+			break;   /* the connection failed */
+		if (!out && (q == nq - 1 || PQresultStatus(r) != PGRES_COMMAND_OK))
+			out = r;
+		else
+			PQclear(r);
+		while ((r = PQgetResult(c->db)))   /* to the NULL ending this one */
+			PQclear(r);
+	}
+	while (sent && (r = PQgetResult(c->db))) {   /* the sync point */
+		bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (!PQexitPipelineMode(c->db)) {   /* results left: the session is broken */
+		PQclear(out);
+		out = NULL;
+	}
+	return out;
+}
+
 static PGresult *pg_run(struct pg_ctx *c, enum pg_stmt_id id, const struct pg_params *p)
 {
 	const struct pg_stmt_def *d = &pg_stmts[id];
@@ -791,7 +902,7 @@ static PGresult *pg_run(struct pg_ctx *c, enum pg_stmt_id id, const struct pg_pa
 				continue;
 			return NULL;
 		}
-		res = PQexecPrepared(c->db, d->name, n, p->v, p->len, p->fmt, 0);
+		res = pg_exec_prepared(c, d->name, n, p);
 		st = PQresultStatus(res);
 		c->sqlstate[0] = '\0';
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
@@ -828,7 +939,7 @@ static enum tpd_err pg_tx_simple(struct pg_ctx *c, const char *sql)
 
 	if (!pg_ready(c))
 		return TPD_ERR_DB;
-	res = PQexec(c->db, sql);
+	res = pg_exec_owed(c, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_log(c, "%s: %s", sql, PQerrorMessage(c->db));
 		rc = TPD_ERR_DB;
@@ -885,6 +996,10 @@ static enum tpd_err pg_exec(void *ctx, const char *sql)
 	PGresult *res;
 	enum tpd_err rc = TPD_OK;
 
+	if (c->in_tx && pg_owe(c, sql, &rc))
+		return rc;
+	if (begin || commit || rollback)
+		c->nowed = 0;          /* they end every savepoint (note 11) */
 	if (rollback && PQstatus(c->db) != CONNECTION_OK) {
 		/* the transaction died with the connection: nothing to undo */
 		c->in_tx = false;
@@ -898,7 +1013,7 @@ static enum tpd_err pg_exec(void *ctx, const char *sql)
 		return TPD_ERR_DB;
 	}
 	/* BEGIN IMMEDIATE is SQLite's write lock; PostgreSQL locks rows */
-	res = PQexec(c->db, begin ? "BEGIN" : sql);
+	res = pg_exec_owed(c, begin ? "BEGIN" : sql);
 	if (begin && PQresultStatus(res) != PGRES_COMMAND_OK && PQstatus(c->db) != CONNECTION_OK &&
 	    pg_ready(c)) {
 		/* the session was gone before the transaction began: a new one */

@@ -20,7 +20,8 @@ api_a=$STACK_API
 mv "$CHECK_DIR/tpcollect.log" "$CHECK_DIR/tpcollect-a.log"
 stack_collector --client-id tpcollect-b
 check "two collectors on one database" kill -0 "$first"
-check_eq "one schema version" 1 "$(db "select max(version) from schema_version")"
+check_eq "one schema version, the latest" 2 "$(db "select max(version) from schema_version")"
+check_eq "migrated once" 1 "$(db "select count(*) from schema_version")"
 
 "$STACK_BIN/tpdiagd" --trace boards/traces/TP24A0001.csv --speed max --exit-at-end \
 	--epoch 1764000000 --broker "$STACK_BROKER_URL" --state-dir "$CHECK_DIR/dev" \
