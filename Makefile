@@ -93,7 +93,8 @@ LIB_SRCS := src/err.c src/wire.c src/trace.c src/product.c src/detect.c src/tele
 CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/store_pg.c cloud/registry.c \
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
 	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/pool.c cloud/seqgap.c \
-	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c
+	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c \
+	      cloud/rollup.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)

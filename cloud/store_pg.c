@@ -75,6 +75,7 @@
 
 #include "tpd/jsonfile.h"
 #include "tpd/log.h"
+#include "rollup.h"
 #include "store.h"
 #include "store_pg.h"
 #include "telem_codec.h"
@@ -2472,90 +2473,57 @@ static enum tpd_err pg_telemetry_list(void *ctx, const struct tpc_telemetry_filt
 
 /* Maintenance: rollups and retention, as store_sqlite.c --------------- */
 
-struct pg_group {
-	bool used;
-	double start;
-	int64_t layout;
-	struct tpc_telem_agg agg;
-};
-
-/* Merges g into its stored rollup row (get, add, put). */
-static enum tpd_err pg_group_flush(struct pg_ctx *c, int64_t dev_id, struct pg_group *g,
-				   bool day, struct tpc_telem_agg *tmp)
+/* The rollup module's view of this backend (rollup.h). */
+static const char *pg_rollup_name(void *ctx, int64_t id)
 {
-	const char *layout;
-	unsigned char mine[TPC_TELEM_DATA_MAX], merged[TPC_TELEM_DATA_MAX];
-	size_t mlen, len;
-	struct pg_params p = { 0 };
-	PGresult *res;
-	enum tpd_err rc;
+	return pg_name_of(ctx, id);
+}
 
-	if (!g->used)
-		return TPD_OK;
-	g->used = false;
-	layout = pg_name_of(c, g->layout);
-	if (!layout)
-		return TPD_ERR_DB;
-	rc = tpc_telem_agg_encode(&g->agg, layout, mine, sizeof(mine), &mlen);
-	if (rc)
-		return TPD_ERR_DB;
-	memset(tmp, 0, sizeof(*tmp));
+static enum tpd_err pg_rollup_get(void *ctx, bool day, int64_t dev_id, double start,
+				  int64_t layout, unsigned char *buf, size_t cap, size_t *len)
+{
+	struct pg_params p = { 0 };
+	enum tpd_err rc = TPD_OK;
+	PGresult *res;
+
+	*len = 0;
 	pg_int(&p, 1, dev_id);
-	pg_int(&p, 2, (int64_t)g->start);
-	pg_int(&p, 3, g->layout);
-	res = pg_run(c, day ? PG_DAY_GET : PG_HOUR_GET, &p);
+	pg_int(&p, 2, (int64_t)start);
+	pg_int(&p, 3, layout);
+	res = pg_run(ctx, day ? PG_DAY_GET : PG_HOUR_GET, &p);
 	if (!res)
 		return TPD_ERR_DB;
 	if (PQntuples(res)) {
-		size_t n;
-		unsigned char *b = pg_bytes(res, 0, 0, &n);
+		unsigned char *b = pg_bytes(res, 0, 0, len);
 
-		rc = b ? tpc_telem_agg_add_rollup(tmp, layout, b, n) : TPD_ERR_NOMEM;
+		if (!b)
+			rc = TPD_ERR_NOMEM;
+		else if (*len > cap)
+			rc = TPD_ERR_DB;
+		else
+			memcpy(buf, b, *len);
 		PQfreemem(b);
 	}
 	PQclear(res);
-	if (!rc)
-		rc = tpc_telem_agg_add_rollup(tmp, layout, mine, mlen);
-	if (!rc)
-		rc = tpc_telem_agg_encode(tmp, layout, merged, sizeof(merged), &len);
-	if (rc)
-		return TPD_ERR_DB;
-	pg_blob(&p, 4, merged, len);
-	return pg_done(c, day ? PG_DAY_PUT : PG_HOUR_PUT, &p);
+	return rc;
 }
 
-static enum tpd_err pg_group_add(struct pg_ctx *c, int64_t dev_id, struct pg_group *g,
-				 bool day, double start, int64_t layout_id,
-				 const unsigned char *data, size_t len, struct tpc_telem_agg *tmp)
+static enum tpd_err pg_rollup_put(void *ctx, bool day, int64_t dev_id, double start,
+				  int64_t layout, const unsigned char *data, size_t len)
 {
-	const char *layout;
-	enum tpd_err rc;
+	struct pg_params p = { 0 };
 
-	if (g->used && (g->start != start || g->layout != layout_id)) {
-		rc = pg_group_flush(c, dev_id, g, day, tmp);
-		if (rc)
-			return rc;
-	}
-	layout = pg_name_of(c, layout_id);
-	if (!layout)
-		return TPD_ERR_DB;
-	if (!g->used) {
-		memset(&g->agg, 0, sizeof(g->agg));
-		g->used = true;
-		g->start = start;
-		g->layout = layout_id;
-	}
-	/* a row that does not decode is left out of its rollup, not fatal */
-	if (tpc_telem_agg_add_row(&g->agg, layout, data, len))
-		pg_log(c, "telemetry row of device id %lld does not decode; left out of its rollup",
-		       (long long)dev_id);
-	return TPD_OK;
+	pg_int(&p, 1, dev_id);
+	pg_int(&p, 2, (int64_t)start);
+	pg_int(&p, 3, layout);
+	pg_blob(&p, 4, data, len);
+	return pg_done(ctx, day ? PG_DAY_PUT : PG_HOUR_PUT, &p);
 }
 
 /* Rolls up one device's rows of closed hours (seq above its mark) and
  * deletes its raw rows older than cutoff that are rolled up. */
 static enum tpd_err pg_maintain_device(struct pg_ctx *c, int64_t dev_id, double open_hour,
-				       double cutoff, unsigned *rows, struct pg_group *g)
+				       double cutoff, unsigned *rows, struct tpc_rollup *g)
 {
 	struct pg_params p = { 0 };
 	PGresult *res;
@@ -2569,6 +2537,7 @@ static enum tpd_err pg_maintain_device(struct pg_ctx *c, int64_t dev_id, double 
 	if (rc)
 		return rc;
 	last = mark;
+	tpc_rollup_device(g, dev_id);
 	pg_int(&p, 2, mark);
 	pg_int(&p, 3, *rows);
 	/* the whole budget's rows come at once; the groups' statements run
@@ -2590,19 +2559,16 @@ static enum tpd_err pg_maintain_device(struct pg_ctx *c, int64_t dev_id, double 
 			break;
 		}
 		(*rows)--;
-		rc = pg_group_add(c, dev_id, &g[0], false, floor(ts / 3600) * 3600, layout, data, len,
-				  &g[2].agg);
-		if (!rc)
-			rc = pg_group_add(c, dev_id, &g[1], true, floor(ts / 86400) * 86400, layout,
-					  data, len, &g[2].agg);
+		rc = tpc_rollup_row(g, ts, layout, data, len);
 		PQfreemem(data);
 		last = pg_i64(res, r, 0);
 	}
 	PQclear(res);
 	if (!rc)
-		rc = pg_group_flush(c, dev_id, &g[0], false, &g[2].agg);
-	if (!rc)
-		rc = pg_group_flush(c, dev_id, &g[1], true, &g[2].agg);
+		rc = tpc_rollup_flush(g);
+	if (tpc_rollup_undecodable(g))
+		pg_log(c, "%u telemetry rows of device id %lld do not decode; left out of their rollups",
+		       tpc_rollup_undecodable(g), (long long)dev_id);
 	if (!rc && last != mark) {
 		struct pg_params m = { 0 };
 
@@ -2627,7 +2593,8 @@ static enum tpd_err pg_maintain_device(struct pg_ctx *c, int64_t dev_id, double 
 static enum tpd_err pg_maintain(void *ctx, double now, double raw_keep_s, bool *more)
 {
 	struct pg_ctx *c = ctx;
-	struct pg_group *g = calloc(3, sizeof(*g));   /* hour, day, scratch */
+	struct tpc_rollup_io io = { c, pg_rollup_name, pg_rollup_get, pg_rollup_put };
+	struct tpc_rollup *g = tpc_rollup_new(&io);
 	unsigned rows = PG_MAINT_ROWS_MAX;
 	double open_hour = floor(now / 3600) * 3600;
 	double cutoff = raw_keep_s > 0 ? now - raw_keep_s : NAN;
@@ -2656,7 +2623,7 @@ static enum tpd_err pg_maintain(void *ctx, double now, double raw_keep_s, bool *
 		if (!rc && rows > 0)
 			c->maint_cursor = dev_id;
 	}
-	free(g);
+	tpc_rollup_free(g);
 	return rc;
 }
 
@@ -2712,30 +2679,13 @@ static enum tpd_err pg_telemetry_recent(struct pg_ctx *c, const char *dev, doubl
 	}
 	for (int r = 0; !rc && r < PQntuples(res); r++) {
 		const char *layout = pg_name_of(c, pg_i64(res, r, 2));
-		cJSON *body = NULL, *item = cJSON_CreateObject();
-		char *text = NULL;
 		size_t len;
 		unsigned char *data = pg_bytes(res, r, 3, &len);
-		uint64_t seq = (uint64_t)pg_i64(res, r, 0);
-		double ts = pg_f64(res, r, 1);
 
-		rc = !layout || !item || !data ? TPD_ERR_DB
-		     : tpc_telem_decode(dev, seq, ts, layout, data, len, &body);
+		rc = !layout || !data ? TPD_ERR_DB
+		     : tpc_telem_item_append(arr, dev, (uint64_t)pg_i64(res, r, 0), pg_f64(res, r, 1),
+					     layout, data, len);
 		PQfreemem(data);
-		if (!rc && !(text = cJSON_PrintUnformatted(body)))
-			rc = TPD_ERR_NOMEM;
-		if (!rc && (!cJSON_AddNumberToObject(item, "id", 0) ||
-			    !cJSON_AddNumberToObject(item, "seq", (double)seq) ||
-			    !cJSON_AddNumberToObject(item, "ts", ts) ||
-			    !cJSON_AddBoolToObject(item, "verified", false) ||
-			    !cJSON_AddStringToObject(item, "body", text) ||
-			    !cJSON_AddItemToArray(arr, item)))
-			rc = TPD_ERR_NOMEM;
-		else if (!rc)
-			item = NULL;
-		cJSON_Delete(item);
-		cJSON_Delete(body);
-		free(text);
 	}
 	PQclear(res);
 	if (rc) {

@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "tpd/jsonfile.h"
+#include "rollup.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "telem_codec.h"
@@ -2116,97 +2117,60 @@ static enum tpd_err sq_telemetry_list(void *ctx, const struct tpc_telemetry_filt
 
 /* Maintenance (design note 7) ---------------------------------------- */
 
-/* One rollup being built: a device's period and layout. */
-struct sq_group {
-	bool used;
-	double start;
-	int64_t layout;
-	struct tpc_telem_agg agg;
-};
-
-/* Merges g into its stored rollup row (get, add, put). */
-static enum tpd_err sq_group_flush(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
-				   bool day, struct tpc_telem_agg *tmp)
+/* The rollup module's view of this backend (rollup.h). */
+static const char *sq_rollup_name(void *ctx, int64_t id)
 {
-	const char *layout;
-	unsigned char mine[TPC_TELEM_DATA_MAX], merged[TPC_TELEM_DATA_MAX];
-	size_t mlen, len;
-	sqlite3_stmt *st;
-	enum tpd_err rc;
-	int step;
-
-	if (!g->used)
-		return TPD_OK;
-	g->used = false;
-	layout = sq_name_of(c, g->layout);
-	if (!layout)
-		return TPD_ERR_DB;
-	rc = tpc_telem_agg_encode(&g->agg, layout, mine, sizeof(mine), &mlen);
-	if (rc)
-		return TPD_ERR_DB;
-	memset(tmp, 0, sizeof(*tmp));
-	st = sq_stmt(c, day ? SQ_DAY_GET : SQ_HOUR_GET);
-	if (!st)
-		return TPD_ERR_DB;
-	sqlite3_bind_int64(st, 1, dev_id);
-	sqlite3_bind_double(st, 2, g->start);
-	sqlite3_bind_int64(st, 3, g->layout);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		rc = tpc_telem_agg_add_rollup(tmp, layout, sqlite3_column_blob(st, 0),
-					      (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_reset(st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return TPD_ERR_DB;
-	if (!rc)
-		rc = tpc_telem_agg_add_rollup(tmp, layout, mine, mlen);
-	if (!rc)
-		rc = tpc_telem_agg_encode(tmp, layout, merged, sizeof(merged), &len);
-	if (rc)
-		return TPD_ERR_DB;
-	st = sq_stmt(c, day ? SQ_DAY_PUT : SQ_HOUR_PUT);
-	if (!st)
-		return TPD_ERR_DB;
-	sqlite3_bind_int64(st, 1, dev_id);
-	sqlite3_bind_double(st, 2, g->start);
-	sqlite3_bind_int64(st, 3, g->layout);
-	sqlite3_bind_blob(st, 4, merged, (int)len, SQLITE_STATIC);
-	return sq_done(c, st);
+	return sq_name_of(ctx, id);
 }
 
-static enum tpd_err sq_group_add(struct sq_ctx *c, int64_t dev_id, struct sq_group *g,
-				 bool day, double start, int64_t layout_id,
-				 const unsigned char *data, size_t len, struct tpc_telem_agg *tmp)
+static enum tpd_err sq_rollup_get(void *ctx, bool day, int64_t dev_id, double start,
+				  int64_t layout, unsigned char *buf, size_t cap, size_t *len)
 {
-	const char *layout;
-	enum tpd_err rc;
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, day ? SQ_DAY_GET : SQ_HOUR_GET);
+	enum tpd_err rc = TPD_OK;
+	int step;
 
-	if (g->used && (g->start != start || g->layout != layout_id)) {
-		rc = sq_group_flush(c, dev_id, g, day, tmp);
-		if (rc)
-			return rc;
-	}
-	layout = sq_name_of(c, layout_id);
-	if (!layout)
+	*len = 0;
+	if (!st)
 		return TPD_ERR_DB;
-	if (!g->used) {
-		memset(&g->agg, 0, sizeof(g->agg));
-		g->used = true;
-		g->start = start;
-		g->layout = layout_id;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, start);
+	sqlite3_bind_int64(st, 3, layout);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		if (*len > cap)
+			rc = TPD_ERR_DB;
+		else if (*len)
+			memcpy(buf, sqlite3_column_blob(st, 0), *len);
+	} else if (step != SQLITE_DONE) {
+		rc = TPD_ERR_DB;
 	}
-	/* a row that does not decode is left out of its rollup, not fatal */
-	if (tpc_telem_agg_add_row(&g->agg, layout, data, len))
-		sq_log(c, "telemetry row of device id %lld does not decode; left out of its rollup",
-		       (long long)dev_id);
-	return TPD_OK;
+	sqlite3_reset(st);
+	return rc;
+}
+
+static enum tpd_err sq_rollup_put(void *ctx, bool day, int64_t dev_id, double start,
+				  int64_t layout, const unsigned char *data, size_t len)
+{
+	struct sq_ctx *c = ctx;
+	sqlite3_stmt *st = sq_stmt(c, day ? SQ_DAY_PUT : SQ_HOUR_PUT);
+
+	if (!st)
+		return TPD_ERR_DB;
+	sqlite3_bind_int64(st, 1, dev_id);
+	sqlite3_bind_double(st, 2, start);
+	sqlite3_bind_int64(st, 3, layout);
+	sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
+	return sq_done(c, st);
 }
 
 /* Rolls up one device's rows of closed hours (seq above its mark) and
  * deletes its raw rows older than cutoff that are rolled up. *rows: budget
  * left. */
 static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double open_hour,
-				       double cutoff, unsigned *rows, struct sq_group *g)
+				       double cutoff, unsigned *rows, struct tpc_rollup *g)
 {
 	sqlite3_stmt *st = sq_stmt(c, SQ_MARK_GET);
 	int64_t mark = 0, last;
@@ -2220,6 +2184,7 @@ static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double 
 		mark = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	last = mark;
+	tpc_rollup_device(g, dev_id);
 	st = sq_stmt(c, SQ_MAINT_ROWS);
 	if (!st)
 		return TPD_ERR_DB;
@@ -2237,18 +2202,15 @@ static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double 
 		if (ts >= open_hour)
 			break;            /* its hour is still open: next time */
 		(*rows)--;
-		rc = sq_group_add(c, dev_id, &g[0], false, floor(ts / 3600) * 3600, layout, data, len,
-				  &g[2].agg);
-		if (!rc)
-			rc = sq_group_add(c, dev_id, &g[1], true, floor(ts / 86400) * 86400, layout,
-					  data, len, &g[2].agg);
+		rc = tpc_rollup_row(g, ts, layout, data, len);
 		last = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
 	if (!rc)
-		rc = sq_group_flush(c, dev_id, &g[0], false, &g[2].agg);
-	if (!rc)
-		rc = sq_group_flush(c, dev_id, &g[1], true, &g[2].agg);
+		rc = tpc_rollup_flush(g);
+	if (tpc_rollup_undecodable(g))
+		sq_log(c, "%u telemetry rows of device id %lld do not decode; left out of their rollups",
+		       tpc_rollup_undecodable(g), (long long)dev_id);
 	if (!rc && last != mark) {
 		st = sq_stmt(c, SQ_MARK_PUT);
 		if (!st)
@@ -2275,7 +2237,8 @@ static enum tpd_err sq_maintain_device(struct sq_ctx *c, int64_t dev_id, double 
 static enum tpd_err sq_maintain(void *ctx, double now, double raw_keep_s, bool *more)
 {
 	struct sq_ctx *c = ctx;
-	struct sq_group *g = calloc(3, sizeof(*g));   /* hour, day, scratch */
+	struct tpc_rollup_io io = { c, sq_rollup_name, sq_rollup_get, sq_rollup_put };
+	struct tpc_rollup *g = tpc_rollup_new(&io);
 	unsigned rows = SQ_MAINT_ROWS_MAX;
 	double open_hour = floor(now / 3600) * 3600;
 	double cutoff = raw_keep_s > 0 ? now - raw_keep_s : NAN;
@@ -2312,7 +2275,7 @@ static enum tpd_err sq_maintain(void *ctx, double now, double raw_keep_s, bool *
 		if (!rc && rows > 0)
 			c->maint_cursor = dev_id;
 	}
-	free(g);
+	tpc_rollup_free(g);
 	return rc;
 }
 
@@ -2435,28 +2398,12 @@ static enum tpd_err sq_telemetry_recent(struct sq_ctx *c, const char *dev, doubl
 	sqlite3_bind_int(st, 3, (int)limit);
 	while (!rc && (row = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *layout = sq_name_of(c, sqlite3_column_int64(st, 2));
-		cJSON *body = NULL, *item = cJSON_CreateObject();
-		char *text = NULL;
 
-		rc = !layout || !item ? TPD_ERR_DB
-		     : tpc_telem_decode(dev, (uint64_t)sqlite3_column_int64(st, 0),
-					sqlite3_column_double(st, 1), layout,
-					sqlite3_column_blob(st, 3),
-					(size_t)sqlite3_column_bytes(st, 3), &body);
-		if (!rc && !(text = cJSON_PrintUnformatted(body)))
-			rc = TPD_ERR_NOMEM;
-		if (!rc && (!cJSON_AddNumberToObject(item, "id", 0) ||
-			    !cJSON_AddNumberToObject(item, "seq", (double)sqlite3_column_int64(st, 0)) ||
-			    !cJSON_AddNumberToObject(item, "ts", sqlite3_column_double(st, 1)) ||
-			    !cJSON_AddBoolToObject(item, "verified", false) ||
-			    !cJSON_AddStringToObject(item, "body", text) ||
-			    !cJSON_AddItemToArray(arr, item)))
-			rc = TPD_ERR_NOMEM;
-		else if (!rc)
-			item = NULL;
-		cJSON_Delete(item);
-		cJSON_Delete(body);
-		free(text);
+		rc = !layout ? TPD_ERR_DB
+		     : tpc_telem_item_append(arr, dev, (uint64_t)sqlite3_column_int64(st, 0),
+					     sqlite3_column_double(st, 1), layout,
+					     sqlite3_column_blob(st, 3),
+					     (size_t)sqlite3_column_bytes(st, 3));
 	}
 	sqlite3_reset(st);
 	if (rc) {

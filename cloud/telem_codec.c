@@ -666,3 +666,28 @@ out:
 	free(tok);
 	return rc;
 }
+
+enum tpd_err tpc_telem_item_append(cJSON *arr, const char *dev, uint64_t seq, double ts,
+				   const char *layout, const unsigned char *data, size_t len)
+{
+	cJSON *body = NULL, *item = cJSON_CreateObject();
+	char *text = NULL;
+	enum tpd_err rc = item ? tpc_telem_decode(dev, seq, ts, layout, data, len, &body)
+			       : TPD_ERR_NOMEM;
+
+	if (!rc && !(text = cJSON_PrintUnformatted(body)))
+		rc = TPD_ERR_NOMEM;
+	if (!rc && (!cJSON_AddNumberToObject(item, "id", 0) ||
+		    !cJSON_AddNumberToObject(item, "seq", (double)seq) ||
+		    !cJSON_AddNumberToObject(item, "ts", ts) ||
+		    !cJSON_AddBoolToObject(item, "verified", false) ||
+		    !cJSON_AddStringToObject(item, "body", text) ||
+		    !cJSON_AddItemToArray(arr, item)))
+		rc = TPD_ERR_NOMEM;
+	else if (!rc)
+		item = NULL;
+	cJSON_Delete(item);
+	cJSON_Delete(body);
+	free(text);
+	return rc;
+}

@@ -58,6 +58,12 @@ enum tpd_err tpc_telem_encode(const cJSON *report, char *layout, size_t layout_l
 enum tpd_err tpc_telem_decode(const char *dev, uint64_t seq, double ts, const char *layout,
 			      const unsigned char *data, size_t len, cJSON **out);
 
+/* Appends a compact row to arr as the API lists reports: {id 0, seq, ts,
+ * verified false, body (the decoded report's text)}. TPD_ERR_INVAL for a
+ * corrupt row. */
+enum tpd_err tpc_telem_item_append(cJSON *arr, const char *dev, uint64_t seq, double ts,
+				   const char *layout, const unsigned char *data, size_t len);
+
 /* Adds one encoded row to agg (zeroed by the caller before the first). */
 enum tpd_err tpc_telem_agg_add_row(struct tpc_telem_agg *agg, const char *layout,
 				   const unsigned char *data, size_t len);
