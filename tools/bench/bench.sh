@@ -511,6 +511,17 @@ pg_cpu_s() {   # user + system seconds of the server and its backends
 	done
 	awk -v t="$s" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", t / hz }'
 }
+procs_cpu_s() {   # PID...: their user + system seconds
+	local p s=0 t
+	for p in "$@"; do
+		t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null)
+		s=$((s + ${t:-0}))
+	done
+	awk -v t="$s" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", t / hz }'
+}
+machine_busy_s() {   # seconds of all cores not idle (nor waiting on I/O)
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
+}
 # Client ids benchpg-1..N, the same in every run: a session of an earlier
 # run left offline would keep its share of the next backlog (a stranded
 # share, README "Deployment notes").
@@ -530,14 +541,14 @@ scale_start() {   # N DBURL TAG: N ingest collectors -> pids in scale_pids
 }
 scale_stop() { local p; for p in "${scale_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 section_pgscale() {
-	local k n url t0 t1 c0 c1 got rate one=0 lat
+	local k n url t0 t1 c0 c1 m0 m1 b0 b1 w got rate one=0 lat
 	echo
 	echo "== several collectors on PostgreSQL: backlog drain by k ingest collectors =="
 	bench_fleet || return 1
 	. tests/lib/pg.sh
 	pg_tmp=$(mktemp -d /tmp/tpdiag-pg.XXXXXX)
 	pg_start "$pg_tmp" > "$work/pg.log" 2>&1 || { echo "bench: no PostgreSQL server"; cat "$work/pg.log"; return 1; }
-	row "collectors" "msg/s" "vs 1" "PG cpu/s" "stored / published"
+	row "collectors" "msg/s" "vs 1" "PG cores" "stored / published; cores busy: collectors, broker, machine"
 	for k in 1 2 3; do
 		createdb -h "$PG_SOCK" -p "$PG_PORT" -U tpdiag "bench$k"
 		url="postgresql://tpdiag@127.0.0.1:$PG_PORT/bench$k"
@@ -545,6 +556,8 @@ section_pgscale() {
 		scale_stop
 		n=$(bench_backlog)
 		c0=$(pg_cpu_s)
+		m0=$(machine_busy_s)
+		b0=$(procs_cpu_s "$STACK_BROKER_PID")
 		t0=$(date +%s.%N)
 		scale_start "$k" "$url" "$k"
 		for _ in $(seq 6000); do
@@ -554,12 +567,17 @@ section_pgscale() {
 		done
 		t1=$(date +%s.%N)
 		c1=$(pg_cpu_s)
+		m1=$(machine_busy_s)
+		b1=$(procs_cpu_s "$STACK_BROKER_PID")
+		w=$(procs_cpu_s "${scale_pids[@]}")   # their whole life: the drain and start-up
 		scale_stop
 		rate=$(awk -v n="$got" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 		[ "$k" = 1 ] && one=$rate
 		row "  $k" "$rate" "$(ratio "$rate" "$one")" \
 			"$(awk -v a="$c0" -v b="$c1" -v x="$t0" -v y="$t1" 'BEGIN { printf "%.2f", (b - a) / (y - x) }')" \
-			"$got / $n"
+			"$got / $n; $(awk -v w="$w" -v b0="$b0" -v b1="$b1" -v m0="$m0" -v m1="$m1" \
+				-v x="$t0" -v y="$t1" -v n="$(nproc)" 'BEGIN { d = y - x;
+				printf "%.2f, %.2f, %.2f of %d", w / d, (b1 - b0) / d, (m1 - m0) / d, n }')"
 		[ "$got" = "$n" ] || echo "section scale: $k collectors stored $got of $n" >> "$work/misses"
 	done
 	trow "3 collectors' drain vs 1's" "$rate" "$one" "$(ratio "$rate" "$one")" ">=" 2.00 \
