@@ -56,6 +56,17 @@ struct tpc_collector {
 	double maintain_due;             /* monotonic s: a step is made then even under load */
 	unsigned batch_n;                /* messages in the open batch */
 	struct tpc_fleet_stats fleet_stats; /* the engine's, copied each tick (under lock) */
+	double gap_grace_s;              /* tpc_collector_set_gaps */
+	struct collector_gap_ask *ask;   /* ranges to ask the database of; NULL: none */
+};
+
+/* The due ranges of one tick, asked of the database (collector_gaps_ask). */
+#define COLLECTOR_GAP_ASK_MAX 512   /* devices a tick; more wait for the next */
+#define COLLECTOR_GAP_SEQS 256      /* seqs a query */
+struct collector_gap_ask {
+	struct tpc_seqgap_range due[COLLECTOR_GAP_ASK_MAX];
+	char dev[COLLECTOR_GAP_ASK_MAX][TPD_ID_MAX + 1];
+	uint64_t seqs[COLLECTOR_GAP_SEQS];
 };
 
 #define COLLECTOR_MAINTAIN_BUSY_S 0.2    /* between steps while there is work */
@@ -85,6 +96,7 @@ enum tpd_err tpc_collector_new(struct tpc_store *store, struct tpc_registry *reg
 		free(c);
 		return TPD_ERR_NOMEM;
 	}
+	c->gap_grace_s = COLLECTOR_GAP_GRACE_S;
 	if (tpc_seqgap_new(COLLECTOR_GAP_GRACE_S, COLLECTOR_LOG_EVERY_S, &c->gaps)) {
 		tpc_hist_free(c->ingest_latency);
 		free(c);
@@ -102,6 +114,7 @@ void tpc_collector_free(struct tpc_collector *c)
 	pthread_mutex_destroy(&c->lock);
 	tpc_hist_free(c->ingest_latency);
 	tpc_seqgap_free(c->gaps);
+	free(c->ask);
 	free(c);
 }
 
@@ -536,10 +549,51 @@ static void collector_on_gap(void *ctx, const char *dev, const struct tpc_seqgap
 		a->grace_s, missing, n ? list : "none kept");
 }
 
+enum tpd_err tpc_collector_set_gaps(struct tpc_collector *c, double grace_s, bool shared)
+{
+	if (shared && !c->ask && !(c->ask = malloc(sizeof(*c->ask))))
+		return TPD_ERR_NOMEM;
+	if (!shared) {
+		free(c->ask);
+		c->ask = NULL;
+	}
+	c->gap_grace_s = grace_s;
+	tpc_seqgap_set_grace(c->gaps, grace_s);
+	tpc_seqgap_set_ask(c->gaps, shared);
+	return TPD_OK;
+}
+
+/* Several collectors share the stream (tpc_collector_set_gaps): the seqs of
+ * a due range that another one stored are no loss. A range the database
+ * cannot be asked about now stays asked, and becomes an alarm: a missing
+ * report is never hidden by a failing query. */
+static void collector_gaps_ask(struct tpc_collector *c, double now_mono)
+{
+	struct collector_gap_ask *q = c->ask;
+	size_t n = tpc_seqgap_due(c->gaps, now_mono, q->due, q->dev, COLLECTOR_GAP_ASK_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lo = q->due[i].lo;
+		size_t m;
+
+		do {
+			if (tpc_store_seqs_stored(c->store, q->dev[i], lo, q->due[i].hi, q->seqs,
+						  COLLECTOR_GAP_SEQS, &m))
+				break;
+			for (size_t k = 0; k < m; k++)
+				tpc_seqgap_seen(c->gaps, q->dev[i], q->seqs[k], false, now_mono,
+						tpd_clock_wall());
+			lo = m ? q->seqs[m - 1] + 1 : lo;
+		} while (m == COLLECTOR_GAP_SEQS && lo <= q->due[i].hi);
+	}
+}
+
 void tpc_collector_tick(struct tpc_collector *c, double now_mono)
 {
-	struct collector_alarm_ctx a = { .grace_s = COLLECTOR_GAP_GRACE_S };
+	struct collector_alarm_ctx a = { .grace_s = c->gap_grace_s };
 
+	if (c->ask)
+		collector_gaps_ask(c, now_mono);
 	tpc_seqgap_check(c->gaps, now_mono, collector_on_gap, &a);
 	/* idle devices' forecasts out of memory (fleet.c note 4), a bounded
 	 * number a tick so a fleet going quiet at once does not stall ingest */

@@ -64,6 +64,15 @@ void tpc_collector_set_fleet(struct tpc_collector *c, struct tpc_fleet *fleet, d
  * lease (tpc_store_leads) feeds its engine; the others are standbys.
  */
 void tpc_collector_set_forecast_only(struct tpc_collector *c, bool on);
+/*
+ * The gap detector (seqgap.h): grace_s before missing seqs are a loss
+ * alarm (tpcollect --gap-grace); shared: other collectors take a share of
+ * every device's reports (a shared subscription on one database), so a due
+ * range is first looked up in the database and what another stored is no
+ * loss. One indexed query per due range: with devices partitioned so that
+ * each reaches one collector, there are none to ask about.
+ */
+enum tpd_err tpc_collector_set_gaps(struct tpc_collector *c, double grace_s, bool shared);
 /* At a clean stop: every device's forecast state into the store. */
 void tpc_collector_save_forecasts(struct tpc_collector *c);
 

@@ -14,6 +14,14 @@
  * 2. A device with TPC_SEQGAP_RANGES open ranges loses its oldest to make
  *    room; an unalarmed one evicted so is counted as an alarm on the spot
  *    (it is in no list any more, so it could never be filled).
+ * 3. Ask mode (several collectors share the stream): every report of a
+ *    device that went to another collector opens a range here, so a
+ *    device reporting fast fills its ranges long before they are due.
+ *    tpc_seqgap_due therefore hands out a device's whole window (its
+ *    oldest open range's lo to its newest's hi) when a range is due or
+ *    when it has half of TPC_SEQGAP_RANGES open; one lookup fills them
+ *    all. Between two lookups a device may open more ranges than a lone
+ *    collector would keep: up to TPC_SEQGAP_RANGES_ASK.
  */
 #include <pthread.h>
 #include <search.h>
@@ -35,6 +43,8 @@ struct seqgap_dev {
 struct tpc_seqgap {
 	pthread_mutex_t lock;
 	double grace_s, report_every_s;
+	bool ask;                        /* tpc_seqgap_set_ask */
+	bool crowded;                    /* ask: a device has many open ranges */
 	void *root;                      /* tsearch tree of struct seqgap_dev */
 	struct seqgap_dev **devs;
 	size_t ndevs, capdevs;
@@ -128,15 +138,16 @@ static void seqgap_remove(struct seqgap_dev *d, size_t i)
 	d->n--;
 }
 
-static bool seqgap_grow(struct seqgap_dev *d)
+static bool seqgap_grow(const struct tpc_seqgap *g, struct seqgap_dev *d)
 {
-	size_t cap = d->cap ? d->cap * 2 : 2;
+	size_t cap = d->cap ? d->cap * 2 : 2, most = g->ask ? TPC_SEQGAP_RANGES_ASK
+							   : TPC_SEQGAP_RANGES;
 	struct tpc_seqgap_range *r;
 
-	if (d->cap >= TPC_SEQGAP_RANGES)
+	if (d->cap >= most)
 		return false;
-	if (cap > TPC_SEQGAP_RANGES)
-		cap = TPC_SEQGAP_RANGES;
+	if (cap > most)
+		cap = most;
 	r = realloc(d->r, cap * sizeof(*r));
 	if (!r)
 		return false;
@@ -162,7 +173,7 @@ static void seqgap_give_up(struct tpc_seqgap *g, struct seqgap_dev *d, bool alar
 /* Room for one more range at d->n: grows the array, or evicts the oldest. */
 static bool seqgap_room(struct tpc_seqgap *g, struct seqgap_dev *d)
 {
-	if (d->n < d->cap || seqgap_grow(d))
+	if (d->n < d->cap || seqgap_grow(g, d))
 		return true;
 	if (d->n == 0)
 		return false;
@@ -196,7 +207,7 @@ static void seqgap_fill(struct tpc_seqgap *g, struct seqgap_dev *d, size_t i, ui
 			r->hi--;
 		return;
 	}
-	if (d->n == d->cap && !seqgap_grow(d)) {
+	if (d->n == d->cap && !seqgap_grow(g, d)) {
 		if (i == 0) {
 			/* this is the oldest: its lower part goes */
 			seqgap_give_up(g, d, alarmed, r->lo, seq - 1);
@@ -245,8 +256,13 @@ void tpc_seqgap_seen(struct tpc_seqgap *g, const char *dev, uint64_t seq, bool r
 			r->since_mono = now;
 			r->since_wall = wall;
 			r->alarmed = false;
+			r->asked = false;
 			if (now + g->grace_s < g->next_due)
 				g->next_due = now + g->grace_s;
+			/* with ask on, a device's ranges are looked up before they
+			 * crowd out each other (design note 3) */
+			if (g->ask && d->n >= TPC_SEQGAP_RANGES / 2)
+				g->crowded = true;
 		}
 		d->max = seq;
 		goto out;
@@ -260,6 +276,60 @@ void tpc_seqgap_seen(struct tpc_seqgap *g, const char *dev, uint64_t seq, bool r
 		}
 	}
 out:
+	pthread_mutex_unlock(&g->lock);
+}
+
+size_t tpc_seqgap_due(struct tpc_seqgap *g, double now, struct tpc_seqgap_range *due,
+		      char (*dev)[TPD_ID_MAX + 1], size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&g->lock);
+	if (now < g->next_due && !g->crowded) {
+		pthread_mutex_unlock(&g->lock);
+		return 0;
+	}
+	g->crowded = false;
+	for (size_t k = 0; n < max && k < g->ndevs; k++) {
+		struct seqgap_dev *d = g->devs[k];
+		size_t first = d->n;
+		bool ripe = d->n >= TPC_SEQGAP_RANGES / 2;
+
+		for (size_t i = 0; i < d->n; i++) {
+			if (d->r[i].alarmed)
+				continue;
+			if (first == d->n)
+				first = i;
+			if (!d->r[i].asked && now >= d->r[i].since_mono + g->grace_s)
+				ripe = true;
+		}
+		if (first == d->n || !ripe)
+			continue;
+		for (size_t i = first; i < d->n; i++)
+			if (now >= d->r[i].since_mono + g->grace_s)
+				d->r[i].asked = true;
+		due[n] = d->r[first];
+		due[n].hi = d->r[d->n - 1].hi;
+		memcpy(dev[n], d->id, sizeof(dev[n]));
+		n++;
+	}
+	if (n == max)
+		g->crowded = true;   /* the rest at the next call */
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+void tpc_seqgap_set_ask(struct tpc_seqgap *g, bool ask)
+{
+	pthread_mutex_lock(&g->lock);
+	g->ask = ask;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void tpc_seqgap_set_grace(struct tpc_seqgap *g, double grace_s)
+{
+	pthread_mutex_lock(&g->lock);
+	g->grace_s = grace_s;
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -278,6 +348,10 @@ size_t tpc_seqgap_check(struct tpc_seqgap *g, double now, tpc_seqgap_alarm_fn fn
 		for (size_t i = 0; i < d->n; i++) {
 			struct tpc_seqgap_range *r = &d->r[i];
 
+			if (!r->alarmed && now >= r->since_mono + g->grace_s && g->ask && !r->asked) {
+				next = now;   /* due, not asked yet: the next check */
+				continue;
+			}
 			if (!r->alarmed && now >= r->since_mono + g->grace_s) {
 				r->alarmed = true;
 				alarmed++;
@@ -296,7 +370,7 @@ size_t tpc_seqgap_check(struct tpc_seqgap *g, double now, tpc_seqgap_alarm_fn fn
 			size_t m = 0;
 
 			for (size_t i = 0; i < d->n; i++)
-				if (d->r[i].alarmed)
+				if (d->r[i].alarmed && m < TPC_SEQGAP_RANGES)
 					list[m++] = d->r[i];
 			if (fn)
 				fn(ctx, d->id, list, m, d->new_ranges, d->new_reports);

@@ -34,10 +34,12 @@
 #include <cjson/cJSON.h>
 
 #include "tpd/err.h"
+#include "tpd/wire.h"
 
 struct tpc_seqgap;
 
 #define TPC_SEQGAP_RANGES 32       /* open ranges kept per device */
+#define TPC_SEQGAP_RANGES_ASK 256  /* ... in ask mode (seqgap.c note 3) */
 #define TPC_SEQGAP_DEVICES 200000  /* devices tracked; more are counted, not tracked */
 
 /* One range of missing seqs, lo..hi inclusive. */
@@ -46,6 +48,7 @@ struct tpc_seqgap_range {
 	double since_mono;   /* monotonic s when it opened */
 	double since_wall;   /* Unix s when it opened (for the health answer) */
 	bool alarmed;        /* open for longer than grace_s */
+	bool asked;          /* handed out by tpc_seqgap_due */
 };
 
 struct tpc_seqgap_totals {
@@ -76,6 +79,22 @@ void tpc_seqgap_free(struct tpc_seqgap *g);
  * are no loss). Never fails: out of memory only means a gap is not seen. */
 void tpc_seqgap_seen(struct tpc_seqgap *g, const char *dev, uint64_t seq, bool restart,
 		     double now, double wall);
+
+/* Several collectors sharing the stream each see a share of a device's
+ * seqs: the others' are missing here, not lost. With ask on, a range
+ * becomes an alarm only after tpc_seqgap_due has handed it out: the caller
+ * asks the database which of its seqs another collector stored and passes
+ * those to tpc_seqgap_seen before the next check. */
+void tpc_seqgap_set_ask(struct tpc_seqgap *g, bool ask);
+/* Ask mode: up to max devices to look up, each as one window (due[i].lo:
+ * its oldest open range's first seq, .hi: its newest's last) with its id
+ * in dev[i]: those with a range open at least grace_s at now that was not
+ * handed out yet (it and the others that old are marked asked), or with
+ * half of TPC_SEQGAP_RANGES open (seqgap.c note 3). */
+size_t tpc_seqgap_due(struct tpc_seqgap *g, double now, struct tpc_seqgap_range *due,
+		      char (*dev)[TPD_ID_MAX + 1], size_t max);
+/* Sets grace_s (tpcollect --gap-grace). */
+void tpc_seqgap_set_grace(struct tpc_seqgap *g, double grace_s);
 
 /* Turns ranges open longer than grace into alarms and calls fn (may be
  * NULL) for devices due a report. Cheap when nothing is due. Returns the

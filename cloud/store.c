@@ -587,6 +587,12 @@ enum tpd_err tpc_store_claim_list(struct tpc_store *s, const struct tpc_claim_fi
 	STORE_READ(s, claim_list, f, out, total);
 }
 
+enum tpd_err tpc_store_seqs_stored(struct tpc_store *s, const char *dev, uint64_t lo, uint64_t hi,
+				   uint64_t *seqs, size_t max, size_t *n)
+{
+	STORE_READ(s, seqs_stored, dev, lo, hi, seqs, max, n);
+}
+
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
 				     int64_t *n)
 {

@@ -196,6 +196,10 @@ struct tpc_store_ops {
 	enum tpd_err (*telemetry_list)(void *ctx, const struct tpc_telemetry_filter *f,
 				       cJSON **out);
 	enum tpd_err (*count_reports)(void *ctx, const char *dev, const char *kind, int64_t *n);
+	/* the seqs of dev stored in lo..hi (reports and telemetry), ascending,
+	 * up to max of them into seqs */
+	enum tpd_err (*seqs_stored)(void *ctx, const char *dev, uint64_t lo, uint64_t hi,
+				    uint64_t *seqs, size_t max, size_t *n);
 	enum tpd_err (*outbox_add)(void *ctx, const char *topic, const char *payload);
 	enum tpd_err (*outbox_next)(void *ctx, int64_t after, int64_t *id, char **topic,
 				    char **payload);
@@ -333,6 +337,10 @@ enum tpd_err tpc_store_telemetry_list(struct tpc_store *s, struct tpc_telemetry_
 				      cJSON **out);
 enum tpd_err tpc_store_count_reports(struct tpc_store *s, const char *dev, const char *kind,
 				     int64_t *n);
+/* Which seqs of dev in lo..hi are stored, by any collector on the database
+ * (ascending, up to max into seqs; *n of them). On a reader. */
+enum tpd_err tpc_store_seqs_stored(struct tpc_store *s, const char *dev, uint64_t lo, uint64_t hi,
+				   uint64_t *seqs, size_t max, size_t *n);
 /* The oldest unsent outbox message after id `after`; TPD_ERR_NOTFOUND when
  * none. *topic and *payload are the caller's (free()). */
 enum tpd_err tpc_store_outbox_next(struct tpc_store *s, int64_t after, int64_t *id, char **topic,

@@ -309,6 +309,7 @@ enum pg_stmt_id {
 	PG_COUNT_REPORTS_DEV,
 	PG_COUNT_REPORTS_KIND,
 	PG_COUNT_REPORTS_DEV_KIND,
+	PG_SEQS_STORED,
 	PG_NAME_FIND,
 	PG_NAME_GET,
 	PG_NAME_ADD,
@@ -551,6 +552,10 @@ static const struct pg_stmt_def pg_stmts[PG_STMT_COUNT] = {
 	[PG_COUNT_REPORTS_KIND] = { "count_reports_kind",
 		"SELECT (SELECT count(*) FROM reports WHERE kind = $2) + CASE WHEN $2 = 'telemetry'"
 		" THEN (SELECT count(*) FROM telemetry) ELSE 0 END", "tt" },
+	[PG_SEQS_STORED] = { "seqs_stored",
+		"SELECT seq FROM reports WHERE dev = $1 AND seq BETWEEN $2 AND $3"
+		" UNION ALL SELECT seq FROM telemetry WHERE dev_id = $4 AND seq BETWEEN $2 AND $3"
+		" ORDER BY 1 LIMIT $5", "tiiii" },
 	[PG_COUNT_REPORTS_DEV_KIND] = { "count_reports_dev_kind",
 		"SELECT (SELECT count(*) FROM reports WHERE dev = $1 AND kind = $2) +"
 		" CASE WHEN $2 = 'telemetry' THEN (SELECT count(*) FROM telemetry"
@@ -786,8 +791,6 @@ static bool pg_prepare(struct pg_ctx *c, enum pg_stmt_id id)
 	return true;
 }
 
-/* Runs prepared statement id; the result (rows or a command's), or NULL
- * after logging the error. The caller PQclear()s it. */
 static const char *const pg_owed_sql[] = {
 	[PG_OWE_SAVEPOINT] = "SAVEPOINT report",
 	[PG_OWE_RELEASE] = "RELEASE report",
@@ -886,6 +889,8 @@ static PGresult *pg_exec_prepared(struct pg_ctx *c, const char *name, int n,
 	return out;
 }
 
+/* Runs prepared statement id; the result (rows or a command's), or NULL
+ * after logging the error. The caller PQclear()s it. */
 static PGresult *pg_run(struct pg_ctx *c, enum pg_stmt_id id, const struct pg_params *p)
 {
 	const struct pg_stmt_def *d = &pg_stmts[id];
@@ -2627,6 +2632,32 @@ static enum tpd_err pg_maintain(void *ctx, double now, double raw_keep_s, bool *
 	return rc;
 }
 
+static enum tpd_err pg_seqs_stored(void *ctx, const char *dev, uint64_t lo, uint64_t hi,
+				   uint64_t *seqs, size_t max, size_t *n)
+{
+	struct pg_ctx *c = ctx;
+	struct pg_params p = { 0 };
+	int64_t dev_id = -1;   /* no telemetry yet: none of it matches */
+	enum tpd_err rc = pg_name_find(c, dev, &dev_id);
+	PGresult *res;
+
+	*n = 0;
+	if (rc && rc != TPD_ERR_NOTFOUND)
+		return rc;
+	pg_text(&p, 1, dev);
+	pg_int(&p, 2, (int64_t)lo);
+	pg_int(&p, 3, (int64_t)hi);
+	pg_int(&p, 4, dev_id);
+	pg_int(&p, 5, (int64_t)max);
+	res = pg_run(c, PG_SEQS_STORED, &p);
+	if (!res)
+		return TPD_ERR_DB;
+	for (int r = 0; r < PQntuples(res) && *n < max; r++)
+		seqs[(*n)++] = (uint64_t)pg_i64(res, r, 0);
+	PQclear(res);
+	return TPD_OK;
+}
+
 static enum tpd_err pg_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
 {
 	struct pg_params p = { 0 };
@@ -2755,6 +2786,7 @@ static void pg_last_error(void *ctx, char *buf, size_t len)
 	.claim_evidence = pg_claim_evidence,           \
 	.telemetry_list = pg_telemetry_list,           \
 	.count_reports = pg_count_reports,             \
+	.seqs_stored = pg_seqs_stored,                 \
 	.outbox_add = pg_outbox_add,                   \
 	.outbox_next = pg_outbox_next,                 \
 	.outbox_done = pg_outbox_done,                 \

@@ -244,6 +244,7 @@ enum sq_stmt_id {
 	SQ_COUNT_REPORTS_DEV,
 	SQ_COUNT_REPORTS_KIND,
 	SQ_COUNT_REPORTS_DEV_KIND,
+	SQ_SEQS_STORED,
 	SQ_NAME_FIND,
 	SQ_NAME_GET,
 	SQ_NAME_ADD,
@@ -426,6 +427,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_COUNT_REPORTS_KIND] =
 		"SELECT (SELECT count(*) FROM reports WHERE kind = ?2) + CASE WHEN ?2 = 'telemetry'"
 		" THEN (SELECT count(*) FROM telemetry) ELSE 0 END",
+	[SQ_SEQS_STORED] =
+		"SELECT seq FROM reports WHERE dev = ?1 AND seq BETWEEN ?2 AND ?3"
+		" UNION ALL SELECT seq FROM telemetry WHERE dev_id = ?4 AND seq BETWEEN ?2 AND ?3"
+		" ORDER BY 1 LIMIT ?5",
 	[SQ_COUNT_REPORTS_DEV_KIND] =
 		"SELECT (SELECT count(*) FROM reports WHERE dev = ?1 AND kind = ?2) +"
 		" CASE WHEN ?2 = 'telemetry' THEN (SELECT count(*) FROM telemetry"
@@ -506,7 +511,7 @@ static const char *const sq_stmt_names[SQ_STMT_COUNT] = {
 	[SQ_DEVICE_KEYS] = "device_keys", [SQ_TELEMETRY_BY_SEQ] = "telemetry_by_seq",
 	[SQ_TELEMETRY_BY_TS] = "telemetry_by_ts", [SQ_COUNT_REPORTS] = "count_reports",
 	[SQ_COUNT_REPORTS_DEV] = "count_reports_dev", [SQ_COUNT_REPORTS_KIND] = "count_reports_kind",
-	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind",
+	[SQ_COUNT_REPORTS_DEV_KIND] = "count_reports_dev_kind", [SQ_SEQS_STORED] = "seqs_stored",
 	[SQ_NAME_FIND] = "name_find", [SQ_NAME_GET] = "name_get", [SQ_NAME_ADD] = "name_add",
 	[SQ_TELEM_INSERT] = "telemetry_insert", [SQ_HOUR_LIST] = "hour_list",
 	[SQ_DAY_LIST] = "day_list", [SQ_HOUR_GET] = "hour_get", [SQ_DAY_GET] = "day_get",
@@ -2335,6 +2340,32 @@ fail:
 	return TPD_ERR_DB;
 }
 
+static enum tpd_err sq_seqs_stored(void *ctx, const char *dev, uint64_t lo, uint64_t hi,
+				   uint64_t *seqs, size_t max, size_t *n)
+{
+	struct sq_ctx *c = ctx;
+	int64_t dev_id = -1;   /* no telemetry yet: none of it matches */
+	enum tpd_err rc = sq_name_find(c, dev, &dev_id);
+	sqlite3_stmt *st;
+	int step;
+
+	*n = 0;
+	if (rc && rc != TPD_ERR_NOTFOUND)
+		return rc;
+	st = sq_stmt(c, SQ_SEQS_STORED);
+	if (!st)
+		return TPD_ERR_DB;
+	sq_bind_text(st, 1, dev);
+	sqlite3_bind_int64(st, 2, (int64_t)lo);
+	sqlite3_bind_int64(st, 3, (int64_t)hi);
+	sqlite3_bind_int64(st, 4, dev_id);
+	sqlite3_bind_int64(st, 5, (int64_t)max);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		seqs[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return step == SQLITE_DONE ? TPD_OK : TPD_ERR_DB;
+}
+
 static enum tpd_err sq_count_reports(void *ctx, const char *dev, const char *kind, int64_t *n)
 {
 	struct sq_ctx *c = ctx;
@@ -2475,6 +2506,7 @@ const struct tpc_store_ops tpc_store_sqlite = {
 	.claim_evidence = sq_claim_evidence,
 	.telemetry_list = sq_telemetry_list,
 	.count_reports = sq_count_reports,
+	.seqs_stored = sq_seqs_stored,
 	.outbox_add = sq_outbox_add,
 	.outbox_next = sq_outbox_next,
 	.outbox_done = sq_outbox_done,

@@ -399,8 +399,8 @@ int main(int argc, char **argv)
 	atomic_int broker_up = 0;
 	bool no_predict = false;
 	const char *threshold_arg = NULL;
-	const char *raw_days_arg = NULL;
-	double raw_days = 30;
+	const char *raw_days_arg = NULL, *gap_grace_arg = NULL;
+	double raw_days = 30, gap_grace_s = 30;
 	const char *forecast_idle_arg = NULL, *forecast_max_arg = NULL;
 	double forecast_idle_s = 3600, forecast_max = FORECAST_MAX_DEFAULT;
 	double threshold = 0;
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 	 * a maximum); a clock reset to 1970 is still refused. One day ahead: a
 	 * report from the year 3000 would set last_seen for good. */
 	const char *skew_arg = "3650d,1d";
-	bool registered_only = false;
+	bool registered_only = false, shared;
 	struct tpc_ingest_policy ingest_policy = { 0 };
 	struct tpd_cli_opt opts[] = {
 		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
@@ -438,6 +438,7 @@ int main(int argc, char **argv)
 		{ "forecast-idle", "S", "a device without telemetry this long has its forecast state moved from memory to the database until it reports again (seconds or 30m, 6h; default 1h; 0: never)", &forecast_idle_arg, NULL },
 		{ "forecast-max", "N", "at most N devices' forecast state in memory, the least recently seen go to the database (default " FORECAST_MAX_DEFAULT_S ", about 5 KB each; 0: no bound)", &forecast_max_arg, NULL },
 		{ "raw-days", "N", "keep raw telemetry N days (or 12h, 8w), then only its hourly and daily rollups (default 30; 0: for ever)", &raw_days_arg, NULL },
+		{ "gap-grace", "S", "a device's reports missing this long are a loss alarm (seconds or 2m; default 30); on PostgreSQL with the shared subscription, what another collector stored first is looked up", &gap_grace_arg, NULL },
 		{ NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tpd_cli cli = {
@@ -511,7 +512,9 @@ int main(int argc, char **argv)
 				    &raw_days) ||
 	    !tpd_units_opt_duration(PROG, "forecast-idle", forecast_idle_arg, TPD_UNITS_MS_PER_S, 0,
 				    366 * TPD_UNITS_MS_PER_DAY, "seconds or 30m, 6h, 2d: 0 to 366d",
-				    &forecast_idle_s)) {
+				    &forecast_idle_s) ||
+	    !tpd_units_opt_duration(PROG, "gap-grace", gap_grace_arg, TPD_UNITS_MS_PER_S, 1000,
+				    TPD_UNITS_MS_PER_DAY, "seconds or 90s, 5m: 1s to 1d", &gap_grace_s)) {
 		tpd_cli_free(&cli);
 		return 2;
 	}
@@ -583,6 +586,14 @@ int main(int argc, char **argv)
 		tpc_collector_set_fleet(col, fleet, forecast_idle_s, (size_t)forecast_max);
 	}
 	tpc_collector_set_forecast_only(col, strcmp(role, "forecast") == 0);
+	/* other collectors on the database take their share of each device */
+	shared = strncmp(db, "sqlite:", 7) != 0 && strcmp(sub_mode, "shared") == 0;
+	if (tpc_collector_set_gaps(col, gap_grace_s, shared))
+		goto out;
+	if (shared)
+		tpd_log(TPD_LOG_INFO, "gaps", "reports missing for %.0f s are looked up in the "
+			"database before they are a loss alarm (other collectors take a share)",
+			gap_grace_s);
 	if (tpc_registry_count(reg) == 0)
 		tpd_log(TPD_LOG_WARN, "registry", "no registered devices yet: signed reports will be "
 			"rejected as unknown kid until devices are imported (--registry or tpclaim "

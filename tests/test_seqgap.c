@@ -92,6 +92,59 @@ static void test_seqgap_restart_is_no_loss(void **state)
 
 /* Every other report missing (a stray member of the shared subscription):
  * the cap keeps the newest ranges; the evicted ones still count. */
+/* Ask mode (several collectors share the stream): a due range is handed
+ * out once, not alarmed before; what the others stored fills it; the rest
+ * becomes an alarm at the next check. */
+static void test_seqgap_ask(void **state)
+{
+	struct tpc_seqgap_range due[4];
+	char dev[4][TPD_ID_MAX + 1];
+	struct tpc_seqgap *g;
+	struct tpc_seqgap_totals t;
+	struct alarms a = { 0 };
+
+	(void)state;
+	assert_int_equal(tpc_seqgap_new(30, 60, &g), TPD_OK);
+	tpc_seqgap_set_ask(g, true);
+	tpc_seqgap_seen(g, "D1", 1, false, 100, 1e9);
+	tpc_seqgap_seen(g, "D1", 4, false, 100, 1e9);    /* 2..3: the others' share */
+	tpc_seqgap_seen(g, "D2", 1, false, 100, 1e9);
+	tpc_seqgap_seen(g, "D2", 3, false, 100, 1e9);    /* 2 */
+	assert_int_equal(tpc_seqgap_due(g, 120, due, dev, 4), 0);      /* within grace */
+	assert_int_equal(tpc_seqgap_check(g, 131, on_alarm, &a), 0);   /* due, not asked */
+	assert_int_equal(tpc_seqgap_due(g, 131, due, dev, 1), 1);      /* max 1 a call */
+	assert_string_equal(dev[0], "D1");
+	assert_int_equal(due[0].lo, 2);
+	assert_int_equal(due[0].hi, 3);
+	tpc_seqgap_seen(g, "D1", 2, false, 131, 1e9);    /* stored by another */
+	tpc_seqgap_seen(g, "D1", 3, false, 131, 1e9);
+	assert_int_equal(tpc_seqgap_check(g, 131, on_alarm, &a), 0);   /* D2 not asked yet */
+	assert_int_equal(tpc_seqgap_due(g, 132, due, dev, 4), 1);
+	assert_string_equal(dev[0], "D2");
+	assert_int_equal(tpc_seqgap_due(g, 132, due, dev, 4), 0);      /* once */
+	assert_int_equal(tpc_seqgap_check(g, 132, on_alarm, &a), 1);   /* nobody stored it */
+	assert_string_equal(a.dev, "D2");
+	tpc_seqgap_totals(g, &t);
+	assert_int_equal(t.gaps_alarmed, 1);
+	assert_int_equal(t.open_reports, 1);
+	assert_int_equal(t.filled_late, 0);
+	/* a device reporting fast: half its ranges open, it is handed out
+	 * before any is due, as one window */
+	tpc_seqgap_seen(g, "D3", 1, false, 200, 1e9);
+	for (uint64_t seq = 3; seq < 3 + 2 * TPC_SEQGAP_RANGES / 2; seq += 2)
+		tpc_seqgap_seen(g, "D3", seq, false, 200, 1e9);
+	assert_int_equal(tpc_seqgap_due(g, 201, due, dev, 4), 1);
+	assert_string_equal(dev[0], "D3");
+	assert_int_equal(due[0].lo, 2);
+	assert_int_equal(due[0].hi, 2 * TPC_SEQGAP_RANGES / 2);
+	for (uint64_t seq = 2; seq <= due[0].hi; seq += 2)
+		tpc_seqgap_seen(g, "D3", seq, false, 201, 1e9);
+	assert_int_equal(tpc_seqgap_check(g, 300, on_alarm, &a), 0);
+	tpc_seqgap_totals(g, &t);
+	assert_int_equal(t.gaps_alarmed, 1);   /* D2's, still */
+	tpc_seqgap_free(g);
+}
+
 static void test_seqgap_cap(void **state)
 {
 	struct tpc_seqgap *g;
@@ -126,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_seqgap_alarm_after_grace),
 		cmocka_unit_test(test_seqgap_restart_is_no_loss),
 		cmocka_unit_test(test_seqgap_cap),
+		cmocka_unit_test(test_seqgap_ask),
 	};
 	return cmocka_run_group_tests_name("seqgap", tests, NULL, NULL);
 }

@@ -637,6 +637,41 @@ static void test_signed_before_claim_had_and_totals(void **state)
 	tpc_store_close(s);
 }
 
+/* The seqs of a device stored in a range, reports and telemetry alike
+ * (the gap detector's question when collectors share the stream). */
+static void test_seqs_stored(void **state)
+{
+	struct tpc_store *s = open_store();
+	struct tpc_report_row r = { .dev = "TPQ", .seq = 5, .kind = "fault", .ts = 1,
+				    .body = "{}" };
+	uint64_t seqs[8];
+	size_t n;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(tpc_store_begin(s), TPD_OK);
+	assert_int_equal(tpc_store_insert_report(s, &r, &id), TPD_OK);
+	for (uint64_t seq = 7; seq <= 9; seq++)
+		add_telemetry(s, "TPQ", seq, (double)seq);
+	assert_int_equal(tpc_store_commit(s), TPD_OK);
+	assert_int_equal(tpc_store_seqs_stored(s, "TPQ", 1, 20, seqs, 8, &n), TPD_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(seqs[0], 5);
+	assert_int_equal(seqs[1], 7);
+	assert_int_equal(seqs[3], 9);
+	assert_int_equal(tpc_store_seqs_stored(s, "TPQ", 6, 8, seqs, 8, &n), TPD_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(seqs[0], 7);
+	assert_int_equal(tpc_store_seqs_stored(s, "TPQ", 1, 20, seqs, 2, &n), TPD_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(seqs[1], 7);
+	assert_int_equal(tpc_store_seqs_stored(s, "TPQ", 6, 6, seqs, 8, &n), TPD_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(tpc_store_seqs_stored(s, "NOBODY", 1, 20, seqs, 8, &n), TPD_OK);
+	assert_int_equal(n, 0);
+	tpc_store_close(s);
+}
+
 /* Inside a batch last_seen is written once per device at the commit, as the
  * per-report UPSERT would have left it, and a rolled-back report's is not. */
 static void test_batch_device_seen(void **state)
@@ -1360,6 +1395,7 @@ int main(void)
 		cmocka_unit_test(test_telemetry_ranges_and_pages),
 		cmocka_unit_test(test_signed_before_claim_had_and_totals),
 		cmocka_unit_test(test_batch_device_seen),
+		cmocka_unit_test(test_seqs_stored),
 		cmocka_unit_test(test_reads_do_not_wait_for_a_batch),
 		cmocka_unit_test(test_rollups_and_retention),
 		cmocka_unit_test(test_old_telemetry_is_converted),
@@ -1377,6 +1413,7 @@ int main(void)
 		PG_TEST(test_telemetry_ranges_and_pages),
 		PG_TEST(test_signed_before_claim_had_and_totals),
 		PG_TEST(test_batch_device_seen),
+		PG_TEST(test_seqs_stored),
 		PG_TEST(test_reads_do_not_wait_for_a_batch),
 		PG_TEST(test_rollups_and_retention),
 		PG_TEST(test_pg_two_collectors),
