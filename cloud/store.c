@@ -65,7 +65,7 @@ struct tpc_store {
 	pthread_mutex_t lock;
 	bool batch;        /* a batch transaction is open; read and written under lock */
 	/* tpc_store_leads' answers, under lock */
-	struct store_lead { const char *job; double until; bool leader; } leads[4];
+	struct store_lead { const char *job; double until; bool leader; } leads[TPC_STORE_LEADS_MAX];
 };
 
 enum tpd_err tpc_store_open(const char *url, struct tpc_store **out, char *err, size_t errlen)
@@ -634,6 +634,21 @@ bool tpc_store_leads(struct tpc_store *s, const char *job)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return leader;
+}
+
+void tpc_store_unlead(struct tpc_store *s, const char *job)
+{
+	if (!s->ops->unlead)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < sizeof(s->leads) / sizeof(s->leads[0]); i++) {
+		if (s->leads[i].job && strcmp(s->leads[i].job, job) == 0) {
+			s->leads[i].until = 0;   /* ask again next time */
+			s->leads[i].leader = false;
+		}
+	}
+	s->ops->unlead(s->ctx, job);
+	pthread_mutex_unlock(&s->lock);
 }
 
 enum tpd_err tpc_store_event_next(struct tpc_store *s, int64_t after, int64_t *id, char **body)

@@ -224,6 +224,8 @@ struct tpc_store_ops {
 	 * several collectors on one database, one does the job. Without it
 	 * (SQLite: one collector) every caller leads. */
 	enum tpd_err (*lead)(void *ctx, const char *job, bool *leader);
+	/* with lead: lets job's lease go (another collector may take it) */
+	enum tpd_err (*unlead)(void *ctx, const char *job);
 	/* optional, for a database several collectors write (PostgreSQL): how
 	 * many of dev's reports between its signed report before seq and seq are
 	 * not stored (yet); without it a wrong "prev" is always a broken link */
@@ -385,7 +387,11 @@ enum tpd_err tpc_store_maintain(struct tpc_store *s, double now, bool *more);
  * answers false (another collector may lead; this one tries again later).
  */
 #define TPC_STORE_LEAD_S 2.0
+#define TPC_STORE_LEADS_MAX 32   /* jobs whose answers are kept (more are asked each time) */
 bool tpc_store_leads(struct tpc_store *s, const char *job);
+/* Lets job's lease go, if this collector holds it (a partition handed to
+ * another collector); the next tpc_store_leads asks again. */
+void tpc_store_unlead(struct tpc_store *s, const char *job);
 
 /* "C-000123" <-> 123 */
 void tpc_claim_id_format(int64_t id, char *buf, size_t len);

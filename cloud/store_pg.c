@@ -1220,6 +1220,23 @@ static void pg_side_failed(struct pg_ctx *c, PGconn **side, PGresult *r, const c
 	*side = NULL;
 }
 
+/* Whether this session holds the advisory lock ($1, $2). */
+#define PG_LEASE_HELD \
+	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted" \
+	" AND pid = pg_backend_pid() AND classid = $1::int4::oid AND objid = $2::int4::oid" \
+	" AND objsubid = 2)"
+
+/* A job's advisory lock key: its name's 32-bit FNV-1a (not the name
+ * cache's slot, whose 4096 values would let two jobs share a lock). */
+static void pg_lease_key(const char *job, char key[16])
+{
+	uint32_t h = 2166136261u;
+
+	while (*job)
+		h = (h ^ (unsigned char)*job++) * 16777619u;
+	snprintf(key, 16, "%d", (int)(h & 0x7fffffff));
+}
+
 static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 {
 	struct pg_ctx *c = ctx;
@@ -1230,8 +1247,11 @@ static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 	*leader = false;
 	if (!pg_side(c, &c->lease, "lease"))
 		return TPD_ERR_DB;
-	snprintf(key, sizeof(key), "%d", (int)(pg_hash(job) & 0x7fffffff));
-	r = PQexecParams(c->lease, "SELECT pg_try_advisory_lock($1::int4, $2::int4)", 2, NULL,
+	pg_lease_key(job, key);
+	/* session locks stack: taken once, then only seen held (pg_unlead
+	 * then needs one unlock) */
+	r = PQexecParams(c->lease, "SELECT CASE WHEN " PG_LEASE_HELD
+			 " THEN true ELSE pg_try_advisory_lock($1::int4, $2::int4) END", 2, NULL,
 			 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char what[64];
@@ -1242,6 +1262,34 @@ static enum tpd_err pg_lead(void *ctx, const char *job, bool *leader)
 	}
 	*leader = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
+	return TPD_OK;
+}
+
+/* Lets the lease go: unlocks while the session holds it (once, as pg_lead
+ * takes it once; the check keeps PostgreSQL from warning of a lock not
+ * held). */
+static enum tpd_err pg_unlead(void *ctx, const char *job)
+{
+	struct pg_ctx *c = ctx;
+	char key[16];
+	const char *params[2] = { "1953522532", key };
+	bool held = true;
+
+	if (!c->lease || PQstatus(c->lease) != CONNECTION_OK)
+		return TPD_OK;      /* gone with the session */
+	pg_lease_key(job, key);
+	for (int i = 0; held && i < 16; i++) {
+		PGresult *r = PQexecParams(c->lease, "SELECT CASE WHEN " PG_LEASE_HELD
+					   " THEN pg_advisory_unlock($1::int4, $2::int4) ELSE false END",
+					   2, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			pg_side_failed(c, &c->lease, r, "lease release");
+			return TPD_ERR_DB;
+		}
+		held = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+	}
 	return TPD_OK;
 }
 
@@ -2781,6 +2829,7 @@ static void pg_last_error(void *ctx, char *buf, size_t len)
 	.forecast_put = pg_forecast_put,               \
 	.forecast_get = pg_forecast_get,               \
 	.lead = pg_lead,                               \
+	.unlead = pg_unlead,                           \
 	.gap_before = pg_gap_before,                   \
 	.maintain = pg_maintain,                       \
 	.claim_evidence = pg_claim_evidence,           \

@@ -1094,6 +1094,34 @@ static void test_pg_deadlock_is_retry(void **state)
 	tpc_store_close(b.s);
 }
 
+/* A lease is one collector's at a time; asked again it is not taken twice
+ * (so one release lets it go); released, another takes it; jobs whose
+ * names differ never share a lock. */
+static void test_pg_leases(void **state)
+{
+	struct tpc_store *a = open_store(), *b = open_store();
+	char job[16];
+
+	(void)state;
+	assert_true(tpc_store_leads(a, "job-x"));
+	assert_false(tpc_store_leads(b, "job-x"));
+	for (int i = 1; i <= 12; i++) {   /* as many as a collector's partitions */
+		snprintf(job, sizeof(job), "partition-%d", i);
+		assert_true(tpc_store_leads(i % 2 ? a : b, job));
+	}
+	usleep((useconds_t)(TPC_STORE_LEAD_S * 1e6) + 100000);
+	assert_true(tpc_store_leads(a, "job-x"));   /* asked again: held, not taken again */
+	tpc_store_unlead(a, "job-x");
+	usleep((useconds_t)(TPC_STORE_LEAD_S * 1e6) + 100000);
+	assert_true(tpc_store_leads(b, "job-x"));
+	assert_false(tpc_store_leads(a, "job-x"));
+	tpc_store_close(b);                         /* its session's locks go with it */
+	usleep((useconds_t)(TPC_STORE_LEAD_S * 1e6) + 100000);
+	assert_true(tpc_store_leads(a, "job-x"));
+	assert_true(tpc_store_leads(a, "partition-2"));
+	tpc_store_close(a);
+}
+
 /* The server ends every session of the store (a restart, a failover): the
  * next call outside a transaction reconnects; a transaction that was open
  * fails and rolls back, and nothing of it is stored. */
@@ -1418,6 +1446,7 @@ int main(void)
 		PG_TEST(test_rollups_and_retention),
 		PG_TEST(test_pg_two_collectors),
 		PG_TEST(test_pg_deadlock_is_retry),
+		PG_TEST(test_pg_leases),
 		PG_TEST(test_pg_connection_lost),
 		PG_TEST(test_pg_same_json_as_sqlite),
 	};
