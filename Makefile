@@ -61,7 +61,8 @@ endif
 DEB_PKGS := build-essential pkg-config libmosquitto-dev libcjson-dev libmbedtls-dev \
 	    libsqlite3-dev libmicrohttpd-dev libinih-dev libcurl4-openssl-dev \
 	    libcmocka-dev libcsv-dev mosquitto mosquitto-clients sqlite3 curl openssl python3 tmux \
-	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd libpq-dev postgresql
+	    prometheus python3-aiosmtpd libjs-dygraphs chromium mandoc systemd libpq-dev postgresql \
+	    libnats-dev nats-server
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -78,6 +79,10 @@ ALL_CFLAGS = $(WARN) -ffunction-sections -fdata-sections -D_GNU_SOURCE -Iinclude
 # sd_notify (READY, STOPPING, WATCHDOG) for tpcollect when libsystemd-dev is
 # installed; without it the collector runs the same, minus the notifications.
 HAVE_SYSTEMD = $(eval HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes))$(HAVE_SYSTEMD)
+# tpcollect --broker nats:// (cloud/broker_nats.c) when libnats-dev is
+# installed (make deps installs it); without it that module is a stub that
+# says so, and mqtt:// works the same.
+HAVE_NATS = $(eval HAVE_NATS := $(shell $(PKG_CONFIG) --exists libnats 2>/dev/null && echo yes))$(HAVE_NATS)
 # mbedTLS 2.28 and libcsv ship no .pc file.
 MBED_LIBS  = -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS       = $(PKG_LIBS) $(MBED_LIBS) -lm
@@ -94,7 +99,7 @@ CLOUD_SRCS := cloud/ingest.c cloud/store.c cloud/store_sqlite.c cloud/store_pg.c
 	      cloud/claims.c cloud/api.c cloud/collector.c cloud/calendar.c cloud/policy.c \
 	      cloud/lifecycle.c cloud/tokens.c cloud/devices.c cloud/fleet.c cloud/pool.c cloud/seqgap.c \
 	      cloud/events.c cloud/metrics.c cloud/webhook.c cloud/telem_codec.c cloud/workcal.c \
-	      cloud/rollup.c
+	      cloud/rollup.c cloud/broker_nats.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLOUD_OBJS := $(CLOUD_SRCS:%.c=$(BUILD)/%.o)
@@ -199,9 +204,11 @@ $(BUILD)/tpdiagd: $(BUILD)/src/tpdiagd.o $(BUILD)/libtpd.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(AGENT_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/cloud/tpcollect.o: ALL_CFLAGS += $(if $(HAVE_SYSTEMD),-DTPD_HAVE_SYSTEMD)
+$(BUILD)/cloud/broker_nats.o: ALL_CFLAGS += $(if $(HAVE_NATS),-DTPD_HAVE_NATS)
 
 $(BUILD)/tpcollect: $(BUILD)/cloud/tpcollect.o $(BUILD)/libtpcloud.a $(BUILD)/libtpd.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) $(if $(HAVE_SYSTEMD),-lsystemd) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(CLOUD_LIBS) $(LIBS) $(if $(HAVE_SYSTEMD),-lsystemd) \
+	  $(if $(HAVE_NATS),$(shell $(PKG_CONFIG) --libs libnats)) -lpthread -o $@
 
 # tpclaim reads registry CSVs and makes tokens with the collector's modules.
 $(BUILD)/tools/tpclaim.o: ALL_CFLAGS += -Icloud

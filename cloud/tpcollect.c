@@ -27,6 +27,13 @@
  * The main loop also drains the store's outbox (claim notices for devices'
  * cmd topics): a row is marked sent only when the broker acknowledges it, so
  * a notice survives a broker outage or a collector restart (at least once).
+ *
+ * 4. --broker nats://... (a NATS cluster, devices on its MQTT listener) runs
+ *    tpcollect_run_nats instead of the MQTT loop: the same order (API
+ *    first, "listening on" once the stream is in place and the partitions'
+ *    leases were asked), the same signals, tick and outbox; the transport
+ *    is cloud/broker_nats.c (group commit per fetched batch, acked after
+ *    its commit).
  */
 #include <math.h>
 #include <signal.h>
@@ -51,6 +58,7 @@
 #include "tpd/mqtt.h"
 #include "tpd/units.h"
 #include "api.h"
+#include "broker_nats.h"
 #include "collector.h"
 #include "fleet.h"
 #include "devices.h"
@@ -384,6 +392,98 @@ static void tpcollect_default_client_id(const char *db, char *out, size_t len)
 	snprintf(out, len, "tpcollect-%.40s-%08x", host, (unsigned)h);
 }
 
+/* The outbox through NATS (note 4): a row is marked sent once the server
+ * has the notice (a flush); one collector of several sends (store.h). */
+static void tpcollect_outbox_nats(struct tpcollect_outbox *o, struct tpc_nats *nats)
+{
+	if (!tpc_store_leads(o->store, "outbox"))
+		return;
+	for (int i = 0; i < OUTBOX_INFLIGHT && tpc_nats_connected(nats); i++) {
+		char *topic, *payload;
+		int64_t id;
+		enum tpd_err rc = tpc_store_outbox_next(o->store, o->last, &id, &topic, &payload);
+
+		if (rc)
+			return;
+		rc = tpc_nats_publish(nats, topic, payload);
+		free(topic);
+		free(payload);
+		if (rc)
+			return;   /* retried on the next pass */
+		o->last = id;
+		if (tpc_store_outbox_done(o->store, id))
+			tpd_log(TPD_LOG_WARN, "outbox", "outbox: cannot mark message %lld sent (it "
+				"will be sent again)", (long long)id);
+	}
+}
+
+/*
+ * The main loop on a NATS cluster (note 4). Returns 0 after SIGTERM/SIGINT,
+ * 1 when the transport cannot start (err logged). host and bound are the
+ * API's address, for the "listening on" line.
+ */
+static int tpcollect_run_nats(struct tpcollect *t, const char *broker, const char *host,
+			      int bound, atomic_int *broker_up)
+{
+	struct tpc_nats *nats = NULL;
+	char err[512], why[256];
+	double started = tpd_clock_mono(), watchdog_s = tpcollect_watchdog_s(), watchdog_next = 0;
+	bool announced = false, ready = false;
+	unsigned owned = 0;
+
+	if (tpc_nats_new(broker, t->col, t->store, &nats, err, sizeof(err))) {
+		tpd_log(TPD_LOG_ERR, "nats", "broker: %s", err);
+		return 1;
+	}
+	tpd_log(TPD_LOG_INFO, "nats", "NATS cluster %s: JetStream stream TPDIAG, %d partitions "
+		"taken by lease", broker, TPC_NATS_PARTITIONS);
+	snprintf(why, sizeof(why), "connecting to %s", broker);
+	while (!tpcollect_stop) {
+		double now;
+		bool now_ready;
+
+		tpc_nats_poll(nats, ready ? 200 : 100);
+		atomic_store(broker_up, tpc_nats_connected(nats) ? 1 : 0);
+		now = tpd_clock_mono();
+		now_ready = tpc_nats_ready(nats);
+		if (now_ready != ready) {
+			ready = now_ready;
+			snprintf(why, sizeof(why), "%s %s", tpc_nats_connected(nats)
+				 ? "no stream yet on" : "no connection to", broker);
+			tpc_collector_set_broker(t->col, ready, why);
+		}
+		if (tpc_nats_owned(nats) != owned) {
+			owned = tpc_nats_owned(nats);
+			tpd_log(TPD_LOG_INFO, "nats", "nats: pulling %u of %d partitions (and status "
+				"counts as one)", owned, TPC_NATS_PARTITIONS + 1);
+		}
+		if (!announced && (ready || now - started >= SUBSCRIBE_WAIT_S)) {
+			announced = true;
+			if (!ready)
+				tpd_log(TPD_LOG_WARN, "nats", "broker: not ready after %.0f s (%s); "
+					"serving the API, /healthz says not ready; still trying",
+					now - started, why);
+			tpd_log(TPD_LOG_INFO, "api", "listening on %s:%d", host, bound);
+			tpcollect_notify("READY=1\nSTATUS=listening");
+		}
+		if (tpcollect_hup) {
+			tpcollect_hup = 0;
+			tpcollect_notify("RELOADING=1");
+			tpcollect_reload(t);
+			tpcollect_notify("READY=1");
+		}
+		if (watchdog_s > 0 && now >= watchdog_next) {
+			tpcollect_notify("WATCHDOG=1");
+			watchdog_next = now + watchdog_s;
+		}
+		tpc_collector_tick(t->col, now);
+		tpcollect_outbox_nats(&t->outbox, nats);
+	}
+	tpcollect_notify("STOPPING=1");
+	tpc_nats_free(nats);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *broker = NULL, *db = NULL, *listen = "127.0.0.1:8080", *registry_path = NULL;
@@ -412,7 +512,7 @@ int main(int argc, char **argv)
 	bool registered_only = false, shared;
 	struct tpc_ingest_policy ingest_policy = { 0 };
 	struct tpd_cli_opt opts[] = {
-		{ "broker", "URL", "mqtt://HOST:PORT or mqtts://HOST:PORT", &broker, NULL },
+		{ "broker", "URL", "mqtt://HOST:PORT, mqtts://HOST:PORT, or nats://HOST:PORT[,HOST:PORT...]: a NATS cluster whose MQTT listener the devices use (JetStream stream TPDIAG, partitions by lease; README)", &broker, NULL },
 		{ "db", "URL", "sqlite:PATH or postgresql://USER@HOST:PORT/DB", &db, NULL },
 		{ "listen", "HOST:PORT", "HTTP API address (default 127.0.0.1:8080; port 0 = any)", &listen, NULL },
 		{ "registry", "FILE.csv", "device registry: ids, models, purchase dates, public keys (loaded again on SIGHUP)", &registry_path, NULL },
@@ -501,6 +601,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(role, "forecast") == 0 && no_predict) {
 		fprintf(stderr, PROG ": bad usage: --role forecast and --no-predict leave it nothing to do\n");
+		tpd_cli_free(&cli);
+		return 2;
+	}
+	if (broker && strncmp(broker, "nats://", 7) == 0 && strcmp(role, "forecast") == 0) {
+		fprintf(stderr, PROG ": bad usage: --role forecast is not available with a nats:// "
+			"broker yet\n");
 		tpd_cli_free(&cli);
 		return 2;
 	}
@@ -647,6 +753,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (strncmp(broker, "nats://", 7) == 0) {
+		code = tpcollect_run_nats(&t, broker, host, bound, &broker_up);
+		goto out;
+	}
 	/* Note 1: only now join the group. */
 	mc.url = broker;
 	mc.client_id = client_id;

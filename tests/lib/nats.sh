@@ -17,7 +17,11 @@
 # - MQTT needs JetStream and a server_name (the sessions, retained messages
 #   and QoS 1 in flight live in the $MQTT_* streams); in a cluster it also
 #   needs the cluster's name, and every node runs JetStream so the $MQTT_*
-#   streams can be replicated (3 replicas with 3 nodes, 2.9's default).
+#   streams can be replicated. stream_replicas is set: 2.9.10 left to
+#   itself created them with 2 replicas on a 3-node cluster (seen: the
+#   first MQTT client came before the third node had joined), and then
+#   killing one of those two nodes stalls every MQTT connect on every node
+#   ("JetStream system temporarily unavailable": $MQTT_sess has no quorum).
 # - No_advertise and the loopback listen addresses: nothing leaves 127.0.0.1,
 #   and clients are not told about addresses other than the ones given.
 # - The monitoring port (random) is how "answers" is checked: /healthz is
@@ -72,6 +76,8 @@ $routes  ]
 }
 mqtt {
   listen: 127.0.0.1:${NATS_MQTT_PORTS[$i]}
+  stream_replicas: $((n < 3 ? n : 3))
+  consumer_replicas: $((n < 3 ? n : 3))
 }
 ${NATS_MAPPINGS:-}
 EOF
