@@ -57,6 +57,18 @@ split_fleet() {   # DIR -> DIR.0 DIR.1 DIR.2
 split_fleet "$fleet"
 
 declare -A API PID
+# SIGHUP to the three, then until each has reloaded (the new devices' keys)
+hup_all() {
+	local n want
+	declare -A had
+	for n in 1 2 3; do had[$n]=$(grep -c "reloaded on SIGHUP" "$CHECK_DIR/c$n.log"); kill -HUP "${PID[$n]}"; done
+	for n in 1 2 3; do
+		for _ in $(seq 300); do
+			[ "$(grep -c "reloaded on SIGHUP" "$CHECK_DIR/c$n.log")" -gt "${had[$n]}" ] && break
+			sleep 0.1
+		done
+	done
+}
 launch_collector() {
 	"$STACK_BIN/tpcollect" --broker "$NATS_URLS" --db "$PG_URL" --listen 127.0.0.1:0 \
 		--registry "$STACK_DIR/registry.csv" --policy "$STACK_POLICY" --tokens "$STACK_DIR/tokens" \
@@ -193,8 +205,7 @@ for f in "$fleet2"/TPS*.csv; do mv "$f" "${f/\/TPS/\/TPK}"; done
 	--registry-out "$CHECK_DIR/reg2.csv" 2> /dev/null
 tail -n +2 "$CHECK_DIR/reg2.csv" >> "$STACK_DIR/registry.csv"
 split_fleet "$fleet2"
-for n in 1 2 3; do kill -HUP "${PID[$n]}"; done
-sleep 1
+hup_all
 before=$(stored_all)
 sims=()
 for i in 0 1 2; do
@@ -223,8 +234,7 @@ fleet3=$CHECK_DIR/fleet3
 for f in "$fleet3"/TPS*.csv; do mv "$f" "${f/\/TPS/\/TPL}"; done
 "$STACK_BIN/tpsim" --traces "$fleet3" --keys "$CHECK_DIR/keys3" --registry-out "$CHECK_DIR/reg3.csv" 2> /dev/null
 tail -n +2 "$CHECK_DIR/reg3.csv" >> "$STACK_DIR/registry.csv"
-for n in 1 2 3; do kill -HUP "${PID[$n]}"; done
-sleep 1
+hup_all
 before=$(stored_all)
 split_fleet "$fleet3"
 sims=()
