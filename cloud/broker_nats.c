@@ -401,7 +401,7 @@ unsigned tpc_nats_owned(struct tpc_nats *n)
  * cluster has 3 nodes, else once. */
 static bool tpc_nats_stream(struct tpc_nats *n)
 {
-	static const char *subjects[] = { "tpp.>", "tp.v1.*.status" };
+	const char *subjects[] = { "tpp.>", "tp.v1.*.status" };
 	jsStreamConfig sc;
 	jsStreamInfo *si = NULL;
 	jsErrCode je = 0;
