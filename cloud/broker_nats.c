@@ -64,19 +64,21 @@
  *    the cluster announces); the callbacks log once per outage. Pull
  *    subscriptions survive a reconnect; a fetch during the outage fails
  *    and is tried again on the next round.
- * 6. Spreading the partitions: a lease, once taken, is held until the
- *    collector's database session ends (store.h has no way to give one
- *    back), so the first collector up would take all 9 and keep them.
- *    Each collector announces a random id on NATS_MEMBER_SUBJECT every
- *    second and hears the others; of the live ids sorted, partition K is
- *    preferred by the (K mod count)-th, and a collector asks only for the
- *    leases it prefers, after NATS_MEMBER_GRACE_S of listening (so
- *    collectors started together split 3/3/3). It goes on pulling any
- *    partition it holds. Every partition always has a live preferrer, so
- *    a dead collector's partitions are taken once its id is gone (4 s)
- *    and PostgreSQL has ended its session. A collector that joins later
- *    gets only partitions nobody holds: real rebalancing needs a
- *    tpc_store_unlead (pg_advisory_unlock), left for the store's owner.
+ * 6. Spreading the partitions: each collector announces a random id on
+ *    NATS_MEMBER_SUBJECT every second and hears the others; of the live
+ *    ids sorted, partition K is preferred by the (K mod count)-th. A
+ *    collector asks only for the leases it prefers, after
+ *    NATS_MEMBER_GRACE_S of listening (collectors started together split
+ *    3/3/3 at once). When the membership has stood still that long, a
+ *    partition held but not preferred is handed over between two batches:
+ *    its acks flushed, its lease let go (tpc_store_unlead), and its
+ *    preferrer takes it within TPC_STORE_LEAD_S; nothing is in hand then,
+ *    and the batches before were committed, so the order holds. Every
+ *    partition always has a live preferrer: a dead collector's partitions
+ *    are taken once its id is gone (4 s) and PostgreSQL has ended its
+ *    session; a collector that joins later gets its share the same way.
+ *    Two collectors whose views differ for a moment may both not prefer a
+ *    partition: it waits until the views agree (seconds), nothing is lost.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -143,6 +145,8 @@ struct tpc_nats {
 	pthread_mutex_t member_lock;      /* members[] is written on libnats' thread */
 	struct { uint64_t id; double seen; } members[NATS_MEMBERS_MAX];
 	double member_next, member_since;
+	unsigned member_count;       /* live ids at the last round */
+	double member_steady;        /* mono s since member_count last changed */
 };
 
 static void tpc_nats_on_disconnected(natsConnection *nc, void *closure)
@@ -210,8 +214,8 @@ static void tpc_nats_on_member(natsConnection *nc, natsSubscription *sub, natsMs
 	pthread_mutex_unlock(&n->member_lock);
 }
 
-/* Whether this collector prefers slot k among the live members (note 6). */
-static bool tpc_nats_prefers(struct tpc_nats *n, unsigned k, double now)
+/* How many collectors are alive and this one's rank among them (note 6). */
+static unsigned tpc_nats_members(struct tpc_nats *n, double now, unsigned *rank_out)
 {
 	unsigned count = 0, rank = 0;
 
@@ -224,6 +228,15 @@ static bool tpc_nats_prefers(struct tpc_nats *n, unsigned k, double now)
 			rank++;
 	}
 	pthread_mutex_unlock(&n->member_lock);
+	*rank_out = rank;
+	return count;
+}
+
+/* Whether this collector prefers slot k among the live members (note 6). */
+static bool tpc_nats_prefers(struct tpc_nats *n, unsigned k, double now)
+{
+	unsigned rank, count = tpc_nats_members(n, now, &rank);
+
 	if (count == 0)   /* not even its own id heard back yet */
 		return false;
 	return k % count == rank;
@@ -585,9 +598,31 @@ void tpc_nats_poll(struct tpc_nats *n, int timeout_ms)
 		nanosleep(&ts, NULL);
 		return;
 	}
+	{
+		unsigned rank, count = tpc_nats_members(n, now, &rank);
+
+		if (count != n->member_count) {
+			n->member_count = count;
+			n->member_steady = now;
+		}
+	}
 	for (unsigned k = 0; k < NATS_SLOTS; k++) {
 		struct tpc_nats_part *p = &n->part[k];
 		bool lead;
+
+		/* note 6: hand a partition over between two batches */
+		if (p->sub && now - n->member_steady >= NATS_MEMBER_GRACE_S &&
+		    !tpc_nats_prefers(n, k, now)) {
+			natsConnection_FlushTimeout(n->nc, 2000);   /* the last batch's acks */
+			natsSubscription_Destroy(p->sub);
+			p->sub = NULL;
+			tpc_store_unlead(n->store, p->lease);
+			p->lead = false;
+			p->lead_until = now + TPC_STORE_LEAD_S;
+			tpd_log(TPD_LOG_INFO, "nats", "nats: %s handed over (%u collectors)",
+				p->lease, n->member_count);
+			continue;
+		}
 
 		/* asked at most every TPC_STORE_LEAD_S (store.c keeps only a
 		 * few jobs' answers; these are 9 more) */
