@@ -692,8 +692,10 @@ int main(int argc, char **argv)
 		tpc_collector_set_fleet(col, fleet, forecast_idle_s, (size_t)forecast_max);
 	}
 	tpc_collector_set_forecast_only(col, strcmp(role, "forecast") == 0);
-	/* other collectors on the database take their share of each device */
-	shared = strncmp(db, "sqlite:", 7) != 0 && strcmp(sub_mode, "shared") == 0;
+	/* other collectors on the database take their share of each device
+	 * (not through NATS: a partition brings a device's reports to one) */
+	shared = strncmp(db, "sqlite:", 7) != 0 && strcmp(sub_mode, "shared") == 0 &&
+		 (!broker || strncmp(broker, "nats://", 7) != 0);
 	if (tpc_collector_set_gaps(col, gap_grace_s, shared))
 		goto out;
 	if (shared)
