@@ -44,11 +44,13 @@ check_eq "CN: the review clock counts working time" working "$(claim $CN | j 'o[
 check_eq "no region: elapsed time" elapsed "$(claim $EN | j 'o["review_clock"]')"
 left=$(claim $CN | j 'int(o["review_left_s"])')
 check "2 CN working days are 15 h of working time; left now $left s" bash -c "[ $left -gt 52000 ] && [ $left -le 54000 ]"
+# to the second: a claim opened at 13:30:06 on a Friday is due at 13:30:06 the
+# next Tuesday, a working moment that whole minutes would call the break
 check "the CN due time is at a working moment in Shanghai (09:00-12:00, 13:30-18:00)" $PY -c '
 import json, sys, datetime as d
 due = d.datetime.strptime(json.loads(sys.argv[1])["review_due"], "%Y-%m-%dT%H:%M:%SZ") + d.timedelta(hours=8)
-m = due.hour * 60 + due.minute
-sys.exit(0 if due.weekday() < 5 and (540 < m <= 720 or 810 < m <= 1080) else 1)' "$(claim $CN)"
+s = due.hour * 3600 + due.minute * 60 + due.second
+sys.exit(0 if due.weekday() < 5 and (32400 < s <= 43200 or 48600 < s <= 64800) else 1)' "$(claim $CN)"
 
 # --- assignee ------------------------------------------------------------------
 tpc() { "$STACK_BIN/tpclaim" --api "$STACK_API" "$@"; }
